@@ -1,0 +1,5 @@
+"""``python -m predscope``."""
+
+from predscope.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Command line (Typer + Rich). Each command calls one services function."""

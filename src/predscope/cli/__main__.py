@@ -1,0 +1,5 @@
+"""``python -m predscope.cli``."""
+
+from predscope.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""HTTP layer (FastAPI). Thin routes over services."""

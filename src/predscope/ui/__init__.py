@@ -1,0 +1,1 @@
+"""Presentation: server-side rendered pages, SVG charts and overlays."""

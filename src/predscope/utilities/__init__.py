@@ -1,0 +1,1 @@
+"""Encord-compatible import paths (``encord.utilities.coco.datastructure`` -> here)."""

@@ -1,0 +1,1 @@
+"""COCO helpers at the path Encord's SDK uses, so ported scripts import them unchanged."""
