@@ -13,14 +13,16 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from predscope.cli.groups import GROUPS
 from predscope.exceptions import PredscopeError
 
 # Command-group modules under predscope.cli, registered in this order.
 COMMAND_MODULES = (
     "projects",  # project create|list|show, data add, ontology show, branches
     "labels",  # the verify listing
-    "imports",  # import encord|coco|yolo|voc
-    "exports",  # export encord|coco
+    "encord_io",  # import encord, export encord
+    "coco_io",  # import coco, export coco
+    "text_io",  # import yolo, import voc
     "evaluate",  # eval GT DT
     "demo",  # the README's main job
 )
@@ -46,6 +48,9 @@ def build_app() -> typer.Typer:
                 continue
             raise
         module.register(app)
+    for name, group in GROUPS:
+        if group.registered_commands or group.registered_groups:
+            app.add_typer(group, name=name)
     return app
 
 

@@ -1,1 +1,1 @@
-"""Persistence (SQLAlchemy 2): the only package that speaks SQL. SQLite embedded, PostgreSQL for teams."""
+"""Persistence (SQLAlchemy 2): SQLite embedded, PostgreSQL for teams."""

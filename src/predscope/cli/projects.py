@@ -1,0 +1,371 @@
+"""``predscope project create|list|show``, ``data add``, ``ontology show`` and ``branches``.
+
+Thin commands over ``services.projects`` and the store: each prints a human table by default and
+the same content as JSON with ``--json``, so scripts and people read one source of truth.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from predscope.cli.common import JsonOption, StoreOption, cli_store, console, print_json
+from predscope.cli.groups import data_app, ontology_app, project_app
+from predscope.exceptions import ImportFormatError, InvalidArgumentsError
+
+if TYPE_CHECKING:
+    from predscope.store.engine import Store
+    from predscope.store.records import DataUnitRecord, ProjectRecord
+
+MEDIA_SUFFIXES = frozenset(
+    {
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".bmp",
+        ".gif",
+        ".tif",
+        ".tiff",
+        ".webp",
+        ".mp4",
+        ".mov",
+        ".avi",
+        ".mkv",
+        ".webm",
+        ".wav",
+        ".mp3",
+        ".flac",
+        ".ogg",
+        ".m4a",
+    }
+)
+
+
+# -- plain data shared by text and JSON output ----------------------------------------------
+
+
+def project_summary(store: Store, project: ProjectRecord) -> dict[str, Any]:
+    """Counts and branches of a project (what ``project show`` prints)."""
+    from predscope.store.data_units import list_data_units
+    from predscope.store.label_rows import list_branches, list_row_metadata
+
+    with store.read() as conn:
+        units = list_data_units(conn, project.id)
+        branches = list_branches(conn, project.id)
+        rows = list_row_metadata(conn, project.id, branch_name=None, include_all_branches=True)
+    per_branch: dict[str, dict[str, int]] = {
+        b: {"rows": 0, "objects": 0, "classifications": 0} for b in branches
+    }
+    for row in rows:
+        if row.label_hash is None:
+            continue
+        counts = per_branch.setdefault(
+            row.branch_name, {"rows": 0, "objects": 0, "classifications": 0}
+        )
+        counts["rows"] += 1
+        counts["objects"] += row.object_count
+        counts["classifications"] += row.classification_count
+    ontology = project.ontology
+    return {
+        "project_hash": project.project_hash,
+        "title": project.title,
+        "description": project.description,
+        "created_at": project.created_at,
+        "last_edited_at": project.last_edited_at,
+        "data_units": len(units),
+        "data_types": _count_by(u.data_type for u in units),
+        "ontology": {
+            "objects": len(ontology.get("objects") or []),
+            "classifications": len(ontology.get("classifications") or []),
+        },
+        "branches": [{"name": name, **counts} for name, counts in per_branch.items()],
+    }
+
+
+def _count_by(values: Iterator[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for value in values:
+        out[value] = out.get(value, 0) + 1
+    return out
+
+
+def unit_dict(unit: DataUnitRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "data_hash": unit.data_hash,
+        "data_title": unit.data_title,
+        "data_type": unit.data_type,
+        "data_link": unit.data_link,
+        "width": unit.width,
+        "height": unit.height,
+    }
+    if unit.number_of_frames is not None:
+        out["number_of_frames"] = unit.number_of_frames
+    if unit.duration is not None:
+        out["duration"] = unit.duration
+    if unit.images:
+        out["images"] = [
+            {"image_hash": i.image_hash, "title": i.title, "width": i.width, "height": i.height}
+            for i in unit.images
+        ]
+    return out
+
+
+def ontology_rows(ontology: dict[str, Any]) -> list[dict[str, Any]]:
+    """One flat line per ontology element, indented by depth (for ``ontology show``)."""
+    lines: list[dict[str, Any]] = []
+
+    def attributes(attrs: list[dict[str, Any]], depth: int) -> None:
+        for attr in attrs:
+            lines.append(
+                {
+                    "depth": depth,
+                    "kind": f"attribute ({attr.get('type')})",
+                    "title": attr.get("name"),
+                    "feature_hash": attr.get("featureNodeHash"),
+                    "uid": attr.get("id"),
+                    "detail": "dynamic" if attr.get("dynamic") else "",
+                }
+            )
+            for option in attr.get("options") or []:
+                lines.append(
+                    {
+                        "depth": depth + 1,
+                        "kind": "option",
+                        "title": option.get("label"),
+                        "feature_hash": option.get("featureNodeHash"),
+                        "uid": option.get("id"),
+                        "detail": "",
+                    }
+                )
+                attributes(option.get("options") or [], depth + 2)
+
+    for obj in ontology.get("objects") or []:
+        lines.append(
+            {
+                "depth": 0,
+                "kind": f"object ({obj.get('shape')})",
+                "title": obj.get("name"),
+                "feature_hash": obj.get("featureNodeHash"),
+                "uid": obj.get("id"),
+                "detail": obj.get("color") or "",
+            }
+        )
+        attributes(obj.get("attributes") or [], 1)
+    for cls in ontology.get("classifications") or []:
+        attrs = cls.get("attributes") or []
+        lines.append(
+            {
+                "depth": 0,
+                "kind": "classification",
+                "title": attrs[0].get("name") if attrs else "",
+                "feature_hash": cls.get("featureNodeHash"),
+                "uid": cls.get("id"),
+                "detail": cls.get("level") or "",
+            }
+        )
+        attributes(attrs, 1)
+    return lines
+
+
+def read_ontology_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ImportFormatError(str(path), "", f"cannot read the ontology ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFormatError(
+            str(path), f"line {exc.lineno}, column {exc.colno}", f"malformed JSON: {exc.msg}"
+        ) from None
+    if not isinstance(data, dict):
+        raise ImportFormatError(str(path), "", "an ontology must be a JSON object")
+    # Encord's ontology export wraps the structure as {"editor": {...}}.
+    for key in ("editor", "editorOntology", "structure"):
+        if isinstance(data.get(key), dict) and "objects" not in data:
+            return dict(data[key])
+    return data
+
+
+def expand_media_paths(paths: list[Path]) -> list[Path]:
+    """Files as given; folders become their media files in name order."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in MEDIA_SUFFIXES)
+            if not found:
+                raise InvalidArgumentsError(
+                    f"data add: folder {path} holds no media files - pass image, video or audio "
+                    "files or a folder containing them"
+                )
+            out.extend(found)
+        else:
+            out.append(path)
+    return out
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+@project_app.command("create")
+def project_create(
+    title: Annotated[str, typer.Argument(help="Project title (unique in the store).")],
+    ontology: Annotated[
+        Path, typer.Option("--ontology", help="Encord ontology JSON file.", exists=True)
+    ],
+    description: Annotated[str, typer.Option("--description", help="Free text.")] = "",
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a project with an Encord ontology."""
+    from predscope.services.projects import create_project
+
+    structure = read_ontology_file(ontology)
+    with cli_store(store) as st:
+        record = create_project(st, title, structure, description=description)
+    if as_json:
+        print_json({"project_hash": record.project_hash, "title": record.title})
+        return
+    console.print(f"Created project {record.title!r} ({record.project_hash})")
+
+
+@project_app.command("list")
+def project_list(store: StoreOption = None, as_json: JsonOption = False) -> None:
+    """List the store's projects."""
+    from predscope.services.projects import list_projects
+
+    with cli_store(store) as st:
+        records = list_projects(st)
+        summaries = [project_summary(st, r) for r in records]
+    if as_json:
+        print_json(summaries)
+        return
+    if not summaries:
+        console.print("No projects yet: create one with `predscope project create`.")
+        return
+    table = Table("title", "project hash", "data units", "branches")
+    for s in summaries:
+        branches = ", ".join(b["name"] for b in s["branches"]) or "-"
+        table.add_row(s["title"], s["project_hash"], str(s["data_units"]), branches)
+    console.print(table)
+
+
+@project_app.command("show")
+def project_show(
+    project: Annotated[str, typer.Argument(help="Project hash or title.")],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one project: data units, ontology size and rows per branch."""
+    from predscope.services.projects import get_project
+
+    with cli_store(store) as st:
+        record = get_project(st, project)
+        summary = project_summary(st, record)
+    if as_json:
+        print_json(summary)
+        return
+    console.print(f"Project: {summary['title']} ({summary['project_hash']})")
+    if summary["description"]:
+        console.print(f"Description: {summary['description']}")
+    types = ", ".join(f"{n} {t}" for t, n in summary["data_types"].items())
+    console.print(f"Data units: {summary['data_units']}" + (f" ({types})" if types else ""))
+    onto = summary["ontology"]
+    console.print(f"Ontology: {onto['objects']} objects, {onto['classifications']} classifications")
+    if not summary["branches"]:
+        console.print("Branches: none yet")
+        return
+    table = Table("branch", "rows", "objects", "classifications")
+    for b in summary["branches"]:
+        table.add_row(b["name"], str(b["rows"]), str(b["objects"]), str(b["classifications"]))
+    console.print(table)
+
+
+@data_app.command("add")
+def data_add(
+    project: Annotated[str, typer.Argument(help="Project hash or title.")],
+    paths: Annotated[list[Path], typer.Argument(help="Media files or folders of them.")],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register media files as data units (they stay where they are)."""
+    from predscope.services.projects import add_data, get_project
+
+    files = expand_media_paths(paths)
+    with cli_store(store) as st:
+        record = get_project(st, project)
+        units = add_data(st, record, files)
+    if as_json:
+        print_json([unit_dict(u) for u in units])
+        return
+    table = Table("title", "type", "width", "height", "data hash")
+    for u in units:
+        table.add_row(u.data_title, u.data_type, str(u.width), str(u.height), u.data_hash)
+    console.print(table)
+    console.print(f"Added {len(units)} data unit(s) to {record.title!r}")
+
+
+@ontology_app.command("show")
+def ontology_show(
+    project: Annotated[str, typer.Argument(help="Project hash or title.")],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print a project's ontology: objects, classifications, attributes and options."""
+    from predscope.services.projects import get_project
+
+    with cli_store(store) as st:
+        record = get_project(st, project)
+    if as_json:
+        print_json(record.ontology)
+        return
+    table = Table("kind", "title", "feature hash", "uid", "detail")
+    for line in ontology_rows(record.ontology):
+        indent = "  " * int(line["depth"])
+        table.add_row(
+            indent + line["kind"],
+            str(line["title"]),
+            str(line["feature_hash"]),
+            str(line["uid"]),
+            str(line["detail"]),
+        )
+    console.print(f"Ontology of {record.title!r}")
+    console.print(table)
+
+
+def branches(
+    project: Annotated[str, typer.Argument(help="Project hash or title.")],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List a project's branches (main first) with their row and label counts."""
+    from predscope.services.projects import get_project
+
+    with cli_store(store) as st:
+        record = get_project(st, project)
+        summary = project_summary(st, record)
+    if as_json:
+        print_json(summary["branches"])
+        return
+    if not summary["branches"]:
+        console.print(f"{record.title!r} has no label rows on any branch yet.")
+        return
+    table = Table("branch", "rows", "objects", "classifications", "kind")
+    for b in summary["branches"]:
+        kind = (
+            "ground truth"
+            if b["name"] == "main"
+            else ("consensus" if b["name"].startswith("encord-") else "prediction")
+        )
+        table.add_row(b["name"], str(b["rows"]), str(b["objects"]), str(b["classifications"]), kind)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Group commands register on import (cli/groups.py); ``branches`` is top-level."""
+    app.command("branches")(branches)

@@ -1,0 +1,162 @@
+"""Compiled inner loops (numba, cached on disk so compile time is paid once per install).
+
+The loops follow pycocotools' ``bbIou`` and ``evaluateImg`` step for step; every float operation
+is done in the same order so results are bit-identical. Detections and ground truth arrive
+sorted into groups ((category, image) blocks, or image blocks when categories are ignored).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+# Outcome codes of one detection at one IoU threshold and area range.
+FP = np.int8(0)
+TP = np.int8(1)
+IGNORED = np.int8(2)
+NOT_EVALUATED = np.int8(3)
+
+
+@numba.njit(cache=True, nogil=True)
+def bbox_iou_blocks(
+    d_box: NDArray[np.float64],
+    g_box: NDArray[np.float64],
+    g_crowd: NDArray[np.bool_],
+    dstart: NDArray[np.int64],
+    dcount: NDArray[np.int64],
+    gstart: NDArray[np.int64],
+    gcount: NDArray[np.int64],
+    offsets: NDArray[np.int64],
+    out: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled
+    """Box IoU of every (detection, GT) pair inside each group; crowd GT use inter / area(dt)."""
+    for b in range(dstart.shape[0]):
+        gc = gcount[b]
+        if gc == 0:
+            continue
+        ds = dstart[b]
+        gs = gstart[b]
+        off = offsets[b]
+        for i in range(dcount[b]):
+            dx = d_box[ds + i, 0]
+            dy = d_box[ds + i, 1]
+            dw = d_box[ds + i, 2]
+            dh = d_box[ds + i, 3]
+            da = dw * dh
+            for j in range(gc):
+                gx = g_box[gs + j, 0]
+                gy = g_box[gs + j, 1]
+                gw = g_box[gs + j, 2]
+                gh = g_box[gs + j, 3]
+                k = off + i * gc + j
+                out[k] = 0.0
+                w = min(dw + dx, gw + gx) - max(dx, gx)
+                if w <= 0:
+                    continue
+                h = min(dh + dy, gh + gy) - max(dy, gy)
+                if h <= 0:
+                    continue
+                inter = w * h
+                if g_crowd[gs + j]:
+                    u = da
+                else:
+                    u = da + gw * gh - inter
+                out[k] = inter / u
+
+
+@numba.njit(cache=True, nogil=True)
+def match_groups(
+    dstart: NDArray[np.int64],
+    dcount: NDArray[np.int64],
+    gstart: NDArray[np.int64],
+    gcount: NDArray[np.int64],
+    offsets: NDArray[np.int64],
+    iou: NDArray[np.float64],
+    g_area: NDArray[np.float64],
+    g_ignore: NDArray[np.bool_],
+    g_crowd: NDArray[np.bool_],
+    g_zero: NDArray[np.bool_],
+    d_area: NDArray[np.float64],
+    area_lo: NDArray[np.float64],
+    area_hi: NDArray[np.float64],
+    thrs: NDArray[np.float64],
+    compat: bool,
+    codes: NDArray[np.int8],
+    match_gt: NDArray[np.int32],
+    match_iou: NDArray[np.float64],
+    gt_match: NDArray[np.int32],
+) -> None:  # pragma: no cover - compiled
+    """Greedy COCO matching for every group, area range and IoU threshold.
+
+    ``codes[a, t, d]`` gets FP / TP / IGNORED. For area range 0 the matched GT, its IoU and
+    the GT-side match are recorded too (-1 when unmatched).
+    """
+    num_t = thrs.shape[0]
+    num_a = area_lo.shape[0]
+    max_g = 1
+    for b in range(gcount.shape[0]):
+        if gcount[b] > max_g:
+            max_g = gcount[b]
+    order = np.empty(max_g, dtype=np.int64)
+    ig = np.empty(max_g, dtype=np.bool_)
+    taken = np.empty(max_g, dtype=np.bool_)
+    for b in range(dstart.shape[0]):
+        ds = dstart[b]
+        nd = dcount[b]
+        gs = gstart[b]
+        gc = gcount[b]
+        off = offsets[b]
+        for a in range(num_a):
+            lo = area_lo[a]
+            hi = area_hi[a]
+            # non-ignored GT first, then ignored, each in input order (a stable sort)
+            n_keep = 0
+            for j in range(gc):
+                ga = g_area[gs + j]
+                ig[j] = g_ignore[gs + j] or ga < lo or ga > hi
+                if not ig[j]:
+                    order[n_keep] = j
+                    n_keep += 1
+            pos = n_keep
+            for j in range(gc):
+                if ig[j]:
+                    order[pos] = j
+                    pos += 1
+            for t in range(num_t):
+                thr = thrs[t]
+                cap = min(thr, 1.0 - 1e-10)
+                for j in range(gc):
+                    taken[j] = False
+                for i in range(nd):
+                    d = ds + i
+                    best = cap
+                    m = -1
+                    for jj in range(gc):
+                        j = order[jj]
+                        if taken[j] and not g_crowd[gs + j]:
+                            continue
+                        if m > -1 and not ig[m] and ig[j]:
+                            break
+                        v = iou[off + i * gc + j]
+                        if v < best:
+                            continue
+                        best = v
+                        m = j
+                    out_of_range = d_area[d] < lo or d_area[d] > hi
+                    if m == -1:
+                        codes[a, t, d] = IGNORED if out_of_range else FP
+                        if a == 0:
+                            match_gt[t, d] = -1
+                            match_iou[t, d] = np.nan
+                        continue
+                    taken[m] = True
+                    if compat and g_zero[gs + m]:
+                        # pycocotools stores the GT id (0) as the match and so sees no match
+                        codes[a, t, d] = IGNORED if (ig[m] or out_of_range) else FP
+                    else:
+                        codes[a, t, d] = IGNORED if ig[m] else TP
+                    if a == 0:
+                        match_gt[t, d] = gs + m
+                        match_iou[t, d] = best
+                        gt_match[t, gs + m] = d

@@ -1,0 +1,81 @@
+"""``evaluate_coco``: COCO detection, segmentation and keypoint metrics equal to pycocotools.
+
+One deliberate difference: pycocotools records a match by the GT's annotation id and treats id 0
+as "no match", so a detection matching a GT whose id is 0 counts as FP. We match by index and
+count it; ``pycocotools_compat=True`` reproduces pycocotools.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from predscope.evaluation.accumulate import accumulate
+from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth
+from predscope.evaluation.matching import match
+from predscope.evaluation.outcomes import build_outcomes
+from predscope.evaluation.params import CocoParams
+from predscope.evaluation.results import ClassMetrics, CocoEvaluation
+from predscope.evaluation.summary import mean_valid, summarize
+
+
+def evaluate_coco(
+    gt: CocoGroundTruth,
+    dt: CocoDetections,
+    params: CocoParams | None = None,
+    *,
+    pycocotools_compat: bool = False,
+) -> CocoEvaluation:
+    """Run the full COCO sweep (all thresholds, area ranges and maxDets) in one pass."""
+    p = params or CocoParams()
+    state = match(gt, dt, p, compat=pycocotools_compat)
+    acc = accumulate(state, p)
+    stats = summarize(p, acc.precision, acc.recall)
+    outcomes = build_outcomes(state, p, gt.num_annotations, dt.num_detections)
+    return CocoEvaluation(
+        params=p,
+        stats=stats,
+        precision=acc.precision,
+        recall=acc.recall,
+        scores=acc.scores,
+        category_ids=gt.category_ids,
+        category_names=gt.category_names or tuple(str(c) for c in gt.category_ids),
+        per_class=_per_class(gt, dt, p, acc.precision, acc.recall) if p.use_cats else (),
+        outcomes=outcomes,
+        pycocotools_compat=pycocotools_compat,
+        match_state=state,
+    )
+
+
+def _per_class(
+    gt: CocoGroundTruth,
+    dt: CocoDetections,
+    p: CocoParams,
+    precision: np.ndarray,
+    recall: np.ndarray,
+) -> tuple[ClassMetrics, ...]:
+    """Per-category AP / AP50 / AP75 / AR at area "all" and the last maxDets."""
+    alls = [i for i, lbl in enumerate(p.area_labels) if lbl == "all"]
+    a = alls[0] if alls else 0
+    m = len(p.max_dets) - 1
+    t50 = np.where(p.iou_thrs == 0.5)[0]
+    t75 = np.where(p.iou_thrs == 0.75)[0]
+    num_k = len(gt.category_ids)
+    gt_counts = np.bincount(gt.category[~gt.iscrowd], minlength=num_k)
+    kept = dt.category[dt.category >= 0]
+    dt_counts = np.bincount(kept, minlength=num_k)
+    names = gt.category_names or tuple(str(c) for c in gt.category_ids)
+    rows = []
+    for k, cid in enumerate(gt.category_ids):
+        rows.append(
+            ClassMetrics(
+                category_id=cid,
+                name=names[k],
+                ap=mean_valid(precision[:, :, k, a, m]),
+                ap50=mean_valid(precision[t50, :, k, a, m]) if t50.size else -1.0,
+                ap75=mean_valid(precision[t75, :, k, a, m]) if t75.size else -1.0,
+                ar=mean_valid(recall[:, k, a, m]),
+                num_gt=int(gt_counts[k]),
+                num_detections=int(dt_counts[k]),
+            )
+        )
+    return tuple(rows)

@@ -1,0 +1,186 @@
+"""Columnar evaluation inputs: one numpy array per field, never one object per annotation.
+
+Images and categories are indices. Image index order must be the order pycocotools uses
+(ascending image id) and category index order ascending category id, because ties in score are
+broken by image order. The COCO reader and the analysis service both build these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from predscope.exceptions import EvaluationError
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+def _column(name: str, owner: str, values: object, dtype: type, n: int | None) -> NDArray[np.generic]:
+    arr = np.ascontiguousarray(values, dtype=dtype)
+    if arr.ndim != 1:
+        raise EvaluationError(f"{owner}.{name}: expected a 1-D array, got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise EvaluationError(
+            f"{owner}.{name}: has {arr.shape[0]} entries but bbox has {n} - give one per annotation"
+        )
+    return arr
+
+
+def _boxes(owner: str, values: object) -> FloatArray:
+    arr = np.ascontiguousarray(values, dtype=np.float64)
+    if arr.size == 0:
+        arr = arr.reshape(0, 4)
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise EvaluationError(f"{owner}.bbox: expected shape (N, 4) [x, y, w, h], got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        row = int(np.flatnonzero(~np.isfinite(arr).all(axis=1))[0])
+        raise EvaluationError(f"{owner}.bbox[{row}]: not finite - every box needs 4 real numbers")
+    return arr
+
+
+def _check_index(owner: str, name: str, arr: IntArray, upper: int, allow_minus_one: bool) -> None:
+    lo = -1 if allow_minus_one else 0
+    bad = (arr < lo) | (arr >= upper)
+    if np.any(bad):
+        row = int(np.flatnonzero(bad)[0])
+        raise EvaluationError(
+            f"{owner}.{name}[{row}]: index {int(arr[row])} is outside 0..{upper - 1}"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class RleMasks:
+    """Compressed COCO RLE masks as two columns: (height, width) and the counts string."""
+
+    size: IntArray
+    counts: tuple[bytes | str, ...]
+
+    def __post_init__(self) -> None:
+        size = np.ascontiguousarray(self.size, dtype=np.int64).reshape(-1, 2)
+        object.__setattr__(self, "size", size)
+        object.__setattr__(self, "counts", tuple(self.counts))
+        if size.shape[0] != len(self.counts):
+            raise EvaluationError(
+                f"RleMasks: {size.shape[0]} sizes but {len(self.counts)} counts - give one each"
+            )
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def as_dicts(self, index: Sequence[int] | IntArray) -> list[dict[str, object]]:
+        """The pycocotools form of the selected masks."""
+        size = self.size
+        return [
+            {"size": [int(size[i, 0]), int(size[i, 1])], "counts": self.counts[i]} for i in index
+        ]
+
+
+@dataclass(frozen=True, eq=False)
+class CocoGroundTruth:
+    """Ground truth of one evaluation: the image and category sets plus one row per annotation."""
+
+    num_images: int
+    category_ids: tuple[object, ...]
+    image: IntArray
+    category: IntArray
+    bbox: FloatArray
+    area: FloatArray
+    iscrowd: BoolArray
+    zero_id: BoolArray | None = None
+    category_names: tuple[str, ...] = ()
+    image_ids: tuple[object, ...] = ()
+    masks: RleMasks | None = None
+    keypoints: FloatArray | None = None
+    num_keypoints: IntArray | None = None
+    annotation_ids: tuple[object, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        owner = "CocoGroundTruth"
+        bbox = _boxes(owner, self.bbox)
+        n = bbox.shape[0]
+        object.__setattr__(self, "bbox", bbox)
+        object.__setattr__(self, "category_ids", tuple(self.category_ids))
+        object.__setattr__(self, "image", _column("image", owner, self.image, np.int64, n))
+        object.__setattr__(self, "category", _column("category", owner, self.category, np.int64, n))
+        object.__setattr__(self, "area", _column("area", owner, self.area, np.float64, n))
+        object.__setattr__(self, "iscrowd", _column("iscrowd", owner, self.iscrowd, np.bool_, n))
+        zero = np.zeros(n, dtype=np.bool_) if self.zero_id is None else self.zero_id
+        object.__setattr__(self, "zero_id", _column("zero_id", owner, zero, np.bool_, n))
+        _check_index(owner, "image", self.image, self.num_images, False)
+        _check_index(owner, "category", self.category, len(self.category_ids), False)
+        if np.any(np.isnan(self.area)):
+            row = int(np.flatnonzero(np.isnan(self.area))[0])
+            raise EvaluationError(f"{owner}.area[{row}]: NaN - every annotation needs an area")
+        if self.category_names and len(self.category_names) != len(self.category_ids):
+            raise EvaluationError(f"{owner}.category_names: need one name per category id")
+        if self.image_ids and len(self.image_ids) != self.num_images:
+            raise EvaluationError(f"{owner}.image_ids: need one id per image")
+        if self.masks is not None and len(self.masks) != n:
+            raise EvaluationError(f"{owner}.masks: need one mask per annotation, got {len(self.masks)}")
+        _check_keypoints(owner, self.keypoints, n)
+        if self.num_keypoints is not None:
+            nk = _column("num_keypoints", owner, self.num_keypoints, np.int64, n)
+            object.__setattr__(self, "num_keypoints", nk)
+
+    @property
+    def num_annotations(self) -> int:
+        return int(self.bbox.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class CocoDetections:
+    """Detections of one model: one row per detection, in file order (file order breaks ties).
+
+    ``category`` is -1 for a category the ground truth does not declare; such rows are dropped
+    from evaluation, as pycocotools drops them.
+    """
+
+    image: IntArray
+    category: IntArray
+    bbox: FloatArray
+    area: FloatArray
+    score: FloatArray
+    masks: RleMasks | None = None
+    keypoints: FloatArray | None = None
+
+    def __post_init__(self) -> None:
+        owner = "CocoDetections"
+        bbox = _boxes(owner, self.bbox)
+        n = bbox.shape[0]
+        object.__setattr__(self, "bbox", bbox)
+        object.__setattr__(self, "image", _column("image", owner, self.image, np.int64, n))
+        object.__setattr__(self, "category", _column("category", owner, self.category, np.int64, n))
+        object.__setattr__(self, "area", _column("area", owner, self.area, np.float64, n))
+        object.__setattr__(self, "score", _column("score", owner, self.score, np.float64, n))
+        if np.any(self.image < 0):
+            row = int(np.flatnonzero(self.image < 0)[0])
+            raise EvaluationError(f"{owner}.image[{row}]: negative image index")
+        if np.any(self.category < -1):
+            row = int(np.flatnonzero(self.category < -1)[0])
+            raise EvaluationError(f"{owner}.category[{row}]: index below -1")
+        for name in ("score", "area"):
+            col = getattr(self, name)
+            if np.any(np.isnan(col)):
+                row = int(np.flatnonzero(np.isnan(col))[0])
+                raise EvaluationError(f"{owner}.{name}[{row}]: NaN - give a real number")
+        if self.masks is not None and len(self.masks) != n:
+            raise EvaluationError(f"{owner}.masks: need one mask per detection, got {len(self.masks)}")
+        _check_keypoints(owner, self.keypoints, n)
+
+    @property
+    def num_detections(self) -> int:
+        return int(self.bbox.shape[0])
+
+
+def _check_keypoints(owner: str, keypoints: FloatArray | None, n: int) -> None:
+    if keypoints is None:
+        return
+    if keypoints.ndim != 3 or keypoints.shape[0] != n or keypoints.shape[2] != 3:
+        raise EvaluationError(
+            f"{owner}.keypoints: expected shape (N, K, 3) [x, y, v] with N={n}, got {keypoints.shape}"
+        )

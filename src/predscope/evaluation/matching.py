@@ -1,0 +1,168 @@
+"""Grouping, IoU and greedy matching per (image, category, area range), as ``evaluateImg`` does.
+
+Detections are sorted once by (group, -score, category, file order) and cut to ``maxDets[-1]``
+per group; ground truth by (group, category, file order). pycocotools builds the same orders
+(stable sorts over file order), so ties resolve identically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from predscope.evaluation._kernels import NOT_EVALUATED, bbox_iou_blocks, match_groups
+from predscope.evaluation.inputs import BoolArray, CocoDetections, CocoGroundTruth, FloatArray, IntArray
+from predscope.evaluation.iou import mask_iou_blocks
+from predscope.evaluation.oks import oks_blocks
+from predscope.evaluation.params import CocoParams
+from predscope.exceptions import EvaluationError
+
+
+@dataclass(frozen=True, eq=False)
+class MatchState:
+    """Matching of one evaluation, in sorted order (``d_index``/``g_index`` map back to inputs)."""
+
+    num_eval_cats: int
+    d_index: IntArray  # sorted position -> detection input row (only evaluated detections)
+    d_cat: IntArray  # accumulation category (0 everywhere when categories are ignored)
+    d_score: FloatArray
+    d_rank: IntArray  # rank of the detection inside its group by score
+    g_index: IntArray
+    g_cat: IntArray
+    codes: NDArray[np.int8]  # [A, T, Nd]
+    match_gt: NDArray[np.int32]  # [T, Nd] sorted GT position or -1 (first area range)
+    match_iou: FloatArray  # [T, Nd]
+    gt_match: NDArray[np.int32]  # [T, Ng] sorted detection position or -1 (first area range)
+    npig: IntArray  # [K, A] non-ignored GT per category and area range
+    g_ignored: BoolArray  # [A, Ng] GT ignored in each area range
+
+
+def _group_bounds(keys: IntArray) -> tuple[IntArray, IntArray]:
+    if keys.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))).astype(np.int64)
+    counts = np.diff(np.concatenate((starts, [keys.size]))).astype(np.int64)
+    return starts, counts
+
+
+def gt_ignore_base(gt: CocoGroundTruth, params: CocoParams) -> BoolArray:
+    """The ``ignore`` flag pycocotools derives: crowd, and for keypoints no labelled keypoint."""
+    base = gt.iscrowd.copy()
+    if params.iou_type == "keypoints" and gt.num_keypoints is not None:
+        base |= gt.num_keypoints == 0
+    return base
+
+
+def _check_inputs(gt: CocoGroundTruth, dt: CocoDetections, params: CocoParams) -> None:
+    if dt.num_detections and int(dt.image.max()) >= gt.num_images:
+        row = int(np.flatnonzero(dt.image >= gt.num_images)[0])
+        raise EvaluationError(
+            f"CocoDetections.image[{row}]: image index {int(dt.image[row])} is not in the ground "
+            f"truth ({gt.num_images} images) - detections must refer to ground-truth images"
+        )
+    if dt.num_detections and int(dt.category.max()) >= len(gt.category_ids):
+        raise EvaluationError("CocoDetections.category: index beyond the ground-truth categories")
+    if params.iou_type == "segm" and (gt.masks is None or dt.masks is None):
+        raise EvaluationError("segm evaluation needs masks on both ground truth and detections")
+    if params.iou_type == "keypoints" and (gt.keypoints is None or dt.keypoints is None):
+        raise EvaluationError(
+            "keypoints evaluation needs keypoints on both ground truth and detections"
+        )
+
+
+def match(
+    gt: CocoGroundTruth, dt: CocoDetections, params: CocoParams, *, compat: bool = False
+) -> MatchState:
+    """Sort, cut to maxDets, compute IoU only inside groups, and run the greedy matcher."""
+    _check_inputs(gt, dt, params)
+    num_img = gt.num_images
+    use_cats = params.use_cats
+    num_k = len(gt.category_ids) if use_cats else 1
+    max_det = params.max_dets[-1]
+
+    kept = np.flatnonzero(dt.category >= 0)
+    d_cat_all = dt.category[kept]
+    d_key_all = d_cat_all * num_img + dt.image[kept] if use_cats else dt.image[kept]
+    order = np.lexsort((kept, d_cat_all, -dt.score[kept], d_key_all))
+    d_key = d_key_all[order]
+    starts, counts = _group_bounds(d_key)
+    rank = np.arange(d_key.size, dtype=np.int64) - np.repeat(starts, counts)
+    cut = rank < max_det
+    d_index = kept[order][cut]
+    d_key = d_key[cut]
+    d_rank = rank[cut]
+    dstart, dcount = _group_bounds(d_key)
+    group_keys = d_key[dstart] if d_key.size else np.zeros(0, np.int64)
+
+    g_key_all = gt.category * num_img + gt.image if use_cats else gt.image
+    g_index = np.lexsort((np.arange(gt.num_annotations), gt.category, g_key_all)).astype(np.int64)
+    g_key = g_key_all[g_index]
+    gstart = np.searchsorted(g_key, group_keys, side="left").astype(np.int64)
+    gcount = (np.searchsorted(g_key, group_keys, side="right") - gstart).astype(np.int64)
+    sizes = dcount * gcount
+    offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    iou = np.zeros(int(sizes.sum()), dtype=np.float64)
+
+    g_crowd = np.ascontiguousarray(gt.iscrowd[g_index])
+    if params.iou_type == "bbox":
+        bbox_iou_blocks(
+            np.ascontiguousarray(dt.bbox[d_index]), np.ascontiguousarray(gt.bbox[g_index]),
+            g_crowd, dstart, dcount, gstart, gcount, offsets, iou,
+        )
+    elif params.iou_type == "segm":
+        assert dt.masks is not None and gt.masks is not None  # checked in _check_inputs
+        mask_iou_blocks(
+            dt.masks, gt.masks, d_index, g_index, g_crowd, dstart, dcount, gstart, gcount,
+            offsets, iou,
+        )
+    else:
+        assert dt.keypoints is not None and gt.keypoints is not None  # checked in _check_inputs
+        oks_blocks(
+            dt.keypoints, gt.keypoints, gt.bbox, gt.area, params.kpt_oks_sigmas, d_index, g_index,
+            dstart, dcount, gstart, gcount, offsets, iou,
+        )
+
+    num_a = len(params.area_rng)
+    num_t = params.iou_thrs.size
+    nd = d_index.size
+    ng = g_index.size
+    codes = np.full((num_a, num_t, nd), NOT_EVALUATED, dtype=np.int8)
+    match_gt = np.full((num_t, nd), -1, dtype=np.int32)
+    match_iou = np.full((num_t, nd), np.nan, dtype=np.float64)
+    gt_match = np.full((num_t, ng), -1, dtype=np.int32)
+    base = gt_ignore_base(gt, params)
+    g_area = np.ascontiguousarray(gt.area[g_index])
+    lo = np.array([r[0] for r in params.area_rng], dtype=np.float64)
+    hi = np.array([r[1] for r in params.area_rng], dtype=np.float64)
+    match_groups(
+        dstart, dcount, gstart, gcount, offsets, iou, g_area,
+        np.ascontiguousarray(base[g_index]), g_crowd,
+        np.ascontiguousarray(gt.zero_id[g_index]) if gt.zero_id is not None
+        else np.zeros(ng, np.bool_),
+        np.ascontiguousarray(dt.area[d_index]), lo, hi, params.iou_thrs, compat,
+        codes, match_gt, match_iou, gt_match,
+    )
+    g_cat = gt.category[g_index] if use_cats else np.zeros(ng, dtype=np.int64)
+    g_ignored = np.empty((num_a, ng), dtype=np.bool_)
+    npig = np.zeros((num_k, num_a), dtype=np.int64)
+    g_base = base[g_index]
+    for a in range(num_a):
+        g_ignored[a] = g_base | (g_area < lo[a]) | (g_area > hi[a])
+        npig[:, a] = np.bincount(g_cat[~g_ignored[a]], minlength=num_k)[:num_k]
+    return MatchState(
+        num_eval_cats=num_k,
+        d_index=d_index,
+        d_cat=dt.category[d_index] if use_cats else np.zeros(nd, dtype=np.int64),
+        d_score=dt.score[d_index],
+        d_rank=d_rank,
+        g_index=g_index,
+        g_cat=g_cat,
+        codes=codes,
+        match_gt=match_gt,
+        match_iou=match_iou,
+        gt_match=gt_match,
+        npig=npig,
+        g_ignored=g_ignored,
+    )

@@ -1,0 +1,103 @@
+"""Per-detection and per-GT outcomes, and the single-threshold (FiftyOne-style) view.
+
+COCOeval only has match matrices per (threshold, area range). We define a detection's outcome
+at one threshold as its status in area range "all" with the last maxDets: TP (matched a regular
+GT), FP, or IGNORED (matched a crowd GT). A GT is missed (FN) if no detection matched it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from predscope.evaluation.inputs import BoolArray, CocoDetections, CocoGroundTruth, FloatArray
+from predscope.evaluation.matching import MatchState, match
+from predscope.evaluation.params import CocoParams
+from predscope.evaluation.results import DetectionOutcomes, Outcome
+
+
+def build_outcomes(
+    state: MatchState, params: CocoParams, num_gt: int, num_dt: int
+) -> DetectionOutcomes:
+    """Scatter the sorted match arrays of area range 0 back to input order."""
+    num_t = params.iou_thrs.size
+    outcome = np.full((num_t, num_dt), Outcome.NOT_EVALUATED, dtype=np.int8)
+    matched = np.full((num_t, num_dt), -1, dtype=np.int32)
+    iou = np.full((num_t, num_dt), np.nan, dtype=np.float64)
+    outcome[:, state.d_index] = state.codes[0]
+    sorted_match = state.match_gt
+    has = sorted_match >= 0
+    mapped = np.where(has, state.g_index[np.maximum(sorted_match, 0)], -1).astype(np.int32)
+    matched[:, state.d_index] = mapped
+    iou[:, state.d_index] = state.match_iou
+    gt_by = np.full((num_t, num_gt), -1, dtype=np.int32)
+    g_has = state.gt_match >= 0
+    gt_by[:, state.g_index] = np.where(
+        g_has, state.d_index[np.maximum(state.gt_match, 0)], -1
+    ).astype(np.int32)
+    ignored = np.zeros(num_gt, dtype=np.bool_)
+    if state.g_ignored.shape[0]:
+        ignored[state.g_index] = state.g_ignored[0]
+    missed = (gt_by < 0) & ~ignored[None, :]
+    return DetectionOutcomes(
+        iou_thrs=params.iou_thrs,
+        outcome=outcome,
+        matched_gt=matched,
+        iou=iou,
+        gt_matched_by=gt_by,
+        gt_missed=missed,
+        gt_ignored=ignored,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class ThresholdOutcomes:
+    """Outcome of every detection and GT at one IoU threshold (input order)."""
+
+    iou_thr: float
+    outcome: NDArray[np.int8]  # Outcome codes per detection
+    matched_gt: NDArray[np.int32]
+    iou: FloatArray
+    gt_outcome: NDArray[np.int8]  # per GT: TP (matched), FP never, IGNORED (crowd), or -1 = FN
+    gt_matched_by: NDArray[np.int32]
+
+    @property
+    def gt_missed(self) -> BoolArray:
+        result: BoolArray = self.gt_outcome < 0
+        return result
+
+
+def single_threshold_outcomes(
+    gt: CocoGroundTruth,
+    dt: CocoDetections,
+    iou_thr: float = 0.5,
+    *,
+    params: CocoParams | None = None,
+    pycocotools_compat: bool = False,
+) -> ThresholdOutcomes:
+    """Match at one user-chosen IoU threshold, area "all", the last maxDets, classwise."""
+    base = params or CocoParams()
+    single = CocoParams(
+        iou_type=base.iou_type,
+        iou_thrs=np.array([iou_thr], dtype=np.float64),
+        rec_thrs=base.rec_thrs,
+        max_dets=(base.max_dets[-1],),
+        area_rng=((0.0, 1e10),),
+        area_labels=("all",),
+        use_cats=base.use_cats,
+        kpt_oks_sigmas=base.kpt_oks_sigmas,
+    )
+    state = match(gt, dt, single, compat=pycocotools_compat)
+    full = build_outcomes(state, single, gt.num_annotations, dt.num_detections)
+    gt_outcome = np.where(full.gt_matched_by[0] >= 0, Outcome.TP, -1).astype(np.int8)
+    gt_outcome[full.gt_ignored] = Outcome.IGNORED
+    return ThresholdOutcomes(
+        iou_thr=float(iou_thr),
+        outcome=full.outcome[0],
+        matched_gt=full.matched_gt[0],
+        iou=full.iou[0],
+        gt_outcome=gt_outcome,
+        gt_matched_by=full.gt_matched_by[0],
+    )

@@ -1,0 +1,103 @@
+"""Frozen result objects of a COCO evaluation.
+
+Arrays keep pycocotools' layouts (``precision [T,R,K,A,M]``, ``recall [T,K,A,M]``) and its -1
+"no ground truth" sentinel, so code written against ``COCOeval.eval`` ports by renaming.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+from numpy.typing import NDArray
+
+from predscope.evaluation.inputs import BoolArray, FloatArray
+from predscope.evaluation.matching import MatchState
+from predscope.evaluation.params import CocoParams
+
+
+class Outcome(IntEnum):
+    """Outcome of one detection at one IoU threshold (codes stored in ``DetectionOutcomes``)."""
+
+    FP = 0
+    TP = 1
+    IGNORED = 2  # matched a crowd / out-of-range GT, or unmatched outside the area range
+    NOT_EVALUATED = 3  # beyond maxDets in its (image, category), or category not in the GT
+
+
+@dataclass(frozen=True)
+class ClassMetrics:
+    """One row of the per-class table (area "all", the last maxDets); -1 = no GT of the class."""
+
+    category_id: object
+    name: str
+    ap: float
+    ap50: float
+    ap75: float
+    ar: float
+    num_gt: int
+    num_detections: int
+
+
+@dataclass(frozen=True, eq=False)
+class DetectionOutcomes:
+    """Every detection and GT at every IoU threshold, area range "all" (the first range).
+
+    Rows are in input order. ``matched_gt`` / ``gt_matched_by`` hold input rows, -1 if none;
+    ``iou`` is NaN where there is no match.
+    """
+
+    iou_thrs: FloatArray
+    outcome: NDArray[np.int8]  # [T, Nd] Outcome codes
+    matched_gt: NDArray[np.int32]  # [T, Nd]
+    iou: FloatArray  # [T, Nd]
+    gt_matched_by: NDArray[np.int32]  # [T, Ngt]
+    gt_missed: BoolArray  # [T, Ngt] non-ignored GT left unmatched (false negatives)
+    gt_ignored: BoolArray  # [Ngt] crowd (or outside the first area range)
+
+    def threshold_index(self, iou_thr: float) -> int:
+        """Index of ``iou_thr`` in ``iou_thrs`` (nearest within 1e-9)."""
+        diffs = np.abs(self.iou_thrs - iou_thr)
+        t = int(np.argmin(diffs))
+        if diffs[t] > 1e-9:
+            from predscope.exceptions import EvaluationError
+
+            raise EvaluationError(
+                f"IoU threshold {iou_thr} is not one of the evaluated thresholds "
+                f"{self.iou_thrs.tolist()} - use single_threshold_outcomes() for other values"
+            )
+        return t
+
+    def counts(self, iou_thr: float = 0.5) -> dict[str, int]:
+        """TP / FP / FN / ignored totals at one evaluated threshold."""
+        t = self.threshold_index(iou_thr)
+        row = self.outcome[t]
+        return {
+            "tp": int(np.count_nonzero(row == Outcome.TP)),
+            "fp": int(np.count_nonzero(row == Outcome.FP)),
+            "fn": int(np.count_nonzero(self.gt_missed[t])),
+            "ignored": int(np.count_nonzero(row == Outcome.IGNORED)),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class CocoEvaluation:
+    """Everything one ``evaluate_coco`` call produced."""
+
+    params: CocoParams
+    stats: dict[str, float]
+    precision: FloatArray
+    recall: FloatArray
+    scores: FloatArray
+    category_ids: tuple[object, ...]
+    category_names: tuple[str, ...]
+    per_class: tuple[ClassMetrics, ...]
+    outcomes: DetectionOutcomes
+    pycocotools_compat: bool
+    match_state: MatchState
+
+    @property
+    def stats_list(self) -> list[float]:
+        """The stats in pycocotools' order (``COCOeval.stats``)."""
+        return list(self.stats.values())

@@ -1,0 +1,341 @@
+"""The one COCO JSON reader: typed msgspec decoding straight into columns.
+
+Accepts a dataset dict (``images``, ``categories``, ``annotations``; ``score`` optional) or a
+results list (``[{image_id, category_id, bbox, score, ...}]``); ids may be ints or strings.
+Annotations are decoded into short-lived structs and folded into numpy columns at once, so no
+per-annotation object outlives the call. Every error is an ``ImportFormatError`` naming the
+file, the record (``annotations[12]``) and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, Literal, TypeVar
+
+import msgspec
+import numpy as np
+from numpy.typing import NDArray
+
+from predscope.exceptions import ImportFormatError
+
+Fields = Literal["bbox", "segm", "keypoints", "all"]
+Ids = NDArray[np.int64] | tuple[object, ...]
+A = TypeVar("A")
+
+
+class CocoRle(msgspec.Struct, gc=False):
+    """A COCO run-length mask: ``counts`` is a compressed string or an uncompressed list."""
+
+    size: list[int]
+    counts: str | list[int]
+
+
+Segmentation = list[list[float]] | CocoRle
+
+
+class _Image(msgspec.Struct, gc=False):
+    id: int | str
+    width: int | None = None
+    height: int | None = None
+    file_name: str | None = None
+
+
+class _Category(msgspec.Struct, gc=False):
+    id: int | str
+    name: str = ""
+    supercategory: str = ""
+    keypoints: list[str] | None = None
+    skeleton: list[list[int]] | None = None
+
+
+class _AnnBox(msgspec.Struct, gc=False):
+    image_id: int | str
+    category_id: int | str
+    id: int | str | None = None
+    bbox: list[float] | None = None
+    area: float | None = None
+    iscrowd: int | bool = 0
+    score: float | None = None
+
+
+class _AnnSegm(_AnnBox, gc=False):
+    segmentation: Segmentation | None = None
+
+
+class _AnnKp(_AnnBox, gc=False):
+    keypoints: list[float] | None = None
+    num_keypoints: int | None = None
+
+
+class _AnnAll(_AnnBox, gc=False):
+    segmentation: Segmentation | None = None
+    keypoints: list[float] | None = None
+    num_keypoints: int | None = None
+
+
+class _Dataset(msgspec.Struct, Generic[A], gc=False):
+    images: list[_Image]
+    categories: list[_Category]
+    annotations: list[A] = []
+
+
+_ANN_TYPES: dict[str, type] = {
+    "bbox": _AnnBox, "segm": _AnnSegm, "keypoints": _AnnKp, "all": _AnnAll,
+}
+
+
+@dataclass(frozen=True, eq=False)
+class CocoImages:
+    """Images in file order."""
+
+    ids: tuple[object, ...]
+    width: NDArray[np.int64]  # -1 when missing
+    height: NDArray[np.int64]
+    file_names: tuple[str | None, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class CocoCategories:
+    """Categories in file order."""
+
+    ids: tuple[object, ...]
+    names: tuple[str, ...]
+    supercategories: tuple[str, ...]
+    keypoints: tuple[tuple[str, ...] | None, ...]
+    skeletons: tuple[list[list[int]] | None, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class CocoAnnotations:
+    """Annotation columns; missing numbers are NaN, missing objects None."""
+
+    ids: tuple[object, ...]  # None where the file has no id
+    image_id: Ids
+    category_id: Ids
+    bbox: NDArray[np.float64]  # [N, 4]; NaN row when absent or empty
+    has_bbox: NDArray[np.bool_]
+    area: NDArray[np.float64]
+    iscrowd: NDArray[np.bool_]
+    score: NDArray[np.float64]
+    segmentation: tuple[Segmentation | None, ...] | None
+    keypoints: tuple[list[float] | None, ...] | None
+    num_keypoints: NDArray[np.int64] | None  # -1 when absent
+
+    def __len__(self) -> int:
+        return int(self.bbox.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class CocoFile:
+    """A parsed COCO file: a dataset (images and categories set) or a bare results list."""
+
+    source: str
+    kind: Literal["dataset", "results"]
+    annotations: CocoAnnotations
+    images: CocoImages | None = None
+    categories: CocoCategories | None = None
+
+
+_AT = re.compile(r" - at `\$(.*)`$")
+_BYTE = re.compile(r"\(byte (\d+)\)")
+
+
+def _line_col(data: bytes, offset: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, offset) + 1
+    col = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def _decode_error(source: str, data: bytes, exc: Exception) -> ImportFormatError:
+    text = str(exc)
+    if isinstance(exc, msgspec.ValidationError):
+        m = _AT.search(text)
+        where = m.group(1).lstrip(".") if m else ""
+        problem = _AT.sub("", text)
+        hint = "fix the value's type" if where else "this does not look like a COCO file"
+        if not where:
+            hint = "expected a COCO dataset object or a results list"
+        return ImportFormatError(source, where, problem, hint)
+    m = _BYTE.search(text)
+    if m:
+        line, col = _line_col(data, int(m.group(1)))
+        return ImportFormatError(
+            source, f"line {line}, column {col}", text, "the file is not valid JSON"
+        )
+    return ImportFormatError(source, "", text, "the file is not valid JSON (truncated?)")
+
+
+def _ids_column(values: Sequence[object]) -> Ids:
+    if all(type(v) is int for v in values):
+        return np.fromiter(values, dtype=np.int64, count=len(values))  # type: ignore[arg-type]
+    return tuple(values)
+
+
+def _float_column(values: Sequence[float | None]) -> NDArray[np.float64]:
+    return np.fromiter(
+        (np.nan if v is None else v for v in values), dtype=np.float64, count=len(values)
+    )
+
+
+def _bbox_column(source: str, prefix: str, anns: Sequence[_AnnBox]) -> tuple[
+    NDArray[np.float64], NDArray[np.bool_]
+]:
+    n = len(anns)
+    has = np.fromiter((bool(a.bbox) for a in anns), dtype=np.bool_, count=n)
+    out = np.full((n, 4), np.nan, dtype=np.float64)
+    if has.all():
+        try:
+            out = np.array([a.bbox for a in anns], dtype=np.float64).reshape(n, 4)
+        except ValueError:
+            pass
+        else:
+            return out, has
+    for i, a in enumerate(anns):
+        if a.bbox:
+            if len(a.bbox) != 4:
+                raise ImportFormatError(
+                    source, f"{prefix}[{i}].bbox",
+                    f"has {len(a.bbox)} numbers, expected 4 [x, y, width, height]",
+                )
+            out[i] = a.bbox
+    return out, has
+
+
+def _check_numbers(source: str, prefix: str, ann: CocoAnnotations) -> None:
+    bad_box = ann.has_bbox & ~np.isfinite(ann.bbox).all(axis=1)
+    if bad_box.any():
+        i = int(np.flatnonzero(bad_box)[0])
+        raise ImportFormatError(source, f"{prefix}[{i}].bbox", "contains NaN or infinity")
+    neg = ann.has_bbox & ((ann.bbox[:, 2] < 0) | (ann.bbox[:, 3] < 0))
+    if neg.any():
+        i = int(np.flatnonzero(neg)[0])
+        raise ImportFormatError(
+            source, f"{prefix}[{i}].bbox",
+            f"negative width or height {ann.bbox[i, 2:].tolist()}",
+            "COCO boxes are [x, y, width, height] with width, height >= 0",
+        )
+    for name in ("area", "score"):
+        col = getattr(ann, name)
+        present = ~np.isnan(col) if name == "score" else np.ones(col.shape, np.bool_)
+        if name == "area":
+            present = ~np.isnan(col)
+        bad = present & (~np.isfinite(col) | ((col < 0) if name == "area" else False))
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            raise ImportFormatError(source, f"{prefix}[{i}].{name}", f"invalid value {col[i]!r}")
+
+
+def _annotation_columns(source: str, prefix: str, anns: Sequence[_AnnBox]) -> CocoAnnotations:
+    n = len(anns)
+    bbox, has_bbox = _bbox_column(source, prefix, anns)
+    segm = None
+    if anns and hasattr(anns[0], "segmentation"):
+        segm = tuple(getattr(a, "segmentation", None) for a in anns)
+    kps = None
+    nkp = None
+    if anns and hasattr(anns[0], "keypoints"):
+        kps = tuple(getattr(a, "keypoints", None) for a in anns)
+        nkp = np.fromiter(
+            (-1 if getattr(a, "num_keypoints", None) is None else a.num_keypoints  # type: ignore[attr-defined]
+             for a in anns), dtype=np.int64, count=n,
+        )
+    cols = CocoAnnotations(
+        ids=tuple(a.id for a in anns),
+        image_id=_ids_column([a.image_id for a in anns]),
+        category_id=_ids_column([a.category_id for a in anns]),
+        bbox=bbox,
+        has_bbox=has_bbox,
+        area=_float_column([a.area for a in anns]),
+        iscrowd=np.fromiter((bool(a.iscrowd) for a in anns), dtype=np.bool_, count=n),
+        score=_float_column([a.score for a in anns]),
+        segmentation=segm,
+        keypoints=kps,
+        num_keypoints=nkp,
+    )
+    _check_numbers(source, prefix, cols)
+    return cols
+
+
+def _unique(source: str, what: str, ids: Sequence[object]) -> None:
+    seen: set[object] = set()
+    for i, v in enumerate(ids):
+        if v in seen:
+            raise ImportFormatError(
+                source, f"{what}[{i}].id", f"duplicate id {v!r}", "every id must be unique"
+            )
+        seen.add(v)
+
+
+def read_coco(data: bytes, source: str = "<bytes>", fields: Fields = "all") -> CocoFile:
+    """Parse COCO JSON bytes; ``fields`` limits which annotation fields are decoded (speed)."""
+    head = data.lstrip()[:1]
+    if not head:
+        raise ImportFormatError(source, "", "the file is empty", "expected COCO JSON")
+    ann_type = _ANN_TYPES[fields]
+    try:
+        if head == b"[":
+            anns = msgspec.json.decode(data, type=list[ann_type])  # type: ignore[valid-type]
+            return CocoFile(source, "results", _annotation_columns(source, "", anns))
+        ds = msgspec.json.decode(data, type=_Dataset[ann_type])  # type: ignore[valid-type]
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise _decode_error(source, data, exc) from None
+    _unique(source, "images", [im.id for im in ds.images])
+    _unique(source, "categories", [c.id for c in ds.categories])
+    images = CocoImages(
+        ids=tuple(im.id for im in ds.images),
+        width=np.array([-1 if im.width is None else im.width for im in ds.images], np.int64),
+        height=np.array([-1 if im.height is None else im.height for im in ds.images], np.int64),
+        file_names=tuple(im.file_name for im in ds.images),
+    )
+    cats = CocoCategories(
+        ids=tuple(c.id for c in ds.categories),
+        names=tuple(c.name for c in ds.categories),
+        supercategories=tuple(c.supercategory for c in ds.categories),
+        keypoints=tuple(None if c.keypoints is None else tuple(c.keypoints) for c in ds.categories),
+        skeletons=tuple(c.skeleton for c in ds.categories),
+    )
+    ann = _annotation_columns(source, "annotations", ds.annotations)
+    del ds
+    return CocoFile(source, "dataset", ann, images, cats)
+
+
+def read_coco_file(path: str, fields: Fields = "all") -> CocoFile:
+    """Read and parse one COCO file (the only file access of the reader)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ImportFormatError(path, "", f"cannot read the file: {exc.strerror}") from None
+    return read_coco(data, path, fields)
+
+
+def index_of(source: str, prefix: str, field: str, values: Ids, ids: Sequence[object]) -> NDArray[
+    np.int64
+]:
+    """Position of each value in ``ids`` (file order), -1 where unknown."""
+    if isinstance(values, np.ndarray) and all(type(v) is int for v in ids):
+        id_arr = np.array(ids, dtype=np.int64).reshape(-1)
+        order = np.argsort(id_arr, kind="stable")
+        sorted_ids = id_arr[order]
+        pos = np.searchsorted(sorted_ids, values)
+        pos_c = np.minimum(pos, max(sorted_ids.size - 1, 0))
+        found = (sorted_ids.size > 0) & (sorted_ids[pos_c] == values) if sorted_ids.size else (
+            np.zeros(values.shape, np.bool_)
+        )
+        return np.where(found, order[pos_c] if sorted_ids.size else -1, -1).astype(np.int64)
+    lookup = {v: i for i, v in enumerate(ids)}
+    seq = values.tolist() if isinstance(values, np.ndarray) else values
+    return np.fromiter((lookup.get(v, -1) for v in seq), dtype=np.int64, count=len(seq))
+
+
+def sorted_order(source: str, what: str, ids: Sequence[object]) -> NDArray[np.int64]:
+    """File positions in ascending-id order, as pycocotools sorts ``getImgIds`` / ``getCatIds``."""
+    try:
+        order = sorted(range(len(ids)), key=lambda i: ids[i])  # type: ignore[arg-type,return-value]
+    except TypeError:
+        raise ImportFormatError(
+            source, what, "mixes integer and string ids", "use one id type throughout"
+        ) from None
+    return np.array(order, dtype=np.int64).reshape(-1)

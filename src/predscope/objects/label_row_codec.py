@@ -1,0 +1,564 @@
+"""Encord label-row JSON <-> ``LabelRowV2`` (reference: encord-format.md section 1).
+
+Reading accepts both classification generations (per-frame ``labels[...].classifications`` and
+``classification_answers[*].range``) and both polygon forms. Writing emits both classification forms,
+so SDKs before and after 0.1.204 see the same classifications. Keys this module does not know are
+kept (per row, data unit, frame entry, answer and instance) and written back unchanged.
+
+Deliberate differences from the input on a round trip: ``classification_answers`` entries gain
+``range``, ``createdAt``/``createdBy``/``lastEditedAt``/``lastEditedBy``, ``confidence`` and
+``manualAnnotation`` (and ``spaces: {}`` when missing); a polygon given only as ``polygon`` gains
+``polygons``; per-frame entries without ``confidence``/``manualAnnotation``/``createdBy`` gain them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from predscope.exceptions import FrameError, OntologyError
+from predscope.objects.classification import Classification
+from predscope.objects.classification_instance import ClassificationInstance
+from predscope.objects.coordinates import (
+    SHAPE_COORDINATES,
+    BoundingBoxCoordinates,
+    coordinates_from_encord,
+    coordinates_to_encord,
+)
+from predscope.objects.frames import frames_to_ranges, ranges_from_json, ranges_to_json
+from predscope.objects.label_row_metadata import (
+    ImageInfo,
+    LabelRowMetadata,
+    format_time,
+    parse_time,
+)
+from predscope.objects.ontology_object import Object
+from predscope.objects.ontology_object_instance import RANGE_SHAPES, Annotation, ObjectInstance
+from predscope.objects.options import snake_value
+
+if TYPE_CHECKING:
+    from predscope.objects.label_row import LabelRowV2
+
+_FRAME_KEYED = "frame-keyed"
+_PER_UNIT_TYPES = frozenset({"image", "img_group"})
+_NO_FRAME_TYPES = frozenset({"audio", "plain_text", "time_series"})
+_GEOMETRY = frozenset(
+    {
+        "boundingBox",
+        "rotatableBoundingBox",
+        "polygon",
+        "polygons",
+        "polyline",
+        "point",
+        "skeleton",
+        "bitmask",
+        "range",
+    }
+)
+_OBJECT_KEYS = frozenset(
+    {
+        "objectHash",
+        "featureHash",
+        "name",
+        "color",
+        "shape",
+        "value",
+        "createdAt",
+        "createdBy",
+        "confidence",
+        "manualAnnotation",
+        "lastEditedAt",
+        "lastEditedBy",
+        "reviews",
+        "isDeleted",
+    }
+)
+_RANGE_OBJECT_KEYS = _OBJECT_KEYS | {"classifications", "range"}
+_FRAME_CLASSIFICATION_KEYS = _OBJECT_KEYS - {"objectHash", "color", "shape"} | {
+    "classificationHash"
+}
+_CLASSIFICATION_ANSWER_KEYS = frozenset(
+    {
+        "classificationHash",
+        "featureHash",
+        "classifications",
+        "range",
+        "createdAt",
+        "createdBy",
+        "lastEditedAt",
+        "lastEditedBy",
+        "confidence",
+        "manualAnnotation",
+    }
+)
+_ROW_KEYS = frozenset(
+    {
+        "label_hash",
+        "branch_name",
+        "created_at",
+        "last_edited_at",
+        "data_hash",
+        "dataset_hash",
+        "dataset_title",
+        "data_title",
+        "data_type",
+        "label_status",
+        "object_answers",
+        "classification_answers",
+        "object_actions",
+        "data_units",
+    }
+)
+
+
+# -- metadata and data units -----------------------------------------------------------------
+
+
+def _sequence(unit: dict[str, Any]) -> int:
+    try:
+        return int(unit.get("data_sequence", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def metadata_from_dict(d: dict[str, Any]) -> LabelRowMetadata:
+    """Best-effort metadata for a row read from JSON alone (no store)."""
+    units = d.get("data_units") or {}
+    data_type = str(d.get("data_type", "image"))
+    ordered = sorted(units.items(), key=lambda kv: _sequence(kv[1]))
+    first: dict[str, Any] = ordered[0][1] if ordered else {}
+    images: tuple[ImageInfo, ...] = ()
+    frames: int | None = None
+    if data_type == "img_group":
+        images = tuple(
+            ImageInfo(
+                image_hash=key,
+                title=str(u.get("data_title", "")),
+                width=u.get("width"),
+                height=u.get("height"),
+                data_link=u.get("data_link"),
+                mime_type=u.get("data_type"),
+            )
+            for key, u in ordered
+        )
+        frames = len(images)
+    elif data_type == "image":
+        frames = 1
+    return LabelRowMetadata(
+        label_hash=d.get("label_hash"),
+        branch_name=str(d.get("branch_name") or "main"),
+        data_hash=str(d.get("data_hash", "")),
+        data_title=str(d.get("data_title", "")),
+        data_type=data_type,
+        data_link=first.get("data_link"),
+        mime_type=first.get("data_type"),
+        width=first.get("width"),
+        height=first.get("height"),
+        number_of_frames=frames,
+        frames_per_second=first.get("data_fps"),
+        duration=first.get("data_duration"),
+        audio_sample_rate=first.get("audio_sample_rate"),
+        audio_codec=first.get("audio_codec"),
+        audio_bit_depth=first.get("audio_bit_depth"),
+        audio_num_channels=first.get("audio_num_channels"),
+        dataset_hash=d.get("dataset_hash"),
+        dataset_title=d.get("dataset_title"),
+        label_status=str(d.get("label_status") or "NOT_LABELLED"),
+        created_at=parse_time(d.get("created_at")),
+        last_edited_at=parse_time(d.get("last_edited_at")),
+        images=images,
+    )
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def reset_for_metadata(row: LabelRowV2) -> None:
+    """Data units and frame sizes of a row that has no stored JSON yet."""
+    md = row._metadata
+    row._units = []
+    row._frame_sizes = {}
+    row._extra = {"annotation_task_status": None, "is_shadow_data": False, "spaces": {}}
+    if md.data_type == "img_group":
+        for i, image in enumerate(md.images):
+            unit = {
+                "data_hash": image.image_hash,
+                "data_title": image.title,
+                "data_type": image.mime_type,
+                "data_sequence": str(i),
+                "data_link": image.data_link,
+                "width": image.width,
+                "height": image.height,
+            }
+            row._units.append((image.image_hash, _drop_none(unit), i))
+            if image.width is not None and image.height is not None:
+                row._frame_sizes[i] = (image.height, image.width)
+        return
+    unit = {
+        "data_hash": md.data_hash,
+        "data_title": md.data_title,
+        "data_type": md.mime_type,
+        "data_sequence": 0,
+        "data_link": md.data_link,
+    }
+    if md.data_type in _NO_FRAME_TYPES:
+        unit.update(
+            audio_codec=md.audio_codec,
+            audio_sample_rate=md.audio_sample_rate,
+            audio_bit_depth=md.audio_bit_depth,
+            audio_num_channels=md.audio_num_channels,
+            data_duration=md.duration,
+        )
+    else:
+        unit.update(width=md.width, height=md.height)
+    if md.data_type not in _PER_UNIT_TYPES and md.data_type not in _NO_FRAME_TYPES:
+        unit.update(data_fps=md.frames_per_second, data_duration=md.duration)
+    frame = 0 if md.data_type == "image" else None
+    row._units.append((md.data_hash, _drop_none(unit), frame))
+    if md.width is not None and md.height is not None:
+        row._frame_sizes[0 if frame == 0 else -1] = (md.height, md.width)
+
+
+# -- decoding --------------------------------------------------------------------------------
+
+
+def _lookup(row: LabelRowV2, feature_hash: Any, kind: type[Any], where: str) -> Any:
+    try:
+        return row._ontology.get_child_by_hash(str(feature_hash), kind)
+    except OntologyError as exc:
+        raise OntologyError(f"{where}: featureHash {feature_hash!r}: {exc}") from None
+
+
+def _annotation(frame: int, coords: Any, e: dict[str, Any], known: frozenset[str]) -> Annotation:
+    extra = {k: v for k, v in e.items() if k not in known and k not in _GEOMETRY}
+    if coords is None:
+        extra.update({k: v for k, v in e.items() if k in _GEOMETRY and k != "range"})
+    return Annotation(
+        frame,
+        coords,
+        e.get("confidence", 1.0),
+        e.get("manualAnnotation", True),
+        e.get("createdAt"),
+        e.get("createdBy"),
+        e.get("lastEditedAt"),
+        e.get("lastEditedBy"),
+        e.get("reviews"),
+        e.get("isDeleted"),
+        extra or None,
+    )
+
+
+def _decode_object(row: LabelRowV2, frame: int, e: dict[str, Any], where: str) -> None:
+    include = row.init_options.get("include_object_feature_hashes")
+    if include is not None and e.get("featureHash") not in include:
+        return
+    obj: Object = _lookup(row, e.get("featureHash"), Object, where)
+    object_hash = str(e.get("objectHash"))
+    inst = row._objects.get(object_hash)
+    if inst is None:
+        inst = ObjectInstance(obj, object_hash)
+        inst._parent = row
+        row._objects[object_hash] = inst
+    coords = coordinates_from_encord(e, where) if obj.shape in SHAPE_COORDINATES else None
+    inst._frames[frame] = _annotation(frame, coords, e, _OBJECT_KEYS)
+
+
+def _decode_frame_classification(row: LabelRowV2, frame: int, e: dict[str, Any], where: str) -> None:
+    include = row.init_options.get("include_classification_feature_hashes")
+    if include is not None and e.get("featureHash") not in include:
+        return
+    cls: Classification = _lookup(row, e.get("featureHash"), Classification, where)
+    key = str(e.get("classificationHash"))
+    inst = row._classifications.get(key)
+    if inst is None:
+        inst = ClassificationInstance(cls, key)
+        inst._parent = row
+        row._classifications[key] = inst
+    inst._frames[frame] = _annotation(frame, None, e, _FRAME_CLASSIFICATION_KEYS)
+
+
+def _decode_labels(row: LabelRowV2, frame: int, labels: dict[str, Any], where: str) -> None:
+    for i, e in enumerate(labels.get("objects") or []):
+        _decode_object(row, frame, e, f"{where}.objects[{i}]")
+    for i, e in enumerate(labels.get("classifications") or []):
+        _decode_frame_classification(row, frame, e, f"{where}.classifications[{i}]")
+    extra = {k: v for k, v in labels.items() if k not in ("objects", "classifications")}
+    if extra:
+        row._label_extras[frame] = extra
+
+
+def _decode_units(row: LabelRowV2, d: dict[str, Any], where: str) -> None:
+    units = d.get("data_units")
+    if not units:
+        return
+    row._units = []
+    row._frame_sizes = {}
+    data_type = row._metadata.data_type
+    for key, unit in units.items():
+        here = f"{where}.data_units[{key!r}]"
+        base = {k: v for k, v in unit.items() if k != "labels"}
+        labels = unit.get("labels") or {}
+        size = (unit["height"], unit["width"]) if "height" in unit and "width" in unit else None
+        if data_type in _PER_UNIT_TYPES:
+            frame = 0 if data_type == "image" else _sequence(unit)
+            row._units.append((key, base, frame))
+            if size is not None:
+                row._frame_sizes[frame] = size
+            _decode_labels(row, frame, labels, f"{here}.labels")
+            continue
+        row._units.append((key, base, None))
+        if size is not None:
+            row._frame_sizes[-1] = size
+        for frame_key, frame_labels in labels.items():
+            try:
+                frame = int(frame_key)
+            except ValueError:
+                raise FrameError(
+                    f"{here}.labels: key {frame_key!r} is not a frame number"
+                    " - video labels are keyed by the frame number as a string"
+                ) from None
+            _decode_labels(row, frame, frame_labels, f"{here}.labels[{frame_key!r}]")
+
+
+def _decode_object_answers(row: LabelRowV2, d: dict[str, Any], where: str) -> None:
+    include = row.init_options.get("include_object_feature_hashes")
+    for key, entry in (d.get("object_answers") or {}).items():
+        here = f"{where}.object_answers[{key!r}]"
+        inst = row._objects.get(key)
+        if inst is None and "range" in entry and "featureHash" in entry:
+            if include is not None and entry["featureHash"] not in include:
+                continue
+            obj: Object = _lookup(row, entry["featureHash"], Object, here)
+            geometry = dict(entry)
+            geometry.setdefault("shape", obj.shape.value)
+            coords = coordinates_from_encord(geometry, here)
+            inst = ObjectInstance(obj, key)
+            inst._parent = row
+            inst._frames[0] = _annotation(0, coords, entry, _RANGE_OBJECT_KEYS)
+            row._objects[key] = inst
+            inst.answers.decode_static(entry.get("classifications"), f"{here}.classifications")
+            inst._frames[0].extra = None
+            inst.extra = {k: v for k, v in entry.items() if k not in _RANGE_OBJECT_KEYS}
+            continue
+        if inst is None:
+            if include is None:
+                row._orphans["object_answers"][key] = entry
+            continue
+        inst.answers.decode_static(entry.get("classifications"), f"{here}.classifications")
+        inst.extra = {k: v for k, v in entry.items() if k not in ("objectHash", "classifications")}
+    for key, entry in (d.get("object_actions") or {}).items():
+        inst = row._objects.get(key)
+        if inst is None:
+            if include is None:
+                row._orphans["object_actions"][key] = entry
+            continue
+        inst.answers.decode_dynamic(entry.get("actions"), f"{where}.object_actions[{key!r}]")
+
+
+def _decode_classification_answers(row: LabelRowV2, d: dict[str, Any], where: str) -> None:
+    include = row.init_options.get("include_classification_feature_hashes")
+    for key, entry in (d.get("classification_answers") or {}).items():
+        here = f"{where}.classification_answers[{key!r}]"
+        inst = row._classifications.get(key)
+        if inst is None:
+            if include is not None and entry.get("featureHash") not in include:
+                continue
+            cls: Classification = _lookup(row, entry.get("featureHash"), Classification, here)
+            inst = ClassificationInstance(cls, key)
+            inst._parent = row
+            row._classifications[key] = inst
+        inst.answers.decode_static(entry.get("classifications"), f"{here}.classifications")
+        inst.extra = {k: v for k, v in entry.items() if k not in _CLASSIFICATION_ANSWER_KEYS}
+        if "range" in entry:
+            for r in ranges_from_json(entry["range"], f"{here}.range"):
+                for frame in range(r.start, r.end + 1):
+                    if frame not in inst._frames:
+                        inst._frames[frame] = _annotation(
+                            frame, None, entry, _CLASSIFICATION_ANSWER_KEYS | inst.extra.keys()
+                        )
+
+
+def decode_into(row: LabelRowV2, d: dict[str, Any]) -> None:
+    where = f"label row {d.get('label_hash') or row._metadata.data_title!r}"
+    _decode_units(row, d, where)
+    _decode_object_answers(row, d, where)
+    _decode_classification_answers(row, d, where)
+    row._extra = {k: v for k, v in d.items() if k not in _ROW_KEYS}
+
+
+# -- encoding --------------------------------------------------------------------------------
+
+
+def _time(value: Any) -> Any:
+    return value if value is None or type(value) is str else format_time(value)
+
+
+def _frame_fields(entry: dict[str, Any], ann: Annotation) -> None:
+    if ann._last_edited_at is not None:
+        entry["lastEditedAt"] = _time(ann._last_edited_at)
+    if ann.last_edited_by is not None:
+        entry["lastEditedBy"] = ann.last_edited_by
+    if ann.reviews is not None:
+        entry["reviews"] = ann.reviews
+    if ann.is_deleted is not None:
+        entry["isDeleted"] = ann.is_deleted
+
+
+def _encode_objects(
+    row: LabelRowV2, per_frame: dict[int, list[dict[str, Any]]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    object_answers: dict[str, Any] = {}
+    object_actions: dict[str, Any] = {}
+    to_encord = coordinates_to_encord
+    for key, inst in row._objects.items():
+        obj = inst._object
+        answers = inst._answers
+        static = answers.encode_static() if answers is not None else []
+        fh, name, color, shape, value = (
+            obj.feature_node_hash, obj.name, obj.color, obj.shape.value, obj.value
+        )
+        if obj.shape in RANGE_SHAPES:
+            for ann in inst._frames.values():
+                entry = {
+                    "objectHash": key, "classifications": static,
+                    "createdBy": ann.created_by, "createdAt": _time(ann._created_at),
+                    "lastEditedBy": ann.last_edited_by,
+                    "lastEditedAt": _time(ann._last_edited_at),
+                    "manualAnnotation": ann.manual_annotation, "featureHash": fh, "name": name,
+                    "color": color, "shape": shape, "value": value,
+                    "confidence": ann.confidence,
+                }
+                if ann.coordinates is not None:
+                    entry.update(to_encord(ann.coordinates))
+                entry.update(inst.extra)
+                object_answers[key] = entry
+        else:
+            for frame, ann in inst._frames.items():
+                created = ann._created_at
+                entry = {
+                    "objectHash": key, "featureHash": fh, "name": name, "color": color,
+                    "shape": shape, "value": value,
+                    "createdAt": created if type(created) is str else _time(created),
+                    "createdBy": ann.created_by, "confidence": ann.confidence,
+                    "manualAnnotation": ann.manual_annotation,
+                }
+                if ann._last_edited_at is not None or ann.reviews is not None or (
+                    ann.is_deleted is not None or ann.last_edited_by is not None
+                ):
+                    _frame_fields(entry, ann)
+                coords = ann.coordinates
+                if type(coords) is BoundingBoxCoordinates:
+                    entry["boundingBox"] = {
+                        "h": coords.height, "w": coords.width,
+                        "x": coords.top_left_x, "y": coords.top_left_y,
+                    }
+                elif coords is not None:
+                    entry.update(to_encord(coords))
+                if ann.extra:
+                    entry.update(ann.extra)
+                bucket = per_frame.get(frame)
+                if bucket is None:
+                    per_frame[frame] = [entry]
+                else:
+                    bucket.append(entry)
+            if inst.extra:
+                object_answers[key] = {"objectHash": key, "classifications": static, **inst.extra}
+            else:
+                object_answers[key] = {"objectHash": key, "classifications": static}
+        if answers is not None and (answers.dynamic or answers.raw_actions):
+            actions = answers.encode_dynamic()
+            if actions:
+                object_actions[key] = {"objectHash": key, "actions": actions}
+    for key, entry in row._orphans["object_answers"].items():
+        object_answers.setdefault(key, entry)
+    for key, entry in row._orphans["object_actions"].items():
+        object_actions.setdefault(key, entry)
+    return object_answers, object_actions
+
+
+def _encode_classifications(
+    row: LabelRowV2, per_frame: dict[int, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, inst in row._classifications.items():
+        cls = inst._classification
+        fh = cls.feature_node_hash
+        title = cls.title
+        title_value = snake_value(title)
+        annotations = inst.get_annotations()
+        static = inst._answers.encode_static() if inst._answers is not None else []
+        entry: dict[str, Any] = {"classificationHash": key, "featureHash": fh,
+                                 "classifications": static}
+        entry["range"] = ranges_to_json(frames_to_ranges([a.frame for a in annotations]))
+        if annotations:
+            first = annotations[0]
+            entry.update(
+                createdBy=first.created_by, createdAt=_time(first._created_at),
+                lastEditedBy=first.last_edited_by, lastEditedAt=_time(first._last_edited_at),
+                confidence=first.confidence, manualAnnotation=first.manual_annotation,
+            )
+        if "spaces" not in inst.extra:
+            entry["spaces"] = {}
+        entry.update(inst.extra)
+        out[key] = entry
+        for ann in annotations:
+            frame_entry: dict[str, Any] = {
+                "name": title, "value": title_value, "createdAt": _time(ann._created_at),
+                "createdBy": ann.created_by, "confidence": ann.confidence, "featureHash": fh,
+                "classificationHash": key, "manualAnnotation": ann.manual_annotation,
+            }
+            _frame_fields(frame_entry, ann)
+            if ann.extra:
+                frame_entry.update(ann.extra)
+            per_frame.setdefault(ann.frame, []).append(frame_entry)
+    return out
+
+
+def _labels(
+    row: LabelRowV2, frame: int, objects: dict[int, list[Any]], classes: dict[int, list[Any]]
+) -> dict[str, Any]:
+    labels = {"objects": objects.get(frame, []), "classifications": classes.get(frame, [])}
+    extra = row._label_extras.get(frame)
+    if extra:
+        labels.update(extra)
+    return labels
+
+
+def encode(row: LabelRowV2) -> dict[str, Any]:
+    md = row._metadata
+    objects: dict[int, list[dict[str, Any]]] = {}
+    classes: dict[int, list[dict[str, Any]]] = {}
+    object_answers, object_actions = _encode_objects(row, objects)
+    classification_answers = _encode_classifications(row, classes)
+    data_units: dict[str, Any] = {}
+    for key, base, frame in row._units:
+        unit = dict(base)
+        if frame is not None:
+            unit["labels"] = _labels(row, frame, objects, classes)
+        elif md.data_type in _NO_FRAME_TYPES:
+            unit["labels"] = dict(row._label_extras.get(-1, {}))
+        else:
+            frames = sorted(set(objects) | set(classes) | set(row._label_extras))
+            unit["labels"] = {str(f): _labels(row, f, objects, classes) for f in frames}
+        data_units[key] = unit
+    out: dict[str, Any] = {
+        "label_hash": md.label_hash,
+        "branch_name": md.branch_name,
+        "created_at": format_time(md.created_at),
+        "last_edited_at": format_time(md.last_edited_at),
+        "data_hash": md.data_hash,
+        "dataset_hash": md.dataset_hash,
+        "dataset_title": md.dataset_title,
+        "data_title": md.data_title,
+        "data_type": md.data_type,
+        "annotation_task_status": None,
+        "is_shadow_data": False,
+        "object_answers": object_answers,
+        "classification_answers": classification_answers,
+        "object_actions": object_actions,
+        "label_status": md.label_status,
+        "data_units": data_units,
+        "spaces": {},
+    }
+    out.update(row._extra)
+    return out

@@ -1,0 +1,79 @@
+"""``Client``: the entry point of the Python API, standing where ``EncordUserClient`` stands.
+
+A ported script changes its client line to ``predscope.Client(location)`` and keeps the rest:
+``get_project`` and friends answer as Encord's do, backed by a local store instead of a server.
+"""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Any
+
+from predscope.objects.ontology_structure import OntologyStructure
+from predscope.sdk.project import Project
+from predscope.services import projects as project_service
+from predscope.store.engine import Store, open_store
+
+
+class Client:
+    """A store opened at ``location``: a folder (embedded SQLite inside it) or a SQLAlchemy URL.
+
+    ``None`` means ``$PREDSCOPE_HOME``, else ``~/.predscope``. Use as a context manager, or call
+    ``close()``, to release the database connections.
+    """
+
+    def __init__(
+        self, location: str | os.PathLike[str] | None = None, *, busy_timeout: float = 30.0
+    ) -> None:
+        self._store: Store | None = open_store(location, busy_timeout=busy_timeout)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from predscope.exceptions import StoreError
+
+            raise StoreError("Client: the client is closed - open a new predscope.Client(...)")
+        return self._store
+
+    @property
+    def location(self) -> str:
+        """The store's URL with any password hidden."""
+        return self.store.location
+
+    def create_project(
+        self,
+        title: str,
+        ontology: OntologyStructure | dict[str, Any] | str | os.PathLike[str],
+        description: str = "",
+    ) -> Project:
+        """A new project; ``ontology`` is Encord ontology JSON (dict or file) or a structure."""
+        record = project_service.create_project(self.store, title, ontology, description)
+        return Project(self.store, record)
+
+    def get_project(self, project_hash: str) -> Project:
+        """By project hash or, failing that, by title (``ResourceNotFoundError`` otherwise)."""
+        return Project(self.store, project_service.get_project(self.store, str(project_hash)))
+
+    def list_projects(self) -> list[Project]:
+        return [Project(self.store, r) for r in project_service.list_projects(self.store)]
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = self._store.location if self._store is not None else "closed"
+        return f"Client({where!r})"

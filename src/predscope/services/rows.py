@@ -1,0 +1,455 @@
+"""Label rows backed by the store: listing with Encord's branch rules, bundled loads and saves.
+
+Every importer and the SDK write through ``write_rows``, so one path validates rows and one path
+decides what a transaction is: a bundle (or an import) is one transaction, and a bad row anywhere in
+it means nothing is written. Documents are encoded before the transaction opens, so SQLite's write
+lock is held only for the statements themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from predscope.exceptions import (
+    CoordinatesError,
+    FrameError,
+    InvalidArgumentsError,
+    LabelRowError,
+    OntologyError,
+    ResourceNotFoundError,
+)
+from predscope.objects.label_row import LabelRowV2
+from predscope.objects.label_row_metadata import ImageInfo, LabelRowMetadata, parse_time
+from predscope.objects.ontology_structure import OntologyStructure
+from predscope.store import label_rows as row_repo
+from predscope.store.branches import MAIN_BRANCH, validate_branch_name
+from predscope.store.engine import Store
+from predscope.store.records import ProjectRecord, RowRecord
+
+_SHADOW_STATES = {None, "ALL_DATA", "NOT_SHADOW_DATA"}
+
+
+def metadata_from_record(record: RowRecord) -> LabelRowMetadata:
+    unit = record.unit
+    return LabelRowMetadata(
+        label_hash=record.label_hash,
+        branch_name=record.branch_name,
+        data_hash=unit.data_hash,
+        data_title=unit.data_title,
+        data_type=unit.data_type,
+        data_link=unit.data_link,
+        mime_type=unit.mime_type,
+        width=unit.width,
+        height=unit.height,
+        number_of_frames=unit.number_of_frames,
+        frames_per_second=unit.frames_per_second,
+        duration=unit.duration,
+        audio_sample_rate=unit.audio_sample_rate,
+        audio_codec=unit.audio_codec,
+        audio_bit_depth=unit.audio_bit_depth,
+        audio_num_channels=unit.audio_num_channels,
+        label_status=record.label_status,
+        created_at=record.created_at,
+        last_edited_at=record.last_edited_at,
+        images=tuple(
+            ImageInfo(
+                image_hash=image.image_hash,
+                title=image.title,
+                width=image.width,
+                height=image.height,
+                data_link=image.data_link,
+                mime_type=image.mime_type,
+            )
+            for image in unit.images
+        ),
+    )
+
+
+def _as_datetime(value: str | datetime | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    parsed = parse_time(value)
+    if parsed is None:
+        raise InvalidArgumentsError(
+            f"list label rows: {name}={value!r} is not a date - pass a datetime or an ISO-8601 "
+            "string such as '2025-01-31 12:00:00'"
+        )
+    return parsed
+
+
+def list_row_records(
+    store: Store,
+    project: ProjectRecord,
+    *,
+    branch_name: str | None = None,
+    include_all_label_branches: bool = False,
+    data_hashes: Sequence[str] | None = None,
+    label_hashes: Sequence[str] | None = None,
+    data_title_eq: str | None = None,
+    data_title_like: str | None = None,
+    edited_before: str | datetime | None = None,
+    edited_after: str | datetime | None = None,
+    label_statuses: Sequence[str] | None = None,
+    shadow_data_state: str | None = None,
+) -> list[RowRecord]:
+    """The store's records for a listing; see ``list_label_rows`` for the rules."""
+    if include_all_label_branches and branch_name is not None:
+        raise InvalidArgumentsError(
+            f"list_label_rows_v2: branch_name={branch_name!r} cannot be combined with "
+            "include_all_label_branches=True - pass one or the other"
+        )
+    if branch_name is not None:
+        validate_branch_name(branch_name)
+    state = getattr(shadow_data_state, "value", shadow_data_state)
+    if state == "SHADOW_DATA":
+        return []  # predscope has no shadow data
+    if state not in _SHADOW_STATES:
+        raise InvalidArgumentsError(
+            f"list_label_rows_v2: shadow_data_state={shadow_data_state!r} - use ALL_DATA, "
+            "NOT_SHADOW_DATA or SHADOW_DATA"
+        )
+    with store.read() as conn:
+        records = row_repo.list_row_metadata(
+            conn,
+            project.id,
+            branch_name=None if include_all_label_branches else (branch_name or MAIN_BRANCH),
+            include_all_branches=include_all_label_branches,
+            data_hashes=None if data_hashes is None else [str(h) for h in data_hashes],
+            label_hashes=None if label_hashes is None else [str(h) for h in label_hashes],
+            data_title_eq=data_title_eq,
+            data_title_like=data_title_like,
+            edited_before=_as_datetime(edited_before, "edited_before"),
+            edited_after=_as_datetime(edited_after, "edited_after"),
+        )
+    if label_statuses is not None:
+        wanted = {str(getattr(s, "value", s)) for s in label_statuses}
+        records = [r for r in records if r.label_status in wanted]
+    return records
+
+
+def list_label_rows(
+    store: Store,
+    project: ProjectRecord,
+    ontology: OntologyStructure,
+    *,
+    backend: StoreRowBackend | None = None,
+    **filters: Any,
+) -> list[LabelRowV2]:
+    """One row per data unit on ``branch_name`` (default ``main``); placeholders have no label hash.
+
+    ``include_all_label_branches=True`` gives one row per existing (unit, branch) instead, plus a
+    ``main`` placeholder for units with no row at all; it cannot be combined with ``branch_name``.
+    """
+    records = list_row_records(store, project, **filters)
+    backend = backend or StoreRowBackend(store, project, ontology)
+    return [LabelRowV2(metadata_from_record(r), ontology, backend) for r in records]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRow:
+    """A row encoded and checked, ready to be written."""
+
+    label_hash: str
+    document: dict[str, Any]
+    object_count: int
+    classification_count: int
+
+
+def prepare_rows(
+    rows: Sequence[LabelRowV2], index: OntologyIndex | None = None
+) -> list[PreparedRow]:
+    """Encode and validate every row; raises on the first bad one, before any write."""
+    out: list[PreparedRow] = []
+    seen: set[str] = set()
+    for row in rows:
+        label_hash = row.label_hash
+        if label_hash is None:
+            raise LabelRowError(
+                f"row {row.data_title!r} (branch {row.branch_name!r}): it has no label hash yet - "
+                "call initialise_labels() first, which creates the row on its branch"
+            )
+        if label_hash in seen:
+            continue  # the same row saved twice in one bundle: its last state wins either way
+        seen.add(label_hash)
+        document = row.to_encord_dict()
+        ontology = index if index is not None else OntologyIndex(row.ontology_structure)
+        objects, classifications = check_document(document, row.metadata, ontology)
+        out.append(PreparedRow(label_hash, document, objects, classifications))
+    return out
+
+
+def write_prepared(conn: Connection, prepared: Sequence[PreparedRow]) -> None:
+    row_repo.save_documents(
+        conn,
+        [(p.label_hash, p.document, p.object_count, p.classification_count) for p in prepared],
+    )
+
+
+def write_rows(conn: Connection, project: ProjectRecord, rows: Sequence[LabelRowV2]) -> None:
+    """Validate and save ``rows`` inside the caller's transaction (importers use this)."""
+    ontology = OntologyStructure.from_dict(project.ontology) if rows else None
+    index = OntologyIndex(ontology) if ontology is not None else None
+    write_prepared(conn, prepare_rows(rows, index))
+
+
+# -- validation before writing ---------------------------------------------------------------
+
+
+class OntologyIndex:
+    """Feature hash -> shape for objects, and the classification hashes, for O(1) checks."""
+
+    __slots__ = ("objects", "classifications")
+
+    def __init__(self, ontology: OntologyStructure) -> None:
+        self.objects: dict[str, str] = {
+            o.feature_node_hash: str(getattr(o.shape, "value", o.shape)) for o in ontology.objects
+        }
+        self.classifications: frozenset[str] = frozenset(
+            c.feature_node_hash for c in ontology.classifications
+        )
+
+
+def _frame_limit(md: LabelRowMetadata) -> int | None:
+    if md.data_type == "image":
+        return 1
+    if md.data_type == "img_group":
+        return len(md.images) or md.number_of_frames
+    if md.data_type == "video":
+        return md.number_of_frames or None
+    return None
+
+
+def _frames_of(md: LabelRowMetadata, unit: dict[str, Any]) -> list[tuple[int, Any]]:
+    labels = unit.get("labels") or {}
+    if md.data_type == "image":
+        return [(0, labels)]
+    if md.data_type == "img_group":
+        return [(int(unit.get("data_sequence", 0)), labels)]
+    if md.data_type == "video":
+        return [(int(key), value) for key, value in labels.items()]
+    return []
+
+
+def check_document(
+    doc: dict[str, Any], md: LabelRowMetadata, index: OntologyIndex
+) -> tuple[int, int]:
+    """Refuse a row the store must not hold; returns (object count, classification count).
+
+    Checks what a row built outside the objects layer (an importer, a decoded file) could get
+    wrong: feature hashes unknown to the ontology or of the wrong kind, frames outside the data
+    unit, and bitmasks whose size is not the frame's.
+    """
+    where = f"row {md.data_title!r} (branch {md.branch_name!r}, data_hash {md.data_hash})"
+    limit = _frame_limit(md)
+    shapes = index.objects
+    object_hashes: set[str] = set()
+    for unit in (doc.get("data_units") or {}).values():
+        for frame, labels in _frames_of(md, unit):
+            if limit is not None and frame >= limit:
+                raise FrameError(
+                    f"{where}: labels on frame {frame}, but the {md.data_type} has {limit} "
+                    f"frame(s) (0..{limit - 1}) - place labels on frames inside the data unit"
+                )
+            for entry in labels.get("objects") or ():
+                shape = shapes.get(entry.get("featureHash"))
+                if shape is None or shape != entry.get("shape", shape):
+                    _bad_object(where, frame, entry, shape)
+                object_hashes.add(entry.get("objectHash"))
+                if shape == "bitmask":
+                    _check_bitmask(where, frame, entry, unit, md)
+            for entry in labels.get("classifications") or ():
+                if entry.get("featureHash") not in index.classifications:
+                    raise OntologyError(
+                        f"{where} frame {frame}: classification {entry.get('classificationHash')!r}"
+                        f" has featureHash {entry.get('featureHash')!r}, which is no "
+                        "classification of the project's ontology - use the project's ontology"
+                    )
+    answers = doc.get("object_answers") or {}
+    for key, entry in answers.items():
+        if key not in object_hashes and "featureHash" in entry:
+            shape = shapes.get(entry.get("featureHash"))
+            if shape is None:
+                _bad_object(where, None, entry, shape)
+            object_hashes.add(key)
+    classifications = doc.get("classification_answers") or {}
+    for entry in classifications.values():
+        if entry.get("featureHash") not in index.classifications:
+            raise OntologyError(
+                f"{where}: classification {entry.get('classificationHash')!r} has featureHash "
+                f"{entry.get('featureHash')!r}, which is no classification of the project's "
+                "ontology - use the project's ontology"
+            )
+    return len(object_hashes), len(classifications)
+
+
+def _bad_object(where: str, frame: int | None, entry: dict[str, Any], shape: str | None) -> None:
+    at = f"{where} frame {frame}" if frame is not None else where
+    fh = entry.get("featureHash")
+    if shape is None:
+        problem = f"featureHash {fh!r} is no object of the project's ontology"
+    else:
+        problem = f"shape {entry.get('shape')!r} does not match the ontology object's {shape!r}"
+    raise OntologyError(
+        f"{at}: object {entry.get('objectHash')!r}: {problem} - create instances from "
+        "project.ontology_structure"
+    )
+
+
+def _check_bitmask(
+    where: str, frame: int, entry: dict[str, Any], unit: dict[str, Any], md: LabelRowMetadata
+) -> None:
+    mask = entry.get("bitmask") or {}
+    width = unit.get("width", md.width)
+    height = unit.get("height", md.height)
+    if width is None or height is None:
+        return
+    if (mask.get("height"), mask.get("width")) != (height, width):
+        raise CoordinatesError(
+            f"{where} frame {frame}: bitmask of object {entry.get('objectHash')!r} is "
+            f"{mask.get('height')}x{mask.get('width')} (h x w) but the frame is {height}x{width}"
+            " - encode the mask at the full frame size"
+        )
+
+
+class StoreRowBackend:
+    """``LabelRowBackend`` over a store: one transaction per call, a few statements per 900 rows."""
+
+    def __init__(
+        self, store: Store, project: ProjectRecord, ontology: OntologyStructure | None = None
+    ) -> None:
+        self.store = store
+        self.project = project
+        self.ontology = ontology or OntologyStructure.from_dict(project.ontology)
+        self._index: OntologyIndex | None = None
+
+    @property
+    def index(self) -> OntologyIndex:
+        if self._index is None:
+            self._index = OntologyIndex(self.ontology)
+        return self._index
+
+    def initialise_rows(self, rows: Sequence[LabelRowV2]) -> None:
+        if not rows:
+            return
+        existing = [r for r in rows if r.label_hash is not None]
+        fresh = [r for r in rows if r.label_hash is None]
+        if fresh:
+            with self.store.begin() as conn:
+                documents, created = self._create(conn, fresh, existing)
+        else:
+            with self.store.read() as conn:
+                documents = row_repo.load_documents(conn, [str(r.label_hash) for r in existing])
+            created = {}
+        for row in existing:
+            row._load_labels(documents.get(str(row.label_hash)) or None)
+        for row in fresh:
+            record = created[(row.data_hash, row.branch_name)]
+            document = documents.get(str(record.label_hash)) or None
+            row._load_labels(document, metadata_from_record(record))
+
+    def _create(
+        self, conn: Connection, fresh: Sequence[LabelRowV2], existing: Sequence[LabelRowV2]
+    ) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], RowRecord]]:
+        pairs = list(dict.fromkeys((r.data_hash, r.branch_name) for r in fresh))
+        try:
+            records = row_repo.create_rows(conn, self.project.id, pairs, exist_ok=True)
+        except ResourceNotFoundError as exc:
+            raise ResourceNotFoundError(
+                f"project {self.project.title!r}: {exc} (were the data units removed?)"
+            ) from exc
+        created = dict(zip(pairs, records, strict=True))
+        # A row another writer created first may already hold labels: load it like any other.
+        hashes = [str(r.label_hash) for r in existing]
+        hashes += [str(r.label_hash) for r in records if r.object_count or r.classification_count]
+        documents = row_repo.load_documents(conn, hashes) if hashes else {}
+        return documents, created
+
+    def save_rows(self, rows: Sequence[LabelRowV2]) -> None:
+        prepared = prepare_rows(rows, self.index)
+        if not prepared:
+            return
+        with self.store.begin() as conn:
+            write_prepared(conn, prepared)
+
+
+# -- branches ----------------------------------------------------------------------------------
+
+
+def list_branches(store: Store, project: ProjectRecord) -> list[str]:
+    with store.read() as conn:
+        return row_repo.list_branches(conn, project.id)
+
+
+def copy_labels_to_branch(
+    store: Store,
+    project: ProjectRecord,
+    target_branch: str,
+    *,
+    source_branch: str = MAIN_BRANCH,
+    overwrite: bool = False,
+    data_hashes: Sequence[str] | None = None,
+    label_hashes: Sequence[str] | None = None,
+) -> int:
+    """Copy existing rows of ``source_branch`` onto ``target_branch`` in one transaction.
+
+    Units that already have a row on the target keep it unless ``overwrite``. Returns the number
+    of rows written. ``label_hashes`` select source rows.
+    """
+    validate_branch_name(target_branch)
+    validate_branch_name(source_branch)
+    if target_branch == source_branch:
+        raise InvalidArgumentsError(
+            f"copy_labels_to_branch: source and target are both {target_branch!r} - pick another "
+            "target branch"
+        )
+    with store.begin() as conn:
+        sources = [
+            r
+            for r in row_repo.list_row_metadata(
+                conn,
+                project.id,
+                branch_name=source_branch,
+                data_hashes=None if data_hashes is None else list(data_hashes),
+                label_hashes=None if label_hashes is None else list(label_hashes),
+            )
+            if r.label_hash is not None
+        ]
+        if not sources:
+            return 0
+        targets = {
+            r.data_hash: r
+            for r in row_repo.list_row_metadata(
+                conn,
+                project.id,
+                branch_name=target_branch,
+                data_hashes=[r.data_hash for r in sources],
+            )
+        }
+        chosen = [s for s in sources if overwrite or targets[s.data_hash].label_hash is None]
+        if not chosen:
+            return 0
+        created = row_repo.create_rows(
+            conn, project.id, [(s.data_hash, target_branch) for s in chosen], exist_ok=True
+        )
+        documents = row_repo.load_documents(conn, [str(s.label_hash) for s in chosen])
+        items: list[tuple[str, dict[str, Any], int, int]] = []
+        for source, target in zip(chosen, created, strict=True):
+            document = dict(documents[str(source.label_hash)])
+            if document:
+                document["label_hash"] = target.label_hash
+                document["branch_name"] = target_branch
+            items.append(
+                (
+                    str(target.label_hash),
+                    document,
+                    source.object_count,
+                    source.classification_count,
+                )
+            )
+        row_repo.save_documents(conn, items)
+    return len(items)

@@ -1,0 +1,336 @@
+"""Label-row repository: one JSON document per (data unit, branch), plus indexed columns.
+
+Listing follows Encord's branch semantics (reference section 3). Loading and saving are bulk
+operations (chunked IN lists, executemany) so that a bundle of 1,000 rows costs a handful of
+statements in one transaction. Documents are serialised with orjson.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Select, and_, bindparam, case, delete, select
+from sqlalchemy.exc import IntegrityError
+
+from predscope.exceptions import (
+    InvalidArgumentsError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+)
+from predscope.store._util import chunks, new_hash
+from predscope.store.branches import MAIN_BRANCH, validate_branch_name
+from predscope.store.data_units import images_for, unit_record
+from predscope.store.records import DEFAULT_LABEL_STATUS, RowRecord
+from predscope.store.schema import data_units, label_rows
+from predscope.store.types import utcnow
+
+_ROW_COLUMNS = (
+    label_rows.c.branch_name.label("lr_branch_name"),
+    label_rows.c.label_hash.label("lr_label_hash"),
+    label_rows.c.label_status.label("lr_label_status"),
+    label_rows.c.created_at.label("lr_created_at"),
+    label_rows.c.last_edited_at.label("lr_last_edited_at"),
+    label_rows.c.object_count.label("lr_object_count"),
+    label_rows.c.classification_count.label("lr_classification_count"),
+)
+
+
+def _records(conn: Connection, query: Select[Any], placeholder_branch: str) -> list[RowRecord]:
+    rows = list(conn.execute(query).mappings())
+    group_ids = [m["id"] for m in rows if m["data_type"] == "img_group"]
+    images = images_for(conn, group_ids) if group_ids else {}
+    units: dict[int, Any] = {}
+    out: list[RowRecord] = []
+    for m in rows:
+        unit = units.get(m["id"])
+        if unit is None:
+            unit = units[m["id"]] = unit_record(m, images.get(m["id"], ()))
+        label_hash = m["lr_label_hash"]
+        out.append(
+            RowRecord(
+                unit=unit,
+                branch_name=m["lr_branch_name"] if label_hash else placeholder_branch,
+                label_hash=label_hash,
+                label_status=m["lr_label_status"] or DEFAULT_LABEL_STATUS,
+                created_at=m["lr_created_at"],
+                last_edited_at=m["lr_last_edited_at"],
+                object_count=m["lr_object_count"] or 0,
+                classification_count=m["lr_classification_count"] or 0,
+            )
+        )
+    return out
+
+
+def list_row_metadata(
+    conn: Connection,
+    project_id: int,
+    *,
+    branch_name: str | None = MAIN_BRANCH,
+    include_all_branches: bool = False,
+    data_hashes: Sequence[str] | None = None,
+    label_hashes: Sequence[str] | None = None,
+    data_title_eq: str | None = None,
+    data_title_like: str | None = None,
+    edited_before: datetime | None = None,
+    edited_after: datetime | None = None,
+) -> list[RowRecord]:
+    """With a branch: one record per data unit (``label_hash`` None where the branch has no row).
+
+    With ``include_all_branches``: one record per existing (unit, branch), ``main`` first, plus a
+    ``main`` placeholder for units that have no row at all. Pass ``branch_name=None`` then.
+    ``data_title_like`` is a SQL LIKE pattern (``%`` and ``_``). Label-hash and edited filters
+    drop placeholders, which have neither.
+    """
+    if include_all_branches and branch_name is not None:
+        raise InvalidArgumentsError(
+            f"list label rows: branch_name={branch_name!r} cannot be combined with "
+            "include_all_branches=True - pass one or the other"
+        )
+    branch = MAIN_BRANCH if branch_name is None else validate_branch_name(branch_name)
+    on = label_rows.c.data_unit_id == data_units.c.id
+    if not include_all_branches:
+        on = and_(on, label_rows.c.branch_name == branch)
+    query: Select[Any] = (
+        select(data_units, *_ROW_COLUMNS)
+        .select_from(data_units.outerjoin(label_rows, on))
+        .where(data_units.c.project_id == project_id)
+    )
+    if data_title_eq is not None:
+        query = query.where(data_units.c.data_title == data_title_eq)
+    if data_title_like is not None:
+        query = query.where(data_units.c.data_title.like(data_title_like))
+    if edited_before is not None:
+        query = query.where(label_rows.c.last_edited_at < edited_before)
+    if edited_after is not None:
+        query = query.where(label_rows.c.last_edited_at > edited_after)
+    query = query.order_by(
+        data_units.c.id,
+        case((label_rows.c.branch_name == MAIN_BRANCH, 0), else_=1),
+        label_rows.c.branch_name,
+    )
+    if data_hashes is None and label_hashes is None:
+        return _records(conn, query, branch)
+    out: list[RowRecord] = []
+    if data_hashes is not None:
+        hashes = list(data_hashes)
+        for part in chunks(hashes):
+            out.extend(_records(conn, query.where(data_units.c.data_hash.in_(part)), branch))
+        if label_hashes is not None:
+            wanted = set(label_hashes)
+            out = [r for r in out if r.label_hash in wanted]
+    else:
+        for part in chunks(list(label_hashes or ())):
+            out.extend(_records(conn, query.where(label_rows.c.label_hash.in_(part)), branch))
+    out.sort(key=lambda r: (r.unit.id, r.branch_name != MAIN_BRANCH, r.branch_name))
+    return out
+
+
+def create_rows(
+    conn: Connection,
+    project_id: int,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    exist_ok: bool = False,
+) -> list[RowRecord]:
+    """Create empty rows for ``(data_hash, branch_name)`` pairs; results in the given order.
+
+    A row that already exists raises ``ResourceExistsError`` unless ``exist_ok``, in which case the
+    existing row is returned (so two bundles racing to create the same row both succeed).
+    """
+    if not pairs:
+        return []
+    for _, branch in pairs:
+        validate_branch_name(branch)
+    if len(set(pairs)) != len(pairs):
+        raise InvalidArgumentsError("create rows: the same (data_hash, branch) pair is given twice")
+    units = _unit_ids(conn, project_id, sorted({h for h, _ in pairs}))
+    existing = _existing(conn, [(units[h], b) for h, b in pairs])
+    if existing and not exist_ok:
+        (unit_id, branch), label_hash = next(iter(existing.items()))
+        data_hash = next(h for h, i in units.items() if i == unit_id)
+        raise ResourceExistsError(
+            f"label row for data unit {data_hash} on branch {branch!r} already exists "
+            f"(label_hash {label_hash}) - load it instead of creating it"
+        )
+    now = utcnow()
+    new: list[dict[str, Any]] = [
+        {
+            "project_id": project_id,
+            "data_unit_id": units[h],
+            "branch_name": b,
+            "label_hash": new_hash(),
+            "label_status": DEFAULT_LABEL_STATUS,
+            "created_at": now,
+            "last_edited_at": now,
+            "document": None,
+            "object_count": 0,
+            "classification_count": 0,
+        }
+        for h, b in pairs
+        if (units[h], b) not in existing
+    ]
+    if new:
+        try:
+            conn.execute(label_rows.insert(), new)
+        except IntegrityError as exc:
+            raise ResourceExistsError(
+                f"project id {project_id}: another writer created some of these label rows at the "
+                "same time - list the rows again and load them"
+            ) from exc
+    label_by_pair: dict[tuple[int, str], str] = {
+        (int(r["data_unit_id"]), str(r["branch_name"])): str(r["label_hash"]) for r in new
+    }
+    label_by_pair.update(existing)
+    ordered = [label_by_pair[(units[h], b)] for h, b in pairs]
+    by_hash = {
+        r.label_hash: r
+        for r in list_row_metadata(
+            conn, project_id, branch_name=None, include_all_branches=True, label_hashes=ordered
+        )
+    }
+    return [by_hash[label_hash] for label_hash in ordered]
+
+
+def _unit_ids(conn: Connection, project_id: int, hashes: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for part in chunks(hashes):
+        rows = conn.execute(
+            select(data_units.c.data_hash, data_units.c.id).where(
+                data_units.c.project_id == project_id, data_units.c.data_hash.in_(part)
+            )
+        )
+        found.update(dict(rows.all()))
+    missing = [h for h in hashes if h not in found]
+    if missing:
+        raise ResourceNotFoundError(
+            f"project id {project_id}: {len(missing)} data unit(s) not found, e.g. {missing[0]!r} "
+            "- add the data first or check the data hashes"
+        )
+    return found
+
+
+def _existing(conn: Connection, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], str]:
+    wanted = set(keys)
+    found: dict[tuple[int, str], str] = {}
+    unit_ids = sorted({u for u, _ in keys})
+    for part in chunks(unit_ids):
+        rows = conn.execute(
+            select(label_rows.c.data_unit_id, label_rows.c.branch_name, label_rows.c.label_hash)
+            .where(label_rows.c.data_unit_id.in_(part))
+        )
+        for unit_id, branch, label_hash in rows:
+            if (unit_id, branch) in wanted:
+                found[(unit_id, branch)] = label_hash
+    return found
+
+
+def load_documents(conn: Connection, label_hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Stored documents by label hash; a row created but never saved maps to ``{}``."""
+    wanted = list(dict.fromkeys(label_hashes))
+    out: dict[str, dict[str, Any]] = {}
+    for part in chunks(wanted):
+        rows = conn.execute(
+            select(label_rows.c.label_hash, label_rows.c.document).where(
+                label_rows.c.label_hash.in_(part)
+            )
+        )
+        for label_hash, document in rows:
+            out[label_hash] = orjson.loads(document) if document else {}
+    if len(out) != len(wanted):
+        missing = [h for h in wanted if h not in out]
+        raise ResourceNotFoundError(
+            f"label rows: {len(missing)} label hash(es) not found, e.g. {missing[0]!r} - list the "
+            "rows again; they may have been deleted"
+        )
+    return out
+
+
+def save_documents(
+    conn: Connection,
+    items: Sequence[tuple[str, Mapping[str, Any], int, int]],
+) -> None:
+    """Replace the documents of existing rows: ``(label_hash, document, objects, classifications)``.
+
+    ``label_status`` is taken from the document when it carries one. One executemany for all rows.
+    """
+    if not items:
+        return
+    now = utcnow()
+    params: list[dict[str, Any]] = []
+    for label_hash, document, object_count, classification_count in items:
+        status = document.get("label_status")
+        params.append(
+            {
+                "b_label_hash": label_hash,
+                "document": orjson.dumps(document),
+                "object_count": object_count,
+                "classification_count": classification_count,
+                "label_status": status if isinstance(status, str) else DEFAULT_LABEL_STATUS,
+                "last_edited_at": now,
+            }
+        )
+    statement = (
+        label_rows.update()
+        .where(label_rows.c.label_hash == bindparam("b_label_hash"))
+        .values(
+            document=bindparam("document"),
+            object_count=bindparam("object_count"),
+            classification_count=bindparam("classification_count"),
+            label_status=bindparam("label_status"),
+            last_edited_at=bindparam("last_edited_at"),
+        )
+    )
+    result = conn.execute(statement, params)
+    if conn.dialect.supports_sane_multi_rowcount and result.rowcount == len(params):
+        return
+    # Rowcount missing or short: find which hashes do not exist, for a precise message.
+    _require_rows(conn, [p["b_label_hash"] for p in params])
+
+
+def _require_rows(conn: Connection, label_hashes: Sequence[str]) -> None:
+    """Raise ``ResourceNotFoundError`` naming a label hash that has no row."""
+    wanted = list(dict.fromkeys(label_hashes))
+    found: set[str] = set()
+    for part in chunks(wanted):
+        found.update(
+            conn.execute(
+                select(label_rows.c.label_hash).where(label_rows.c.label_hash.in_(part))
+            ).scalars()
+        )
+    missing = [h for h in wanted if h not in found]
+    if missing:
+        raise ResourceNotFoundError(
+            f"save label rows: {len(missing)} label hash(es) have no row, e.g. {missing[0]!r} - "
+            "initialise the rows (which creates them) before saving"
+        )
+
+
+def list_branches(conn: Connection, project_id: int) -> list[str]:
+    """Branches that hold at least one row, ``main`` first, then by name."""
+    names = conn.execute(
+        select(label_rows.c.branch_name)
+        .where(label_rows.c.project_id == project_id)
+        .distinct()
+    ).scalars()
+    return sorted((str(n) for n in names), key=lambda b: (b != MAIN_BRANCH, b))
+
+
+def delete_branch_rows(
+    conn: Connection, project_id: int, branch_name: str, *, allow_main: bool = False
+) -> int:
+    """Delete every row of a branch; ``main`` (ground truth) only with ``allow_main``."""
+    validate_branch_name(branch_name)
+    if branch_name == MAIN_BRANCH and not allow_main:
+        raise InvalidArgumentsError(
+            "delete branch 'main': it holds the ground truth - pass allow_main=True to really "
+            "delete it"
+        )
+    result = conn.execute(
+        delete(label_rows).where(
+            label_rows.c.project_id == project_id, label_rows.c.branch_name == branch_name
+        )
+    )
+    return int(result.rowcount)

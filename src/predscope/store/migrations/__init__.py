@@ -1,0 +1,1 @@
+"""Numbered schema migrations; ``store/migrate.py`` lists them in order and runs them."""

@@ -1,0 +1,123 @@
+"""The current schema, in one MetaData, with portable types (SQLite and PostgreSQL).
+
+The repositories query these tables. The migrations in ``store/migrations`` build the same schema
+step by step with their own frozen definitions; a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from predscope.store.types import UTCDateTime
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_hash", String(36), nullable=False, unique=True),
+    Column("title", String(400), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("ontology", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_edited_at", UTCDateTime, nullable=False),
+)
+
+data_units = Table(
+    "data_units",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("data_hash", String(36), nullable=False),
+    Column("data_title", String(1000), nullable=False),
+    Column("data_type", String(20), nullable=False),
+    Column("data_link", Text),
+    Column("mime_type", String(100)),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("number_of_frames", Integer),
+    Column("frames_per_second", Float),
+    Column("duration", Float),
+    Column("audio_sample_rate", Integer),
+    Column("audio_codec", String(50)),
+    Column("audio_bit_depth", Integer),
+    Column("audio_num_channels", Integer),
+    Column("extra", Text, nullable=False, default="{}"),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_id", "data_hash", name="uq_data_units_project_hash"),
+    Index("ix_data_units_project_title", "project_id", "data_title"),
+)
+
+data_unit_images = Table(
+    "data_unit_images",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "data_unit_id", Integer, ForeignKey("data_units.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("frame", Integer, nullable=False),
+    Column("image_hash", String(36), nullable=False),
+    Column("title", String(1000), nullable=False),
+    Column("data_link", Text),
+    Column("mime_type", String(100)),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    UniqueConstraint("data_unit_id", "frame", name="uq_data_unit_images_frame"),
+)
+
+label_rows = Table(
+    "label_rows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "data_unit_id", Integer, ForeignKey("data_units.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("branch_name", String(200), nullable=False),
+    Column("label_hash", String(36), nullable=False, unique=True),
+    Column("label_status", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_edited_at", UTCDateTime, nullable=False),
+    Column("document", LargeBinary),
+    Column("object_count", Integer, nullable=False, default=0),
+    Column("classification_count", Integer, nullable=False, default=0),
+    UniqueConstraint("data_unit_id", "branch_name", name="uq_label_rows_unit_branch"),
+    Index("ix_label_rows_project_branch", "project_id", "branch_name"),
+    # Added by migration 2: edited-before/after filters and "recently changed" listings.
+    Index("ix_label_rows_project_edited", "project_id", "last_edited_at"),
+)
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("branch_name", String(200), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("source_name", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("params", Text, nullable=False, default="{}"),
+    Column("report", Text, nullable=False, default="{}"),
+    Index("ix_imports_project_branch_sha", "project_id", "branch_name", "sha256"),
+)
