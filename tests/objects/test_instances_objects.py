@@ -145,8 +145,9 @@ def test_bitmask_size_per_image_in_group(ontology: OntologyStructure) -> None:
     row.add_object_instance(inst)
     inst.set_for_frames(BitmaskCoordinates(np.ones((3, 4), dtype=bool)), frames=0)
     with pytest.raises(CoordinatesError):
-        inst.set_for_frames(BitmaskCoordinates(np.ones((3, 4), dtype=bool)), frames=1,
-                            overwrite=True)
+        inst.set_for_frames(
+            BitmaskCoordinates(np.ones((3, 4), dtype=bool)), frames=1, overwrite=True
+        )
     with pytest.raises(FrameError):
         inst.set_for_frames(BitmaskCoordinates(np.ones((3, 4), dtype=bool)), frames=2)
 
@@ -209,7 +210,10 @@ def test_nested_radio_needs_parent_option(ontology: OntologyStructure) -> None:
 def test_dynamic_answers_per_frame() -> None:
     dyn = NumericAttribute([1, 1], "dynhash1", "Speed", dynamic=True)
     flag = ChecklistAttribute(
-        [1, 2], "dynhash2", "Flags", dynamic=True,
+        [1, 2],
+        "dynhash2",
+        "Flags",
+        dynamic=True,
         options=[FlatOption("fl1", [1, 2, 1], "Blurred")],
     )
     car = Object(1, "carhash1", "Car", "#FF0000", Shape.BOUNDING_BOX, attributes=[dyn, flag])

@@ -158,8 +158,13 @@ def test_bad_ontology_json_is_located() -> None:
 def test_skeleton_template_round_trip() -> None:
     raw = {
         "objects": [
-            {"id": "1", "name": "cone", "color": "#A4DD00", "shape": "skeleton",
-             "featureNodeHash": "sk1"}
+            {
+                "id": "1",
+                "name": "cone",
+                "color": "#A4DD00",
+                "shape": "skeleton",
+                "featureNodeHash": "sk1",
+            }
         ],
         "classifications": [],
         "skeleton_templates": [
@@ -169,8 +174,16 @@ def test_skeleton_template_round_trip() -> None:
                     "width": 0.2,
                     "height": 0.3,
                     "shape": "skeleton",
-                    "skeleton": {"0": {"x": 0.1, "y": 0.2, "name": "tip", "color": "#000",
-                                       "value": "tip", "featureHash": "p0"}},
+                    "skeleton": {
+                        "0": {
+                            "x": 0.1,
+                            "y": 0.2,
+                            "name": "tip",
+                            "color": "#000",
+                            "value": "tip",
+                            "featureHash": "p0",
+                        }
+                    },
                     "skeletonEdges": {"0": {"1": {"color": "#fff"}}},
                     "feature_node_hash": "sk1",
                 }

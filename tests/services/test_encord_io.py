@@ -417,3 +417,33 @@ def test_row_detached_helper_is_initialised() -> None:
     row = LabelRowV2(meta, ontology)
     row._load_labels(None, meta)
     assert row.get_object_instances() == []
+
+
+def test_sdk_project_delegates_to_the_service(store_url: str) -> None:
+    import predscope
+
+    with predscope.Client(store_url) as client:
+        project = client.create_project("sdk", ontology=DATA / "ontology_all_types_dict.json")
+        project.add_data([{"title": "rousseau_2.jpg", "width": 1200, "height": 924}])
+        report = project.import_encord([NATIVE], branch_name="model")
+        assert report.branches["model"]["objects"] == 3
+        (row,) = project.export_encord(branch_name="model")
+        assert row["object_answers"] == load(NATIVE)["object_answers"]
+        rows = project.list_label_rows_v2(branch_name="model")
+        rows[0].initialise_labels()
+        assert len(rows[0].get_classification_instances()) == 3
+
+
+def test_current_classification_form_alone_imports(store: Store, tmp_path: Path) -> None:
+    """Rows written by SDK >= 0.1.205 carry classifications only as ``range`` entries."""
+    project = native_project(store)
+    import_encord(store, project, [NATIVE])
+    (row,) = export_encord(store, project)
+    for unit in row["data_units"].values():
+        unit["labels"]["classifications"] = []
+    path = tmp_path / "range_only.json"
+    path.write_text(json.dumps(row))
+    report = import_encord(store, project, [path], branch_name="range-only")
+    assert report.rows[0].classifications == 3
+    (again,) = export_encord(store, project, branch_name="range-only")
+    assert again["classification_answers"] == row["classification_answers"]

@@ -24,17 +24,18 @@ COMMAND_MODULES = (
     "coco_io",  # import coco, export coco
     "text_io",  # import yolo, import voc
     "evaluate",  # eval GT DT
+    "analyse",  # a stored branch against main
     "demo",  # the README's main job
 )
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def build_app() -> typer.Typer:
     """Assemble the Typer app from the command modules that exist."""
     app = typer.Typer(
         name="predscope",
-        help="Import model predictions as label branches, verify them and measure them COCO-exactly.",
+        help="Import predictions as label branches, verify them, measure them COCO-exactly.",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,

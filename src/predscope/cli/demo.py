@@ -21,10 +21,12 @@ def _fmt(value: float) -> str:
 
 def demo(
     store: Annotated[
-        Path, typer.Option("--store", help="Folder for the demo's SQLite store (recreated each run).")
+        Path,
+        typer.Option("--store", help="Folder for the demo store (recreated)."),
     ] = Path(".predscope-demo"),
     data: Annotated[
-        Path, typer.Option("--data", help="The scikit-image demo folder (images, ontology, predictions).")
+        Path,
+        typer.Option("--data", help="The scikit-image demo folder."),
     ] = REPO_DATA,
 ) -> None:
     """Build a project from real photos, import three detectors' predictions and evaluate them."""
@@ -32,13 +34,17 @@ def demo(
     from predscope.store.engine import open_store
 
     if not (data / "demo_ontology.json").is_file():
-        raise typer.BadParameter(f"{data} has no demo_ontology.json - point --data at data/skimage-images")
+        raise typer.BadParameter(
+            f"{data} has no demo_ontology.json - point --data at data/skimage-images"
+        )
     if store.exists():
         shutil.rmtree(store)
     with open_store(store) as opened:
         result = run_demo(opened, data, say=lambda line: console.print(f"- {line}"))
 
-    table = Table(title=f"COCO bbox metrics against 'main' ({result.ground_truth_objects} GT objects)")
+    table = Table(
+        title=f"COCO bbox metrics against 'main' ({result.ground_truth_objects} GT objects)"
+    )
     table.add_column("branch")
     table.add_column("detections", justify="right")
     for column in STAT_COLUMNS:

@@ -248,10 +248,11 @@ def project_list(store: StoreOption = None, as_json: JsonOption = False) -> None
     if not summaries:
         console.print("No projects yet: create one with `predscope project create`.")
         return
-    table = Table("title", "project hash", "data units", "branches")
+    table = Table("title", "data units", "branches")
+    table.add_column("project hash", overflow="fold")
     for s in summaries:
         branches = ", ".join(b["name"] for b in s["branches"]) or "-"
-        table.add_row(s["title"], s["project_hash"], str(s["data_units"]), branches)
+        table.add_row(s["title"], str(s["data_units"]), branches, s["project_hash"])
     console.print(table)
 
 
@@ -303,7 +304,8 @@ def data_add(
     if as_json:
         print_json([unit_dict(u) for u in units])
         return
-    table = Table("title", "type", "width", "height", "data hash")
+    table = Table("title", "type", "width", "height")
+    table.add_column("data hash", overflow="fold")
     for u in units:
         table.add_row(u.data_title, u.data_type, str(u.width), str(u.height), u.data_hash)
     console.print(table)
@@ -324,18 +326,15 @@ def ontology_show(
     if as_json:
         print_json(record.ontology)
         return
-    table = Table("kind", "title", "feature hash", "uid", "detail")
+    console.print(f"Ontology of {record.title!r}")
     for line in ontology_rows(record.ontology):
         indent = "  " * int(line["depth"])
-        table.add_row(
-            indent + line["kind"],
-            str(line["title"]),
-            str(line["feature_hash"]),
-            str(line["uid"]),
-            str(line["detail"]),
+        detail = f" {line['detail']}" if line["detail"] else ""
+        console.print(
+            f"{indent}{line['kind']}: {line['title']}  featureNodeHash={line['feature_hash']}"
+            f" uid={line['uid']}{detail}",
+            markup=False,
         )
-    console.print(f"Ontology of {record.title!r}")
-    console.print(table)
 
 
 def branches(

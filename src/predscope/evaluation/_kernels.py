@@ -160,3 +160,88 @@ def match_groups(
                         match_gt[t, d] = gs + m
                         match_iou[t, d] = best
                         gt_match[t, gs + m] = d
+
+
+@numba.njit(cache=True, nogil=True)
+def accumulate_kernel(
+    cat_bounds: NDArray[np.int64],
+    order: NDArray[np.int64],
+    d_rank: NDArray[np.int64],
+    d_score: NDArray[np.float64],
+    codes: NDArray[np.int8],
+    npig: NDArray[np.int64],
+    max_dets: NDArray[np.int64],
+    rec_thrs: NDArray[np.float64],
+    precision: NDArray[np.float64],
+    recall: NDArray[np.float64],
+    scores: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled
+    """``COCOeval.accumulate`` for every (category, maxDet, area, threshold).
+
+    ``order[cat_bounds[k]:cat_bounds[k+1]]`` lists category k's detections in global score
+    order. Same float operations as pycocotools: ``tp / npig`` and ``tp / (fp + tp + eps)``.
+    """
+    eps = np.spacing(1.0)
+    num_t = codes.shape[1]
+    num_a = codes.shape[0]
+    num_r = rec_thrs.shape[0]
+    max_n = 1
+    for k in range(cat_bounds.shape[0] - 1):
+        if cat_bounds[k + 1] - cat_bounds[k] > max_n:
+            max_n = cat_bounds[k + 1] - cat_bounds[k]
+    sel = np.empty(max_n, dtype=np.int64)
+    rc = np.empty(max_n, dtype=np.float64)
+    pr = np.empty(max_n, dtype=np.float64)
+    for k in range(cat_bounds.shape[0] - 1):
+        lo = cat_bounds[k]
+        hi = cat_bounds[k + 1]
+        for m in range(max_dets.shape[0]):
+            nd = 0
+            for p in range(lo, hi):
+                d = order[p]
+                if d_rank[d] < max_dets[m]:
+                    sel[nd] = d
+                    nd += 1
+            for a in range(num_a):
+                n_pos = npig[k, a]
+                if n_pos == 0:
+                    continue
+                for t in range(num_t):
+                    if nd == 0:
+                        recall[t, k, a, m] = 0.0
+                        for r in range(num_r):
+                            precision[t, r, k, a, m] = 0.0
+                            scores[t, r, k, a, m] = 0.0
+                        continue
+                    tp = 0
+                    fp = 0
+                    for i in range(nd):
+                        c = codes[a, t, sel[i]]
+                        if c == 1:
+                            tp += 1
+                        elif c == 0:
+                            fp += 1
+                        tpf = float(tp)
+                        rc[i] = tpf / n_pos
+                        pr[i] = tpf / (float(fp) + tpf + eps)
+                    recall[t, k, a, m] = rc[nd - 1]
+                    for i in range(nd - 1, 0, -1):
+                        if pr[i] > pr[i - 1]:
+                            pr[i - 1] = pr[i]
+                    # first operating point with recall >= each threshold (searchsorted left)
+                    for r in range(num_r):
+                        x = rec_thrs[r]
+                        left = 0
+                        right = nd
+                        while left < right:
+                            mid = (left + right) >> 1
+                            if rc[mid] < x:
+                                left = mid + 1
+                            else:
+                                right = mid
+                        if left < nd:
+                            precision[t, r, k, a, m] = pr[left]
+                            scores[t, r, k, a, m] = d_score[sel[left]]
+                        else:
+                            precision[t, r, k, a, m] = 0.0
+                            scores[t, r, k, a, m] = 0.0

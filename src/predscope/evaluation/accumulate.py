@@ -11,12 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from predscope.evaluation._kernels import FP, TP
+from predscope.evaluation._kernels import accumulate_kernel
 from predscope.evaluation.inputs import FloatArray, IntArray
 from predscope.evaluation.matching import MatchState
 from predscope.evaluation.params import CocoParams
-
-_EPS = float(np.spacing(1))
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,36 +47,12 @@ def accumulate(state: MatchState, params: CocoParams) -> Accumulated:
     precision = -np.ones((num_t, num_r, num_k, num_a, num_m))
     recall = -np.ones((num_t, num_k, num_a, num_m))
     scores = -np.ones((num_t, num_r, num_k, num_a, num_m))
-    rec_thrs = params.rec_thrs
-    for k, order in enumerate(category_order(state)):
-        ranks = state.d_rank[order]
-        for m, max_det in enumerate(params.max_dets):
-            sel = order[ranks < max_det]
-            sorted_scores = state.d_score[sel]
-            nd = sel.size
-            for a in range(num_a):
-                npig = int(state.npig[k, a])
-                if npig == 0:
-                    continue
-                codes = state.codes[a][:, sel]
-                tp_sum = np.cumsum(codes == TP, axis=1).astype(np.float64)
-                fp_sum = np.cumsum(codes == FP, axis=1).astype(np.float64)
-                if nd == 0:
-                    recall[:, k, a, m] = 0.0
-                    precision[:, :, k, a, m] = 0.0
-                    scores[:, :, k, a, m] = 0.0
-                    continue
-                rc = tp_sum / npig
-                pr = tp_sum / (fp_sum + tp_sum + _EPS)
-                recall[:, k, a, m] = rc[:, -1]
-                pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
-                for t in range(num_t):
-                    inds = np.searchsorted(rc[t], rec_thrs, side="left")
-                    valid = inds < nd
-                    q = np.zeros(num_r)
-                    ss = np.zeros(num_r)
-                    q[valid] = pr[t, inds[valid]]
-                    ss[valid] = sorted_scores[inds[valid]]
-                    precision[t, :, k, a, m] = q
-                    scores[t, :, k, a, m] = ss
+    orders = category_order(state)
+    bounds = np.zeros(num_k + 1, dtype=np.int64)
+    bounds[1:] = np.cumsum([o.size for o in orders])
+    flat = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
+    accumulate_kernel(
+        bounds, flat.astype(np.int64), state.d_rank, state.d_score, state.codes, state.npig,
+        np.array(params.max_dets, dtype=np.int64), params.rec_thrs, precision, recall, scores,
+    )
     return Accumulated(precision=precision, recall=recall, scores=scores)

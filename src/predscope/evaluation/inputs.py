@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -71,6 +72,18 @@ class RleMasks:
 
     def __len__(self) -> int:
         return len(self.counts)
+
+    @cached_property
+    def packed(self) -> tuple[NDArray[np.uint8], IntArray]:
+        """All counts strings in one byte buffer plus offsets (for the compiled kernels)."""
+        strs = [c.encode() if isinstance(c, str) else bytes(c) for c in self.counts]
+        lengths = np.fromiter(map(len, strs), dtype=np.int64, count=len(strs))
+        off = np.zeros(len(strs) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=off[1:])
+        buf = np.frombuffer(b"".join(strs), dtype=np.uint8)
+        if buf.size == 0:
+            buf = np.zeros(1, dtype=np.uint8)
+        return buf, off
 
     def as_dicts(self, index: Sequence[int] | IntArray) -> list[dict[str, object]]:
         """The pycocotools form of the selected masks."""

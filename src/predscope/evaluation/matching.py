@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from predscope.evaluation._kernels import NOT_EVALUATED, bbox_iou_blocks, match_groups
+from predscope.evaluation._kernels import bbox_iou_blocks, match_groups
 from predscope.evaluation.inputs import BoolArray, CocoDetections, CocoGroundTruth, FloatArray, IntArray
 from predscope.evaluation.iou import mask_iou_blocks
 from predscope.evaluation.oks import oks_blocks
@@ -85,7 +85,12 @@ def match(
     kept = np.flatnonzero(dt.category >= 0)
     d_cat_all = dt.category[kept]
     d_key_all = d_cat_all * num_img + dt.image[kept] if use_cats else dt.image[kept]
-    order = np.lexsort((kept, d_cat_all, -dt.score[kept], d_key_all))
+    # (group, -score, category, file order) by chained stable sorts, cheaper than one lexsort
+    if use_cats:  # the category is constant inside a group
+        order = np.argsort(-dt.score[kept], kind="stable")
+    else:
+        order = np.lexsort((kept, d_cat_all, -dt.score[kept]))
+    order = order[np.argsort(d_key_all[order], kind="stable")]
     d_key = d_key_all[order]
     starts, counts = _group_bounds(d_key)
     rank = np.arange(d_key.size, dtype=np.int64) - np.repeat(starts, counts)
@@ -128,9 +133,10 @@ def match(
     num_t = params.iou_thrs.size
     nd = d_index.size
     ng = g_index.size
-    codes = np.full((num_a, num_t, nd), NOT_EVALUATED, dtype=np.int8)
-    match_gt = np.full((num_t, nd), -1, dtype=np.int32)
-    match_iou = np.full((num_t, nd), np.nan, dtype=np.float64)
+    # every evaluated detection belongs to a group, so the kernel writes every entry
+    codes = np.empty((num_a, num_t, nd), dtype=np.int8)
+    match_gt = np.empty((num_t, nd), dtype=np.int32)
+    match_iou = np.empty((num_t, nd), dtype=np.float64)
     gt_match = np.full((num_t, ng), -1, dtype=np.int32)
     base = gt_ignore_base(gt, params)
     g_area = np.ascontiguousarray(gt.area[g_index])

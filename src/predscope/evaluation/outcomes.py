@@ -21,35 +21,8 @@ from predscope.evaluation.results import DetectionOutcomes, Outcome
 def build_outcomes(
     state: MatchState, params: CocoParams, num_gt: int, num_dt: int
 ) -> DetectionOutcomes:
-    """Scatter the sorted match arrays of area range 0 back to input order."""
-    num_t = params.iou_thrs.size
-    outcome = np.full((num_t, num_dt), Outcome.NOT_EVALUATED, dtype=np.int8)
-    matched = np.full((num_t, num_dt), -1, dtype=np.int32)
-    iou = np.full((num_t, num_dt), np.nan, dtype=np.float64)
-    outcome[:, state.d_index] = state.codes[0]
-    sorted_match = state.match_gt
-    has = sorted_match >= 0
-    mapped = np.where(has, state.g_index[np.maximum(sorted_match, 0)], -1).astype(np.int32)
-    matched[:, state.d_index] = mapped
-    iou[:, state.d_index] = state.match_iou
-    gt_by = np.full((num_t, num_gt), -1, dtype=np.int32)
-    g_has = state.gt_match >= 0
-    gt_by[:, state.g_index] = np.where(
-        g_has, state.d_index[np.maximum(state.gt_match, 0)], -1
-    ).astype(np.int32)
-    ignored = np.zeros(num_gt, dtype=np.bool_)
-    if state.g_ignored.shape[0]:
-        ignored[state.g_index] = state.g_ignored[0]
-    missed = (gt_by < 0) & ~ignored[None, :]
-    return DetectionOutcomes(
-        iou_thrs=params.iou_thrs,
-        outcome=outcome,
-        matched_gt=matched,
-        iou=iou,
-        gt_matched_by=gt_by,
-        gt_missed=missed,
-        gt_ignored=ignored,
-    )
+    """Outcomes view of a match state (arrays are scattered to input order lazily)."""
+    return DetectionOutcomes(iou_thrs=params.iou_thrs, state=state, num_gt=num_gt, num_dt=num_dt)
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,17 +45,59 @@ class ClassMetrics:
 class DetectionOutcomes:
     """Every detection and GT at every IoU threshold, area range "all" (the first range).
 
-    Rows are in input order. ``matched_gt`` / ``gt_matched_by`` hold input rows, -1 if none;
-    ``iou`` is NaN where there is no match.
+    Rows are in input order; arrays are built on first access from the sorted match state.
+    ``matched_gt`` / ``gt_matched_by`` hold input rows, -1 if none; ``iou`` is NaN where there
+    is no match.
     """
 
     iou_thrs: FloatArray
-    outcome: NDArray[np.int8]  # [T, Nd] Outcome codes
-    matched_gt: NDArray[np.int32]  # [T, Nd]
-    iou: FloatArray  # [T, Nd]
-    gt_matched_by: NDArray[np.int32]  # [T, Ngt]
-    gt_missed: BoolArray  # [T, Ngt] non-ignored GT left unmatched (false negatives)
-    gt_ignored: BoolArray  # [Ngt] crowd (or outside the first area range)
+    state: MatchState
+    num_gt: int
+    num_dt: int
+
+    @cached_property
+    def outcome(self) -> NDArray[np.int8]:
+        """[T, Nd] ``Outcome`` codes."""
+        out = np.full((self.iou_thrs.size, self.num_dt), int(Outcome.NOT_EVALUATED), np.int8)
+        out[:, self.state.d_index] = self.state.codes[0]
+        return out
+
+    @cached_property
+    def matched_gt(self) -> NDArray[np.int32]:
+        """[T, Nd] GT row each detection matched (crowd included), -1 if none."""
+        st = self.state
+        out = np.full((self.iou_thrs.size, self.num_dt), -1, dtype=np.int32)
+        out[:, st.d_index] = np.where(st.match_gt >= 0, st.g_index[np.maximum(st.match_gt, 0)], -1)
+        return out
+
+    @cached_property
+    def iou(self) -> FloatArray:
+        """[T, Nd] IoU with the matched GT, NaN if unmatched."""
+        out = np.full((self.iou_thrs.size, self.num_dt), np.nan, dtype=np.float64)
+        out[:, self.state.d_index] = self.state.match_iou
+        return out
+
+    @cached_property
+    def gt_matched_by(self) -> NDArray[np.int32]:
+        """[T, Ngt] detection row that matched each GT, -1 if none (last one for crowd GT)."""
+        st = self.state
+        out = np.full((self.iou_thrs.size, self.num_gt), -1, dtype=np.int32)
+        out[:, st.g_index] = np.where(st.gt_match >= 0, st.d_index[np.maximum(st.gt_match, 0)], -1)
+        return out
+
+    @cached_property
+    def gt_ignored(self) -> BoolArray:
+        """[Ngt] crowd GT (or outside the first area range)."""
+        out = np.zeros(self.num_gt, dtype=np.bool_)
+        if self.state.g_ignored.shape[0]:
+            out[self.state.g_index] = self.state.g_ignored[0]
+        return out
+
+    @cached_property
+    def gt_missed(self) -> BoolArray:
+        """[T, Ngt] non-ignored GT left unmatched (false negatives)."""
+        result: BoolArray = (self.gt_matched_by < 0) & ~self.gt_ignored[None, :]
+        return result
 
     def threshold_index(self, iou_thr: float) -> int:
         """Index of ``iou_thr`` in ``iou_thrs`` (nearest within 1e-9)."""

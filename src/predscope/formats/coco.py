@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from pycocotools import mask as mask_utils
 
 from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth, RleMasks
+from predscope.evaluation.iou import mask_area_and_bbox
 from predscope.exceptions import ImportFormatError
 from predscope.formats.coco_reader import (
     CocoAnnotations,
@@ -38,6 +39,11 @@ __all__ = [
     "load_coco_pair",
     "read_coco_file",
 ]
+
+
+def _id_at(ids: object, i: int) -> object:
+    value = ids[i]  # type: ignore[index]
+    return int(value) if isinstance(value, np.integer) else value
 
 
 def _loc(prefix: str, i: int, field: str) -> str:
@@ -113,7 +119,7 @@ def ground_truth_inputs(gt_file: CocoFile, iou_type: IouType = "bbox") -> CocoGr
         if np.any(pos < 0):
             i = int(np.flatnonzero(pos < 0)[0])
             raise ImportFormatError(
-                src, f"annotations[{i}].{field}", f"{ids[i]!r} is not declared",
+                src, f"annotations[{i}].{field}", f"{_id_at(ids, i)!r} is not declared",
                 f"add it to `{'images' if field == 'image_id' else 'categories'}` or fix the id",
             )
     if np.any(np.isnan(ann.area)):
@@ -126,11 +132,7 @@ def ground_truth_inputs(gt_file: CocoFile, iou_type: IouType = "bbox") -> CocoGr
     if iou_type == "segm":
         if ann.segmentation is None:
             raise ImportFormatError(src, "annotations", "segmentations were not read")
-        masks = _masks([
-            _to_rle(src, f"annotations[{i}].segmentation", seg,
-                    int(images.height[img_pos[i]]), int(images.width[img_pos[i]]))
-            for i, seg in enumerate(ann.segmentation)
-        ])
+        masks = _gt_masks(src, ann.segmentation, images.height[img_pos], images.width[img_pos])
     kp = num_kp = None
     if iou_type == "keypoints":
         kp = _keypoints(src, "annotations", ann.keypoints)
@@ -193,7 +195,7 @@ def detection_inputs(
     if np.any(image < 0):
         i = int(np.flatnonzero(image < 0)[0])
         raise ImportFormatError(
-            src, _loc(prefix, i, "image_id"), f"{ann.image_id[i]!r} is not an image of the ground truth",
+            src, _loc(prefix, i, "image_id"), f"{_id_at(ann.image_id, i)!r} is not an image of the ground truth",
             "results must refer to ground-truth images (same id and id type)",
         )
     category = index_of(src, prefix, "category_id", ann.category_id, gt.category_ids)
@@ -213,14 +215,10 @@ def detection_inputs(
         if iou_type == "segm":
             masks = _masks([_det_mask(src, prefix, i, ann, gt_image_size, image[i]) for i in range(n)])
     elif branch == "segm":
-        seg = ann.segmentation or ()
-        rles = [_det_mask(src, prefix, i, ann, gt_image_size, image[i]) for i in range(n)]
-        area = _mask_areas(rles)
+        masks = _result_masks(src, prefix, ann, gt_image_size, image)
+        area, mask_box = mask_area_and_bbox(masks)
         if not ann.has_bbox.all():
-            boxes = np.asarray(mask_utils.toBbox(rles), dtype=np.float64).reshape(n, 4)
-            bbox = np.where(ann.has_bbox[:, None], bbox, boxes)
-        masks = _masks(rles)
-        del seg
+            bbox = np.where(ann.has_bbox[:, None], bbox, mask_box)
     else:
         keypoints = _keypoints(src, prefix, ann.keypoints)
         xs, ys = keypoints[:, :, 0], keypoints[:, :, 1]
@@ -235,13 +233,47 @@ def detection_inputs(
     )
 
 
-def _mask_areas(rles: list[dict[str, object]]) -> NDArray[np.float64]:
-    # pycocotools.mask.area fails on lists longer than 255 under numpy 2: chunk the calls
-    out = np.zeros(len(rles), dtype=np.float64)
-    for s in range(0, len(rles), 255):
-        part = rles[s : s + 255]
-        out[s : s + len(part)] = np.asarray(mask_utils.area(part), dtype=np.float64)
-    return out
+def _gt_masks(
+    src: str, segs: tuple[Segmentation | None, ...], heights: NDArray[np.int64],
+    widths: NDArray[np.int64],
+) -> RleMasks:
+    """GT masks; single polygons are rasterised in batches per image size (same result)."""
+    n = len(segs)
+    size = np.zeros((n, 2), dtype=np.int64)
+    counts: list[bytes | str] = [b""] * n
+    batches: dict[tuple[int, int], list[int]] = {}
+    for i, seg in enumerate(segs):
+        h, w = int(heights[i]), int(widths[i])
+        if isinstance(seg, list) and len(seg) == 1 and len(seg[0]) > 4 and h >= 0 and w >= 0:
+            batches.setdefault((h, w), []).append(i)
+            continue
+        rle = _to_rle(src, f"annotations[{i}].segmentation", seg, h, w)
+        size[i] = rle["size"]  # type: ignore[assignment]
+        counts[i] = rle["counts"]  # type: ignore[assignment]
+    for (h, w), rows in batches.items():
+        polys = [segs[i][0] for i in rows]  # type: ignore[index]
+        for i, rle in zip(rows, mask_utils.frPyObjects(polys, h, w), strict=True):
+            size[i] = rle["size"]
+            counts[i] = rle["counts"]
+    return RleMasks(size=size, counts=tuple(counts))
+
+
+def _result_masks(
+    src: str, prefix: str, ann: CocoAnnotations, sizes: NDArray[np.int64] | None,
+    image: NDArray[np.int64],
+) -> RleMasks:
+    segs = ann.segmentation or ()
+    if all(isinstance(s, CocoRle) and isinstance(s.counts, str) for s in segs):
+        try:
+            size = np.array([s.size for s in segs], dtype=np.int64).reshape(len(segs), 2)  # type: ignore[union-attr]
+        except ValueError:
+            bad = next(i for i, s in enumerate(segs) if len(s.size) != 2)  # type: ignore[union-attr]
+            raise ImportFormatError(
+                src, _loc(prefix, bad, "segmentation.size"), "must be [height, width]"
+            ) from None
+        return RleMasks(size=size, counts=tuple(s.counts for s in segs))  # type: ignore[union-attr]
+    n = len(ann)
+    return _masks([_det_mask(src, prefix, i, ann, sizes, int(image[i])) for i in range(n)])
 
 
 def _det_mask(

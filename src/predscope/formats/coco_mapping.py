@@ -173,8 +173,9 @@ def match_categories(
     """Match ``(id, name)`` categories to ontology objects.
 
     ``category_map`` keys are category ids (as text) or names; values are feature hashes or object
-    titles. A map value that names no object is an error (the user asked for it explicitly); a
-    category that matches nothing or several objects is reported unmatched with the reason.
+    titles; an empty value leaves the category unmatched. A map value that names no object is an
+    error (the user asked for it explicitly); a category that matches nothing or several objects is
+    reported unmatched with the reason.
     """
     usable = [o for o in objects if o.shape in COCO_SHAPES]
     by_hash = {o.feature_hash: o for o in usable}
@@ -187,6 +188,10 @@ def match_categories(
     for coco_id, name in categories:
         if category_map is not None:
             value = category_map.get(id_key(coco_id), category_map.get(name))
+            if value == "":
+                reason = "left unmapped by the category map"
+                report.categories.append(CategoryMatch(coco_id, name, "map", None, reason))
+                continue
             if value is not None:
                 found = _resolve_object(value, usable, by_hash)
                 if len(found) != 1:
@@ -278,7 +283,8 @@ def match_images(
 ) -> MappingReport:
     """Match ``(id, file_name)`` images to data units (or image-group frames).
 
-    ``image_map`` keys are image ids (as text) or file names; values are data hashes or data titles.
+    ``image_map`` keys are image ids (as text) or file names; values are data hashes or data titles
+    (empty: leave the image unmatched).
     An image group's frames can be addressed as ``data_hash:frame`` in a map value. ``match_stem``
     adds a last tier that ignores extensions, for YOLO files ``00001.txt`` beside ``00001.jpg``.
     """
@@ -300,6 +306,10 @@ def match_images(
     for coco_id, file_name in images:
         if image_map is not None:
             value = image_map.get(id_key(coco_id), image_map.get(file_name))
+            if value == "":
+                reason = "left unmapped by the image map"
+                report.images.append(ImageMatch(coco_id, file_name, "map", None, reason))
+                continue
             if value is not None:
                 target = _resolve_unit(value, by_hash, by_path)
                 if target is None:

@@ -9,6 +9,7 @@ file, the record (``annotations[12]``) and the field.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from predscope.exceptions import ImportFormatError
 Fields = Literal["bbox", "segm", "keypoints", "all"]
 Ids = NDArray[np.int64] | tuple[object, ...]
 A = TypeVar("A")
+_NAN = float("nan")
 
 
 class CocoRle(msgspec.Struct, gc=False):
@@ -55,9 +57,9 @@ class _AnnBox(msgspec.Struct, gc=False):
     category_id: int | str
     id: int | str | None = None
     bbox: list[float] | None = None
-    area: float | None = None
+    area: float = _NAN  # JSON has no NaN, so NaN means "absent"
     iscrowd: int | bool = 0
-    score: float | None = None
+    score: float = _NAN
 
 
 class _AnnSegm(_AnnBox, gc=False):
@@ -167,27 +169,23 @@ def _decode_error(source: str, data: bytes, exc: Exception) -> ImportFormatError
     return ImportFormatError(source, "", text, "the file is not valid JSON (truncated?)")
 
 
-def _ids_column(values: Sequence[object]) -> Ids:
-    if all(type(v) is int for v in values):
-        return np.fromiter(values, dtype=np.int64, count=len(values))  # type: ignore[arg-type]
+def _ids_column(values: list[object]) -> Ids:
+    arr = np.array(values) if values else np.zeros(0, dtype=np.int64)
+    if arr.dtype.kind == "i" and arr.ndim == 1:
+        return arr.astype(np.int64, copy=False)
     return tuple(values)
-
-
-def _float_column(values: Sequence[float | None]) -> NDArray[np.float64]:
-    return np.fromiter(
-        (np.nan if v is None else v for v in values), dtype=np.float64, count=len(values)
-    )
 
 
 def _bbox_column(source: str, prefix: str, anns: Sequence[_AnnBox]) -> tuple[
     NDArray[np.float64], NDArray[np.bool_]
 ]:
     n = len(anns)
-    has = np.fromiter((bool(a.bbox) for a in anns), dtype=np.bool_, count=n)
+    boxes = [a.bbox for a in anns]
+    has = np.array([b is not None and len(b) > 0 for b in boxes], dtype=np.bool_).reshape(n)
     out = np.full((n, 4), np.nan, dtype=np.float64)
-    if has.all():
+    if n and has.all():
         try:
-            out = np.array([a.bbox for a in anns], dtype=np.float64).reshape(n, 4)
+            out = np.array(boxes, dtype=np.float64).reshape(n, 4)
         except ValueError:
             pass
         else:
@@ -196,35 +194,42 @@ def _bbox_column(source: str, prefix: str, anns: Sequence[_AnnBox]) -> tuple[
         if a.bbox:
             if len(a.bbox) != 4:
                 raise ImportFormatError(
-                    source, f"{prefix}[{i}].bbox",
+                    source, _where(prefix, i, "bbox"),
                     f"has {len(a.bbox)} numbers, expected 4 [x, y, width, height]",
                 )
             out[i] = a.bbox
     return out, has
 
 
+def _where(prefix: str, i: int, field: str) -> str:
+    return f"{prefix}[{i}].{field}" if prefix else f"[{i}].{field}"
+
+
 def _check_numbers(source: str, prefix: str, ann: CocoAnnotations) -> None:
     bad_box = ann.has_bbox & ~np.isfinite(ann.bbox).all(axis=1)
     if bad_box.any():
         i = int(np.flatnonzero(bad_box)[0])
-        raise ImportFormatError(source, f"{prefix}[{i}].bbox", "contains NaN or infinity")
+        raise ImportFormatError(source, _where(prefix, i, "bbox"), "contains NaN or infinity")
     neg = ann.has_bbox & ((ann.bbox[:, 2] < 0) | (ann.bbox[:, 3] < 0))
     if neg.any():
         i = int(np.flatnonzero(neg)[0])
         raise ImportFormatError(
-            source, f"{prefix}[{i}].bbox",
+            source, _where(prefix, i, "bbox"),
             f"negative width or height {ann.bbox[i, 2:].tolist()}",
             "COCO boxes are [x, y, width, height] with width, height >= 0",
         )
     for name in ("area", "score"):
         col = getattr(ann, name)
-        present = ~np.isnan(col) if name == "score" else np.ones(col.shape, np.bool_)
+        present = ~np.isnan(col)
+        bad = present & ~np.isfinite(col)
         if name == "area":
-            present = ~np.isnan(col)
-        bad = present & (~np.isfinite(col) | ((col < 0) if name == "area" else False))
+            bad |= present & (col < 0)
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
-            raise ImportFormatError(source, f"{prefix}[{i}].{name}", f"invalid value {col[i]!r}")
+            raise ImportFormatError(
+                source, f"{prefix}[{i}].{name}" if prefix else f"[{i}].{name}",
+                f"invalid value {float(col[i])!r}", "give a finite, non-negative number",
+            )
 
 
 def _annotation_columns(source: str, prefix: str, anns: Sequence[_AnnBox]) -> CocoAnnotations:
@@ -247,9 +252,9 @@ def _annotation_columns(source: str, prefix: str, anns: Sequence[_AnnBox]) -> Co
         category_id=_ids_column([a.category_id for a in anns]),
         bbox=bbox,
         has_bbox=has_bbox,
-        area=_float_column([a.area for a in anns]),
-        iscrowd=np.fromiter((bool(a.iscrowd) for a in anns), dtype=np.bool_, count=n),
-        score=_float_column([a.score for a in anns]),
+        area=np.array([a.area for a in anns], dtype=np.float64).reshape(n),
+        iscrowd=np.array([a.iscrowd for a in anns], dtype=np.bool_).reshape(n),
+        score=np.array([a.score for a in anns], dtype=np.float64).reshape(n),
         segmentation=segm,
         keypoints=kps,
         num_keypoints=nkp,
@@ -270,10 +275,20 @@ def _unique(source: str, what: str, ids: Sequence[object]) -> None:
 
 def read_coco(data: bytes, source: str = "<bytes>", fields: Fields = "all") -> CocoFile:
     """Parse COCO JSON bytes; ``fields`` limits which annotation fields are decoded (speed)."""
-    head = data.lstrip()[:1]
+    head = data[:64].lstrip()[:1] or data.lstrip()[:1]
     if not head:
         raise ImportFormatError(source, "", "the file is empty", "expected COCO JSON")
     ann_type = _ANN_TYPES[fields]
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of short-lived containers: collection passes only cost time
+    try:
+        return _read(data, source, head, ann_type)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _read(data: bytes, source: str, head: bytes, ann_type: type) -> CocoFile:
     try:
         if head == b"[":
             anns = msgspec.json.decode(data, type=list[ann_type])  # type: ignore[valid-type]

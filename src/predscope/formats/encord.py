@@ -8,13 +8,14 @@ unit (its hashes and frame order): an exported file carries the hashes of the sy
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+import orjson
 
 from predscope.exceptions import ImportFormatError, PredscopeError
 from predscope.objects.attributes import (
@@ -32,23 +33,6 @@ from predscope.objects.ontology_object import Object
 from predscope.objects.ontology_structure import OntologyStructure
 
 # Geometry keys a per-frame object entry may carry, and which of them each ontology shape accepts.
-GEOMETRY_KEYS: frozenset[str] = frozenset(
-    {
-        "boundingBox",
-        "rotatableBoundingBox",
-        "polygon",
-        "polygons",
-        "polyline",
-        "point",
-        "bitmask",
-        "skeleton",
-        "cuboid",
-        "cuboid_2d",
-        "circle",
-        "ellipse",
-        "segmentation",
-    }
-)
 SHAPE_GEOMETRY: dict[str, frozenset[str]] = {
     "bounding_box": frozenset({"boundingBox"}),
     "rotatable_bounding_box": frozenset({"rotatableBoundingBox"}),
@@ -58,6 +42,9 @@ SHAPE_GEOMETRY: dict[str, frozenset[str]] = {
     "bitmask": frozenset({"bitmask"}),
     "skeleton": frozenset({"skeleton"}),
 }
+GEOMETRY_KEYS: frozenset[str] = frozenset().union(*SHAPE_GEOMETRY.values()) | {
+    "cuboid", "cuboid_2d", "circle", "ellipse", "segmentation"
+}  # fmt: skip
 # Shapes whose objects live in ``object_answers`` with a ``range`` instead of per-frame entries.
 RANGE_SHAPES: frozenset[str] = frozenset({"audio", "text", "time_range"})
 
@@ -92,7 +79,16 @@ class EncordRowSource:
 def parse_label_rows(text: str, source: str) -> list[EncordRowSource]:
     """Rows from JSON text: a single label row or a list of them, as Encord exports them."""
     try:
-        data = json.loads(text)
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        data = _located_parse(text, source)
+    return _rows_of(data, source)
+
+
+def _located_parse(text: str, source: str) -> Any:
+    """Parse again with the standard library, whose errors carry line and column."""
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportFormatError(
             source,
@@ -100,6 +96,9 @@ def parse_label_rows(text: str, source: str) -> list[EncordRowSource]:
             f"malformed JSON: {exc.msg}",
             "fix the file (a label row object or a list of them) and import again",
         ) from None
+
+
+def _rows_of(data: Any, source: str) -> list[EncordRowSource]:
     items = data if isinstance(data, list) else [data]
     rows: list[EncordRowSource] = []
     for index, item in enumerate(items):
@@ -518,8 +517,10 @@ def prepare_row(
             new_unit["height"] = meta.height
         new_units[meta.data_hash] = new_unit
     _check_answers_sections(src, checker)
-    out = copy.deepcopy({k: v for k, v in row.items() if k != "data_units"})
-    out["data_units"] = copy.deepcopy(new_units)
+    # Shallow: only the top level and the unit dicts are rewritten; nested values are shared
+    # read-only with the source (the decoder copies what it keeps).
+    out = {k: v for k, v in row.items() if k != "data_units"}
+    out["data_units"] = new_units
     out.update(
         data_hash=meta.data_hash,
         data_title=meta.data_title,

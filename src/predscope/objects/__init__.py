@@ -30,7 +30,7 @@ _LAZY = {
     "Range": "predscope.objects.frames",
 }
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ resolves them
     from predscope.objects.attributes import (
         ChecklistAttribute,
         NumericAttribute,
@@ -50,7 +50,26 @@ if TYPE_CHECKING:
     from predscope.objects.options import FlatOption, NestableOption, Option
     from predscope.objects.skeleton_template import SkeletonTemplate
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "Bundle",
+    "ChecklistAttribute",
+    "Classification",
+    "ClassificationInstance",
+    "FlatOption",
+    "LabelRowMetadata",
+    "LabelRowV2",
+    "NestableOption",
+    "NumericAttribute",
+    "Object",
+    "ObjectInstance",
+    "OntologyStructure",
+    "Option",
+    "RadioAttribute",
+    "Range",
+    "Shape",
+    "SkeletonTemplate",
+    "TextAttribute",
+]
 
 
 def __getattr__(name: str) -> Any:

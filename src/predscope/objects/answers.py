@@ -49,7 +49,9 @@ class AttributeTree:
         self.owner_of_option: dict[str, Attribute] = {}
         self._walk(attributes, None)
 
-    def _walk(self, attributes: list[Attribute], parent: tuple[RadioAttribute, Option] | None) -> None:
+    def _walk(
+        self, attributes: list[Attribute], parent: tuple[RadioAttribute, Option] | None
+    ) -> None:
         for attr in attributes:
             self.order.append(attr)
             self.parents.setdefault(attr.feature_node_hash, parent)
@@ -68,16 +70,17 @@ class AttributeTree:
         return None
 
 
-_TREES: dict[int, tuple[list[Attribute], AttributeTree]] = {}
+def attribute_tree(item: Any) -> AttributeTree:
+    """The tree of an ``Object`` or ``Classification``, cached on the item itself.
 
-
-def attribute_tree(attributes: list[Attribute]) -> AttributeTree:
-    """Cached per attribute list (ontology items are long-lived)."""
-    cached = _TREES.get(id(attributes))
-    if cached is not None and cached[0] is attributes and len(cached[1].order) >= len(attributes):
-        return cached[1]
+    Rebuilt when the item's top-level attribute list changes length.
+    """
+    attributes: list[Attribute] = item.attributes
+    cached = item._tree
+    if cached is not None and cached[0] == len(attributes):
+        return cached[1]  # type: ignore[no-any-return]
     tree = AttributeTree(attributes)
-    _TREES[id(attributes)] = (attributes, tree)
+    item._tree = (len(attributes), tree)
     return tree
 
 
@@ -88,7 +91,9 @@ def check_answer(attr: Attribute, answer: Any, where: str) -> AnswerValue:
             if isinstance(answer, Option) and any(
                 o.feature_node_hash == answer.feature_node_hash for o in attr.options
             ):
-                return next(o for o in attr.options if o.feature_node_hash == answer.feature_node_hash)
+                return next(
+                    o for o in attr.options if o.feature_node_hash == answer.feature_node_hash
+                )
             raise AnswerError(
                 f"{where}: radio attribute {attr.name!r} takes one of its options, got {answer!r}"
                 " - pass an element of attribute.options"
@@ -98,7 +103,8 @@ def check_answer(attr: Attribute, answer: Any, where: str) -> AnswerValue:
         items = [answer] if isinstance(answer, Option) else answer
         if not isinstance(items, (list, tuple)):
             raise AnswerError(
-                f"{where}: checklist attribute {attr.name!r} takes a list of options, got {answer!r}"
+                f"{where}: checklist attribute {attr.name!r} takes a list of options,"
+                f" got {answer!r}"
             )
         by_hash = {o.feature_node_hash: o for o in attr.options}
         out: list[Option] = []
@@ -195,8 +201,8 @@ class AnswerSet:
 
     __slots__ = ("tree", "static", "dynamic", "extra", "raw", "raw_actions")
 
-    def __init__(self, attributes: list[Attribute]) -> None:
-        self.tree = attribute_tree(attributes)
+    def __init__(self, item: Any) -> None:
+        self.tree = attribute_tree(item)
         self.static: dict[str, tuple[AnswerValue, bool]] = {}
         self.dynamic: dict[str, dict[int, tuple[AnswerValue, bool]]] = {}
         self.extra: dict[str, dict[str, Any]] = {}
@@ -250,7 +256,12 @@ class AnswerSet:
         return None if found is None else found[0]
 
     def set_dynamic(
-        self, attr: Attribute, value: AnswerValue, frames: list[int], manual: bool, overwrite: bool,
+        self,
+        attr: Attribute,
+        value: AnswerValue,
+        frames: list[int],
+        manual: bool,
+        overwrite: bool,
         where: str,
     ) -> None:
         per_frame = self.dynamic.setdefault(attr.feature_node_hash, {})
@@ -315,7 +326,9 @@ class AnswerSet:
     def decode_static(self, entries: Any, where: str) -> None:
         for i, entry in enumerate(entries or []):
             here = f"{where}[{i}]"
-            attr = self.tree.find(str(entry.get("featureHash"))) if isinstance(entry, dict) else None
+            attr = (
+                self.tree.find(str(entry.get("featureHash"))) if isinstance(entry, dict) else None
+            )
             if attr is None:
                 self.raw.append(entry)
                 continue
@@ -328,7 +341,9 @@ class AnswerSet:
     def decode_dynamic(self, actions: Any, where: str) -> None:
         for i, action in enumerate(actions or []):
             here = f"{where}[{i}]"
-            attr = self.tree.find(str(action.get("featureHash"))) if isinstance(action, dict) else None
+            attr = (
+                self.tree.find(str(action.get("featureHash"))) if isinstance(action, dict) else None
+            )
             if attr is None:
                 self.raw_actions.append(action)
                 continue

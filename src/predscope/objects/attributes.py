@@ -1,7 +1,7 @@
 """Ontology attributes: radio, checklist, text and numeric (Encord ontology JSON, ``attributes``).
 
-``uid`` is the integer path parsed from the dotted ``id``; ``feature_node_hash`` is the identity that
-labels refer to. ``dynamic`` attributes vary per frame and are stored in ``object_actions``.
+``uid`` is the integer path parsed from the dotted ``id``; ``feature_node_hash`` is the identity
+that labels refer to. ``dynamic`` attributes vary per frame and are stored in ``object_actions``.
 """
 
 from __future__ import annotations
@@ -131,7 +131,8 @@ class NumericAttribute(Attribute):
 
 
 _KINDS: dict[str, type[Attribute]] = {
-    cls.type_name: cls for cls in (RadioAttribute, ChecklistAttribute, TextAttribute, NumericAttribute)
+    cls.type_name: cls
+    for cls in (RadioAttribute, ChecklistAttribute, TextAttribute, NumericAttribute)
 }
 _ATTRIBUTE_KEYS = frozenset(
     {"id", "name", "type", "featureNodeHash", "required", "archived", "dynamic", "options"}

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 class Classification:
     """A classification has no name of its own; ``title`` is its first attribute's name."""
 
-    __slots__ = ("uid", "feature_node_hash", "attributes", "level", "_omitted", "_extra")
+    __slots__ = ("uid", "feature_node_hash", "attributes", "level", "_tree", "_omitted", "_extra")
 
     def __init__(
         self,
@@ -27,6 +27,7 @@ class Classification:
         self.feature_node_hash = feature_node_hash
         self.attributes: list[Attribute] = list(attributes or [])
         self.level = level
+        self._tree: Any = None  # answers.AttributeTree cache
         self._omitted: frozenset[str] = frozenset()
         self._extra: dict[str, Any] = {}
 

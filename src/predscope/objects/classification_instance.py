@@ -25,12 +25,17 @@ if TYPE_CHECKING:
 class ClassificationInstance:
     """Answers are static (one per attribute); placement metadata is kept per frame."""
 
-    __slots__ = ("_classification", "_hash", "_frames", "_answers", "_parent", "extra")
+    __slots__ = ("_classification", "_hash", "_frames", "_answers", "_parent", "extra", "_spans")
 
-    def __init__(self, classification: Classification, classification_hash: str | None = None) -> None:
+    def __init__(
+        self, classification: Classification, classification_hash: str | None = None
+    ) -> None:
         self._classification = classification
         self._hash = classification_hash if classification_hash is not None else new_hash()
         self._frames: dict[int, Annotation] = {}
+        # Audio/text rows: ranges in ms or characters, kept as ranges with one annotation at 0
+        # (expanding a ten-minute audio range per millisecond would cost 600,000 objects).
+        self._spans: list[Range] | None = None
         self._answers: AnswerSet | None = None
         self._parent: LabelRowV2 | None = None
         # Unknown keys of this instance's ``classification_answers`` entry (e.g. ``spaces``).
@@ -54,7 +59,29 @@ class ClassificationInstance:
 
     @property
     def range_list(self) -> list[Range]:
+        if self._spans is not None:
+            return list(self._spans)
         return frames_to_ranges(list(self._frames))
+
+    def set_ranges(
+        self,
+        ranges: list[Range],
+        *,
+        confidence: float = 1.0,
+        manual_annotation: bool = True,
+        created_at: datetime | str | None = None,
+        created_by: str | None = None,
+    ) -> None:
+        """Place on audio (ms) or text (character) ranges without expanding them per unit."""
+        confidence = check_confidence(confidence, f"classification {self._hash!r}")
+        spans = frames_to_ranges(ranges)
+        now = now_string()
+        self._frames = {
+            0: Annotation(
+                0, None, confidence, manual_annotation, created_at or now, created_by, now
+            )
+        }
+        self._spans = spans
 
     def __repr__(self) -> str:
         return (
@@ -86,8 +113,11 @@ class ClassificationInstance:
                 )
         if self._parent is not None:
             self._parent._check_classification_frames(self, numbers)
-        if created_at is None:
-            created_at = now_string()
+        self._spans = None
+        if created_at is None or last_edited_at is None:
+            now = now_string()  # the SDK defaults both times to "now"
+            created_at = now if created_at is None else created_at
+            last_edited_at = now if last_edited_at is None else last_edited_at
         for frame in numbers:
             self._frames[frame] = Annotation(
                 frame,
@@ -123,17 +153,22 @@ class ClassificationInstance:
     @property
     def answers(self) -> AnswerSet:
         if self._answers is None:
-            self._answers = AnswerSet(self._classification.attributes)
+            self._answers = AnswerSet(self._classification)
         return self._answers
 
     def set_answer(
-        self, answer: Any, attribute: Attribute | None = None, overwrite: bool = False,
+        self,
+        answer: Any,
+        attribute: Attribute | None = None,
+        overwrite: bool = False,
         manual_annotation: bool = True,
     ) -> None:
         where = f"classification {self._hash!r}"
         answers = self.answers
-        if attribute is None and self._classification.attributes and not (
-            isinstance(answer, list) or hasattr(answer, "feature_node_hash")
+        if (
+            attribute is None
+            and self._classification.attributes
+            and not (isinstance(answer, list) or hasattr(answer, "feature_node_hash"))
         ):
             attribute = self._classification.attributes[0]
         attr = answers.resolve(attribute, answer, where)
@@ -150,6 +185,7 @@ class ClassificationInstance:
         return answers.get_static(attr)
 
     def delete_answer(self, attribute: Attribute | None = None) -> None:
-        target = attribute or (self._classification.attributes or [None])[0]
+        attributes = self._classification.attributes
+        target = attribute if attribute is not None else (attributes[0] if attributes else None)
         if target is not None:
             self.answers.static.pop(target.feature_node_hash, None)

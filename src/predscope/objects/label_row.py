@@ -229,7 +229,7 @@ class LabelRowV2:
         metadata: LabelRowMetadata | None = None,
     ) -> LabelRowV2:
         """An initialised, detached row built from Encord label-row JSON."""
-        from predscope.objects.label_row_codec import metadata_from_dict
+        from predscope.objects.label_row_metadata import metadata_from_dict
 
         row = cls(metadata or metadata_from_dict(label_dict), ontology)
         row._load_labels(label_dict)
@@ -292,7 +292,17 @@ class LabelRowV2:
         for other in self._classifications.values():
             if other is inst or other.ontology_item is not inst.ontology_item:
                 continue
-            clash = wanted.intersection(other.get_annotation_frames())
+            if inst._spans is not None or other._spans is not None:
+                mine = inst.range_list if inst._spans is not None else []
+                hits = [
+                    max(a.start, b.start)
+                    for a in mine
+                    for b in other.range_list
+                    if a.start <= b.end and b.start <= a.end
+                ]
+                clash = set(hits)
+            else:
+                clash = wanted.intersection(other.get_annotation_frames())
             if clash:
                 raise LabelRowError(
                     f"row {self.data_title!r}: classification {inst.classification_name!r}"
@@ -320,7 +330,9 @@ class LabelRowV2:
         self._require_initialised("add classifications")
         inst = classification_instance
         if inst._parent is not None and inst._parent is not self:
-            raise LabelRowError(f"classification {inst.classification_hash!r} belongs to another row")
+            raise LabelRowError(
+                f"classification {inst.classification_hash!r} belongs to another row"
+            )
         frames = inst.get_annotation_frames()
         if force:
             if self._metadata.data_type not in _RANGE_DATA_TYPES:

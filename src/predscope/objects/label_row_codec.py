@@ -1,9 +1,9 @@
 """Encord label-row JSON <-> ``LabelRowV2`` (reference: encord-format.md section 1).
 
 Reading accepts both classification generations (per-frame ``labels[...].classifications`` and
-``classification_answers[*].range``) and both polygon forms. Writing emits both classification forms,
-so SDKs before and after 0.1.204 see the same classifications. Keys this module does not know are
-kept (per row, data unit, frame entry, answer and instance) and written back unchanged.
+``classification_answers[*].range``) and both polygon forms. Writing emits both classification
+forms, so SDKs before and after 0.1.204 see the same classifications. Keys this module does not
+know are kept (per row, data unit, frame entry, answer and instance) and written back unchanged.
 
 Deliberate differences from the input on a round trip: ``classification_answers`` entries gain
 ``range``, ``createdAt``/``createdBy``/``lastEditedAt``/``lastEditedBy``, ``confidence`` and
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from predscope.exceptions import FrameError, OntologyError
+from predscope.exceptions import FrameError, LabelRowError, OntologyError
 from predscope.objects.classification import Classification
 from predscope.objects.classification_instance import ClassificationInstance
 from predscope.objects.coordinates import (
@@ -24,12 +24,11 @@ from predscope.objects.coordinates import (
     coordinates_from_encord,
     coordinates_to_encord,
 )
-from predscope.objects.frames import frames_to_ranges, ranges_from_json, ranges_to_json
+from predscope.objects.frames import ranges_from_json, ranges_to_json
 from predscope.objects.label_row_metadata import (
-    ImageInfo,
-    LabelRowMetadata,
     format_time,
-    parse_time,
+    unit_sequence,
+    units_from_metadata,
 )
 from predscope.objects.ontology_object import Object
 from predscope.objects.ontology_object_instance import RANGE_SHAPES, Annotation, ObjectInstance
@@ -113,110 +112,10 @@ _ROW_KEYS = frozenset(
 # -- metadata and data units -----------------------------------------------------------------
 
 
-def _sequence(unit: dict[str, Any]) -> int:
-    try:
-        return int(unit.get("data_sequence", 0))
-    except (TypeError, ValueError):
-        return 0
-
-
-def metadata_from_dict(d: dict[str, Any]) -> LabelRowMetadata:
-    """Best-effort metadata for a row read from JSON alone (no store)."""
-    units = d.get("data_units") or {}
-    data_type = str(d.get("data_type", "image"))
-    ordered = sorted(units.items(), key=lambda kv: _sequence(kv[1]))
-    first: dict[str, Any] = ordered[0][1] if ordered else {}
-    images: tuple[ImageInfo, ...] = ()
-    frames: int | None = None
-    if data_type == "img_group":
-        images = tuple(
-            ImageInfo(
-                image_hash=key,
-                title=str(u.get("data_title", "")),
-                width=u.get("width"),
-                height=u.get("height"),
-                data_link=u.get("data_link"),
-                mime_type=u.get("data_type"),
-            )
-            for key, u in ordered
-        )
-        frames = len(images)
-    elif data_type == "image":
-        frames = 1
-    return LabelRowMetadata(
-        label_hash=d.get("label_hash"),
-        branch_name=str(d.get("branch_name") or "main"),
-        data_hash=str(d.get("data_hash", "")),
-        data_title=str(d.get("data_title", "")),
-        data_type=data_type,
-        data_link=first.get("data_link"),
-        mime_type=first.get("data_type"),
-        width=first.get("width"),
-        height=first.get("height"),
-        number_of_frames=frames,
-        frames_per_second=first.get("data_fps"),
-        duration=first.get("data_duration"),
-        audio_sample_rate=first.get("audio_sample_rate"),
-        audio_codec=first.get("audio_codec"),
-        audio_bit_depth=first.get("audio_bit_depth"),
-        audio_num_channels=first.get("audio_num_channels"),
-        dataset_hash=d.get("dataset_hash"),
-        dataset_title=d.get("dataset_title"),
-        label_status=str(d.get("label_status") or "NOT_LABELLED"),
-        created_at=parse_time(d.get("created_at")),
-        last_edited_at=parse_time(d.get("last_edited_at")),
-        images=images,
-    )
-
-
-def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None}
-
-
 def reset_for_metadata(row: LabelRowV2) -> None:
     """Data units and frame sizes of a row that has no stored JSON yet."""
-    md = row._metadata
-    row._units = []
-    row._frame_sizes = {}
+    row._units, row._frame_sizes = units_from_metadata(row._metadata)
     row._extra = {"annotation_task_status": None, "is_shadow_data": False, "spaces": {}}
-    if md.data_type == "img_group":
-        for i, image in enumerate(md.images):
-            unit = {
-                "data_hash": image.image_hash,
-                "data_title": image.title,
-                "data_type": image.mime_type,
-                "data_sequence": str(i),
-                "data_link": image.data_link,
-                "width": image.width,
-                "height": image.height,
-            }
-            row._units.append((image.image_hash, _drop_none(unit), i))
-            if image.width is not None and image.height is not None:
-                row._frame_sizes[i] = (image.height, image.width)
-        return
-    unit = {
-        "data_hash": md.data_hash,
-        "data_title": md.data_title,
-        "data_type": md.mime_type,
-        "data_sequence": 0,
-        "data_link": md.data_link,
-    }
-    if md.data_type in _NO_FRAME_TYPES:
-        unit.update(
-            audio_codec=md.audio_codec,
-            audio_sample_rate=md.audio_sample_rate,
-            audio_bit_depth=md.audio_bit_depth,
-            audio_num_channels=md.audio_num_channels,
-            data_duration=md.duration,
-        )
-    else:
-        unit.update(width=md.width, height=md.height)
-    if md.data_type not in _PER_UNIT_TYPES and md.data_type not in _NO_FRAME_TYPES:
-        unit.update(data_fps=md.frames_per_second, data_duration=md.duration)
-    frame = 0 if md.data_type == "image" else None
-    row._units.append((md.data_hash, _drop_none(unit), frame))
-    if md.width is not None and md.height is not None:
-        row._frame_sizes[0 if frame == 0 else -1] = (md.height, md.width)
 
 
 # -- decoding --------------------------------------------------------------------------------
@@ -263,7 +162,9 @@ def _decode_object(row: LabelRowV2, frame: int, e: dict[str, Any], where: str) -
     inst._frames[frame] = _annotation(frame, coords, e, _OBJECT_KEYS)
 
 
-def _decode_frame_classification(row: LabelRowV2, frame: int, e: dict[str, Any], where: str) -> None:
+def _decode_frame_classification(
+    row: LabelRowV2, frame: int, e: dict[str, Any], where: str
+) -> None:
     include = row.init_options.get("include_classification_feature_hashes")
     if include is not None and e.get("featureHash") not in include:
         return
@@ -300,7 +201,7 @@ def _decode_units(row: LabelRowV2, d: dict[str, Any], where: str) -> None:
         labels = unit.get("labels") or {}
         size = (unit["height"], unit["width"]) if "height" in unit and "width" in unit else None
         if data_type in _PER_UNIT_TYPES:
-            frame = 0 if data_type == "image" else _sequence(unit)
+            frame = 0 if data_type == "image" else unit_sequence(unit)
             row._units.append((key, base, frame))
             if size is not None:
                 row._frame_sizes[frame] = size
@@ -369,7 +270,11 @@ def _decode_classification_answers(row: LabelRowV2, d: dict[str, Any], where: st
             row._classifications[key] = inst
         inst.answers.decode_static(entry.get("classifications"), f"{here}.classifications")
         inst.extra = {k: v for k, v in entry.items() if k not in _CLASSIFICATION_ANSWER_KEYS}
-        if "range" in entry:
+        if "range" in entry and row._metadata.data_type in _NO_FRAME_TYPES:
+            known = _CLASSIFICATION_ANSWER_KEYS | inst.extra.keys()
+            inst._frames = {0: _annotation(0, None, entry, known)}
+            inst._spans = ranges_from_json(entry["range"], f"{here}.range")
+        elif "range" in entry:
             for r in ranges_from_json(entry["range"], f"{here}.range"):
                 for frame in range(r.start, r.end + 1):
                     if frame not in inst._frames:
@@ -415,17 +320,27 @@ def _encode_objects(
         answers = inst._answers
         static = answers.encode_static() if answers is not None else []
         fh, name, color, shape, value = (
-            obj.feature_node_hash, obj.name, obj.color, obj.shape.value, obj.value
+            obj.feature_node_hash,
+            obj.name,
+            obj.color,
+            obj.shape.value,
+            obj.value,
         )
         if obj.shape in RANGE_SHAPES:
             for ann in inst._frames.values():
                 entry = {
-                    "objectHash": key, "classifications": static,
-                    "createdBy": ann.created_by, "createdAt": _time(ann._created_at),
+                    "objectHash": key,
+                    "classifications": static,
+                    "createdBy": ann.created_by,
+                    "createdAt": _time(ann._created_at),
                     "lastEditedBy": ann.last_edited_by,
                     "lastEditedAt": _time(ann._last_edited_at),
-                    "manualAnnotation": ann.manual_annotation, "featureHash": fh, "name": name,
-                    "color": color, "shape": shape, "value": value,
+                    "manualAnnotation": ann.manual_annotation,
+                    "featureHash": fh,
+                    "name": name,
+                    "color": color,
+                    "shape": shape,
+                    "value": value,
                     "confidence": ann.confidence,
                 }
                 if ann.coordinates is not None:
@@ -436,21 +351,30 @@ def _encode_objects(
             for frame, ann in inst._frames.items():
                 created = ann._created_at
                 entry = {
-                    "objectHash": key, "featureHash": fh, "name": name, "color": color,
-                    "shape": shape, "value": value,
+                    "objectHash": key,
+                    "featureHash": fh,
+                    "name": name,
+                    "color": color,
+                    "shape": shape,
+                    "value": value,
                     "createdAt": created if type(created) is str else _time(created),
-                    "createdBy": ann.created_by, "confidence": ann.confidence,
+                    "createdBy": ann.created_by,
+                    "confidence": ann.confidence,
                     "manualAnnotation": ann.manual_annotation,
                 }
-                if ann._last_edited_at is not None or ann.reviews is not None or (
-                    ann.is_deleted is not None or ann.last_edited_by is not None
+                if (
+                    ann._last_edited_at is not None
+                    or ann.reviews is not None
+                    or (ann.is_deleted is not None or ann.last_edited_by is not None)
                 ):
                     _frame_fields(entry, ann)
                 coords = ann.coordinates
                 if type(coords) is BoundingBoxCoordinates:
                     entry["boundingBox"] = {
-                        "h": coords.height, "w": coords.width,
-                        "x": coords.top_left_x, "y": coords.top_left_y,
+                        "h": coords.height,
+                        "w": coords.width,
+                        "x": coords.top_left_x,
+                        "y": coords.top_left_y,
                     }
                 elif coords is not None:
                     entry.update(to_encord(coords))
@@ -487,15 +411,21 @@ def _encode_classifications(
         title_value = snake_value(title)
         annotations = inst.get_annotations()
         static = inst._answers.encode_static() if inst._answers is not None else []
-        entry: dict[str, Any] = {"classificationHash": key, "featureHash": fh,
-                                 "classifications": static}
-        entry["range"] = ranges_to_json(frames_to_ranges([a.frame for a in annotations]))
+        entry: dict[str, Any] = {
+            "classificationHash": key,
+            "featureHash": fh,
+            "classifications": static,
+        }
+        entry["range"] = ranges_to_json(inst.range_list)
         if annotations:
             first = annotations[0]
             entry.update(
-                createdBy=first.created_by, createdAt=_time(first._created_at),
-                lastEditedBy=first.last_edited_by, lastEditedAt=_time(first._last_edited_at),
-                confidence=first.confidence, manualAnnotation=first.manual_annotation,
+                createdBy=first.created_by,
+                createdAt=_time(first._created_at),
+                lastEditedBy=first.last_edited_by,
+                lastEditedAt=_time(first._last_edited_at),
+                confidence=first.confidence,
+                manualAnnotation=first.manual_annotation,
             )
         if "spaces" not in inst.extra:
             entry["spaces"] = {}
@@ -503,9 +433,14 @@ def _encode_classifications(
         out[key] = entry
         for ann in annotations:
             frame_entry: dict[str, Any] = {
-                "name": title, "value": title_value, "createdAt": _time(ann._created_at),
-                "createdBy": ann.created_by, "confidence": ann.confidence, "featureHash": fh,
-                "classificationHash": key, "manualAnnotation": ann.manual_annotation,
+                "name": title,
+                "value": title_value,
+                "createdAt": _time(ann._created_at),
+                "createdBy": ann.created_by,
+                "confidence": ann.confidence,
+                "featureHash": fh,
+                "classificationHash": key,
+                "manualAnnotation": ann.manual_annotation,
             }
             _frame_fields(frame_entry, ann)
             if ann.extra:
@@ -541,6 +476,14 @@ def encode(row: LabelRowV2) -> dict[str, Any]:
             frames = sorted(set(objects) | set(classes) | set(row._label_extras))
             unit["labels"] = {str(f): _labels(row, f, objects, classes) for f in frames}
         data_units[key] = unit
+    placed = {frame for _key, _base, frame in row._units}
+    if None not in placed:
+        orphan = sorted((set(objects) | set(classes)) - placed)
+        if orphan:
+            raise LabelRowError(
+                f"row {md.data_title!r}: labels on frame {orphan[0]} but the row has no data unit"
+                " for it - give LabelRowMetadata.images one ImageInfo per frame"
+            )
     out: dict[str, Any] = {
         "label_hash": md.label_hash,
         "branch_name": md.branch_name,

@@ -30,6 +30,7 @@ class Object:
         "archived",
         "attributes",
         "_value",
+        "_tree",
         "_omitted",
         "_extra",
     )
@@ -53,7 +54,8 @@ class Object:
         self.required = required
         self.archived = archived
         self.attributes: list[Attribute] = list(attributes or [])
-        self._value = snake_value(name)
+        self._value = (name, snake_value(name))
+        self._tree: Any = None  # answers.AttributeTree cache
         self._omitted: frozenset[str] = frozenset()
         self._extra: dict[str, Any] = {}
 
@@ -64,7 +66,10 @@ class Object:
     @property
     def value(self) -> str:
         """The ``value`` written on every label of this object (name, lower snake case)."""
-        return self._value
+        cached = self._value
+        if cached[0] is not self.name:
+            cached = self._value = (self.name, snake_value(self.name))
+        return cached[1]
 
     def __repr__(self) -> str:
         return (

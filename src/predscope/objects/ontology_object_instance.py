@@ -36,6 +36,8 @@ RANGE_SHAPES = frozenset({Shape.AUDIO, Shape.TEXT, Shape.TIME_RANGE})
 
 
 _POOL: list[str] = []
+# A forked child must not hand out the parent's remaining hashes.
+os.register_at_fork(after_in_child=_POOL.clear)
 
 
 def new_hash() -> str:
@@ -225,8 +227,10 @@ class ObjectInstance:
                     )
         if self._parent is not None:
             self._parent._check_placement(self, coordinates, frame_numbers)
-        if created_at is None:
-            created_at = now_string()
+        if created_at is None or last_edited_at is None:
+            now = now_string()  # the SDK defaults both times to "now"
+            created_at = now if created_at is None else created_at
+            last_edited_at = now if last_edited_at is None else last_edited_at
         manual = True if manual_annotation is None else manual_annotation
         for frame in frame_numbers:
             self._frames[frame] = Annotation(
@@ -272,7 +276,7 @@ class ObjectInstance:
     @property
     def answers(self) -> AnswerSet:
         if self._answers is None:
-            self._answers = AnswerSet(self._object.attributes)
+            self._answers = AnswerSet(self._object)
         return self._answers
 
     def set_answer(
@@ -317,9 +321,7 @@ class ObjectInstance:
             return answers.get_static(attr)
         found = answers.get_dynamic(attr)
         if filter_frame is not None:
-            found = [
-                a for a in found if any(r.start <= filter_frame <= r.end for r in a.ranges)
-            ]
+            found = [a for a in found if any(r.start <= filter_frame <= r.end for r in a.ranges)]
         if filter_answer is not None:
             found = [a for a in found if a.answer == filter_answer]
         return found

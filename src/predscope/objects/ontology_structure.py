@@ -19,8 +19,8 @@ T = TypeVar("T")
 class OntologyStructure:
     """Mirrors ``encord.objects.OntologyStructure``.
 
-    Hash and title indexes are built lazily on first lookup and rebuilt when the lists change length,
-    so scripts that append objects keep working.
+    Hash and title indexes are built lazily on first lookup and rebuilt when the lists change
+    length, so scripts that append objects keep working.
     """
 
     __slots__ = ("objects", "classifications", "skeleton_templates", "_omitted", "_extra", "_index")
@@ -36,9 +36,10 @@ class OntologyStructure:
         self.skeleton_templates: list[SkeletonTemplate] = list(skeleton_templates or [])
         self._omitted: frozenset[str] = frozenset()
         self._extra: dict[str, Any] = {}
-        self._index: tuple[
-            tuple[int, int], dict[str, OntologyElement], dict[str, list[OntologyElement]]
-        ] | None = None
+        self._index: (
+            tuple[tuple[int, int], dict[str, OntologyElement], dict[str, list[OntologyElement]]]
+            | None
+        ) = None
 
     def __repr__(self) -> str:
         return (

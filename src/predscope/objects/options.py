@@ -110,10 +110,8 @@ class NestableOption(Option):
 _OPTION_KEYS = frozenset({"id", "label", "value", "featureNodeHash", "archived", "options"})
 
 
-def option_from_dict(
-    d: dict[str, Any], nestable: bool, parse_attribute: Any, where: str
-) -> Option:
-    """Build an option; ``parse_attribute`` parses nested attributes (passed in to avoid a cycle)."""
+def option_from_dict(d: dict[str, Any], nestable: bool, parse_attribute: Any, where: str) -> Option:
+    """Build an option; ``parse_attribute`` parses nested attributes (passed in: no cycle)."""
     from predscope.exceptions import OntologyError
 
     try:

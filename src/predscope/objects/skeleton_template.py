@@ -38,7 +38,15 @@ class SkeletonTemplate:
         body = d.get("template", d) if isinstance(d, dict) else None
         if not isinstance(body, dict) or "feature_node_hash" not in body:
             raise OntologyError(f"{where}: a skeleton template needs 'feature_node_hash'")
-        known = {"name", "feature_node_hash", "width", "height", "skeleton", "skeletonEdges", "shape"}
+        known = {
+            "name",
+            "feature_node_hash",
+            "width",
+            "height",
+            "skeleton",
+            "skeletonEdges",
+            "shape",
+        }
         return cls(
             name=str(body.get("name", "")),
             feature_node_hash=str(body["feature_node_hash"]),

@@ -23,6 +23,9 @@ from predscope.store.records import DataUnitRecord, ProjectRecord
 if TYPE_CHECKING:
     from predscope.utilities.coco.datastructure import FrameIndex
 
+# Rows per backend call when the caller gives no bundle_size: in practice, all of them.
+WHOLE_BUNDLE = 1 << 40
+
 
 class Project:
     """One project of a store. Get it from ``Client.get_project`` or ``Client.create_project``."""
@@ -151,8 +154,13 @@ class Project:
 
     def create_bundle(self, bundle_size: int | None = None) -> Bundle:
         """Queue ``initialise_labels``/``save`` calls; ``execute()`` (or leaving a ``with``
-        block) runs them, each chunk of up to ``bundle_size`` rows in one transaction."""
-        return Bundle(bundle_size=bundle_size)
+        block) runs them.
+
+        By default the whole bundle is one transaction per operation, so one bad row means
+        nothing of the bundle is written (Encord's 1,000-row limit is an HTTP limit a local store
+        does not have). An explicit ``bundle_size`` splits it into transactions of that many rows.
+        """
+        return Bundle(bundle_size=WHOLE_BUNDLE if bundle_size is None else bundle_size)
 
     def list_branches(self) -> list[str]:
         """Branches holding at least one row, ``main`` first."""
@@ -211,7 +219,7 @@ class Project:
         """COCO file (dataset dict or results list) onto ``branch_name``; see the COCO service."""
         from predscope.services.coco_import import import_coco
 
-        return import_coco(self._store, self._record, path, branch_name=branch_name, **kwargs)
+        return import_coco(self._store, self._record, Path(path), branch_name=branch_name, **kwargs)
 
     def import_coco_labels(
         self,
@@ -241,10 +249,30 @@ class Project:
         include_classification_feature_hashes: set[str] | None = None,
         branch_name: str | None = None,
         results: bool = False,
+        **kwargs: Any,
     ) -> Any:
-        """The branch (default ``main``) as a COCO dataset dict, or a results list."""
+        """The branch (default ``main``) as a COCO dataset dict, or a results list.
+
+        Encord's row and feature filters are not supported: export the branch, then filter.
+        """
+        from predscope.exceptions import InvalidArgumentsError
         from predscope.services.coco_export import export_coco
 
+        unsupported = {
+            "label_hashes": label_hashes,
+            "include_object_feature_hashes": include_object_feature_hashes,
+            "include_classification_feature_hashes": include_classification_feature_hashes,
+        }
+        given = [name for name, value in unsupported.items() if value is not None]
+        if given:
+            raise InvalidArgumentsError(
+                f"export_coco_labels: {', '.join(given)} not supported by predscope - export "
+                "the whole branch and filter the result"
+            )
         return export_coco(
-            self._store, self._record, branch_name=branch_name or "main", results=results
+            self._store,
+            self._record,
+            branch_name=branch_name or "main",
+            results=results,
+            **kwargs,
         )

@@ -127,7 +127,8 @@ def _add_scene_classifications(store: Store, project: ProjectRecord) -> None:
     scene = ontology.get_child_by_title("scene", type_=_classification_type())
     attribute = scene.attributes[0]
     rows: list[LabelRowV2] = [
-        r for r in list_label_rows(store, project, ontology, branch_name="main")
+        r
+        for r in list_label_rows(store, project, ontology, branch_name="main")
         if r.data_title in SCENES
     ]
     with Bundle() as bundle:

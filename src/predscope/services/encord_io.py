@@ -216,7 +216,7 @@ def import_encord(
 ) -> EncordImportReport:
     """Import label-row files into ``project``; the branch is ``branch_name``, else each
     row's ``branch_name``, else ``main``."""
-    files = [Path(p) for p in paths]
+    files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     sources: list[EncordRowSource] = []
     for path in files:
         sources.extend(read_label_row_file(path))

@@ -32,6 +32,8 @@ from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord, RowRecord
 
 _SHADOW_STATES = {None, "ALL_DATA", "NOT_SHADOW_DATA"}
+# Rows encoded and written per statement when saving: bounds memory, not transactions.
+WRITE_CHUNK = 1000
 
 
 def metadata_from_record(record: RowRecord) -> LabelRowMetadata:
@@ -247,7 +249,6 @@ def check_document(
     where = f"row {md.data_title!r} (branch {md.branch_name!r}, data_hash {md.data_hash})"
     limit = _frame_limit(md)
     shapes = index.objects
-    object_hashes: set[str] = set()
     for unit in (doc.get("data_units") or {}).values():
         for frame, labels in _frames_of(md, unit):
             if limit is not None and frame >= limit:
@@ -259,7 +260,6 @@ def check_document(
                 shape = shapes.get(entry.get("featureHash"))
                 if shape is None or shape != entry.get("shape", shape):
                     _bad_object(where, frame, entry, shape)
-                object_hashes.add(entry.get("objectHash"))
                 if shape == "bitmask":
                     _check_bitmask(where, frame, entry, unit, md)
             for entry in labels.get("classifications") or ():
@@ -269,13 +269,11 @@ def check_document(
                         f" has featureHash {entry.get('featureHash')!r}, which is no "
                         "classification of the project's ontology - use the project's ontology"
                     )
+    # Every object has an object_answers entry; range-based ones (audio, text) carry geometry there.
     answers = doc.get("object_answers") or {}
-    for key, entry in answers.items():
-        if key not in object_hashes and "featureHash" in entry:
-            shape = shapes.get(entry.get("featureHash"))
-            if shape is None:
-                _bad_object(where, None, entry, shape)
-            object_hashes.add(key)
+    for entry in answers.values():
+        if "featureHash" in entry and shapes.get(entry["featureHash"]) is None:
+            _bad_object(where, None, entry, None)
     classifications = doc.get("classification_answers") or {}
     for entry in classifications.values():
         if entry.get("featureHash") not in index.classifications:
@@ -284,7 +282,7 @@ def check_document(
                 f"{entry.get('featureHash')!r}, which is no classification of the project's "
                 "ontology - use the project's ontology"
             )
-    return len(object_hashes), len(classifications)
+    return len(answers), len(classifications)
 
 
 def _bad_object(where: str, frame: int | None, entry: dict[str, Any], shape: str | None) -> None:
@@ -370,11 +368,19 @@ class StoreRowBackend:
         return documents, created
 
     def save_rows(self, rows: Sequence[LabelRowV2]) -> None:
-        prepared = prepare_rows(rows, self.index)
-        if not prepared:
+        """All of ``rows`` in one transaction, encoded and written a chunk at a time.
+
+        Chunking bounds memory (a row's JSON is built only when its chunk is written); a bad
+        row in any chunk rolls back the chunks written before it.
+        """
+        if not rows:
             return
+        first = prepare_rows(rows[:WRITE_CHUNK], self.index)  # fail before taking the lock
         with self.store.begin() as conn:
-            write_prepared(conn, prepared)
+            write_prepared(conn, first)
+            del first
+            for start in range(WRITE_CHUNK, len(rows), WRITE_CHUNK):
+                write_prepared(conn, prepare_rows(rows[start : start + WRITE_CHUNK], self.index))
 
 
 # -- branches ----------------------------------------------------------------------------------

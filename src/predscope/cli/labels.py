@@ -1,0 +1,46 @@
+"""``predscope labels PROJECT``: the verify listing of the prediction-import guide.
+
+Text output is line for line what the guide's verify script prints, so users can check an import
+without writing the script; ``--json`` carries the same content (plus nested answers) as data.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from predscope.cli.common import JsonOption, StoreOption, cli_store, print_json
+from predscope.services.listing import listing_lines, listing_to_json, verify_listing
+
+
+def labels(
+    project: Annotated[str, typer.Argument(help="Project hash or title.")],
+    branch: Annotated[
+        str | None, typer.Option("--branch", help="List one branch (default: main).")
+    ] = None,
+    all_branches: Annotated[
+        bool, typer.Option("--all-branches", help="List every existing row on every branch.")
+    ] = False,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List rows with their objects, annotations, answers and classifications."""
+    from predscope.services.projects import get_project
+
+    if branch is not None and all_branches:
+        raise typer.BadParameter(
+            "pass --branch NAME or --all-branches, not both", param_hint="--branch"
+        )
+    with cli_store(store) as st:
+        record = get_project(st, project)
+        listing = verify_listing(st, record, branch_name=branch, all_branches=all_branches)
+    if as_json:
+        print_json(listing_to_json(listing))
+        return
+    for line in listing_lines(listing):
+        typer.echo(line)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("labels")(labels)

@@ -1,0 +1,185 @@
+"""COCO output: one object's coordinates as COCO fields, and the dataset / results containers.
+
+Results follow pycocotools' ``loadRes`` rules, so an exported file evaluates as the original did:
+box objects give ``bbox`` only, mask and polygon objects give an RLE ``segmentation`` only (a result
+with both would be read as a box). Ground truth keeps what the importer stored under the per-frame
+entry's ``coco`` key (``bbox``, ``area``, ``iscrowd``, ``id``), so exported GT is the imported GT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+from predscope.formats.coco_geometry import (
+    box_to_coco_bbox,
+    polygon_has_holes,
+    polygon_to_coco_rle,
+    polygon_to_coco_segmentation,
+    segmentation_area_bbox,
+    skeleton_to_coco_keypoints,
+)
+from predscope.objects.bitmask import BitmaskCoordinates
+from predscope.objects.coordinates import (
+    BoundingBoxCoordinates,
+    PolygonCoordinates,
+    RotatableBoundingBoxCoordinates,
+    SkeletonCoordinates,
+)
+
+__all__ = [
+    "ExportCategory",
+    "ExportImage",
+    "IouType",
+    "coco_fields",
+    "dataset_dict",
+    "write_coco_json",
+]
+
+IouType = Literal["auto", "bbox", "segm"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportImage:
+    id: int | str
+    file_name: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExportCategory:
+    id: int | str
+    name: str
+    supercategory: str = ""
+    keypoints: tuple[str, ...] | None = None
+    skeleton: tuple[tuple[int, int], ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "supercategory": self.supercategory,
+        }
+        if self.keypoints is not None:
+            out["keypoints"] = list(self.keypoints)
+            out["skeleton"] = [list(edge) for edge in self.skeleton or ()]
+        return out
+
+
+def _box_polygon(bbox: Sequence[float]) -> list[list[float]]:
+    x, y, w, h = bbox
+    return [[x, y, x, y + h, x + w, y + h, x + w, y]]
+
+
+def _extents(points: Sequence[tuple[float, float]]) -> list[float]:
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    return [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+
+
+def _mask_fields(
+    coords: PolygonCoordinates | BitmaskCoordinates, width: int, height: int, results: bool
+) -> tuple[Any, list[float], float]:
+    """(segmentation, bbox, area) of a polygon or mask; results always get an RLE."""
+    if isinstance(coords, BitmaskCoordinates):
+        segmentation: Any = coords.to_coco_rle()
+    elif results or polygon_has_holes(coords):
+        segmentation = polygon_to_coco_rle(coords, width, height)
+    else:
+        segmentation = polygon_to_coco_segmentation(coords, width, height)
+    area, bbox = segmentation_area_bbox(segmentation, width, height)
+    if isinstance(coords, PolygonCoordinates):
+        pts = [(p.x * width, p.y * height) for poly in coords.polygons for p in poly[0]]
+        bbox = _extents(pts)
+    return segmentation, bbox, area
+
+
+def coco_fields(
+    coords: Any,
+    width: int,
+    height: int,
+    *,
+    results: bool,
+    iou_type: IouType = "auto",
+    stored: Mapping[str, Any] | None = None,
+    keypoint_names: Sequence[str] | None = None,
+) -> dict[str, Any] | None:
+    """The COCO geometry fields of one object, or None for shapes COCO cannot hold.
+
+    ``stored`` is the ``coco`` dict the importer kept on ground truth; its ``bbox``, ``area`` and
+    ``iscrowd`` win over recomputed values so that exported GT equals the imported file.
+    """
+    stored = stored or {}
+    out: dict[str, Any]
+    if isinstance(coords, BoundingBoxCoordinates | RotatableBoundingBoxCoordinates):
+        plain = BoundingBoxCoordinates(
+            coords.height, coords.width, coords.top_left_x, coords.top_left_y
+        )
+        bbox = box_to_coco_bbox(plain, width, height)
+        out = {"bbox": bbox}
+        if isinstance(coords, RotatableBoundingBoxCoordinates):
+            out["rotation"] = coords.theta
+        if not results:
+            out["segmentation"] = _box_polygon(bbox)
+            out["area"] = bbox[2] * bbox[3]
+    elif isinstance(coords, PolygonCoordinates | BitmaskCoordinates):
+        segmentation, bbox, area = _mask_fields(coords, width, height, results)
+        if results and iou_type == "bbox":
+            out = {"bbox": bbox}
+        elif results:
+            out = {"segmentation": segmentation}
+        else:
+            out = {"segmentation": segmentation, "bbox": bbox, "area": area}
+    elif isinstance(coords, SkeletonCoordinates):
+        keypoints, labelled = skeleton_to_coco_keypoints(coords, width, height, keypoint_names)
+        seen = [
+            (keypoints[k], keypoints[k + 1])
+            for k in range(0, len(keypoints), 3)
+            if keypoints[k + 2]
+        ]
+        bbox = _extents(seen) if seen else [0.0, 0.0, 0.0, 0.0]
+        out = {"keypoints": keypoints, "num_keypoints": labelled, "bbox": bbox}
+        if not results:
+            out["area"] = bbox[2] * bbox[3]
+    else:
+        return None
+    if results and iou_type == "bbox" and "bbox" not in out:
+        return None
+    if not results:
+        # A box's geometry is its bbox; masks and polygons take the file's own bbox back.
+        boxed = isinstance(coords, BoundingBoxCoordinates | RotatableBoundingBoxCoordinates)
+        keys = ("area",) if boxed else ("bbox", "area")
+        for key in keys:
+            if key in stored:
+                out[key] = stored[key]
+        out["iscrowd"] = int(stored.get("iscrowd", 0))
+    return out
+
+
+def dataset_dict(
+    images: Sequence[ExportImage],
+    categories: Sequence[ExportCategory],
+    annotations: list[dict[str, Any]],
+    description: str = "",
+) -> dict[str, Any]:
+    """A COCO dataset dict (``info``, ``licenses``, ``images``, ``annotations``, ``categories``)."""
+    return {
+        "info": {"description": description, "version": "1.0", "contributor": "predscope"},
+        "licenses": [],
+        "images": [
+            {"id": im.id, "file_name": im.file_name, "width": im.width, "height": im.height}
+            for im in images
+        ],
+        "annotations": annotations,
+        "categories": [c.to_dict() for c in categories],
+    }
+
+
+def write_coco_json(payload: dict[str, Any] | list[dict[str, Any]], path: str | Path) -> None:
+    """Write a dataset or results list as compact JSON."""
+    Path(path).write_bytes(orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY))

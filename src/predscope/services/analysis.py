@@ -1,0 +1,276 @@
+"""Evaluate a stored prediction branch against ground truth with the one evaluation engine.
+
+This is glue only: the stored rows become the engine's columnar inputs (``analysis_inputs``) and
+``evaluate_coco`` computes every number. CLI, server and SDK show what this returns and never
+compute metrics of their own, so every view agrees with pycocotools (lessons, section 2.1).
+How images, categories, pixels, areas and crowd flags are derived is documented in
+``analysis_inputs``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from sqlalchemy import Connection
+
+from predscope.evaluation.coco_eval import evaluate_coco
+from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth, RleMasks
+from predscope.evaluation.params import CocoParams
+from predscope.evaluation.results import CocoEvaluation, Outcome
+from predscope.exceptions import InvalidArgumentsError, ResourceNotFoundError
+from predscope.services.analysis_inputs import (
+    BranchColumns,
+    CategoryTable,
+    FrameKey,
+    FrameTable,
+    branch_records,
+    category_table,
+    frame_table,
+    read_branch,
+)
+from predscope.store import label_rows as row_repo
+from predscope.store.branches import MAIN_BRANCH, validate_branch_name
+from predscope.store.engine import Store
+from predscope.store.records import ProjectRecord
+
+IouKind = Literal["bbox", "segm"]
+STAT_KEYS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
+_OUTCOME_NAMES = {
+    Outcome.TP: "TP",
+    Outcome.FP: "FP",
+    Outcome.IGNORED: "ignored",
+    Outcome.NOT_EVALUATED: "not_evaluated",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class BranchEvaluation:
+    """A branch measured against ground truth, with the keys to join results back to labels.
+
+    Image index i is frame ``images[i]`` = (data_hash, frame); GT row j is object
+    ``gt_object_hashes[j]`` and detection row k is ``detection_object_hashes[k]`` (rows as in
+    ``ground_truth`` / ``detections``, which ``evaluation.outcomes`` indexes).
+    """
+
+    project_hash: str
+    branch_name: str
+    gt_branch: str
+    iou_type: str
+    evaluation: CocoEvaluation
+    category_names: tuple[str, ...]
+    category_feature_hashes: tuple[str, ...]
+    images: tuple[FrameKey, ...]
+    image_titles: tuple[str, ...]
+    gt_object_hashes: tuple[str, ...]
+    detection_object_hashes: tuple[str, ...]
+    ground_truth: CocoGroundTruth
+    detections: CocoDetections
+
+    @property
+    def stats(self) -> dict[str, float]:
+        return dict(self.evaluation.stats)
+
+    def per_class_rows(self) -> list[dict[str, Any]]:
+        """The per-class table as plain data (-1 = the class has no ground truth)."""
+        return [
+            {
+                "feature_hash": c.category_id,
+                "name": c.name,
+                "AP": c.ap,
+                "AP50": c.ap50,
+                "AP75": c.ap75,
+                "AR100": c.ar,
+                "num_gt": c.num_gt,
+                "num_detections": c.num_detections,
+            }
+            for c in self.evaluation.per_class
+        ]
+
+    def to_dict(self, *, per_class: bool = True) -> dict[str, Any]:
+        """The JSON form ``predscope analyse --json`` prints."""
+        out: dict[str, Any] = {
+            "project": self.project_hash,
+            "branch": self.branch_name,
+            "gt_branch": self.gt_branch,
+            "iou_type": self.iou_type,
+            "images": len(self.images),
+            "ground_truth": self.ground_truth.num_annotations,
+            "detections": self.detections.num_detections,
+            "stats": {k: float(v) for k, v in self.evaluation.stats.items()},
+        }
+        if per_class:
+            out["per_class"] = self.per_class_rows()
+        return out
+
+    def detection_outcomes(self, iou_thr: float = 0.5) -> list[dict[str, Any]]:
+        """Each prediction's outcome at ``iou_thr``, joined back to its label object."""
+        outcomes = self.evaluation.outcomes
+        t = outcomes.threshold_index(iou_thr)
+        dt = self.detections
+        rows: list[dict[str, Any]] = []
+        for k in range(dt.num_detections):
+            image = int(dt.image[k])
+            matched = int(outcomes.matched_gt[t, k])
+            category = int(dt.category[k])
+            rows.append(
+                {
+                    "object_hash": self.detection_object_hashes[k],
+                    "data_hash": self.images[image][0],
+                    "frame": self.images[image][1],
+                    "category": self.category_names[category] if category >= 0 else None,
+                    "score": float(dt.score[k]),
+                    "outcome": _OUTCOME_NAMES[Outcome(int(outcomes.outcome[t, k]))],
+                    "matched_object_hash": self.gt_object_hashes[matched] if matched >= 0 else None,
+                    "iou": None if matched < 0 else float(outcomes.iou[t, k]),
+                }
+            )
+        return rows
+
+    def missed_ground_truth(self, iou_thr: float = 0.5) -> list[str]:
+        """Object hashes of ground truth no prediction matched at ``iou_thr`` (false negatives)."""
+        t = self.evaluation.outcomes.threshold_index(iou_thr)
+        missed = np.flatnonzero(self.evaluation.outcomes.gt_missed[t])
+        return [self.gt_object_hashes[int(j)] for j in missed]
+
+
+def _project(store: Store, project: ProjectRecord | str) -> ProjectRecord:
+    if isinstance(project, ProjectRecord):
+        return project
+    from predscope.services.projects import get_project
+
+    return get_project(store, str(project))
+
+
+def _require_branch(conn: Connection, project: ProjectRecord, branch_name: str) -> None:
+    validate_branch_name(branch_name)
+    branches = row_repo.list_branches(conn, project.id)
+    if branch_name not in branches:
+        known = ", ".join(repr(b) for b in branches) or "none"
+        raise ResourceNotFoundError(
+            f"project {project.title!r}: branch {branch_name!r} holds no label rows (branches: "
+            f"{known}) - import predictions to it first, e.g. predscope import coco"
+        )
+
+
+def _check_iou_type(iou_type: str) -> IouKind:
+    if iou_type not in ("bbox", "segm"):
+        raise InvalidArgumentsError(
+            f"evaluate branch: iou_type {iou_type!r} is not supported - use 'bbox' or 'segm'"
+        )
+    return "bbox" if iou_type == "bbox" else "segm"
+
+
+def _masks(columns: BranchColumns) -> RleMasks | None:
+    if columns.masks is None:
+        return None
+    size = np.array([m["size"] for m in columns.masks], dtype=np.int64).reshape(-1, 2)
+    return RleMasks(size=size, counts=tuple(m["counts"] for m in columns.masks))
+
+
+def ground_truth_inputs(
+    columns: BranchColumns, frames: FrameTable, cats: CategoryTable
+) -> CocoGroundTruth:
+    return CocoGroundTruth(
+        num_images=len(frames.keys),
+        category_ids=cats.feature_hashes,
+        image=columns.image,
+        category=columns.category,
+        bbox=columns.bbox,
+        area=columns.area,
+        iscrowd=columns.iscrowd,
+        category_names=cats.names,
+        image_ids=frames.keys,
+        masks=_masks(columns),
+    )
+
+
+def detection_inputs(columns: BranchColumns) -> CocoDetections:
+    return CocoDetections(
+        image=columns.image,
+        category=columns.category,
+        bbox=columns.bbox,
+        area=columns.area,
+        score=columns.score,
+        masks=_masks(columns),
+    )
+
+
+def branch_inputs(
+    store: Store,
+    project: ProjectRecord | str,
+    branch_name: str,
+    *,
+    iou_type: str = "bbox",
+    frames: FrameTable | None = None,
+    ground_truth: bool | None = None,
+) -> CocoGroundTruth | CocoDetections:
+    """The engine's inputs for one branch: ground truth for ``main`` (or ``ground_truth=True``).
+
+    ``frames`` is the image index to place objects on; by default every frame of the project, so
+    inputs of two branches built separately share it.
+    """
+    record = _project(store, project)
+    kind = _check_iou_type(iou_type)
+    is_gt = branch_name == MAIN_BRANCH if ground_truth is None else ground_truth
+    cats = category_table(record)
+    with store.read() as conn:
+        _require_branch(conn, record, branch_name)
+        records = branch_records(conn, record, branch_name)
+        table = frames or frame_table(records)
+        columns = read_branch(conn, record, records, table, cats, kind, ground_truth=is_gt)
+    if is_gt:
+        return ground_truth_inputs(columns, table, cats)
+    return detection_inputs(columns)
+
+
+def evaluate_branch(
+    store: Store,
+    project: ProjectRecord | str,
+    branch_name: str,
+    *,
+    gt_branch: str = MAIN_BRANCH,
+    iou_type: str = "bbox",
+    params: CocoParams | None = None,
+) -> BranchEvaluation:
+    """COCO metrics of ``branch_name`` against ``gt_branch``, read in one consistent snapshot."""
+    record = _project(store, project)
+    kind = _check_iou_type(iou_type)
+    if params is not None and params.iou_type != kind:
+        raise InvalidArgumentsError(
+            f"evaluate branch: params.iou_type is {params.iou_type!r} but iou_type is {kind!r} "
+            "- pass matching values"
+        )
+    if branch_name == gt_branch:
+        raise InvalidArgumentsError(
+            f"evaluate branch: branch {branch_name!r} is also the ground-truth branch - pick a "
+            "prediction branch"
+        )
+    cats = category_table(record)
+    with store.read() as conn:
+        _require_branch(conn, record, gt_branch)
+        _require_branch(conn, record, branch_name)
+        gt_records = branch_records(conn, record, gt_branch)
+        frames = frame_table(gt_records)
+        gt_cols = read_branch(conn, record, gt_records, frames, cats, kind, ground_truth=True)
+        dt_records = branch_records(conn, record, branch_name)
+        dt_cols = read_branch(conn, record, dt_records, frames, cats, kind, ground_truth=False)
+    gt = ground_truth_inputs(gt_cols, frames, cats)
+    dt = detection_inputs(dt_cols)
+    evaluation = evaluate_coco(gt, dt, params or CocoParams.default(kind))
+    return BranchEvaluation(
+        project_hash=record.project_hash,
+        branch_name=branch_name,
+        gt_branch=gt_branch,
+        iou_type=kind,
+        evaluation=evaluation,
+        category_names=cats.names,
+        category_feature_hashes=cats.feature_hashes,
+        images=frames.keys,
+        image_titles=frames.titles,
+        gt_object_hashes=gt_cols.object_hashes,
+        detection_object_hashes=dt_cols.object_hashes,
+        ground_truth=gt,
+        detections=dt,
+    )

@@ -1,0 +1,401 @@
+"""Stored label rows of a branch -> the evaluation engine's columnar inputs.
+
+Rows are read as the stored Encord label-row JSON, in chunks, without building ``LabelRowV2``
+objects: evaluation needs only geometry, confidence and a few COCO extras.
+
+Rules (the same for ground truth and predictions, so both share one image index):
+
+* Images: one evaluation image per (data unit, frame) of the project. Data units in registration
+  order (the store's id, the order ``add_data`` was given), then frames ascending: an image is
+  frame 0, an image group one image per frame, a video ``number_of_frames`` frames. Ties in
+  score between images are broken by this order, as pycocotools breaks them by image id; a COCO
+  dataset registered in image-id order therefore evaluates exactly as pycocotools does.
+* Categories: the ontology's top-level objects of shape bounding_box, rotatable_bounding_box,
+  polygon or bitmask, in ontology order. Other objects (points, polylines, ...) are skipped.
+* Pixels: normalised value x frame size, then the shortest decimal that normalises back to the
+  stored value, so a COCO value such as 12.34 px survives the round trip bit-exactly.
+* bbox: the box; a rotatable box's axis-aligned hull; a polygon's coordinate extent; a
+  bitmask's ``toBbox``. Masks (segm): a box or rotated box as its polygon, polygons rasterised
+  with ``pycocotools.mask.frPyObjects`` (parts united, holes removed), bitmasks converted exactly.
+* Ground truth imported from COCO: ``area``, ``iscrowd`` and the original ``bbox`` the
+  importer kept under the entry's ``coco`` key are used as pycocotools uses the file's (editing
+  the geometry drops them). Otherwise, and always for predictions (pycocotools' ``loadRes``
+  recomputes area too), area is box w*h (a rotated box its own w*h), polygon and bitmask the
+  mask's pixel count, and iscrowd False. score = the annotation's confidence (1 when absent).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pycocotools import mask as mask_utils
+from sqlalchemy import Connection
+
+from predscope.exceptions import InvalidArgumentsError, LabelRowError
+from predscope.objects.bitmask import rle_string_to_coco_rle
+from predscope.objects.ontology_structure import OntologyStructure
+from predscope.store import label_rows as row_repo
+from predscope.store.records import ProjectRecord, RowRecord
+
+IouKind = Literal["bbox", "segm"]
+FrameKey = tuple[str, int]
+FloatArray = NDArray[np.float64]
+
+EVAL_SHAPES = ("bounding_box", "rotatable_bounding_box", "polygon", "bitmask")
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class FrameTable:
+    """The shared image index: (data_hash, frame) per image, with the frame's pixel size."""
+
+    keys: tuple[FrameKey, ...]
+    titles: tuple[str, ...]
+    width: tuple[int, ...]
+    height: tuple[int, ...]
+    index: Mapping[FrameKey, int]
+
+
+@dataclass(frozen=True)
+class CategoryTable:
+    """The evaluated ontology objects, in ontology order."""
+
+    feature_hashes: tuple[str, ...]
+    names: tuple[str, ...]
+    shapes: tuple[str, ...]
+    index: Mapping[str, int]
+
+
+@dataclass(frozen=True, eq=False)
+class BranchColumns:
+    """One row per evaluated object-frame of a branch, in image order then stored order."""
+
+    image: NDArray[np.int64]
+    category: NDArray[np.int64]
+    bbox: FloatArray
+    area: FloatArray
+    iscrowd: NDArray[np.bool_]
+    score: FloatArray
+    object_hashes: tuple[str, ...]
+    masks: tuple[dict[str, Any], ...] | None
+
+
+def category_table(project: ProjectRecord) -> CategoryTable:
+    ontology = OntologyStructure.from_dict(project.ontology)
+    hashes: list[str] = []
+    names: list[str] = []
+    shapes: list[str] = []
+    for obj in ontology.objects:
+        shape = str(getattr(obj.shape, "value", obj.shape))
+        if shape in EVAL_SHAPES:
+            hashes.append(obj.feature_node_hash)
+            names.append(obj.name)
+            shapes.append(shape)
+    if not hashes:
+        raise InvalidArgumentsError(
+            f"project {project.title!r}: its ontology has no bounding_box, rotatable_bounding_box, "
+            "polygon or bitmask object, so there is nothing to evaluate - add such objects"
+        )
+    index = {h: i for i, h in enumerate(hashes)}
+    return CategoryTable(tuple(hashes), tuple(names), tuple(shapes), index)
+
+
+def frame_table(records: Sequence[RowRecord]) -> FrameTable:
+    """The image index of a project from the row records of any branch (one per data unit)."""
+    keys: list[FrameKey] = []
+    titles: list[str] = []
+    width: list[int] = []
+    height: list[int] = []
+    for record in records:
+        unit = record.unit
+        if unit.data_type == "img_group":
+            for image in unit.images:
+                keys.append((unit.data_hash, image.frame))
+                titles.append(f"{unit.data_title}/{image.title}")
+                width.append(image.width)
+                height.append(image.height)
+            continue
+        if unit.data_type not in ("image", "video"):
+            continue
+        if unit.width is None or unit.height is None:
+            continue  # no pixel size, so no pixel geometry: cannot be evaluated
+        count = 1 if unit.data_type == "image" else max(int(unit.number_of_frames or 0), 0)
+        for frame in range(count):
+            keys.append((unit.data_hash, frame))
+            titles.append(unit.data_title if count == 1 else f"{unit.data_title}#{frame}")
+            width.append(int(unit.width))
+            height.append(int(unit.height))
+    return FrameTable(
+        tuple(keys), tuple(titles), tuple(width), tuple(height), {k: i for i, k in enumerate(keys)}
+    )
+
+
+def to_pixels(fraction: FloatArray, size: FloatArray) -> FloatArray:
+    """Pixel values of normalised ones: the shortest decimal whose normalised form is exact."""
+    raw = fraction * size
+    out = raw.copy()
+    todo = np.ones(raw.shape, dtype=np.bool_)
+    for digits in range(16):
+        candidate = np.round(raw, digits)
+        ok = todo & (candidate / size == fraction)
+        out[ok] = candidate[ok]
+        todo &= ~ok
+        if not todo.any():
+            break
+    return out
+
+
+def _frame_entries(
+    unit_doc: Mapping[str, Any], data_type: str
+) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    labels = unit_doc.get("labels") or {}
+    if data_type == "image":
+        yield 0, labels
+    elif data_type == "img_group":
+        yield int(unit_doc.get("data_sequence", 0)), labels
+    elif data_type == "video":
+        for key, value in labels.items():
+            yield int(key), value
+
+
+def _extras(entry: Mapping[str, Any]) -> tuple[float | None, bool, list[float] | None]:
+    """(area, iscrowd, bbox) the COCO importer kept on a ground-truth entry under ``coco``.
+
+    Editing an annotation's geometry replaces the annotation and drops these, so they are only
+    present while the geometry is still the imported one.
+    """
+    source = entry.get("coco")
+    if not isinstance(source, Mapping):
+        return None, False, None
+    area = source.get("area")
+    stored = float(area) if isinstance(area, (int, float)) and math.isfinite(area) else None
+    box = source.get("bbox")
+    bbox = None
+    if isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box):
+        bbox = [float(v) for v in box]
+    return stored, bool(source.get("iscrowd", False)), bbox
+
+
+class _Collector:
+    """Accumulates one branch's objects; geometry is finished in bulk by ``finish``."""
+
+    def __init__(self, frames: FrameTable, cats: CategoryTable, iou_type: IouKind, gt: bool):
+        self.frames, self.cats, self.iou_type, self.gt = frames, cats, iou_type, gt
+        self.image: list[int] = []
+        self.category: list[int] = []
+        self.hashes: list[str] = []
+        self.score: list[float] = []
+        self.stored_area: list[float] = []
+        self.crowd: list[bool] = []
+        self.stored_bbox: list[list[float] | None] = []
+        self.kind: list[int] = []  # 0 box, 1 rotated, 2 polygon, 3 bitmask
+        self.geometry: list[Any] = []
+
+    def add(self, where: str, image: int, entry: Mapping[str, Any]) -> None:
+        category = self.cats.index.get(entry.get("featureHash", ""))
+        if category is None:
+            return
+        shape = self.cats.shapes[category]
+        if shape == "bounding_box" and "boundingBox" in entry:
+            kind, geometry = 0, entry["boundingBox"]
+        elif shape == "rotatable_bounding_box" and "rotatableBoundingBox" in entry:
+            kind, geometry = 1, entry["rotatableBoundingBox"]
+        elif shape == "polygon" and ("polygons" in entry or "polygon" in entry):
+            kind, geometry = 2, entry.get("polygons") or _legacy_polygon(entry["polygon"])
+        elif shape == "bitmask" and "bitmask" in entry:
+            kind, geometry = 3, entry["bitmask"]
+        else:
+            raise LabelRowError(
+                f"{where}: object {entry.get('objectHash')!r} ({shape}) has no {shape} geometry "
+                "- the stored row is damaged; re-import or re-save it"
+            )
+        confidence = entry.get("confidence")
+        area, crowd, box = _extras(entry) if self.gt else (None, False, None)
+        self.image.append(image)
+        self.category.append(category)
+        self.hashes.append(str(entry.get("objectHash")))
+        self.score.append(1.0 if confidence is None else float(confidence))
+        self.stored_area.append(math.nan if area is None else area)
+        self.crowd.append(crowd)
+        self.stored_bbox.append(box)
+        self.kind.append(kind)
+        self.geometry.append(geometry)
+
+    def finish(self) -> BranchColumns:
+        n = len(self.image)
+        image = np.array(self.image, dtype=np.int64)
+        kind = np.array(self.kind, dtype=np.int8)
+        width = np.array(self.frames.width, dtype=np.float64)[image] if n else np.zeros(0)
+        height = np.array(self.frames.height, dtype=np.float64)[image] if n else np.zeros(0)
+        bbox = np.zeros((n, 4), dtype=np.float64)
+        area = np.zeros(n, dtype=np.float64)
+        masks: list[dict[str, Any]] | None = [] if self.iou_type == "segm" else None
+        boxes = np.flatnonzero(kind <= 1)
+        if boxes.size:
+            raw = np.array(
+                [[self.geometry[i][k] for k in ("x", "y", "w", "h")] for i in boxes],
+                dtype=np.float64,
+            )
+            size = np.stack([width[boxes], height[boxes]] * 2, axis=1)
+            bbox[boxes] = to_pixels(raw, size)
+            area[boxes] = bbox[boxes, 2] * bbox[boxes, 3]
+        for i in range(n):
+            w, h = int(width[i]), int(height[i])
+            rle: dict[str, Any] | None = None
+            if kind[i] == 0:
+                if masks is not None:
+                    rle = _polygon_rle([_box_ring(bbox[i])], [], h, w)
+            elif kind[i] == 1:
+                ring = _rotated_ring(bbox[i], float(self.geometry[i].get("theta", 0.0)))
+                xs, ys = ring[0::2], ring[1::2]
+                bbox[i] = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+                if masks is not None:
+                    rle = _polygon_rle([ring], [], h, w)
+            elif kind[i] == 2:
+                bbox[i], area[i], rle = _polygon_geometry(self.geometry[i], w, h)
+            else:
+                mask = self.geometry[i]
+                rle = rle_string_to_coco_rle(
+                    mask["rleString"], int(mask["height"]), int(mask["width"])
+                )
+                coco = {"size": rle["size"], "counts": _bytes(rle["counts"])}
+                bbox[i] = mask_utils.toBbox(coco)
+                area[i] = float(mask_utils.area(coco))
+            if masks is not None and rle is not None:
+                masks.append(rle)
+        stored = np.array(self.stored_area, dtype=np.float64)
+        keep = ~np.isnan(stored)
+        area[keep] = stored[keep]
+        for i, box in enumerate(self.stored_bbox):
+            if box is not None:
+                bbox[i] = box
+        return BranchColumns(
+            image=image,
+            category=np.array(self.category, dtype=np.int64),
+            bbox=bbox,
+            area=area,
+            iscrowd=np.array(self.crowd, dtype=np.bool_),
+            score=np.array(self.score, dtype=np.float64),
+            object_hashes=tuple(self.hashes),
+            masks=None if masks is None else tuple(masks),
+        )
+
+
+def _bytes(counts: Any) -> Any:
+    return counts.encode("ascii") if isinstance(counts, str) else counts
+
+
+def _legacy_polygon(points: Any) -> list[list[list[float]]]:
+    items = [points[k] for k in sorted(points, key=int)] if isinstance(points, Mapping) else points
+    return [[[v for p in items for v in (float(p["x"]), float(p["y"]))]]]
+
+
+def _box_ring(box: FloatArray) -> list[float]:
+    x1, y1 = float(box[0]), float(box[1])
+    x2, y2 = x1 + float(box[2]), y1 + float(box[3])
+    return [x1, y1, x1, y2, x2, y2, x2, y1]  # the polygon pycocotools' loadRes gives a box
+
+
+def _rotated_ring(box: FloatArray, theta: float) -> list[float]:
+    """Corners of a box rotated ``theta`` degrees clockwise (image y points down)."""
+    x, y, w, h = (float(v) for v in box)
+    cx, cy = x + w / 2.0, y + h / 2.0
+    c, s = math.cos(math.radians(theta)), math.sin(math.radians(theta))
+    ring: list[float] = []
+    for dx, dy in ((-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)):
+        ring += [cx + dx * c - dy * s, cy + dx * s + dy * c]
+    return ring
+
+
+def _polygon_geometry(
+    polygons: Sequence[Sequence[Sequence[float]]], w: int, h: int
+) -> tuple[list[float], float, dict[str, Any]]:
+    """bbox (coordinate extent), mask area and RLE of stored normalised polygons."""
+    outers: list[list[float]] = []
+    holes: list[list[float]] = []
+    size = np.array([w, h], dtype=np.float64)
+    for polygon in polygons:
+        for k, ring in enumerate(polygon):
+            flat = np.asarray(ring, dtype=np.float64)
+            pixels = to_pixels(flat, np.tile(size, flat.size // 2)).tolist()
+            (outers if k == 0 else holes).append(pixels)
+    xs = [v for ring in outers for v in ring[0::2]]
+    ys = [v for ring in outers for v in ring[1::2]]
+    bbox = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+    rle = _polygon_rle(outers, holes, h, w)
+    area = float(mask_utils.area({"size": rle["size"], "counts": _bytes(rle["counts"])}))
+    return bbox, area, rle
+
+
+def _polygon_rle(
+    outers: list[list[float]], holes: list[list[float]], h: int, w: int
+) -> dict[str, Any]:
+    """Outer rings united as pycocotools' ``annToRLE`` does; holes cut out when present."""
+    rle = mask_utils.merge(mask_utils.frPyObjects(outers, h, w))
+    if holes:
+        cut = mask_utils.merge(mask_utils.frPyObjects(holes, h, w))
+        pixels = mask_utils.decode(rle).astype(bool) & ~mask_utils.decode(cut).astype(bool)
+        rle = mask_utils.encode(np.asfortranarray(pixels.astype(np.uint8)))
+    return {"size": [int(h), int(w)], "counts": rle["counts"]}
+
+
+def read_branch(
+    conn: Connection,
+    project: ProjectRecord,
+    records: Sequence[RowRecord],
+    frames: FrameTable,
+    cats: CategoryTable,
+    iou_type: IouKind,
+    *,
+    ground_truth: bool,
+) -> BranchColumns:
+    """Every evaluated object of the rows in ``records`` (one branch), documents read in chunks."""
+    collector = _Collector(frames, cats, iou_type, ground_truth)
+    present = [r for r in records if r.label_hash is not None and r.object_count]
+    for start in range(0, len(present), _CHUNK):
+        part = present[start : start + _CHUNK]
+        documents = row_repo.load_documents(conn, [str(r.label_hash) for r in part])
+        for record in part:
+            document = documents.get(str(record.label_hash)) or {}
+            _collect_row(collector, record, document, frames)
+    order = np.argsort(np.array(collector.image, dtype=np.int64), kind="stable")
+    columns = collector.finish()
+    if order.size and np.any(np.diff(order) < 0):
+        columns = _take(columns, order)
+    return columns
+
+
+def _collect_row(
+    collector: _Collector, record: RowRecord, document: Mapping[str, Any], frames: FrameTable
+) -> None:
+    unit = record.unit
+    where = f"project row {unit.data_title!r} (branch {record.branch_name!r})"
+    for unit_doc in (document.get("data_units") or {}).values():
+        for frame, labels in _frame_entries(unit_doc, unit.data_type):
+            image = frames.index.get((unit.data_hash, frame))
+            if image is None:
+                continue  # a frame outside the evaluated index (e.g. a unit without a size)
+            for entry in labels.get("objects") or ():
+                collector.add(f"{where} frame {frame}", image, entry)
+
+
+def _take(columns: BranchColumns, order: NDArray[np.intp]) -> BranchColumns:
+    return BranchColumns(
+        image=columns.image[order],
+        category=columns.category[order],
+        bbox=columns.bbox[order],
+        area=columns.area[order],
+        iscrowd=columns.iscrowd[order],
+        score=columns.score[order],
+        object_hashes=tuple(columns.object_hashes[i] for i in order),
+        masks=None if columns.masks is None else tuple(columns.masks[i] for i in order),
+    )
+
+
+def branch_records(conn: Connection, project: ProjectRecord, branch_name: str) -> list[RowRecord]:
+    return row_repo.list_row_metadata(conn, project.id, branch_name=branch_name)

@@ -1,0 +1,296 @@
+"""The writing half of every file import (COCO, YOLO, VOC): one report type, one transaction.
+
+Importers first build a ``Plan`` (validated coordinates per data unit) without touching the store;
+``write_plan`` then refuses a repeated file, optionally swaps the branch's labels, creates the rows,
+adds the objects through the objects layer (so stored documents are canonical) and saves them with
+``services.rows.write_rows``, in chunks, inside one transaction: any failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from predscope.exceptions import DuplicateImportError, ImportFormatError, UnknownCategoryError
+from predscope.formats.coco_mapping import MappingReport, ObjectTarget, UnitTarget
+from predscope.objects.label_row import LabelRowV2
+from predscope.objects.label_row_metadata import now_string
+from predscope.objects.ontology_object import Object
+from predscope.objects.ontology_structure import OntologyStructure
+from predscope.services.rows import metadata_from_record, write_rows
+from predscope.store import data_units as unit_repo
+from predscope.store import imports as import_repo
+from predscope.store import label_rows as row_repo
+from predscope.store.branches import MAIN_BRANCH
+from predscope.store.engine import Store
+from predscope.store.records import ImportRecord, ProjectRecord
+
+__all__ = [
+    "CocoImportReport",
+    "Plan",
+    "PlannedObject",
+    "find_ground_truth_import",
+    "handle_unmatched",
+    "object_targets",
+    "unit_targets",
+    "write_plan",
+]
+
+# Rows encoded and saved per step: bounds the memory of one step, not the transaction.
+WRITE_CHUNK = 500
+
+
+@dataclass(slots=True)
+class PlannedObject:
+    """One object to write: validated coordinates on one frame of one data unit."""
+
+    feature_hash: str
+    frame: int
+    coordinates: Any
+    confidence: float
+    extra: dict[str, Any] | None = None
+
+
+Plan = dict[str, list[PlannedObject]]  # data hash -> objects, in file order
+
+
+@dataclass
+class CocoImportReport:
+    """What an import wrote (or, with ``dry_run``, would write), and how it matched the file."""
+
+    source: str
+    branch_name: str
+    format: str = "coco"
+    ground_truth: bool = False
+    dry_run: bool = False
+    replaced: bool = False
+    sha256: str = ""
+    kind: str = ""
+    annotations: int = 0
+    objects: int = 0
+    rows: int = 0
+    clipped: int = 0
+    missing_scores: int = 0
+    per_class: dict[str, int] = field(default_factory=dict)
+    skipped_categories: dict[str, int] = field(default_factory=dict)
+    skipped_images: dict[str, int] = field(default_factory=dict)
+    mapping: MappingReport = field(default_factory=MappingReport)
+    mapping_source: str = "file"
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (``--json`` output and the stored import record)."""
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "mapping"}
+        out["mapping"] = {
+            "counts": self.mapping.counts(),
+            "categories": [
+                {
+                    "id": m.coco_id,
+                    "name": m.name,
+                    "how": m.how,
+                    "object": m.target.title if m.target else None,
+                    "feature_hash": m.target.feature_hash if m.target else None,
+                    "reason": m.reason,
+                }
+                for m in self.mapping.categories
+            ],
+            "unmatched_images": [
+                {"id": m.coco_id, "file_name": m.file_name, "how": m.how, "reason": m.reason}
+                for m in self.mapping.unmatched_images
+            ],
+        }
+        return out
+
+    def summary_lines(self) -> list[str]:
+        verb = "would write" if self.dry_run else "wrote"
+        counts = self.mapping.counts()
+        lines = [
+            f"{self.source}: {self.annotations} annotations ({self.kind or self.format}) -> "
+            f"branch {self.branch_name!r}: {verb} {self.objects} objects in {self.rows} rows"
+            + (" (replaced the branch's labels)" if self.replaced else ""),
+            f"categories: {counts['categories_matched']} matched, "
+            f"{counts['categories_unmatched']} unmatched; images: {counts['images_matched']} "
+            f"matched, {counts['images_unmatched']} unmatched (from {self.mapping_source})",
+        ]
+        if self.clipped:
+            lines.append(f"clipped to the image: {self.clipped} objects")
+        if self.missing_scores:
+            lines.append(f"no score (confidence 1.0): {self.missing_scores} objects")
+        for label, n in self.skipped_categories.items():
+            lines.append(f"skipped, unknown category {label}: {n} annotations")
+        for label, n in self.skipped_images.items():
+            lines.append(f"skipped, unknown image {label}: {n} annotations")
+        lines += [f"  {name}: {n}" for name, n in sorted(self.per_class.items())]
+        return lines
+
+
+def handle_unmatched(
+    report: CocoImportReport, kind: str, counts: Counter[int], labels: list[str], policy: str
+) -> None:
+    """Record skipped annotations per unmatched category/image, or raise (policy ``error``)."""
+    if not counts:
+        return
+    found = {labels[k]: n for k, n in counts.items()}
+    if policy == "skip":
+        target = report.skipped_categories if kind == "category" else report.skipped_images
+        target.update(found)
+        return
+    listed = ", ".join(f"{label} ({n})" for label, n in list(found.items())[:8])
+    option = f"--on-unknown-{kind} skip"
+    cls = UnknownCategoryError if kind == "category" else ImportFormatError
+    raise cls(
+        report.source,
+        "categories" if kind == "category" else "images",
+        f"{sum(counts.values())} annotation(s) of {len(counts)} {kind} id(s) match nothing in the "
+        f"project: {listed}",
+        f"add them to the project, give a {kind} map, or pass {option}",
+    )
+
+
+def object_targets(ontology: OntologyStructure) -> list[ObjectTarget]:
+    return [
+        ObjectTarget(o.feature_node_hash, o.name, str(getattr(o.shape, "value", o.shape)))
+        for o in ontology.objects
+        if not o.archived
+    ]
+
+
+def unit_targets(store: Store, project: ProjectRecord) -> list[UnitTarget]:
+    """One target per single image / video and one per image of an image group."""
+    with store.read() as conn:
+        units = unit_repo.list_data_units(conn, project.id)
+    out: list[UnitTarget] = []
+    for u in units:
+        if u.data_type == "img_group" and u.images:
+            out.extend(
+                UnitTarget(u.data_hash, im.title, im.width, im.height, im.frame) for im in u.images
+            )
+        elif u.data_type in ("image", "video", "img_group"):
+            out.append(UnitTarget(u.data_hash, u.data_title, u.width, u.height, 0))
+    return out
+
+
+def find_ground_truth_import(store: Store, project: ProjectRecord) -> ImportRecord | None:
+    """The latest COCO ground-truth import on ``main`` (its recorded ids serve results lists)."""
+    with store.read() as conn:
+        found = import_repo.find_imports(conn, project.id, branch_name=MAIN_BRANCH)
+    found = [r for r in found if r.kind == "coco" and r.params.get("ground_truth")]
+    return found[-1] if found else None
+
+
+@contextmanager
+def progress_bar(enabled: bool, description: str, total: int) -> Iterator[Any]:
+    """A Rich progress bar when asked, else a no-op ``advance``."""
+    if not enabled:
+        yield lambda n=1: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def _check_duplicate(
+    conn: Any, project: ProjectRecord, report: CocoImportReport, replace: bool
+) -> None:
+    earlier = import_repo.find_imports(
+        conn, project.id, branch_name=report.branch_name, sha256=report.sha256
+    )
+    if not earlier or replace:
+        return
+    rows = row_repo.list_row_metadata(conn, project.id, branch_name=report.branch_name)
+    if any(r.label_hash and (r.object_count or r.classification_count) for r in rows):
+        when = earlier[-1].created_at.strftime("%Y-%m-%d %H:%M:%S")
+        raise DuplicateImportError(
+            f"{report.source}: this file (sha256 {report.sha256[:12]}...) was already imported "
+            f"into branch {report.branch_name!r} of project {project.title!r} on {when} UTC - pass "
+            "replace (--replace) to swap the branch's labels for this file's, or use a new branch"
+        )
+
+
+def _build_rows(
+    records: Sequence[Any],
+    documents: dict[str, dict[str, Any]],
+    plan: Plan,
+    objects: dict[str, Object],
+    ontology: OntologyStructure,
+    manual: bool,
+    stamp: str,
+) -> list[LabelRowV2]:
+    rows: list[LabelRowV2] = []
+    for record in records:
+        metadata = metadata_from_record(record)
+        row = LabelRowV2(metadata, ontology)
+        row._load_labels(documents.get(str(record.label_hash)) or None, metadata)
+        for item in plan.pop(record.data_hash):
+            inst = objects[item.feature_hash].create_instance()
+            inst.set_for_frames(
+                item.coordinates,
+                frames=item.frame,
+                created_at=stamp,
+                confidence=item.confidence,
+                manual_annotation=manual,
+            )
+            if item.extra:
+                inst.get_annotation(item.frame).extra = item.extra
+            row.add_object_instance(inst)
+        rows.append(row)
+    return rows
+
+
+def write_plan(
+    store: Store,
+    project: ProjectRecord,
+    ontology: OntologyStructure,
+    plan: Plan,
+    report: CocoImportReport,
+    *,
+    kind: str,
+    replace: bool,
+    params: dict[str, Any],
+    progress: bool = False,
+) -> None:
+    """Write ``plan`` onto ``report.branch_name`` in one transaction (nothing on ``dry_run``)."""
+    report.rows = len(plan)
+    report.replaced = replace
+    if report.dry_run:
+        with store.read() as conn:
+            _check_duplicate(conn, project, report, replace)
+        return
+    objects = {o.feature_node_hash: o for o in ontology.objects}
+    manual = report.ground_truth
+    stamp = now_string()
+    branch = report.branch_name
+    with store.begin() as conn:
+        _check_duplicate(conn, project, report, replace)
+        if replace:
+            row_repo.delete_branch_rows(conn, project.id, branch, allow_main=True)
+            import_repo.delete_imports(conn, project.id, branch)
+        hashes = list(plan)
+        with progress_bar(progress, f"writing {report.objects} objects", len(hashes)) as advance:
+            for start in range(0, len(hashes), WRITE_CHUNK):
+                part = hashes[start : start + WRITE_CHUNK]
+                records = row_repo.create_rows(
+                    conn, project.id, [(h, branch) for h in part], exist_ok=True
+                )
+                held = [
+                    str(r.label_hash) for r in records if r.object_count or r.classification_count
+                ]
+                documents = row_repo.load_documents(conn, held) if held else {}
+                rows = _build_rows(records, documents, plan, objects, ontology, manual, stamp)
+                write_rows(conn, project, rows)
+                advance(len(part))
+        import_repo.record_import(
+            conn,
+            project.id,
+            branch,
+            kind,
+            report.source,
+            report.sha256,
+            params,
+            {k: v for k, v in report.to_dict().items() if k != "mapping"},
+        )

@@ -1,0 +1,110 @@
+"""``predscope analyse``: the summary, the per-class table and JSON for a stored branch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from predscope.cli.app import build_app
+from predscope.exceptions import ResourceNotFoundError
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "skimage-images"
+KEYS = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
+
+runner = CliRunner()
+
+
+def run(*args: str) -> Any:
+    return runner.invoke(build_app(), list(args))
+
+
+@pytest.fixture(scope="module")
+def location(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Project 'demo': ground truth on main, the OpenCV and RapidOCR predictions as branches."""
+    from predscope.services.coco_import import import_coco
+    from predscope.services.projects import add_data, create_project
+    from predscope.store.engine import open_store
+
+    folder = str(tmp_path_factory.mktemp("store"))
+    store = open_store(folder)
+    try:
+        ontology = json.loads((DATA / "demo_ontology.json").read_text(encoding="utf-8"))
+        project = create_project(store, "demo", ontology)
+        images = json.loads((DATA / "images_coco.json").read_text(encoding="utf-8"))["images"]
+        add_data(store, project, [
+            {"title": im["file_name"], "width": im["width"], "height": im["height"]}
+            for im in images
+        ])
+        import_coco(store, project, DATA / "demo_ground_truth.json", branch_name="main",
+                    ground_truth=True)
+        for branch, name in (("haar", "pred_opencv_haar_hog.json"),
+                             ("ocr", "pred_rapidocr_1.4.4.json")):
+            import_coco(store, project, DATA / name, branch_name=branch,
+                        gt_path=DATA / "images_coco.json")
+    finally:
+        store.close()
+    return folder
+
+
+def expected(location: str, branch: str, iou_type: str = "bbox") -> Any:
+    from predscope.services.analysis import evaluate_branch
+    from predscope.store.engine import open_store
+
+    store = open_store(location)
+    try:
+        return evaluate_branch(store, "demo", branch, iou_type=iou_type)
+    finally:
+        store.close()
+
+
+def test_text_summary_and_per_class(location: str) -> None:
+    result = run("analyse", "demo", "--branch", "haar", "--per-class", "--store", location)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    summary = [ln for ln in lines if ln.startswith(" Average")]
+    assert len(summary) == 12
+    stats = expected(location, "haar").evaluation.stats
+    printed = [float(ln.rsplit("=", 1)[1]) for ln in summary]
+    assert printed == [round(v, 3) for v in stats.values()]
+    assert "'haar' against 'main' (bbox): 8 images, 11 ground-truth objects, 10 predictions" in (
+        result.output
+    )
+    table = [ln for ln in lines if ln.split("│")[1:2] and ln.split("│")[1].strip() == "face"]
+    assert len(table) == 1  # the per-class table has a 'face' row
+
+
+def test_json_output(location: str) -> None:
+    result = run("analyse", "demo", "--branch", "ocr", "--json", "--store", location)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert list(data["stats"]) == KEYS
+    ref = expected(location, "ocr")
+    assert data["stats"] == {k: float(v) for k, v in ref.evaluation.stats.items()}
+    assert [row["name"] for row in data["per_class"]] == ["face", "person", "text"]
+    text = data["per_class"][2]
+    assert (text["num_gt"], text["num_detections"]) == (7, 6)
+    assert text["AP"] == ref.evaluation.per_class[2].ap
+    assert data["detections"] == 6 and data["branch"] == "ocr" and data["gt_branch"] == "main"
+
+
+def test_segm_and_gt_branch_options(location: str) -> None:
+    result = run("analyse", "demo", "--branch", "ocr", "--gt-branch", "main", "--iou-type", "segm",
+                 "--json", "--store", location)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["iou_type"] == "segm"
+    assert data["stats"] == {
+        k: float(v) for k, v in expected(location, "ocr", "segm").evaluation.stats.items()
+    }
+
+
+def test_unknown_branch_is_a_clear_error(location: str) -> None:
+    result = run("analyse", "demo", "--branch", "nope", "--store", location)
+    assert isinstance(result.exception, ResourceNotFoundError)
+    assert "branch 'nope' holds no label rows" in str(result.exception)
+    bad = run("analyse", "demo", "--branch", "haar", "--iou-type", "keypoints", "--store", location)
+    assert bad.exit_code == 2  # usage error: not a choice

@@ -1,0 +1,51 @@
+"""Project's import/export methods reach the services and give back what they wrote."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, ONTOLOGY
+from predscope.exceptions import InvalidArgumentsError
+from predscope.objects.coordinates import BoundingBoxCoordinates
+from predscope.sdk.client import Client
+
+ROWS = DATA / "encord-label-rows"
+
+
+def test_encord_import_and_export_through_the_project(tmp_path: Path) -> None:
+    with Client(tmp_path / "s") as client:
+        project = client.create_project("enc", ontology=ROWS / "ontology_all_types_dict.json")
+        project.add_data([{"title": "rousseau_2.jpg", "width": 1200, "height": 924}])
+        project.import_encord([ROWS / "label_row_native_image.json"], branch_name="imported")
+        assert project.list_branches() == ["imported"]
+        [exported] = project.export_encord(branch_name="imported")
+        source = json.loads((ROWS / "label_row_native_image.json").read_text())
+        source = source[0] if isinstance(source, list) else source
+        assert exported["branch_name"] == "imported"
+        assert set(exported["object_answers"]) == set(source["object_answers"])
+        assert project.export_encord() == []  # nothing on main
+
+
+def test_coco_labels_round_trip_through_the_project(tmp_path: Path) -> None:
+    with Client(tmp_path / "s") as client:
+        project = client.create_project("coco", ontology=ONTOLOGY)
+        project.add_data([{"title": "a.jpg", "width": 200, "height": 100}])
+        [row] = project.list_label_rows_v2(branch_name="preds")
+        row.initialise_labels()
+        inst = project.ontology_structure.objects[0].create_instance()
+        inst.set_for_frames(
+            BoundingBoxCoordinates(height=0.5, width=0.25, top_left_x=0.1, top_left_y=0.2),
+            confidence=0.875,
+            manual_annotation=False,
+        )
+        row.add_object_instance(inst)
+        row.save()
+        results = project.export_coco_labels(branch_name="preds", results=True)
+        assert len(results) == 1
+        assert results[0]["bbox"] == pytest.approx([20.0, 20.0, 50.0, 50.0])
+        assert results[0]["score"] == 0.875
+        with pytest.raises(InvalidArgumentsError, match="label_hashes"):
+            project.export_coco_labels(label_hashes=["x"])

@@ -1,0 +1,75 @@
+"""Helpers shared by the COCO/YOLO/VOC service tests: projects built from the data folder."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from predscope.services.projects import add_data, create_project
+from predscope.store.engine import Store, open_store
+from predscope.store.records import ProjectRecord
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+COCO_VAL = DATA / "coco-val2014-100"
+D2 = DATA / "detectron2-coco-mini"
+SKIMAGE = DATA / "skimage-images"
+PADILLA = DATA / "padilla-voc-sample-7"
+
+
+def ontology(objects: list[tuple[str, str]]) -> dict[str, Any]:
+    """An Encord ontology dict with one object per (title, shape)."""
+    return {
+        "objects": [
+            {
+                "id": str(i + 1),
+                "name": name,
+                "color": "#D33115",
+                "shape": shape,
+                "featureNodeHash": uuid.uuid4().hex[:8],
+                "required": False,
+            }
+            for i, (name, shape) in enumerate(objects)
+        ],
+        "classifications": [],
+    }
+
+
+def coco_project(
+    store: Store, gt_file: Path, shapes: tuple[str, ...], title: str = "coco"
+) -> ProjectRecord:
+    """Data units titled and sized like the dataset's images; objects per category and shape."""
+    gt = json.loads(gt_file.read_text())
+    objects = [(c["name"], shape) for shape in shapes for c in gt["categories"]]
+    project = create_project(store, title, ontology(objects))
+    items = [
+        {"title": im["file_name"], "width": im["width"], "height": im["height"]}
+        for im in gt["images"]
+    ]
+    add_data(store, project, items)
+    return project
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A fresh SQLite store (the store helper's tests cover PostgreSQL)."""
+    opened = open_store(str(tmp_path / "store"))
+    yield opened
+    opened.close()
+
+
+def count_rows(store: Store) -> tuple[int, int, int]:
+    """(label rows, objects, imports) in the whole store, to prove failures change nothing."""
+    from sqlalchemy import func, select
+
+    from predscope.store.schema import imports, label_rows
+
+    with store.read() as conn:
+        rows = conn.execute(select(func.count()).select_from(label_rows)).scalar_one()
+        objects = conn.execute(select(func.coalesce(func.sum(label_rows.c.object_count), 0))).scalar_one()
+        done = conn.execute(select(func.count()).select_from(imports)).scalar_one()
+    return int(rows), int(objects), int(done)

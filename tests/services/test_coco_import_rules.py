@@ -1,0 +1,239 @@
+"""COCO import rules: bad input of every kind changes nothing, re-imports, dry runs, maps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from coco_fixtures import count_rows, ontology, store  # noqa: F401
+
+from predscope.exceptions import (
+    DuplicateImportError,
+    ImportFormatError,
+    InvalidArgumentsError,
+    UnknownCategoryError,
+)
+from predscope.objects.ontology_structure import OntologyStructure
+from predscope.services.coco_import import import_coco, import_coco_labels
+from predscope.services.projects import add_data, create_project
+from predscope.services.rows import list_label_rows
+from predscope.store.engine import Store
+from predscope.store.records import ProjectRecord
+from predscope.utilities.coco.datastructure import FrameIndex
+
+IMAGES = [
+    {"id": 1, "file_name": "a.jpg", "width": 100, "height": 50},
+    {"id": "two", "file_name": "dir/b.jpg", "width": 200, "height": 100},
+]
+CATEGORIES = [{"id": 1, "name": "Cat"}, {"id": 2, "name": "dog"}]
+
+
+def _dataset(annotations: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"images": IMAGES, "categories": CATEGORIES, "annotations": annotations, **extra}
+
+
+def _write(tmp_path: Path, name: str, payload: Any) -> Path:
+    path = tmp_path / name
+    path.write_text(payload if isinstance(payload, str) else json.dumps(payload))
+    return path
+
+
+@pytest.fixture
+def project(store: Store) -> ProjectRecord:  # noqa: F811
+    record = create_project(
+        store, "p", ontology([("cat", "bounding_box"), ("Dog", "bounding_box"), ("bird", "polygon")])
+    )
+    add_data(store, record, [
+        {"title": "a.jpg", "width": 100, "height": 50},
+        {"title": "b.jpg", "width": 200, "height": 100},
+    ])
+    return record
+
+
+def _boxes(store: Store, project: ProjectRecord, branch: str) -> list[tuple[str, Any, float, bool]]:
+    onto = OntologyStructure.from_dict(project.ontology)
+    out = []
+    for row in list_label_rows(store, project, onto, branch_name=branch):
+        if row.label_hash is None:
+            continue
+        row.initialise_labels()
+        for inst in row.get_object_instances():
+            a = inst.get_annotation(0)
+            out.append((row.data_title, a.coordinates, a.confidence, a.manual_annotation))
+    return sorted(out, key=lambda t: (t[0], t[2]))
+
+
+def test_dataset_with_string_ids_scores_and_clipping(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+    anns = [
+        {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 5, 20, 10], "score": 0.5},
+        {"id": 2, "image_id": "two", "category_id": 2, "bbox": [190, 90, 20, 20], "score": 1.5},
+    ]
+    report = import_coco(store, project, _write(tmp_path, "d.json", _dataset(anns)), branch_name="preds")
+    assert (report.objects, report.rows, report.clipped) == (2, 2, 1)
+    assert {m.how for m in report.mapping.categories} == {"normalised"}
+    assert [m.how for m in report.mapping.images] == ["path", "basename"]
+    assert report.per_class == {"cat": 1, "Dog": 1}
+    boxes = _boxes(store, project, "preds")
+    (_, a, conf_a, manual_a), (_, b, conf_b, _) = boxes
+    assert (a.top_left_x, a.top_left_y, a.width, a.height) == (0.1, 0.1, 0.2, 0.2)
+    assert (conf_a, manual_a) == (0.5, False)
+    # Clipped to the 200x100 image: [190, 90, 10, 10], and the score kept although > 1.
+    assert (b.top_left_x, b.top_left_y, b.width, b.height) == (0.95, 0.9, 0.05, 0.1)
+    assert conf_b == 1.5
+
+
+def test_results_list_needs_a_catalogue(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+    results = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]
+    path = _write(tmp_path, "r.json", results)
+    with pytest.raises(ImportFormatError, match="pass --gt"):
+        import_coco(store, project, path, branch_name="p")
+    gt = _write(tmp_path, "gt.json", _dataset([]))
+    assert import_coco(store, project, path, branch_name="p", gt_path=gt).objects == 1
+    mapped = import_coco(
+        store, project, path, branch_name="q",
+        image_map={"1": "b.jpg"}, category_map={"1": "Dog"},
+    )
+    assert mapped.mapping_source == "maps"
+    assert _boxes(store, project, "q")[0][0] == "b.jpg"
+
+
+def test_custom_score_field(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+    anns = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "conf": 0.25, "score": 0.9}]
+    path = _write(tmp_path, "d.json", _dataset(anns))
+    import_coco(store, project, path, branch_name="p", score_field="conf")
+    assert _boxes(store, project, "p")[0][2] == 0.25
+
+
+def test_unknown_category_error_or_skip(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+    cats = [*CATEGORIES, {"id": 3, "name": "zebra"}]
+    anns = [
+        {"image_id": 1, "category_id": 3, "bbox": [0, 0, 5, 5], "score": 0.9},
+        {"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.8},
+    ]
+    path = _write(tmp_path, "d.json", {"images": IMAGES, "categories": cats, "annotations": anns})
+    before = count_rows(store)
+    with pytest.raises(UnknownCategoryError, match="zebra"):
+        import_coco(store, project, path, branch_name="p")
+    assert count_rows(store) == before
+    report = import_coco(store, project, path, branch_name="p", on_unknown_category="skip")
+    assert report.objects == 1 and report.skipped_categories == {"3 'zebra'": 1}
+
+
+def test_unmatched_image_error_or_skip(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+    images = [*IMAGES, {"id": 9, "file_name": "zz.jpg", "width": 10, "height": 10}]
+    anns = [{"image_id": 9, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]
+    path = _write(tmp_path, "d.json", {"images": images, "categories": CATEGORIES, "annotations": anns})
+    with pytest.raises(ImportFormatError, match="zz.jpg"):
+        import_coco(store, project, path, branch_name="p")
+    report = import_coco(store, project, path, branch_name="p", on_unknown_image="skip")
+    assert report.objects == 0 and report.skipped_images == {"9 'zz.jpg'": 1}
+
+
+def test_reimport_is_refused_and_replace_swaps(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+    anns = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]
+    path = _write(tmp_path, "d.json", _dataset(anns))
+    import_coco(store, project, path, branch_name="p")
+    before = count_rows(store)
+    with pytest.raises(DuplicateImportError, match="--replace"):
+        import_coco(store, project, path, branch_name="p")
+    with pytest.raises(DuplicateImportError):
+        import_coco(store, project, path, branch_name="p", dry_run=True)
+    assert count_rows(store) == before
+    other = _write(tmp_path, "e.json", _dataset([{**anns[0], "image_id": "two", "score": 0.1}]))
+    import_coco(store, project, other, branch_name="p")  # a different file adds to the branch
+    assert len(_boxes(store, project, "p")) == 2
+    report = import_coco(store, project, path, branch_name="p", replace=True)
+    assert report.replaced
+    assert [(t, c) for t, _, c, _ in _boxes(store, project, "p")] == [("a.jpg", 0.9)]
+
+
+def test_dry_run_writes_nothing(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+    anns = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]
+    before = count_rows(store)
+    report = import_coco(
+        store, project, _write(tmp_path, "d.json", _dataset(anns)), branch_name="p", dry_run=True
+    )
+    assert (report.objects, report.rows, report.dry_run) == (1, 1, True)
+    assert count_rows(store) == before
+
+
+GOOD = {"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ("", "empty"),
+        ('{"images": [', "truncated"),
+        ('{"images": [},\n "x": 1}', "line 1, column"),
+        ('[{"image_id": 1,\n "category_id": 1, "bbox": [1, 2, 3, 4], "score": 0.5}, }]', "line 2"),
+        ('"hello"', "COCO"),
+        ('{"foo": 1}', "images"),
+        (_dataset([{**GOOD, "bbox": "x"}]), r"annotations\[0\]\.bbox"),
+        (_dataset([GOOD, {**GOOD, "bbox": [0, 0, -1, 5]}]), r"annotations\[1\]\.bbox.*negative"),
+        (_dataset([{**GOOD, "bbox": [0, None, 1, 1]}]), r"annotations\[0\]\.bbox"),
+        (_dataset([{**GOOD, "image_id": 77}]), r"annotations\[0\]\.image_id.*77"),
+        (_dataset([{**GOOD, "category_id": 8}]), r"annotations\[0\]\.category_id"),
+        (_dataset([{**GOOD, "bbox": [0.1, 0.1, 0.2, 0.2]}]), "look normalised"),
+        (_dataset([{**GOOD, "segmentation": [[[1, 2], [3, 4]]]}]), r"annotations\[0\]\.segm"),
+        ({"images": [{"id": 1, "file_name": "a.jpg", "width": 640, "height": 50}],
+          "categories": CATEGORIES, "annotations": [GOOD]}, r"images\[0\].*640x50"),
+        ({"images": [{"id": 1, "file_name": "a.jpg", "width": -3, "height": 50}],
+          "categories": CATEGORIES, "annotations": [GOOD]}, r"images\[0\]"),
+        (_dataset([{**GOOD, "score": "high"}]), r"annotations\[0\]\.score"),
+    ],
+)
+def test_bad_input_changes_nothing(
+    tmp_path: Path, store: Store, project: ProjectRecord, payload: Any, message: str  # noqa: F811
+) -> None:
+    path = _write(tmp_path, "bad.json", payload)
+    before = count_rows(store)
+    with pytest.raises(ImportFormatError, match=message) as info:
+        import_coco(store, project, path, branch_name="p")
+    assert str(path) in str(info.value)
+    assert count_rows(store) == before
+
+
+def test_bad_geometry_for_shape(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+    # An RLE mask cannot become the polygon object "bird".
+    cats = [{"id": 5, "name": "bird"}]
+    rle = {"size": [50, 100], "counts": [0, 5000]}
+    anns = [{"image_id": 1, "category_id": 5, "segmentation": rle, "score": 0.3}]
+    path = _write(tmp_path, "d.json", {"images": IMAGES, "categories": cats, "annotations": anns})
+    with pytest.raises(ImportFormatError, match=r"\[0\]\.segmentation.*polygon object 'bird'"):
+        import_coco(store, project, path, branch_name="p")
+
+
+def test_bad_options(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+    path = _write(tmp_path, "d.json", _dataset([GOOD]))
+    with pytest.raises(InvalidArgumentsError):
+        import_coco(store, project, path, branch_name="p", on_unknown_category="ignore")
+    with pytest.raises(ImportFormatError, match="cannot read"):
+        import_coco(store, project, tmp_path / "missing.json", branch_name="p")
+
+
+def test_import_coco_labels_encord_signature(store: Store, project: ProjectRecord) -> None:  # noqa: F811
+    onto = OntologyStructure.from_dict(project.ontology)
+    cat = onto.get_child_by_title("cat")
+    rows = {r.data_title: r for r in list_label_rows(store, project, onto)}
+    labels = _dataset([
+        {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.4},
+        {"id": 2, "image_id": 1, "category_id": 2, "bbox": [0, 0, 5, 5], "score": 0.4},
+        {"id": 3, "image_id": "two", "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.4},
+    ])
+    report = import_coco_labels(
+        store, project, labels, {1: cat.feature_node_hash},
+        {1: FrameIndex(rows["a.jpg"].data_hash, frame=0)},
+        branch_name="enc", confidence_field_name="score",
+    )
+    # Unmapped category 2 and image "two" are skipped, as in Encord.
+    assert report.objects == 1
+    assert _boxes(store, project, "enc")[0][2:] == (0.4, False)
+    with pytest.raises(DuplicateImportError):
+        import_coco_labels(
+            store, project, labels, {1: cat.feature_node_hash},
+            {1: FrameIndex(rows["a.jpg"].data_hash)}, branch_name="enc",
+            confidence_field_name="score",
+        )
