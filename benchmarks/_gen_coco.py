@@ -25,8 +25,16 @@ DETS_PER_IMAGE = 100
 def _octagon(x: float, y: float, w: float, h: float) -> list[float]:
     """A polygon inside the box, so mask area differs from box area as in COCO."""
     a, b = w * 0.25, h * 0.25
-    pts = [(x + a, y), (x + w - a, y), (x + w, y + b), (x + w, y + h - b),
-           (x + w - a, y + h), (x + a, y + h), (x, y + h - b), (x, y + b)]
+    pts = [
+        (x + a, y),
+        (x + w - a, y),
+        (x + w, y + b),
+        (x + w, y + h - b),
+        (x + w - a, y + h),
+        (x + a, y + h),
+        (x, y + h - b),
+        (x, y + b),
+    ]
     return [round(float(c), 2) for p in pts for c in p]
 
 
@@ -51,8 +59,9 @@ def generate(out_dir: Path, scale: int = 1, segm: bool = False, seed: int = 0) -
     ann_id = 1
     for img_id in range(1, n_img + 1):
         width, height = int(rng.choice([640, 480, 500])), int(rng.choice([480, 427, 375]))
-        images.append({"id": img_id, "width": width, "height": height,
-                       "file_name": f"{img_id:012d}.jpg"})
+        images.append(
+            {"id": img_id, "width": width, "height": height, "file_name": f"{img_id:012d}.jpg"}
+        )
         n_gt = int(rng.poisson(GT_PER_IMAGE))
         classes = rng.choice(CLASSES, size=max(1, int(rng.integers(1, 5))), replace=False) + 1
         gts = []
@@ -60,11 +69,16 @@ def generate(out_dir: Path, scale: int = 1, segm: bool = False, seed: int = 0) -
             x, y, w, h = _box(rng, width, height)
             cat = int(rng.choice(classes))
             crowd = int(rng.random() < 0.01)
-            ann: dict[str, object] = {"id": ann_id, "image_id": img_id, "category_id": cat,
-                                      "bbox": [x, y, w, h], "iscrowd": crowd}
+            ann: dict[str, object] = {
+                "id": ann_id,
+                "image_id": img_id,
+                "category_id": cat,
+                "bbox": [x, y, w, h],
+                "iscrowd": crowd,
+            }
             if crowd:
                 m = np.zeros((height, width), dtype=np.uint8, order="F")
-                m[int(y): int(y + h), int(x): int(x + w)] = 1
+                m[int(y) : int(y + h), int(x) : int(x + w)] = 1
                 rle = mask_utils.encode(m)
                 counts = _uncompressed_counts(m)
                 ann["segmentation"] = {"size": [height, width], "counts": counts}
@@ -88,11 +102,17 @@ def generate(out_dir: Path, scale: int = 1, segm: bool = False, seed: int = 0) -
                 score = float(rng.beta(4, 2))
             else:
                 x, y, w, h = _box(rng, width, height)
-                cat = int(rng.choice(classes)) if rng.random() < 0.5 else int(
-                    rng.integers(1, CLASSES + 1))
+                cat = (
+                    int(rng.choice(classes))
+                    if rng.random() < 0.5
+                    else int(rng.integers(1, CLASSES + 1))
+                )
                 score = float(rng.beta(1.5, 4))
-            det: dict[str, object] = {"image_id": img_id, "category_id": cat,
-                                      "score": round(score, 5)}
+            det: dict[str, object] = {
+                "image_id": img_id,
+                "category_id": cat,
+                "score": round(score, 5),
+            }
             box = [round(x, 2), round(y, 2), round(w, 2), round(h, 2)]
             if segm:
                 rle = mask_utils.merge(mask_utils.frPyObjects([_octagon(*box)], height, width))
@@ -100,8 +120,9 @@ def generate(out_dir: Path, scale: int = 1, segm: bool = False, seed: int = 0) -
             else:
                 det["bbox"] = box
             dets.append(det)
-    cats = [{"id": c, "name": f"class_{c}", "supercategory": "thing"}
-            for c in range(1, CLASSES + 1)]
+    cats = [
+        {"id": c, "name": f"class_{c}", "supercategory": "thing"} for c in range(1, CLASSES + 1)
+    ]
     gt_path.write_bytes(orjson.dumps({"images": images, "annotations": anns, "categories": cats}))
     dt_path.write_bytes(orjson.dumps(dets))
     return gt_path, dt_path

@@ -18,14 +18,24 @@ PADILLA = DATA / "padilla-voc-sample-7"
 def _ontology(tmp_path: Path) -> Path:
     path = tmp_path / "ontology.json"
     objects = [("person", "bounding_box", "aaaa0001"), ("person", "bitmask", "aaaa0002")]
-    path.write_text(json.dumps({
-        "objects": [
-            {"id": str(i + 1), "name": n, "color": "#000000", "shape": s, "featureNodeHash": h,
-             "required": False}
-            for i, (n, s, h) in enumerate(objects)
-        ],
-        "classifications": [],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "objects": [
+                    {
+                        "id": str(i + 1),
+                        "name": n,
+                        "color": "#000000",
+                        "shape": s,
+                        "featureNodeHash": h,
+                        "required": False,
+                    }
+                    for i, (n, s, h) in enumerate(objects)
+                ],
+                "classifications": [],
+            }
+        )
+    )
     return path
 
 
@@ -38,8 +48,10 @@ def cli(tmp_path: Path) -> tuple[CliRunner, list[str]]:
     store = open_store(store_dir)
     project = create_project(store, "d2", json.loads(_ontology(tmp_path).read_text()))
     gt = json.loads((D2 / "gt_val2017_139_285.json").read_text())
-    units = [{"title": im["file_name"], "width": im["width"], "height": im["height"]}
-             for im in gt["images"]]
+    units = [
+        {"title": im["file_name"], "width": im["width"], "height": im["height"]}
+        for im in gt["images"]
+    ]
     units += [{"title": f"0000{i}.jpg", "width": 200, "height": 200} for i in range(1, 8)]
     add_data(store, project, units)
     store.close()
@@ -49,24 +61,38 @@ def cli(tmp_path: Path) -> tuple[CliRunner, list[str]]:
 def _run(cli: tuple[CliRunner, list[str]], *args: str) -> tuple[int, str]:
     runner, store = cli
     result = runner.invoke(build_app(), [*args, *store])
-    return result.exit_code, result.output
+    # ``main()`` prints PredscopeError as one line; the bare app leaves it on ``exception``.
+    error = "" if result.exception is None else str(result.exception)
+    return result.exit_code, result.output + error
 
 
 def test_import_and_export_coco(tmp_path: Path, cli: tuple[CliRunner, list[str]]) -> None:
-    code, out = _run(cli, "import", "coco", "d2", str(D2 / "gt_val2017_139_285.json"),
-                     "--ground-truth")
+    code, out = _run(
+        cli, "import", "coco", "d2", str(D2 / "gt_val2017_139_285.json"), "--ground-truth"
+    )
     assert code == 0, out
     assert "wrote 2 objects in 1 rows" in out
-    code, out = _run(cli, "import", "coco", "d2", str(D2 / "dt_maskrcnn_139.json"),
-                     "--branch", "mrcnn", "--dry-run", "--json")
+    code, out = _run(
+        cli,
+        "import",
+        "coco",
+        "d2",
+        str(D2 / "dt_maskrcnn_139.json"),
+        "--branch",
+        "mrcnn",
+        "--dry-run",
+        "--json",
+    )
     assert code == 0, out
     report = json.loads(out)
     assert (report["objects"], report["dry_run"], report["mapping_source"]) == (3, True, "recorded")
-    code, out = _run(cli, "import", "coco", "d2", str(D2 / "dt_maskrcnn_139.json"),
-                     "--branch", "mrcnn")
+    code, out = _run(
+        cli, "import", "coco", "d2", str(D2 / "dt_maskrcnn_139.json"), "--branch", "mrcnn"
+    )
     assert code == 0 and "wrote 3 objects" in out
-    code, out = _run(cli, "import", "coco", "d2", str(D2 / "dt_maskrcnn_139.json"),
-                     "--branch", "mrcnn")
+    code, out = _run(
+        cli, "import", "coco", "d2", str(D2 / "dt_maskrcnn_139.json"), "--branch", "mrcnn"
+    )
     assert code == 1 and "already imported" in out
     target = tmp_path / "dt.json"
     code, out = _run(cli, "export", "coco", "d2", str(target), "--branch", "mrcnn", "--results")
@@ -89,8 +115,18 @@ def test_import_errors_exit_1(tmp_path: Path, cli: tuple[CliRunner, list[str]]) 
 
 
 def test_import_yolo_and_voc(tmp_path: Path, cli: tuple[CliRunner, list[str]]) -> None:
-    code, out = _run(cli, "import", "yolo", "d2", str(PADILLA / "detections_rel"), "--branch",
-                     "dets", "--class-names", "--score-column", "second")
+    code, out = _run(
+        cli,
+        "import",
+        "yolo",
+        "d2",
+        str(PADILLA / "detections_rel"),
+        "--branch",
+        "dets",
+        "--class-names",
+        "--score-column",
+        "second",
+    )
     assert code == 0, out
     assert "wrote 24 objects in 7 rows" in out
     xml = tmp_path / "a.xml"

@@ -24,8 +24,11 @@ DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def run_pycocotools(
-    gt: dict[str, Any], dt: list[dict[str, Any]], iou_type: str = "bbox",
-    tweak: dict[str, Any] | None = None, summarize: bool = True,
+    gt: dict[str, Any],
+    dt: list[dict[str, Any]],
+    iou_type: str = "bbox",
+    tweak: dict[str, Any] | None = None,
+    summarize: bool = True,
 ) -> COCOeval:
     """COCOeval on deep copies (pycocotools mutates its inputs), output silenced."""
     with contextlib.redirect_stdout(io.StringIO()):
@@ -44,15 +47,22 @@ def run_pycocotools(
 
 
 def run_ours(
-    gt: dict[str, Any], dt: list[dict[str, Any]], iou_type: str = "bbox",
-    params: CocoParams | None = None, compat: bool = False,
+    gt: dict[str, Any],
+    dt: list[dict[str, Any]],
+    iou_type: str = "bbox",
+    params: CocoParams | None = None,
+    compat: bool = False,
 ) -> CocoEvaluation:
     gt_file = read_coco(orjson.dumps(gt), "gt.json", iou_type)  # type: ignore[arg-type]
     gti = ground_truth_inputs(gt_file, iou_type)  # type: ignore[arg-type]
     dt_file = read_coco(orjson.dumps(dt), "dt.json", iou_type)  # type: ignore[arg-type]
     dti = detection_inputs(dt_file, gti, image_sizes(gt_file), iou_type)  # type: ignore[arg-type]
-    return evaluate_coco(gti, dti, params or CocoParams.default(iou_type),  # type: ignore[arg-type]
-                         pycocotools_compat=compat)
+    return evaluate_coco(
+        gti,
+        dti,
+        params or CocoParams.default(iou_type),  # type: ignore[arg-type]
+        pycocotools_compat=compat,
+    )
 
 
 def assert_parity(ref: COCOeval, ours: CocoEvaluation, stats: bool = True) -> None:
@@ -70,9 +80,16 @@ def _polygon(x: float, y: float, w: float, h: float) -> list[float]:
 
 
 def make_case(
-    seed: int, *, n_img: int = 12, n_cat: int = 5, gt_per_img: float = 4.0,
-    dets_per_img: int = 30, crowd_rate: float = 0.1, tie_scores: bool = True,
-    string_ids: bool = False, segm: bool = False,
+    seed: int,
+    *,
+    n_img: int = 12,
+    n_cat: int = 5,
+    gt_per_img: float = 4.0,
+    dets_per_img: int = 30,
+    crowd_rate: float = 0.1,
+    tie_scores: bool = True,
+    string_ids: bool = False,
+    segm: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A small case with crowd GT, an empty image, an image without detections, a category
     without GT, tied scores and (optionally) more detections than maxDets per image."""
@@ -93,17 +110,21 @@ def make_case(
             x, y, w, h = (round(v, 1) for v in (x, y, w, h))
             cat = cat_ids[int(rng.integers(0, n_cat - 1))]
             crowd = int(rng.random() < crowd_rate)
-            ann: dict[str, Any] = {"id": aid, "image_id": img_key, "category_id": cat,
-                                   "bbox": [x, y, w, h], "iscrowd": crowd,
-                                   "area": round(w * h * float(rng.uniform(0.5, 1.0)), 2)}
+            ann: dict[str, Any] = {
+                "id": aid,
+                "image_id": img_key,
+                "category_id": cat,
+                "bbox": [x, y, w, h],
+                "iscrowd": crowd,
+                "area": round(w * h * float(rng.uniform(0.5, 1.0)), 2),
+            }
             if crowd:
                 m = np.zeros((H, W), dtype=np.uint8, order="F")
-                m[int(y): int(y + h) + 1, int(x): int(x + w) + 1] = 1
+                m[int(y) : int(y + h) + 1, int(x) : int(x + w) + 1] = 1
                 flat = m.ravel(order="F")
                 edges = np.concatenate(([0], np.flatnonzero(np.diff(flat)) + 1, [flat.size]))
                 runs = np.diff(edges).tolist()
-                ann["segmentation"] = {"size": [H, W],
-                                       "counts": ([0] if flat[0] else []) + runs}
+                ann["segmentation"] = {"size": [H, W], "counts": ([0] if flat[0] else []) + runs}
             else:
                 ann["segmentation"] = [_polygon(x, y, w, h)]
             anns.append(ann)
@@ -150,15 +171,30 @@ def make_keypoint_case(seed: int, n_img: int = 10) -> tuple[dict[str, Any], list
         for _ in range(int(rng.integers(0, 4))):
             w, h = float(rng.uniform(20, 120)), float(rng.uniform(20, 150))
             x, y = float(rng.uniform(0, 200 - w)), float(rng.uniform(0, 200 - h))
-            pts = np.stack([rng.uniform(x, x + w, k), rng.uniform(y, y + h, k),
-                            rng.choice([0, 1, 2], k, p=[0.3, 0.2, 0.5])], axis=1)
+            pts = np.stack(
+                [
+                    rng.uniform(x, x + w, k),
+                    rng.uniform(y, y + h, k),
+                    rng.choice([0, 1, 2], k, p=[0.3, 0.2, 0.5]),
+                ],
+                axis=1,
+            )
             if rng.random() < 0.15:
                 pts[:, 2] = 0
             pts[pts[:, 2] == 0, :2] = 0
             kp = [round(float(v), 2) for v in pts.ravel()]
-            anns.append({"id": aid, "image_id": iid, "category_id": 1, "bbox": [x, y, w, h],
-                         "area": round(w * h * 0.6, 2), "iscrowd": int(rng.random() < 0.05),
-                         "keypoints": kp, "num_keypoints": int((pts[:, 2] > 0).sum())})
+            anns.append(
+                {
+                    "id": aid,
+                    "image_id": iid,
+                    "category_id": 1,
+                    "bbox": [x, y, w, h],
+                    "area": round(w * h * 0.6, 2),
+                    "iscrowd": int(rng.random() < 0.05),
+                    "keypoints": kp,
+                    "num_keypoints": int((pts[:, 2] > 0).sum()),
+                }
+            )
             people.append((x, y, w, h, pts))
             aid += 1
         for _ in range(int(rng.integers(0, 25))):
@@ -169,7 +205,16 @@ def make_keypoint_case(seed: int, n_img: int = 10) -> tuple[dict[str, Any], list
             else:
                 xy = rng.uniform(0, 200, (k, 2))
             kp = np.concatenate([xy, np.ones((k, 1))], axis=1)
-            dets.append({"image_id": iid, "category_id": 1, "score": round(float(rng.random()), 3),
-                         "keypoints": [round(float(v), 2) for v in kp.ravel()]})
-    return {"images": images, "annotations": anns,
-            "categories": [{"id": 1, "name": "person"}]}, dets
+            dets.append(
+                {
+                    "image_id": iid,
+                    "category_id": 1,
+                    "score": round(float(rng.random()), 3),
+                    "keypoints": [round(float(v), 2) for v in kp.ravel()],
+                }
+            )
+    return {
+        "images": images,
+        "annotations": anns,
+        "categories": [{"id": 1, "name": "person"}],
+    }, dets

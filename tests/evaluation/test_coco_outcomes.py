@@ -25,17 +25,25 @@ from predscope.exceptions import EvaluationError
 
 def _case() -> tuple[CocoGroundTruth, CocoDetections]:
     gt = CocoGroundTruth(
-        num_images=1, category_ids=(1, 2), category_names=("A", "B"),
-        image=np.zeros(4, np.int64), category=np.array([0, 0, 1, 0]),
+        num_images=1,
+        category_ids=(1, 2),
+        category_names=("A", "B"),
+        image=np.zeros(4, np.int64),
+        category=np.array([0, 0, 1, 0]),
         bbox=np.array([[0, 0, 10, 10], [50, 50, 40, 40], [20, 20, 10, 10], [0, 40, 10, 10]]),
         area=np.array([100.0, 1600.0, 100.0, 100.0]),
         iscrowd=np.array([False, True, False, False]),
     )
-    boxes = np.array([[0, 0, 10, 10], [1, 0, 10, 10], [60, 60, 10, 10], [20, 20, 10, 10],
-                      [0, 42, 10, 10]], dtype=np.float64)
+    boxes = np.array(
+        [[0, 0, 10, 10], [1, 0, 10, 10], [60, 60, 10, 10], [20, 20, 10, 10], [0, 42, 10, 10]],
+        dtype=np.float64,
+    )
     dt = CocoDetections(
-        image=np.zeros(5, np.int64), category=np.zeros(5, np.int64), bbox=boxes,
-        area=boxes[:, 2] * boxes[:, 3], score=np.array([0.9, 0.8, 0.7, 0.6, 0.5]),
+        image=np.zeros(5, np.int64),
+        category=np.zeros(5, np.int64),
+        bbox=boxes,
+        area=boxes[:, 2] * boxes[:, 3],
+        score=np.array([0.9, 0.8, 0.7, 0.6, 0.5]),
     )
     return gt, dt
 
@@ -102,8 +110,13 @@ def test_pr_curve_and_best_f1() -> None:
 
 def test_score_ties_form_one_operating_point() -> None:
     gt, dt = _case()
-    tied = CocoDetections(image=dt.image, category=dt.category, bbox=dt.bbox, area=dt.area,
-                          score=np.array([0.9, 0.5, 0.7, 0.6, 0.5]))
+    tied = CocoDetections(
+        image=dt.image,
+        category=dt.category,
+        bbox=dt.bbox,
+        area=dt.area,
+        score=np.array([0.9, 0.5, 0.7, 0.6, 0.5]),
+    )
     a = pr_curves(evaluate_coco(gt, tied), 0.5)[0]
     np.testing.assert_allclose(a.scores, [0.9, 0.6, 0.5])
     np.testing.assert_allclose(a.precision, [1.0, 0.5, 0.5])

@@ -20,8 +20,20 @@ from predscope.evaluation.params import CocoParams
 
 pytestmark = pytest.mark.parity
 
-STAT_NAMES = ("AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large", "AR1", "AR10", "AR100",
-              "AR_small", "AR_medium", "AR_large")
+STAT_NAMES = (
+    "AP",
+    "AP50",
+    "AP75",
+    "AP_small",
+    "AP_medium",
+    "AP_large",
+    "AR1",
+    "AR10",
+    "AR100",
+    "AR_small",
+    "AR_medium",
+    "AR_large",
+)
 
 
 def _load(name: str) -> Any:
@@ -29,14 +41,26 @@ def _load(name: str) -> Any:
 
 
 SHARED = [
-    ("coco-val2014-100/instances_val2014_100.json",
-     "coco-val2014-100/instances_val2014_fakebbox100_results.json", "bbox"),
-    ("coco-val2014-100/instances_val2014_100.json",
-     "coco-val2014-100/instances_val2014_fakesegm100_results.json", "segm"),
-    ("detectron2-coco-mini/gt_val2017_139_285.json",
-     "detectron2-coco-mini/dt_maskrcnn_139.json", "bbox"),
-    ("detectron2-coco-mini/gt_val2017_139_285.json",
-     "detectron2-coco-mini/dt_maskrcnn_139.json", "segm"),
+    (
+        "coco-val2014-100/instances_val2014_100.json",
+        "coco-val2014-100/instances_val2014_fakebbox100_results.json",
+        "bbox",
+    ),
+    (
+        "coco-val2014-100/instances_val2014_100.json",
+        "coco-val2014-100/instances_val2014_fakesegm100_results.json",
+        "segm",
+    ),
+    (
+        "detectron2-coco-mini/gt_val2017_139_285.json",
+        "detectron2-coco-mini/dt_maskrcnn_139.json",
+        "bbox",
+    ),
+    (
+        "detectron2-coco-mini/gt_val2017_139_285.json",
+        "detectron2-coco-mini/dt_maskrcnn_139.json",
+        "segm",
+    ),
 ]
 
 
@@ -108,8 +132,10 @@ def test_keypoints() -> None:
         ({"iouThrs": np.array([0.5, 0.75])}, CocoParams(iou_thrs=np.array([0.5, 0.75]))),
         ({"maxDets": [1]}, CocoParams(max_dets=(1,))),
         ({"useCats": 0}, CocoParams(use_cats=False)),
-        ({"areaRng": [[0, 1e10], [0, 400]], "areaRngLbl": ["all", "tiny"]},
-         CocoParams(area_rng=((0, 1e10), (0, 400)), area_labels=("all", "tiny"))),
+        (
+            {"areaRng": [[0, 1e10], [0, 400]], "areaRngLbl": ["all", "tiny"]},
+            CocoParams(area_rng=((0, 1e10), (0, 400)), area_labels=("all", "tiny")),
+        ),
     ],
 )
 def test_non_default_params(tweak: dict[str, Any], params: CocoParams) -> None:
@@ -122,8 +148,14 @@ def _id_zero_case() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     gt, dt = make_case(41, crowd_rate=0.0)
     gt["annotations"][0]["id"] = 0
     first = gt["annotations"][0]
-    dt.append({"image_id": first["image_id"], "category_id": first["category_id"],
-               "bbox": first["bbox"], "score": 0.99})
+    dt.append(
+        {
+            "image_id": first["image_id"],
+            "category_id": first["category_id"],
+            "bbox": first["bbox"],
+            "score": 0.99,
+        }
+    )
     return gt, dt
 
 

@@ -144,3 +144,26 @@ def test_load_map_file_errors(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ImportFormatError, match=message) as info:
         load_map_file(path)
     assert str(path) in str(info.value)
+
+
+def test_same_titled_objects_told_apart_by_geometry() -> None:
+    from predscope.formats.coco_mapping import shape_preference
+
+    boxes = shape_preference(bbox=True, polygon=False, rle=False, keypoints=False)
+    masks = shape_preference(bbox=True, polygon=True, rle=True, keypoints=False)
+    assert boxes[0] == "bounding_box" and masks[:2] == ("bitmask", "polygon")
+    report = match_categories([(1, "Bin"), (2, "bin")], OBJECTS, prefer={1: boxes, 2: masks})
+    assert [m.target.feature_hash if m.target else None for m in report.categories] == [
+        "h-bin-box",
+        "h-bin-poly",
+    ]
+    assert [m.how for m in report.categories] == ["exact", "normalised"]
+    # Without geometry (a category with no annotations) the choice stays ambiguous.
+    assert match_categories([(1, "Bin")], OBJECTS, prefer={1: ()}).categories[0].how == "ambiguous"
+
+
+def test_empty_map_value_leaves_unmatched() -> None:
+    report = match_categories([(1, "Person")], OBJECTS, category_map={"1": ""})
+    assert report.categories[0].target is None and report.categories[0].how == "map"
+    images = match_images([(1, "b.png")], UNITS, image_map={"1": ""})
+    assert images.images[0].target is None

@@ -26,10 +26,23 @@ def _gt(**changes: Any) -> dict[str, Any]:
         "images": [{"id": 7, "width": 50, "height": 40}, {"id": 3, "width": 50, "height": 40}],
         "categories": [{"id": 5, "name": "cat"}, {"id": 2, "name": "dog"}],
         "annotations": [
-            {"id": 1, "image_id": 7, "category_id": 5, "bbox": [1, 2, 10, 20], "area": 150.0,
-             "iscrowd": 0, "segmentation": [[1, 2, 11, 2, 11, 22, 1, 22]]},
-            {"id": 2, "image_id": 3, "category_id": 2, "bbox": [0, 0, 4, 4], "area": 16,
-             "segmentation": [[0, 0, 4, 0, 4, 4, 0, 4]]},
+            {
+                "id": 1,
+                "image_id": 7,
+                "category_id": 5,
+                "bbox": [1, 2, 10, 20],
+                "area": 150.0,
+                "iscrowd": 0,
+                "segmentation": [[1, 2, 11, 2, 11, 22, 1, 22]],
+            },
+            {
+                "id": 2,
+                "image_id": 3,
+                "category_id": 2,
+                "bbox": [0, 0, 4, 4],
+                "area": 16,
+                "segmentation": [[0, 0, 4, 0, 4, 4, 0, 4]],
+            },
         ],
     }
     doc.update(changes)
@@ -52,10 +65,16 @@ def test_ground_truth_columns_in_pycocotools_order() -> None:
 def test_bbox_results_get_box_area_and_unknown_category_minus_one() -> None:
     gt_file = _read(_gt())
     gt = ground_truth_inputs(gt_file)
-    dt = detection_inputs(_read([
-        {"image_id": 7, "category_id": 5, "bbox": [0, 0, 3, 4], "score": 0.5},
-        {"image_id": 3, "category_id": 99, "bbox": [0, 0, 2, 2], "score": 0.4},
-    ]), gt, image_sizes(gt_file))
+    dt = detection_inputs(
+        _read(
+            [
+                {"image_id": 7, "category_id": 5, "bbox": [0, 0, 3, 4], "score": 0.5},
+                {"image_id": 3, "category_id": 99, "bbox": [0, 0, 2, 2], "score": 0.4},
+            ]
+        ),
+        gt,
+        image_sizes(gt_file),
+    )
     assert dt.area.tolist() == [12.0, 4.0]
     assert dt.category.tolist() == [1, -1]
     assert dt.image.tolist() == [1, 0]
@@ -84,9 +103,18 @@ def test_keypoint_results_use_the_keypoint_extent() -> None:
         a["num_keypoints"] = 2
     gt_file = read_coco(orjson.dumps(gt_doc), "gt.json", "keypoints")
     gt = ground_truth_inputs(gt_file, "keypoints")
-    dt = detection_inputs(read_coco(orjson.dumps([
-        {"image_id": 7, "category_id": 5, "keypoints": [2, 3, 1, 6, 11, 1], "score": 0.9}
-    ]), "dt.json", "keypoints"), gt, image_sizes(gt_file), "keypoints")
+    dt = detection_inputs(
+        read_coco(
+            orjson.dumps(
+                [{"image_id": 7, "category_id": 5, "keypoints": [2, 3, 1, 6, 11, 1], "score": 0.9}]
+            ),
+            "dt.json",
+            "keypoints",
+        ),
+        gt,
+        image_sizes(gt_file),
+        "keypoints",
+    )
     assert dt.area.tolist() == [32.0]
     assert dt.bbox.tolist() == [[2.0, 3.0, 4.0, 8.0]]
 
@@ -99,8 +127,9 @@ def test_string_ids() -> None:
         a["image_id"] = f"im{a['image_id']}"
     gt = ground_truth_inputs(_read(doc))
     assert gt.image_ids == ("im3", "im7")
-    dt = detection_inputs(_read([{"image_id": "im7", "category_id": 2, "bbox": [0, 0, 1, 1],
-                                  "score": 1}]), gt)
+    dt = detection_inputs(
+        _read([{"image_id": "im7", "category_id": 2, "bbox": [0, 0, 1, 1], "score": 1}]), gt
+    )
     assert dt.image.tolist() == [1]
 
 
@@ -117,6 +146,7 @@ def test_empty_results_list() -> None:
         (b'{\n  "images": [\n    {"id": 1,}\n  ]}', "line 3", "malformed"),
         (b'{"info": {}}', "", "missing required field `images`"),
         (b"42", "", "Expected"),
+        (b'[{"image_id": 1,\n  "bbox": [1, 2', "line 2, column 16", "truncated"),
     ],
 )
 def test_syntax_errors_are_located(payload: bytes, location: str, message: str) -> None:
@@ -169,9 +199,15 @@ def test_missing_gt_area_and_duplicate_ids() -> None:
 def test_result_errors() -> None:
     gt = ground_truth_inputs(_read(_gt()))
     with pytest.raises(ImportFormatError, match=r"\[1\]\.image_id: 12"):
-        detection_inputs(_read([{"image_id": 7, "category_id": 5, "bbox": [0, 0, 1, 1],
-                                 "score": 1}, {"image_id": 12, "category_id": 5,
-                                               "bbox": [0, 0, 1, 1], "score": 1}]), gt)
+        detection_inputs(
+            _read(
+                [
+                    {"image_id": 7, "category_id": 5, "bbox": [0, 0, 1, 1], "score": 1},
+                    {"image_id": 12, "category_id": 5, "bbox": [0, 0, 1, 1], "score": 1},
+                ]
+            ),
+            gt,
+        )
     with pytest.raises(ImportFormatError, match=r"\[0\]\.score: missing"):
         detection_inputs(_read([{"image_id": 7, "category_id": 5, "bbox": [0, 0, 1, 1]}]), gt)
     with pytest.raises(ImportFormatError, match="is a results list"):

@@ -1,4 +1,5 @@
-"""Two OS processes saving rows to one SQLite store at the same time both succeed."""
+"""Two OS processes saving rows to one store at the same time both succeed (SQLite and
+PostgreSQL), including when they race to create the same rows of a branch."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ WRITER = textwrap.dedent(
         while time.time() < start_at:
             time.sleep(0.005)
         for round_ in range(5):
+            # Both processes race to create the same rows on one branch as well.
+            with project.create_bundle() as bundle:
+                for row in project.list_label_rows_v2(branch_name="both"):
+                    row.initialise_labels(bundle=bundle)
             rows = project.list_label_rows_v2(branch_name=branch)
             with project.create_bundle() as bundle:
                 for row in rows:
@@ -46,8 +51,8 @@ WRITER = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_two_processes_save_to_one_sqlite_store(tmp_path: Path) -> None:
-    store = tmp_path / "store"
+def test_two_processes_save_to_one_store(store_url: str, tmp_path: Path) -> None:
+    store = store_url
     with Client(store) as client:
         project = client.create_project("shared", ontology=ONTOLOGY)
         project.add_data([{"title": f"{i}.jpg", "width": 50, "height": 50} for i in range(200)])
@@ -69,7 +74,9 @@ def test_two_processes_save_to_one_sqlite_store(tmp_path: Path) -> None:
         assert out.startswith("done")
     with Client(store) as client:
         project = client.get_project("shared")
-        assert project.list_branches() == ["proc-a", "proc-b"]
+        assert project.list_branches() == ["both", "proc-a", "proc-b"]
+        both = project.list_label_rows_v2(branch_name="both")
+        assert len({r.label_hash for r in both}) == 200 and all(r.label_hash for r in both)
         for branch in ("proc-a", "proc-b"):
             rows = project.list_label_rows_v2(branch_name=branch)
             assert all(r.label_hash for r in rows)

@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from predscope.services.projects import add_data, create_project
 from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord
@@ -54,9 +52,8 @@ def coco_project(
     return project
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """A fresh SQLite store (the store helper's tests cover PostgreSQL)."""
+def open_test_store(tmp_path: Path) -> Iterator[Store]:
+    """A fresh SQLite store for a ``store`` fixture (the store helper's tests cover PostgreSQL)."""
     opened = open_store(str(tmp_path / "store"))
     yield opened
     opened.close()
@@ -70,6 +67,8 @@ def count_rows(store: Store) -> tuple[int, int, int]:
 
     with store.read() as conn:
         rows = conn.execute(select(func.count()).select_from(label_rows)).scalar_one()
-        objects = conn.execute(select(func.coalesce(func.sum(label_rows.c.object_count), 0))).scalar_one()
+        objects = conn.execute(
+            select(func.coalesce(func.sum(label_rows.c.object_count), 0))
+        ).scalar_one()
         done = conn.execute(select(func.count()).select_from(imports)).scalar_one()
     return int(rows), int(objects), int(done)

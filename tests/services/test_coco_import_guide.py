@@ -19,7 +19,9 @@ from predscope.store.engine import open_store
 SCRIPT = DATA.parent / "examples" / "guide" / "import_coco_predictions.py"
 
 
-@pytest.mark.skipif(not SCRIPT.is_file(), reason="examples/guide/import_coco_predictions.py missing")
+@pytest.mark.skipif(
+    not SCRIPT.is_file(), reason="examples/guide/import_coco_predictions.py missing"
+)
 def test_guide_coco_script_runs_and_refuses_a_second_run(tmp_path: Path) -> None:
     catalogue = json.loads((SKIMAGE / "images_coco.json").read_text())
     preds = json.loads((SKIMAGE / "pred_opencv_haar_hog.json").read_text())
@@ -34,10 +36,14 @@ def test_guide_coco_script_runs_and_refuses_a_second_run(tmp_path: Path) -> None
     store = open_store(str(home))
     ontology = json.loads((SCRIPT.parent / "ontology.json").read_text())
     project = create_project(store, "guide", ontology)
-    add_data(store, project, [
-        {"title": im["file_name"], "width": im["width"], "height": im["height"]}
-        for im in catalogue["images"]
-    ])
+    add_data(
+        store,
+        project,
+        [
+            {"title": im["file_name"], "width": im["width"], "height": im["height"]}
+            for im in catalogue["images"]
+        ],
+    )
     env = {
         **os.environ,
         "PREDSCOPE_HOME": str(home),

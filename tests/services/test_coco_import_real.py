@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
-from coco_fixtures import COCO_VAL, D2, SKIMAGE, coco_project, ontology, store  # noqa: F401
+from coco_fixtures import COCO_VAL, D2, SKIMAGE, coco_project, ontology, open_test_store
 
 from predscope.objects.bitmask import BitmaskCoordinates
 from predscope.objects.coordinates import BoundingBoxCoordinates, PolygonCoordinates
@@ -21,9 +23,16 @@ from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
 
 
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    yield from open_test_store(tmp_path)
+
+
 def rows_of(store: Store, project: ProjectRecord, branch: str) -> dict[str, LabelRowV2]:
     ontology = OntologyStructure.from_dict(project.ontology)
-    rows = [r for r in list_label_rows(store, project, ontology, branch_name=branch) if r.label_hash]
+    rows = [
+        r for r in list_label_rows(store, project, ontology, branch_name=branch) if r.label_hash
+    ]
     for row in rows:
         row.initialise_labels()
     return {r.data_title: r for r in rows}
@@ -38,7 +47,7 @@ def _objects(rows: dict[str, LabelRowV2]) -> list[tuple[str, Any]]:
 
 
 @pytest.mark.slow
-def test_coco_val_gt_and_two_prediction_branches(store: Store) -> None:  # noqa: F811
+def test_coco_val_gt_and_two_prediction_branches(store: Store) -> None:
     gt_file = COCO_VAL / "instances_val2014_100.json"
     gt = json.loads(gt_file.read_text())
     images = {im["id"]: im for im in gt["images"]}
@@ -56,7 +65,7 @@ def test_coco_val_gt_and_two_prediction_branches(store: Store) -> None:  # noqa:
     objects = _objects(main)
     assert len(objects) == 839
     crowd = 0
-    for title, inst in objects:
+    for _, inst in objects:
         ann = inst.get_annotation(0)
         coco = ann.extra["coco"]
         assert ann.confidence == 1.0 and ann.manual_annotation is True
@@ -65,7 +74,9 @@ def test_coco_val_gt_and_two_prediction_branches(store: Store) -> None:  # noqa:
     assert crowd == 9
     # Pixel-exact against pycocotools for a crowd RLE and a polygon.
     by_id = {inst.get_annotation(0).extra["coco"]["id"]: inst for _, inst in objects}
-    for source in (a for a in gt["annotations"] if a["iscrowd"] or a["id"] == gt["annotations"][0]["id"]):
+    for source in (
+        a for a in gt["annotations"] if a["iscrowd"] or a["id"] == gt["annotations"][0]["id"]
+    ):
         image = images[source["image_id"]]
         h, w = image["height"], image["width"]
         segm = source["segmentation"]
@@ -88,8 +99,12 @@ def test_coco_val_gt_and_two_prediction_branches(store: Store) -> None:  # noqa:
     )
     titles = {im["id"]: im["file_name"] for im in gt["images"]}
     want = sorted(
-        (titles[d["image_id"]], round(d["bbox"][0] / images[d["image_id"]]["width"], 12),
-         d["score"], False)
+        (
+            titles[d["image_id"]],
+            round(d["bbox"][0] / images[d["image_id"]]["width"], 12),
+            d["score"],
+            False,
+        )
         for d in dets
     )
     assert got == want
@@ -108,13 +123,18 @@ def test_coco_val_gt_and_two_prediction_branches(store: Store) -> None:  # noqa:
     assert match and np.array_equal(match[0].coordinates.to_numpy_array(), expected)
 
 
-def test_detectron2_mini_polygon_gt_and_rle_detections(store: Store) -> None:  # noqa: F811
+def test_detectron2_mini_polygon_gt_and_rle_detections(store: Store) -> None:
     gt_file = D2 / "gt_val2017_139_285.json"
     project = create_project(store, "d2", ontology([("person", "polygon"), ("person", "bitmask")]))
     gt = json.loads(gt_file.read_text())
-    add_data(store, project, [
-        {"title": im["file_name"], "width": im["width"], "height": im["height"]} for im in gt["images"]
-    ])
+    add_data(
+        store,
+        project,
+        [
+            {"title": im["file_name"], "width": im["width"], "height": im["height"]}
+            for im in gt["images"]
+        ],
+    )
     report = import_coco(store, project, gt_file, branch_name="main", ground_truth=True)
     assert report.objects == 2
     # Polygons in the file and a polygon object in the ontology: the polygon twin wins.
@@ -128,12 +148,16 @@ def test_detectron2_mini_polygon_gt_and_rle_detections(store: Store) -> None:  #
         key=lambda a: -a.confidence,
     )
     assert [a.confidence for a in anns] == [
-        0.9949821829795837, 0.7685421705245972, 0.07092753797769547,
+        0.9949821829795837,
+        0.7685421705245972,
+        0.07092753797769547,
     ]
     assert all(isinstance(a.coordinates, BitmaskCoordinates) for a in anns)
     assert anns[0].coordinates.height == 426 and anns[0].coordinates.width == 640
     main = rows_of(store, project, "main")
-    polys = [i.get_annotation(0).coordinates for i in main["000000000139.jpg"].get_object_instances()]
+    polys = [
+        i.get_annotation(0).coordinates for i in main["000000000139.jpg"].get_object_instances()
+    ]
     assert all(isinstance(p, PolygonCoordinates) for p in polys)
     first = gt["annotations"][0]["segmentation"][0]
     ring = polys[0].polygons[0][0]
@@ -143,18 +167,26 @@ def test_detectron2_mini_polygon_gt_and_rle_detections(store: Store) -> None:  #
 
 
 def _skimage_project(store: Store) -> ProjectRecord:
-    objects = [("face", "bounding_box"), ("person", "bounding_box"), ("person", "bitmask"),
-               ("text", "polygon")]
+    objects = [
+        ("face", "bounding_box"),
+        ("person", "bounding_box"),
+        ("person", "bitmask"),
+        ("text", "polygon"),
+    ]
     project = create_project(store, "skimage", ontology(objects))
     catalogue = json.loads((SKIMAGE / "images_coco.json").read_text())
-    add_data(store, project, [
-        {"title": im["file_name"], "width": im["width"], "height": im["height"]}
-        for im in catalogue["images"]
-    ])
+    add_data(
+        store,
+        project,
+        [
+            {"title": im["file_name"], "width": im["width"], "height": im["height"]}
+            for im in catalogue["images"]
+        ],
+    )
     return project
 
 
-def test_skimage_predictions_via_gt_catalogue(store: Store) -> None:  # noqa: F811
+def test_skimage_predictions_via_gt_catalogue(store: Store) -> None:
     project = _skimage_project(store)
     catalogue = SKIMAGE / "images_coco.json"
     haar = import_coco(
@@ -173,14 +205,21 @@ def test_skimage_predictions_via_gt_catalogue(store: Store) -> None:  # noqa: F8
     assert face.coordinates.width * 512 == pytest.approx(93)
 
     mp = import_coco(
-        store, project, SKIMAGE / "pred_mediapipe_0.10.21.json", branch_name="mediapipe",
+        store,
+        project,
+        SKIMAGE / "pred_mediapipe_0.10.21.json",
+        branch_name="mediapipe",
         gt_path=catalogue,
     )
     shapes = {m.name: m.target.shape for m in mp.mapping.categories if m.target}
     assert shapes == {"face": "bounding_box", "person": "bitmask", "text": "polygon"}
     rows = rows_of(store, project, "mediapipe")
-    masks = [a for _, i in _objects(rows) for a in [i.get_annotation(0)]
-             if isinstance(a.coordinates, BitmaskCoordinates)]
+    masks = [
+        a
+        for _, i in _objects(rows)
+        for a in [i.get_annotation(0)]
+        if isinstance(a.coordinates, BitmaskCoordinates)
+    ]
     assert len(masks) == 1 and masks[0].confidence == pytest.approx(0.9859)
     assert masks[0].coordinates.to_numpy_array().sum() > 1000
 

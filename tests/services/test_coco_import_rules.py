@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from coco_fixtures import count_rows, ontology, store  # noqa: F401
+from coco_fixtures import count_rows, ontology, open_test_store
 
 from predscope.exceptions import (
     DuplicateImportError,
@@ -22,6 +23,12 @@ from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
 from predscope.utilities.coco.datastructure import FrameIndex
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    yield from open_test_store(tmp_path)
+
 
 IMAGES = [
     {"id": 1, "file_name": "a.jpg", "width": 100, "height": 50},
@@ -41,14 +48,20 @@ def _write(tmp_path: Path, name: str, payload: Any) -> Path:
 
 
 @pytest.fixture
-def project(store: Store) -> ProjectRecord:  # noqa: F811
+def project(store: Store) -> ProjectRecord:
     record = create_project(
-        store, "p", ontology([("cat", "bounding_box"), ("Dog", "bounding_box"), ("bird", "polygon")])
+        store,
+        "p",
+        ontology([("cat", "bounding_box"), ("Dog", "bounding_box"), ("bird", "polygon")]),
     )
-    add_data(store, record, [
-        {"title": "a.jpg", "width": 100, "height": 50},
-        {"title": "b.jpg", "width": 200, "height": 100},
-    ])
+    add_data(
+        store,
+        record,
+        [
+            {"title": "a.jpg", "width": 100, "height": 50},
+            {"title": "b.jpg", "width": 200, "height": 100},
+        ],
+    )
     return record
 
 
@@ -65,12 +78,16 @@ def _boxes(store: Store, project: ProjectRecord, branch: str) -> list[tuple[str,
     return sorted(out, key=lambda t: (t[0], t[2]))
 
 
-def test_dataset_with_string_ids_scores_and_clipping(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+def test_dataset_with_string_ids_scores_and_clipping(
+    tmp_path: Path, store: Store, project: ProjectRecord
+) -> None:
     anns = [
         {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 5, 20, 10], "score": 0.5},
         {"id": 2, "image_id": "two", "category_id": 2, "bbox": [190, 90, 20, 20], "score": 1.5},
     ]
-    report = import_coco(store, project, _write(tmp_path, "d.json", _dataset(anns)), branch_name="preds")
+    report = import_coco(
+        store, project, _write(tmp_path, "d.json", _dataset(anns)), branch_name="preds"
+    )
     assert (report.objects, report.rows, report.clipped) == (2, 2, 1)
     assert {m.how for m in report.mapping.categories} == {"normalised"}
     assert [m.how for m in report.mapping.images] == ["path", "basename"]
@@ -84,7 +101,9 @@ def test_dataset_with_string_ids_scores_and_clipping(tmp_path: Path, store: Stor
     assert conf_b == 1.5
 
 
-def test_results_list_needs_a_catalogue(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+def test_results_list_needs_a_catalogue(
+    tmp_path: Path, store: Store, project: ProjectRecord
+) -> None:
     results = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]
     path = _write(tmp_path, "r.json", results)
     with pytest.raises(ImportFormatError, match="pass --gt"):
@@ -92,21 +111,27 @@ def test_results_list_needs_a_catalogue(tmp_path: Path, store: Store, project: P
     gt = _write(tmp_path, "gt.json", _dataset([]))
     assert import_coco(store, project, path, branch_name="p", gt_path=gt).objects == 1
     mapped = import_coco(
-        store, project, path, branch_name="q",
-        image_map={"1": "b.jpg"}, category_map={"1": "Dog"},
+        store,
+        project,
+        path,
+        branch_name="q",
+        image_map={"1": "b.jpg"},
+        category_map={"1": "Dog"},
     )
     assert mapped.mapping_source == "maps"
     assert _boxes(store, project, "q")[0][0] == "b.jpg"
 
 
-def test_custom_score_field(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+def test_custom_score_field(tmp_path: Path, store: Store, project: ProjectRecord) -> None:
     anns = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "conf": 0.25, "score": 0.9}]
     path = _write(tmp_path, "d.json", _dataset(anns))
     import_coco(store, project, path, branch_name="p", score_field="conf")
     assert _boxes(store, project, "p")[0][2] == 0.25
 
 
-def test_unknown_category_error_or_skip(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+def test_unknown_category_error_or_skip(
+    tmp_path: Path, store: Store, project: ProjectRecord
+) -> None:
     cats = [*CATEGORIES, {"id": 3, "name": "zebra"}]
     anns = [
         {"image_id": 1, "category_id": 3, "bbox": [0, 0, 5, 5], "score": 0.9},
@@ -121,17 +146,23 @@ def test_unknown_category_error_or_skip(tmp_path: Path, store: Store, project: P
     assert report.objects == 1 and report.skipped_categories == {"3 'zebra'": 1}
 
 
-def test_unmatched_image_error_or_skip(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+def test_unmatched_image_error_or_skip(
+    tmp_path: Path, store: Store, project: ProjectRecord
+) -> None:
     images = [*IMAGES, {"id": 9, "file_name": "zz.jpg", "width": 10, "height": 10}]
     anns = [{"image_id": 9, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]
-    path = _write(tmp_path, "d.json", {"images": images, "categories": CATEGORIES, "annotations": anns})
+    path = _write(
+        tmp_path, "d.json", {"images": images, "categories": CATEGORIES, "annotations": anns}
+    )
     with pytest.raises(ImportFormatError, match="zz.jpg"):
         import_coco(store, project, path, branch_name="p")
     report = import_coco(store, project, path, branch_name="p", on_unknown_image="skip")
     assert report.objects == 0 and report.skipped_images == {"9 'zz.jpg'": 1}
 
 
-def test_reimport_is_refused_and_replace_swaps(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+def test_reimport_is_refused_and_replace_swaps(
+    tmp_path: Path, store: Store, project: ProjectRecord
+) -> None:
     anns = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]
     path = _write(tmp_path, "d.json", _dataset(anns))
     import_coco(store, project, path, branch_name="p")
@@ -149,7 +180,7 @@ def test_reimport_is_refused_and_replace_swaps(tmp_path: Path, store: Store, pro
     assert [(t, c) for t, _, c, _ in _boxes(store, project, "p")] == [("a.jpg", 0.9)]
 
 
-def test_dry_run_writes_nothing(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+def test_dry_run_writes_nothing(tmp_path: Path, store: Store, project: ProjectRecord) -> None:
     anns = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]
     before = count_rows(store)
     report = import_coco(
@@ -178,15 +209,31 @@ GOOD = {"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}
         (_dataset([{**GOOD, "category_id": 8}]), r"annotations\[0\]\.category_id"),
         (_dataset([{**GOOD, "bbox": [0.1, 0.1, 0.2, 0.2]}]), "look normalised"),
         (_dataset([{**GOOD, "segmentation": [[[1, 2], [3, 4]]]}]), r"annotations\[0\]\.segm"),
-        ({"images": [{"id": 1, "file_name": "a.jpg", "width": 640, "height": 50}],
-          "categories": CATEGORIES, "annotations": [GOOD]}, r"images\[0\].*640x50"),
-        ({"images": [{"id": 1, "file_name": "a.jpg", "width": -3, "height": 50}],
-          "categories": CATEGORIES, "annotations": [GOOD]}, r"images\[0\]"),
+        (
+            {
+                "images": [{"id": 1, "file_name": "a.jpg", "width": 640, "height": 50}],
+                "categories": CATEGORIES,
+                "annotations": [GOOD],
+            },
+            r"images\[0\].*640x50",
+        ),
+        (
+            {
+                "images": [{"id": 1, "file_name": "a.jpg", "width": -3, "height": 50}],
+                "categories": CATEGORIES,
+                "annotations": [GOOD],
+            },
+            r"images\[0\]",
+        ),
         (_dataset([{**GOOD, "score": "high"}]), r"annotations\[0\]\.score"),
     ],
 )
 def test_bad_input_changes_nothing(
-    tmp_path: Path, store: Store, project: ProjectRecord, payload: Any, message: str  # noqa: F811
+    tmp_path: Path,
+    store: Store,
+    project: ProjectRecord,
+    payload: Any,
+    message: str,
 ) -> None:
     path = _write(tmp_path, "bad.json", payload)
     before = count_rows(store)
@@ -196,7 +243,7 @@ def test_bad_input_changes_nothing(
     assert count_rows(store) == before
 
 
-def test_bad_geometry_for_shape(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+def test_bad_geometry_for_shape(tmp_path: Path, store: Store, project: ProjectRecord) -> None:
     # An RLE mask cannot become the polygon object "bird".
     cats = [{"id": 5, "name": "bird"}]
     rle = {"size": [50, 100], "counts": [0, 5000]}
@@ -206,7 +253,7 @@ def test_bad_geometry_for_shape(tmp_path: Path, store: Store, project: ProjectRe
         import_coco(store, project, path, branch_name="p")
 
 
-def test_bad_options(tmp_path: Path, store: Store, project: ProjectRecord) -> None:  # noqa: F811
+def test_bad_options(tmp_path: Path, store: Store, project: ProjectRecord) -> None:
     path = _write(tmp_path, "d.json", _dataset([GOOD]))
     with pytest.raises(InvalidArgumentsError):
         import_coco(store, project, path, branch_name="p", on_unknown_category="ignore")
@@ -214,26 +261,195 @@ def test_bad_options(tmp_path: Path, store: Store, project: ProjectRecord) -> No
         import_coco(store, project, tmp_path / "missing.json", branch_name="p")
 
 
-def test_import_coco_labels_encord_signature(store: Store, project: ProjectRecord) -> None:  # noqa: F811
+def test_import_coco_labels_encord_signature(store: Store, project: ProjectRecord) -> None:
     onto = OntologyStructure.from_dict(project.ontology)
     cat = onto.get_child_by_title("cat")
     rows = {r.data_title: r for r in list_label_rows(store, project, onto)}
-    labels = _dataset([
-        {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.4},
-        {"id": 2, "image_id": 1, "category_id": 2, "bbox": [0, 0, 5, 5], "score": 0.4},
-        {"id": 3, "image_id": "two", "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.4},
-    ])
+    labels = _dataset(
+        [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.4},
+            {"id": 2, "image_id": 1, "category_id": 2, "bbox": [0, 0, 5, 5], "score": 0.4},
+            {"id": 3, "image_id": "two", "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.4},
+        ]
+    )
     report = import_coco_labels(
-        store, project, labels, {1: cat.feature_node_hash},
+        store,
+        project,
+        labels,
+        {1: cat.feature_node_hash},
         {1: FrameIndex(rows["a.jpg"].data_hash, frame=0)},
-        branch_name="enc", confidence_field_name="score",
+        branch_name="enc",
+        confidence_field_name="score",
     )
     # Unmapped category 2 and image "two" are skipped, as in Encord.
     assert report.objects == 1
     assert _boxes(store, project, "enc")[0][2:] == (0.4, False)
     with pytest.raises(DuplicateImportError):
         import_coco_labels(
-            store, project, labels, {1: cat.feature_node_hash},
-            {1: FrameIndex(rows["a.jpg"].data_hash)}, branch_name="enc",
+            store,
+            project,
+            labels,
+            {1: cat.feature_node_hash},
+            {1: FrameIndex(rows["a.jpg"].data_hash)},
+            branch_name="enc",
             confidence_field_name="score",
         )
+
+
+def test_stored_documents_are_what_the_codec_writes(
+    tmp_path: Path, store: Store, project: ProjectRecord
+) -> None:
+    """The fast path clones codec templates; re-encoding a stored row must change nothing."""
+    from predscope.objects.label_row import LabelRowV2
+    from predscope.store import label_rows as row_repo
+
+    cats = [*CATEGORIES, {"id": 5, "name": "bird"}]
+    anns = [
+        {
+            "id": 7,
+            "image_id": 1,
+            "category_id": 1,
+            "bbox": [10, 5, 20, 10],
+            "area": 200.0,
+            "iscrowd": 0,
+        },
+        {
+            "id": 8,
+            "image_id": 1,
+            "category_id": 5,
+            "segmentation": [[1, 1, 30, 1, 30, 20]],
+            "bbox": [1, 1, 29, 19],
+            "iscrowd": 0,
+            "area": 275.5,
+        },
+    ]
+    path = _write(tmp_path, "gt.json", {"images": IMAGES, "categories": cats, "annotations": anns})
+    import_coco(store, project, path, branch_name="main", ground_truth=True)
+    onto = OntologyStructure.from_dict(project.ontology)
+    (row,) = [r for r in list_label_rows(store, project, onto) if r.label_hash]
+    with store.read() as conn:
+        stored = row_repo.load_documents(conn, [row.label_hash])[row.label_hash]
+    again = LabelRowV2.from_labels_dict(stored, onto, row.metadata).to_encord_dict()
+    assert again == stored
+    entries = next(iter(stored["data_units"].values()))["labels"]["objects"]
+    assert [e["coco"] for e in entries] == [
+        {"iscrowd": 0, "area": 200.0, "bbox": [10.0, 5.0, 20.0, 10.0], "id": 7},
+        {"iscrowd": 0, "area": 275.5, "bbox": [1.0, 1.0, 29.0, 19.0], "id": 8},
+    ]
+    assert [e["shape"] for e in entries] == ["bounding_box", "polygon"]
+
+
+def test_image_group_frames_by_title_and_map(
+    tmp_path: Path, store: Store, project: ProjectRecord
+) -> None:
+    add_data(
+        store,
+        project,
+        [
+            {
+                "title": "grp",
+                "images": [
+                    {"title": "g0.png", "width": 100, "height": 50},
+                    {"title": "g1.png", "width": 100, "height": 50},
+                ],
+            }
+        ],
+    )
+    images = [
+        {"id": 1, "file_name": "g1.png", "width": 100, "height": 50},
+        {"id": 2, "file_name": "other.png", "width": 100, "height": 50},
+    ]
+    anns = [
+        {"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.5},
+        {"image_id": 2, "category_id": 1, "bbox": [0, 0, 20, 10], "score": 0.6},
+    ]
+    onto = OntologyStructure.from_dict(project.ontology)
+    group = next(r for r in list_label_rows(store, project, onto) if r.data_title == "grp")
+    path = _write(
+        tmp_path, "g.json", {"images": images, "categories": CATEGORIES, "annotations": anns}
+    )
+    report = import_coco(
+        store, project, path, branch_name="grp", image_map={"2": f"{group.data_hash}:0"}
+    )
+    assert (report.objects, report.rows) == (2, 1)
+    (row,) = [r for r in list_label_rows(store, project, onto, branch_name="grp") if r.label_hash]
+    row.initialise_labels()
+    frames = sorted(
+        (a.frame, a.confidence) for i in row.get_object_instances() for a in i.get_annotations()
+    )
+    assert frames == [(0, 0.6), (1, 0.5)]
+
+
+def test_keypoints_become_a_skeleton(tmp_path: Path, store: Store) -> None:
+    from predscope.objects.coordinates import SkeletonCoordinates, Visibility
+
+    onto = ontology([("person", "skeleton")])
+    fh = onto["objects"][0]["featureNodeHash"]
+    onto["skeleton_templates"] = [
+        {
+            "template": {
+                "name": "person",
+                "width": 1,
+                "height": 1,
+                "shape": "skeleton",
+                "feature_node_hash": fh,
+                "skeleton": {
+                    "0": {
+                        "x": 0.5,
+                        "y": 0.2,
+                        "name": "nose",
+                        "color": "#000000",
+                        "value": "nose",
+                        "featureHash": "kpnose01",
+                    },
+                    "1": {
+                        "x": 0.4,
+                        "y": 0.1,
+                        "name": "eye",
+                        "color": "#000000",
+                        "value": "eye",
+                        "featureHash": "kpeye001",
+                    },
+                },
+                "skeletonEdges": {"0": {"1": {"color": "#000000"}}},
+            }
+        }
+    ]
+    project = create_project(store, "kp", onto)
+    add_data(store, project, [{"title": "a.jpg", "width": 100, "height": 50}])
+    data = {
+        "images": [IMAGES[0]],
+        "categories": [{"id": 1, "name": "person", "keypoints": ["eye", "nose"], "skeleton": []}],
+        "annotations": [
+            {
+                "id": 3,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [0, 0, 50, 50],
+                "keypoints": [10, 5, 1, 50, 25, 2],
+                "num_keypoints": 2,
+                "iscrowd": 0,
+                "area": 100,
+            }
+        ],
+    }
+    import_coco(
+        store, project, _write(tmp_path, "kp.json", data), branch_name="main", ground_truth=True
+    )
+    structure = OntologyStructure.from_dict(project.ontology)
+    (row,) = [r for r in list_label_rows(store, project, structure) if r.label_hash]
+    row.initialise_labels()
+    skeleton = row.get_object_instances()[0].get_annotation(0).coordinates
+    assert isinstance(skeleton, SkeletonCoordinates)
+    points = [(p.name, p.x, p.y, p.visibility, p.feature_hash) for p in skeleton.values]
+    assert points == [
+        ("eye", 0.1, 0.1, Visibility.OCCLUDED, "kpeye001"),
+        ("nose", 0.5, 0.5, Visibility.VISIBLE, "kpnose01"),
+    ]
+    from predscope.services.coco_export import export_coco
+
+    exported = export_coco(store, project)
+    assert isinstance(exported, dict)
+    (ann,) = exported["annotations"]
+    assert ann["keypoints"] == [10.0, 5.0, 1, 50.0, 25.0, 2] and ann["num_keypoints"] == 2
+    assert exported["categories"][0]["keypoints"] == ["eye", "nose"]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from coco_fixtures import PADILLA, count_rows, ontology, store  # noqa: F401
+from coco_fixtures import PADILLA, count_rows, ontology, open_test_store
 
 from predscope.exceptions import DuplicateImportError, ImportFormatError, UnknownCategoryError
 from predscope.objects.ontology_structure import OntologyStructure
@@ -17,15 +18,24 @@ from predscope.store.records import ProjectRecord
 
 
 @pytest.fixture
-def padilla(store: Store) -> ProjectRecord:  # noqa: F811
+def store(tmp_path: Path) -> Iterator[Store]:
+    yield from open_test_store(tmp_path)
+
+
+@pytest.fixture
+def padilla(store: Store) -> ProjectRecord:
     project = create_project(store, "padilla", ontology([("person", "bounding_box")]))
-    add_data(store, project, [
-        {"title": f"0000{i}.jpg", "width": 200, "height": 200} for i in range(1, 8)
-    ])
+    add_data(
+        store,
+        project,
+        [{"title": f"0000{i}.jpg", "width": 200, "height": 200} for i in range(1, 8)],
+    )
     return project
 
 
-def _labels(store: Store, project: ProjectRecord, branch: str) -> list[tuple[str, tuple[float, ...], float, bool]]:  # noqa: F811
+def _labels(
+    store: Store, project: ProjectRecord, branch: str
+) -> list[tuple[str, tuple[float, ...], float, bool]]:
     onto = OntologyStructure.from_dict(project.ontology)
     out = []
     for row in list_label_rows(store, project, onto, branch_name=branch):
@@ -52,15 +62,24 @@ def _absolute(folder: str, score: bool) -> list[tuple[str, tuple[float, ...], fl
     return sorted(out)
 
 
-def test_padilla_yolo_gt_and_detections(store: Store, padilla: ProjectRecord) -> None:  # noqa: F811
+def test_padilla_yolo_gt_and_detections(store: Store, padilla: ProjectRecord) -> None:
     gt = import_yolo(
-        store, padilla, PADILLA / "groundtruths_rel", branch_name="main", ground_truth=True,
-        class_mode="name", score_column="none",
+        store,
+        padilla,
+        PADILLA / "groundtruths_rel",
+        branch_name="main",
+        ground_truth=True,
+        class_mode="name",
+        score_column="none",
     )
     assert (gt.objects, gt.rows, gt.clipped) == (15, 7, 0)
     assert {m.how for m in gt.mapping.images} == {"stem"}
     dets = import_yolo(
-        store, padilla, PADILLA / "detections_rel", branch_name="dets", class_mode="name",
+        store,
+        padilla,
+        PADILLA / "detections_rel",
+        branch_name="dets",
+        class_mode="name",
         score_column="second",
     )
     assert dets.objects == 24 and dets.per_class == {"person": 24}
@@ -72,11 +91,19 @@ def test_padilla_yolo_gt_and_detections(store: Store, padilla: ProjectRecord) ->
             assert title == w_title and conf == w_conf and manual == (branch == "main")
             assert box == pytest.approx(w_box, abs=1e-9)
     with pytest.raises(DuplicateImportError):
-        import_yolo(store, padilla, PADILLA / "detections_rel", branch_name="dets",
-                    class_mode="name", score_column="second")
+        import_yolo(
+            store,
+            padilla,
+            PADILLA / "detections_rel",
+            branch_name="dets",
+            class_mode="name",
+            score_column="second",
+        )
 
 
-def test_yolo_index_mode_clipping_and_unknown_class(tmp_path: Path, store: Store, padilla: ProjectRecord) -> None:  # noqa: F811
+def test_yolo_index_mode_clipping_and_unknown_class(
+    tmp_path: Path, store: Store, padilla: ProjectRecord
+) -> None:
     folder = tmp_path / "labels"
     folder.mkdir()
     (folder / "classes.txt").write_text("person\ncar\n")
@@ -103,7 +130,7 @@ VOC = """<annotation>
 """
 
 
-def test_voc_files(tmp_path: Path, store: Store, padilla: ProjectRecord) -> None:  # noqa: F811
+def test_voc_files(tmp_path: Path, store: Store, padilla: ProjectRecord) -> None:
     (tmp_path / "a.xml").write_text(VOC.format(name="00001.jpg"))
     (tmp_path / "b.xml").write_text(VOC.format(name="00002.jpg"))
     report = import_voc(store, padilla, tmp_path, branch_name="main", ground_truth=True)
@@ -116,11 +143,13 @@ def test_voc_files(tmp_path: Path, store: Store, padilla: ProjectRecord) -> None
     onto = OntologyStructure.from_dict(padilla.ontology)
     row = next(r for r in list_label_rows(store, padilla, onto) if r.data_title == "00001.jpg")
     row.initialise_labels()
-    flags = sorted(i.get_annotation(0).extra["voc"]["difficult"] for i in row.get_object_instances())
+    flags = sorted(
+        i.get_annotation(0).extra["voc"]["difficult"] for i in row.get_object_instances()
+    )
     assert flags == [False, True]
 
 
-def test_voc_errors_change_nothing(tmp_path: Path, store: Store, padilla: ProjectRecord) -> None:  # noqa: F811
+def test_voc_errors_change_nothing(tmp_path: Path, store: Store, padilla: ProjectRecord) -> None:
     bad = tmp_path / "bad.xml"
     bad.write_text(VOC.format(name="00001.jpg").replace("<width>200", "<width>300"))
     before = count_rows(store)

@@ -45,7 +45,7 @@ def demo(
     table = Table(
         title=f"COCO bbox metrics against 'main' ({result.ground_truth_objects} GT objects)"
     )
-    table.add_column("branch")
+    table.add_column("branch", no_wrap=True)
     table.add_column("detections", justify="right")
     for column in STAT_COLUMNS:
         table.add_column(column, justify="right")

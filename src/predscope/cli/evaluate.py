@@ -34,15 +34,21 @@ def evaluation_json(ev: CocoEvaluation, per_class: bool = True) -> dict[str, Any
     if per_class:
         ar_key = f"AR{ev.params.max_dets[-1]}"
         out["per_class"] = [
-            {"category_id": c.category_id, "name": c.name, "AP": c.ap, "AP50": c.ap50,
-             "AP75": c.ap75, ar_key: c.ar}
+            {
+                "category_id": c.category_id,
+                "name": c.name,
+                "AP": c.ap,
+                "AP50": c.ap50,
+                "AP75": c.ap75,
+                ar_key: c.ar,
+            }
             for c in ev.per_class
         ]
     return out
 
 
 def _print_table(console: Console, ev: CocoEvaluation) -> None:
-    table = Table(title="Per class (area all, maxDets %d)" % ev.params.max_dets[-1])
+    table = Table(title=f"Per class (area all, maxDets {ev.params.max_dets[-1]})")
     for col in ("id", "name", "AP", "AP50", "AP75", f"AR{ev.params.max_dets[-1]}", "GT", "dets"):
         table.add_column(col, justify="right" if col not in ("name",) else "left")
 
@@ -50,8 +56,16 @@ def _print_table(console: Console, ev: CocoEvaluation) -> None:
         return "n/a" if v == -1 else f"{v:.3f}"
 
     for c in ev.per_class:
-        table.add_row(str(c.category_id), c.name, fmt(c.ap), fmt(c.ap50), fmt(c.ap75),
-                      fmt(c.ar), str(c.num_gt), str(c.num_detections))
+        table.add_row(
+            str(c.category_id),
+            c.name,
+            fmt(c.ap),
+            fmt(c.ap50),
+            fmt(c.ap75),
+            fmt(c.ar),
+            str(c.num_gt),
+            str(c.num_detections),
+        )
     console.print(table)
 
 
@@ -81,7 +95,9 @@ def register(app: typer.Typer) -> None:
         kind = iou_type.value
         gt_in, dt_in = load_coco_pair(str(gt), str(dt), kind)  # type: ignore[arg-type]
         ev = evaluate_coco(
-            gt_in, dt_in, CocoParams.default(kind),  # type: ignore[arg-type]
+            gt_in,
+            dt_in,
+            CocoParams.default(kind),  # type: ignore[arg-type]
             pycocotools_compat=pycocotools_compat,
         )
         if as_json:

@@ -58,14 +58,11 @@ def bbox_iou_blocks(
                 if h <= 0:
                     continue
                 inter = w * h
-                if g_crowd[gs + j]:
-                    u = da
-                else:
-                    u = da + gw * gh - inter
+                u = da if g_crowd[gs + j] else da + gw * gh - inter
                 out[k] = inter / u
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def match_groups(
     dstart: NDArray[np.int64],
     dcount: NDArray[np.int64],
@@ -94,19 +91,22 @@ def match_groups(
     """
     num_t = thrs.shape[0]
     num_a = area_lo.shape[0]
-    max_g = 1
-    for b in range(gcount.shape[0]):
-        if gcount[b] > max_g:
-            max_g = gcount[b]
-    order = np.empty(max_g, dtype=np.int64)
-    ig = np.empty(max_g, dtype=np.bool_)
-    taken = np.empty(max_g, dtype=np.bool_)
-    for b in range(dstart.shape[0]):
+    for b in numba.prange(dstart.shape[0]):
         ds = dstart[b]
         nd = dcount[b]
         gs = gstart[b]
         gc = gcount[b]
         off = offsets[b]
+        order = np.empty(gc, dtype=np.int64)
+        ig = np.empty(gc, dtype=np.bool_)
+        taken = np.empty(gc, dtype=np.bool_)
+        # best IoU of each detection: below a threshold nothing can match, skip the scan
+        dmax = np.full(nd, -np.inf)
+        for i in range(nd):
+            for j in range(gc):
+                v = iou[off + i * gc + j]
+                if v > dmax[i]:
+                    dmax[i] = v
         for a in range(num_a):
             lo = area_lo[a]
             hi = area_hi[a]
@@ -132,7 +132,7 @@ def match_groups(
                     d = ds + i
                     best = cap
                     m = -1
-                    for jj in range(gc):
+                    for jj in range(gc if dmax[i] >= cap else 0):
                         j = order[jj]
                         if taken[j] and not g_crowd[gs + j]:
                             continue
@@ -162,7 +162,7 @@ def match_groups(
                         gt_match[t, gs + m] = d
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def accumulate_kernel(
     cat_bounds: NDArray[np.int64],
     order: NDArray[np.int64],
@@ -185,16 +185,12 @@ def accumulate_kernel(
     num_t = codes.shape[1]
     num_a = codes.shape[0]
     num_r = rec_thrs.shape[0]
-    max_n = 1
-    for k in range(cat_bounds.shape[0] - 1):
-        if cat_bounds[k + 1] - cat_bounds[k] > max_n:
-            max_n = cat_bounds[k + 1] - cat_bounds[k]
-    sel = np.empty(max_n, dtype=np.int64)
-    rc = np.empty(max_n, dtype=np.float64)
-    pr = np.empty(max_n, dtype=np.float64)
-    for k in range(cat_bounds.shape[0] - 1):
+    for k in numba.prange(cat_bounds.shape[0] - 1):
         lo = cat_bounds[k]
         hi = cat_bounds[k + 1]
+        sel = np.empty(max(hi - lo, 1), dtype=np.int64)
+        rc = np.empty(max(hi - lo, 1), dtype=np.float64)
+        pr = np.empty(max(hi - lo, 1), dtype=np.float64)
         for m in range(max_dets.shape[0]):
             nd = 0
             for p in range(lo, hi):

@@ -22,13 +22,13 @@ def decode(buf: NDArray[np.uint8], start: int, end: int, out: NDArray[np.int64])
         k = 0
         more = True
         while more:
-            c = np.int64(buf[p]) - 48
+            c = int(buf[p]) - 48
             x |= (c & 0x1F) << (5 * k)
             more = (c & 0x20) != 0
             p += 1
             k += 1
             if not more and (c & 0x10) != 0:
-                x |= np.int64(-1) << (5 * k)
+                x |= -1 << (5 * k)
         if m > 2:
             x += out[m - 2]
         out[m] = x & 0xFFFFFFFF
@@ -81,8 +81,11 @@ def _bbox(cnts: NDArray[np.int64], m: int, h: int, w: int, box: NDArray[np.float
 
 @numba.njit(cache=True, nogil=True)
 def area_and_bbox(
-    buf: NDArray[np.uint8], off: NDArray[np.int64], size: NDArray[np.int64],
-    area: NDArray[np.float64], bbox: NDArray[np.float64],
+    buf: NDArray[np.uint8],
+    off: NDArray[np.int64],
+    size: NDArray[np.int64],
+    area: NDArray[np.float64],
+    bbox: NDArray[np.float64],
 ) -> None:  # pragma: no cover - compiled
     """``area`` and ``toBbox`` of every mask."""
     longest = 1
@@ -96,9 +99,7 @@ def area_and_bbox(
 
 
 @numba.njit(cache=True, nogil=True)
-def _run_iou(
-    dc: NDArray[np.int64], ka: int, gc: NDArray[np.int64], kb: int, crowd: bool
-) -> float:
+def _run_iou(dc: NDArray[np.int64], ka: int, gc: NDArray[np.int64], kb: int, crowd: bool) -> float:
     if ka == 0 or kb == 0:
         return 0.0
     ca = dc[0]
@@ -138,13 +139,21 @@ def _run_iou(
 
 @numba.njit(cache=True, nogil=True)
 def mask_iou_groups(
-    dbuf: NDArray[np.uint8], doff: NDArray[np.int64], dsize: NDArray[np.int64],
+    dbuf: NDArray[np.uint8],
+    doff: NDArray[np.int64],
+    dsize: NDArray[np.int64],
     d_rows: NDArray[np.int64],
-    gbuf: NDArray[np.uint8], goff: NDArray[np.int64], gsize: NDArray[np.int64],
-    g_rows: NDArray[np.int64], g_crowd: NDArray[np.bool_],
-    dstart: NDArray[np.int64], dcount: NDArray[np.int64],
-    gstart: NDArray[np.int64], gcount: NDArray[np.int64],
-    offsets: NDArray[np.int64], out: NDArray[np.float64],
+    gbuf: NDArray[np.uint8],
+    goff: NDArray[np.int64],
+    gsize: NDArray[np.int64],
+    g_rows: NDArray[np.int64],
+    g_crowd: NDArray[np.bool_],
+    dstart: NDArray[np.int64],
+    dcount: NDArray[np.int64],
+    gstart: NDArray[np.int64],
+    gcount: NDArray[np.int64],
+    offsets: NDArray[np.int64],
+    out: NDArray[np.float64],
 ) -> None:  # pragma: no cover - compiled
     """Mask IoU of each group's (detection, GT) pairs; box prefilter first, as ``rleIou`` does."""
     dbox = np.empty(4, dtype=np.float64)
@@ -163,9 +172,9 @@ def mask_iou_groups(
         gpos[0] = 0
         for j in range(ng):
             r = g_rows[gs + j]
-            m = decode(gbuf, goff[r], goff[r + 1], gcnt[gpos[j]:])
+            m = decode(gbuf, goff[r], goff[r + 1], gcnt[gpos[j] :])
             gpos[j + 1] = gpos[j] + m
-            _bbox(gcnt[gpos[j]:], m, gsize[r, 0], gsize[r, 1], gbox[j])
+            _bbox(gcnt[gpos[j] :], m, gsize[r, 0], gsize[r, 1], gbox[j])
         ds = dstart[b]
         off = offsets[b]
         for i in range(dcount[b]):
@@ -192,4 +201,6 @@ def mask_iou_groups(
                 if dsize[r, 0] != gsize[gr, 0] or dsize[r, 1] != gsize[gr, 1]:
                     out[k] = -1.0
                     continue
-                out[k] = _run_iou(dcnt, km, gcnt[gpos[j]:gpos[j + 1]], gpos[j + 1] - gpos[j], crowd)
+                out[k] = _run_iou(
+                    dcnt, km, gcnt[gpos[j] : gpos[j + 1]], gpos[j + 1] - gpos[j], crowd
+                )

@@ -1,4 +1,4 @@
-"""Precision / recall / score arrays from matched detections, as ``COCOeval.accumulate`` builds them.
+"""Precision / recall / score arrays from matched detections, as ``COCOeval.accumulate`` does.
 
 Per category, detections are already in (image, rank) order; one stable sort by descending
 score then gives pycocotools' global order (ties broken by image, then by rank in the image).
@@ -52,7 +52,16 @@ def accumulate(state: MatchState, params: CocoParams) -> Accumulated:
     bounds[1:] = np.cumsum([o.size for o in orders])
     flat = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
     accumulate_kernel(
-        bounds, flat.astype(np.int64), state.d_rank, state.d_score, state.codes, state.npig,
-        np.array(params.max_dets, dtype=np.int64), params.rec_thrs, precision, recall, scores,
+        bounds,
+        flat.astype(np.int64),
+        state.d_rank,
+        state.d_score,
+        state.codes,
+        state.npig,
+        np.array(params.max_dets, dtype=np.int64),
+        params.rec_thrs,
+        precision,
+        recall,
+        scores,
     )
     return Accumulated(precision=precision, recall=recall, scores=scores)

@@ -49,11 +49,12 @@ def confusion_matrix(
     """Class-agnostic greedy matching, then tabulate (GT class, predicted class) pairs."""
     keep = dt.score >= min_score
     sub = CocoDetections(
-        image=dt.image[keep], category=dt.category[keep], bbox=dt.bbox[keep], area=dt.area[keep],
+        image=dt.image[keep],
+        category=dt.category[keep],
+        bbox=dt.bbox[keep],
+        area=dt.area[keep],
         score=dt.score[keep],
-        masks=None if dt.masks is None else dataclasses.replace(
-            dt.masks, size=dt.masks.size[keep],
-            counts=tuple(c for c, k in zip(dt.masks.counts, keep, strict=True) if k)),
+        masks=None if dt.masks is None else dt.masks.subset(keep),
         keypoints=None if dt.keypoints is None else dt.keypoints[keep],
     )
     base = params or CocoParams()
@@ -65,11 +66,16 @@ def confusion_matrix(
     matched = evaluated & (res.matched_gt >= 0)
     unmatched = evaluated & (res.matched_gt < 0)
     np.add.at(mat, (gt.category[res.matched_gt[matched]], sub.category[matched]), 1)
-    np.add.at(mat, (k, sub.category[unmatched]), 1)
+    pred_cat = sub.category[unmatched]
+    np.add.at(mat, (np.full_like(pred_cat, k), pred_cat), 1)
     missed = res.gt_missed & ~gt.iscrowd
-    np.add.at(mat, (gt.category[missed], k), 1)
+    gt_cat = gt.category[missed]
+    np.add.at(mat, (gt_cat, np.full_like(gt_cat, k)), 1)
     names = gt.category_names or tuple(str(c) for c in gt.category_ids)
     return ConfusionMatrix(
-        category_ids=gt.category_ids, labels=(*names, BACKGROUND), matrix=mat,
-        iou_thr=float(iou_thr), min_score=float(min_score),
+        category_ids=gt.category_ids,
+        labels=(*names, BACKGROUND),
+        matrix=mat,
+        iou_thr=float(iou_thr),
+        min_score=float(min_score),
     )

@@ -59,20 +59,33 @@ def pr_curves(ev: CocoEvaluation, iou_thr: float = 0.5) -> tuple[PRCurve, ...]:
         with np.errstate(divide="ignore", invalid="ignore"):
             precision = tp / (tp + fp)
             recall = tp / npig if npig else np.full(tp.shape, np.nan)
-            f1 = np.where(precision + recall > 0,
-                          2 * precision * recall / (precision + recall), 0.0)
+            f1 = np.where(
+                precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0
+            )
         if npig and scores.size:
             b = int(np.argmax(f1))
             best = (float(scores[b]), float(precision[b]), float(recall[b]), float(f1[b]))
         else:
             best = (np.nan, np.nan, np.nan, np.nan)
-        interp = ev.precision[t, :, k, a, -1].copy() if ev.params.use_cats else np.full(
-            ev.params.rec_thrs.size, -1.0)
-        curves.append(PRCurve(
-            category_id=ev.category_ids[k] if ev.params.use_cats else None,
-            name=names[k] if ev.params.use_cats else "(all)",
-            iou_thr=float(ev.params.iou_thrs[t]), num_gt=npig, scores=scores,
-            precision=precision, recall=recall, interpolated=interp,
-            best_threshold=best[0], best_precision=best[1], best_recall=best[2], best_f1=best[3],
-        ))
+        interp = (
+            ev.precision[t, :, k, a, -1].copy()
+            if ev.params.use_cats
+            else np.full(ev.params.rec_thrs.size, -1.0)
+        )
+        curves.append(
+            PRCurve(
+                category_id=ev.category_ids[k] if ev.params.use_cats else None,
+                name=names[k] if ev.params.use_cats else "(all)",
+                iou_thr=float(ev.params.iou_thrs[t]),
+                num_gt=npig,
+                scores=scores,
+                precision=precision,
+                recall=recall,
+                interpolated=interp,
+                best_threshold=best[0],
+                best_precision=best[1],
+                best_recall=best[2],
+                best_f1=best[3],
+            )
+        )
     return tuple(curves)

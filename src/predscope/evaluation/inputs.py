@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,8 +20,10 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 
-def _column(name: str, owner: str, values: object, dtype: type, n: int | None) -> NDArray[np.generic]:
-    arr = np.ascontiguousarray(values, dtype=dtype)
+def _column(
+    name: str, owner: str, values: object, dtype: type, n: int | None
+) -> NDArray[np.generic]:
+    arr: NDArray[np.generic] = np.ascontiguousarray(values, dtype=dtype)
     if arr.ndim != 1:
         raise EvaluationError(f"{owner}.{name}: expected a 1-D array, got shape {arr.shape}")
     if n is not None and arr.shape[0] != n:
@@ -54,42 +55,74 @@ def _check_index(owner: str, name: str, arr: IntArray, upper: int, allow_minus_o
         )
 
 
+def _pack(counts: Sequence[bytes | str]) -> tuple[NDArray[np.uint8], IntArray]:
+    strs = [c.encode() if isinstance(c, str) else bytes(c) for c in counts]
+    off = np.zeros(len(strs) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, strs), dtype=np.int64, count=len(strs)), out=off[1:])
+    buf = np.frombuffer(b"".join(strs), dtype=np.uint8)
+    return (buf if buf.size else np.zeros(1, dtype=np.uint8)), off
+
+
 @dataclass(frozen=True, eq=False)
 class RleMasks:
-    """Compressed COCO RLE masks as two columns: (height, width) and the counts string."""
+    """Compressed COCO RLE masks as columns: (height, width) and the counts strings.
+
+    The strings are kept packed in one byte buffer (``packed``: buffer, offsets), which is what
+    the compiled kernels read and far smaller than one Python string per mask.
+    """
 
     size: IntArray
-    counts: tuple[bytes | str, ...]
+    counts: Sequence[bytes | str] = ()
+    buffer: NDArray[np.uint8] | None = None
+    offsets: IntArray | None = None
 
     def __post_init__(self) -> None:
         size = np.ascontiguousarray(self.size, dtype=np.int64).reshape(-1, 2)
         object.__setattr__(self, "size", size)
-        object.__setattr__(self, "counts", tuple(self.counts))
-        if size.shape[0] != len(self.counts):
-            raise EvaluationError(
-                f"RleMasks: {size.shape[0]} sizes but {len(self.counts)} counts - give one each"
-            )
+        if self.buffer is None or self.offsets is None:
+            buf, off = _pack(self.counts)
+            object.__setattr__(self, "buffer", buf)
+            object.__setattr__(self, "offsets", off)
+        object.__setattr__(self, "counts", ())
+        if self.offsets is None or self.offsets.shape[0] != size.shape[0] + 1:
+            n = 0 if self.offsets is None else self.offsets.shape[0] - 1
+            raise EvaluationError(f"RleMasks: {size.shape[0]} sizes but {n} counts - give one each")
+
+    @classmethod
+    def from_strings(cls, size: IntArray, counts: Sequence[str]) -> RleMasks:
+        """Pack ASCII counts strings without keeping them."""
+        off = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, counts), dtype=np.int64, count=len(counts)), out=off[1:])
+        raw = "".join(counts).encode("ascii")
+        buf = np.frombuffer(raw, dtype=np.uint8) if raw else np.zeros(1, dtype=np.uint8)
+        return cls(size=size, buffer=buf, offsets=off)
 
     def __len__(self) -> int:
-        return len(self.counts)
+        return int(self.size.shape[0])
 
-    @cached_property
+    @property
     def packed(self) -> tuple[NDArray[np.uint8], IntArray]:
-        """All counts strings in one byte buffer plus offsets (for the compiled kernels)."""
-        strs = [c.encode() if isinstance(c, str) else bytes(c) for c in self.counts]
-        lengths = np.fromiter(map(len, strs), dtype=np.int64, count=len(strs))
-        off = np.zeros(len(strs) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=off[1:])
-        buf = np.frombuffer(b"".join(strs), dtype=np.uint8)
-        if buf.size == 0:
-            buf = np.zeros(1, dtype=np.uint8)
-        return buf, off
+        """(byte buffer, offsets): mask i is ``buffer[offsets[i]:offsets[i + 1]]``."""
+        if self.buffer is None or self.offsets is None:  # pragma: no cover - set in __post_init__
+            raise EvaluationError("RleMasks: not packed")
+        return self.buffer, self.offsets
+
+    def counts_at(self, i: int) -> bytes:
+        buf, off = self.packed
+        return bytes(buf[off[i] : off[i + 1]])
+
+    def subset(self, keep: NDArray[np.bool_]) -> RleMasks:
+        """The masks where ``keep`` is true."""
+        return RleMasks(
+            size=self.size[keep], counts=[self.counts_at(int(i)) for i in np.flatnonzero(keep)]
+        )
 
     def as_dicts(self, index: Sequence[int] | IntArray) -> list[dict[str, object]]:
         """The pycocotools form of the selected masks."""
         size = self.size
         return [
-            {"size": [int(size[i, 0]), int(size[i, 1])], "counts": self.counts[i]} for i in index
+            {"size": [int(size[i, 0]), int(size[i, 1])], "counts": self.counts_at(int(i))}
+            for i in index
         ]
 
 
@@ -134,7 +167,9 @@ class CocoGroundTruth:
         if self.image_ids and len(self.image_ids) != self.num_images:
             raise EvaluationError(f"{owner}.image_ids: need one id per image")
         if self.masks is not None and len(self.masks) != n:
-            raise EvaluationError(f"{owner}.masks: need one mask per annotation, got {len(self.masks)}")
+            raise EvaluationError(
+                f"{owner}.masks: need one mask per annotation, got {len(self.masks)}"
+            )
         _check_keypoints(owner, self.keypoints, n)
         if self.num_keypoints is not None:
             nk = _column("num_keypoints", owner, self.num_keypoints, np.int64, n)
@@ -182,7 +217,9 @@ class CocoDetections:
                 row = int(np.flatnonzero(np.isnan(col))[0])
                 raise EvaluationError(f"{owner}.{name}[{row}]: NaN - give a real number")
         if self.masks is not None and len(self.masks) != n:
-            raise EvaluationError(f"{owner}.masks: need one mask per detection, got {len(self.masks)}")
+            raise EvaluationError(
+                f"{owner}.masks: need one mask per detection, got {len(self.masks)}"
+            )
         _check_keypoints(owner, self.keypoints, n)
 
     @property
@@ -195,5 +232,6 @@ def _check_keypoints(owner: str, keypoints: FloatArray | None, n: int) -> None:
         return
     if keypoints.ndim != 3 or keypoints.shape[0] != n or keypoints.shape[2] != 3:
         raise EvaluationError(
-            f"{owner}.keypoints: expected shape (N, K, 3) [x, y, v] with N={n}, got {keypoints.shape}"
+            f"{owner}.keypoints: expected shape (N, K, 3) [x, y, v] with N={n}, "
+            f"got {keypoints.shape}"
         )

@@ -7,7 +7,6 @@ boxes cannot overlap are skipped before any run is compared.
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
 
 from predscope.evaluation._rle_kernels import area_and_bbox, mask_iou_groups
 from predscope.evaluation.inputs import BoolArray, FloatArray, IntArray, RleMasks
@@ -62,7 +61,19 @@ def mask_iou_blocks(
     dbuf, doff = dt_masks.packed
     gbuf, goff = gt_masks.packed
     mask_iou_groups(
-        dbuf, doff, dt_masks.size, np.ascontiguousarray(d_index, dtype=np.int64),
-        gbuf, goff, gt_masks.size, np.ascontiguousarray(g_index, dtype=np.int64), g_crowd,
-        dstart, dcount, gstart, gcount, offsets, out,
+        dbuf,
+        doff,
+        dt_masks.size,
+        np.ascontiguousarray(d_index, dtype=np.int64),
+        gbuf,
+        goff,
+        gt_masks.size,
+        np.ascontiguousarray(g_index, dtype=np.int64),
+        g_crowd,
+        dstart,
+        dcount,
+        gstart,
+        gcount,
+        offsets,
+        out,
     )

@@ -13,7 +13,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from predscope.evaluation._kernels import bbox_iou_blocks, match_groups
-from predscope.evaluation.inputs import BoolArray, CocoDetections, CocoGroundTruth, FloatArray, IntArray
+from predscope.evaluation.inputs import (
+    BoolArray,
+    CocoDetections,
+    CocoGroundTruth,
+    FloatArray,
+    IntArray,
+)
 from predscope.evaluation.iou import mask_iou_blocks
 from predscope.evaluation.oks import oks_blocks
 from predscope.evaluation.params import CocoParams
@@ -113,20 +119,45 @@ def match(
     g_crowd = np.ascontiguousarray(gt.iscrowd[g_index])
     if params.iou_type == "bbox":
         bbox_iou_blocks(
-            np.ascontiguousarray(dt.bbox[d_index]), np.ascontiguousarray(gt.bbox[g_index]),
-            g_crowd, dstart, dcount, gstart, gcount, offsets, iou,
+            np.ascontiguousarray(dt.bbox[d_index]),
+            np.ascontiguousarray(gt.bbox[g_index]),
+            g_crowd,
+            dstart,
+            dcount,
+            gstart,
+            gcount,
+            offsets,
+            iou,
         )
-    elif params.iou_type == "segm":
-        assert dt.masks is not None and gt.masks is not None  # checked in _check_inputs
+    elif params.iou_type == "segm" and dt.masks is not None and gt.masks is not None:
         mask_iou_blocks(
-            dt.masks, gt.masks, d_index, g_index, g_crowd, dstart, dcount, gstart, gcount,
-            offsets, iou,
+            dt.masks,
+            gt.masks,
+            d_index,
+            g_index,
+            g_crowd,
+            dstart,
+            dcount,
+            gstart,
+            gcount,
+            offsets,
+            iou,
         )
-    else:
-        assert dt.keypoints is not None and gt.keypoints is not None  # checked in _check_inputs
+    elif dt.keypoints is not None and gt.keypoints is not None:  # keypoints (checked above)
         oks_blocks(
-            dt.keypoints, gt.keypoints, gt.bbox, gt.area, params.kpt_oks_sigmas, d_index, g_index,
-            dstart, dcount, gstart, gcount, offsets, iou,
+            dt.keypoints,
+            gt.keypoints,
+            gt.bbox,
+            gt.area,
+            params.kpt_oks_sigmas,
+            d_index,
+            g_index,
+            dstart,
+            dcount,
+            gstart,
+            gcount,
+            offsets,
+            iou,
         )
 
     num_a = len(params.area_rng)
@@ -143,12 +174,27 @@ def match(
     lo = np.array([r[0] for r in params.area_rng], dtype=np.float64)
     hi = np.array([r[1] for r in params.area_rng], dtype=np.float64)
     match_groups(
-        dstart, dcount, gstart, gcount, offsets, iou, g_area,
-        np.ascontiguousarray(base[g_index]), g_crowd,
-        np.ascontiguousarray(gt.zero_id[g_index]) if gt.zero_id is not None
+        dstart,
+        dcount,
+        gstart,
+        gcount,
+        offsets,
+        iou,
+        g_area,
+        np.ascontiguousarray(base[g_index]),
+        g_crowd,
+        np.ascontiguousarray(gt.zero_id[g_index])
+        if gt.zero_id is not None
         else np.zeros(ng, np.bool_),
-        np.ascontiguousarray(dt.area[d_index]), lo, hi, params.iou_thrs, compat,
-        codes, match_gt, match_iou, gt_match,
+        np.ascontiguousarray(dt.area[d_index]),
+        lo,
+        hi,
+        params.iou_thrs,
+        compat,
+        codes,
+        match_gt,
+        match_iou,
+        gt_match,
     )
     g_cat = gt.category[g_index] if use_cats else np.zeros(ng, dtype=np.int64)
     g_ignored = np.empty((num_a, ng), dtype=np.bool_)

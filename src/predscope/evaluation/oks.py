@@ -15,7 +15,10 @@ _EPS = float(np.spacing(1))
 
 
 def oks_matrix(
-    dt_kp: FloatArray, gt_kp: FloatArray, gt_box: FloatArray, gt_area: FloatArray,
+    dt_kp: FloatArray,
+    gt_kp: FloatArray,
+    gt_box: FloatArray,
+    gt_area: FloatArray,
     sigmas: FloatArray,
 ) -> FloatArray:
     """OKS matrix [len(dt), len(gt)]; keypoints are arrays [N, K, 3] of (x, y, visibility)."""

@@ -19,8 +19,25 @@ IouType = Literal["bbox", "segm", "keypoints"]
 # The 17 COCO person keypoints (nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles).
 COCO_KEYPOINT_SIGMAS: tuple[float, ...] = tuple(
     v / 10.0
-    for v in (0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87,
-              0.87, 0.89, 0.89)
+    for v in (
+        0.26,
+        0.25,
+        0.25,
+        0.35,
+        0.35,
+        0.79,
+        0.79,
+        0.72,
+        0.72,
+        0.62,
+        0.62,
+        1.07,
+        1.07,
+        0.87,
+        0.87,
+        0.89,
+        0.89,
+    )
 )
 
 _DET_AREAS: tuple[tuple[float, float], ...] = (
@@ -46,10 +63,14 @@ class CocoParams:
 
     iou_type: IouType = "bbox"
     iou_thrs: NDArray[np.float64] = field(
-        default_factory=lambda: _frozen(np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1))
+        default_factory=lambda: _frozen(
+            np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1)
+        )
     )
     rec_thrs: NDArray[np.float64] = field(
-        default_factory=lambda: _frozen(np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1))
+        default_factory=lambda: _frozen(
+            np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1)
+        )
     )
     max_dets: tuple[int, ...] = (1, 10, 100)
     area_rng: tuple[tuple[float, float], ...] = _DET_AREAS
@@ -62,7 +83,8 @@ class CocoParams:
     def __post_init__(self) -> None:
         if self.iou_type not in ("bbox", "segm", "keypoints"):
             raise EvaluationError(
-                f"CocoParams.iou_type: {self.iou_type!r} is not supported - use bbox, segm or keypoints"
+                f"CocoParams.iou_type: {self.iou_type!r} is not supported - "
+                "use bbox, segm or keypoints"
             )
         object.__setattr__(self, "iou_thrs", _frozen(self.iou_thrs))
         object.__setattr__(self, "rec_thrs", _frozen(self.rec_thrs))
@@ -74,7 +96,9 @@ class CocoParams:
         object.__setattr__(self, "area_labels", tuple(self.area_labels))
         for name, arr in (("iou_thrs", self.iou_thrs), ("rec_thrs", self.rec_thrs)):
             if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
-                raise EvaluationError(f"CocoParams.{name}: need a non-empty 1-D list of finite numbers")
+                raise EvaluationError(
+                    f"CocoParams.{name}: need a non-empty 1-D list of finite numbers"
+                )
             if np.any(np.diff(arr) < 0):
                 raise EvaluationError(f"CocoParams.{name}: values must be ascending")
         if not self.max_dets or any(m < 1 for m in self.max_dets):

@@ -14,7 +14,18 @@ from predscope.evaluation.inputs import FloatArray
 from predscope.evaluation.params import CocoParams
 
 DETECTION_STAT_KEYS = (
-    "AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
+    "AP",
+    "AP50",
+    "AP75",
+    "APs",
+    "APm",
+    "APl",
+    "AR1",
+    "AR10",
+    "AR100",
+    "ARs",
+    "ARm",
+    "ARl",
 )
 KEYPOINT_STAT_KEYS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 _SIZE_KEYS = {"small": "s", "medium": "m", "large": "l"}
@@ -40,7 +51,10 @@ def stat_specs(params: CocoParams) -> list[StatSpec]:
     specs += [StatSpec("AP" + _SIZE_KEYS[lbl], True, None, lbl, top) for lbl in sizes]
     if params.iou_type == "keypoints":
         specs += [StatSpec("AR", False, None, "all", top)]
-        specs += [StatSpec("AR50", False, 0.5, "all", top), StatSpec("AR75", False, 0.75, "all", top)]
+        specs += [
+            StatSpec("AR50", False, 0.5, "all", top),
+            StatSpec("AR75", False, 0.75, "all", top),
+        ]
     else:
         specs += [StatSpec(f"AR{m}", False, None, "all", m) for m in params.max_dets]
     specs += [StatSpec("AR" + _SIZE_KEYS[lbl], False, None, lbl, top) for lbl in sizes]

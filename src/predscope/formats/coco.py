@@ -50,9 +50,7 @@ def _loc(prefix: str, i: int, field: str) -> str:
     return f"{prefix}[{i}].{field}" if prefix else f"[{i}].{field}"
 
 
-def _to_rle(
-    source: str, where: str, seg: Segmentation | None, h: int, w: int
-) -> dict[str, object]:
+def _to_rle(source: str, where: str, seg: Segmentation | None, h: int, w: int) -> dict[str, object]:
     """One annotation's mask as compressed RLE, the way ``COCO.annToRLE`` builds it."""
     if seg is None:
         raise ImportFormatError(source, where, "missing", "segm evaluation needs a segmentation")
@@ -67,7 +65,9 @@ def _to_rle(
         return rle
     if h < 0 or w < 0:
         raise ImportFormatError(
-            source, where, "polygon on an image without width/height",
+            source,
+            where,
+            "polygon on an image without width/height",
             "add width and height to the image record",
         )
     if not seg or any(len(p) < 4 for p in seg):
@@ -81,16 +81,17 @@ def _masks(rles: list[dict[str, object]]) -> RleMasks:
     return RleMasks(size=size, counts=tuple(r["counts"] for r in rles))  # type: ignore[misc]
 
 
-def _keypoints(source: str, prefix: str, kps: tuple[list[float] | None, ...] | None) -> NDArray[
-    np.float64
-]:
+def _keypoints(
+    source: str, prefix: str, kps: tuple[list[float] | None, ...] | None
+) -> NDArray[np.float64]:
     if kps is None or not kps:
         return np.zeros((0, 0, 3), dtype=np.float64)
     width = len(kps[0] or [])
     for i, k in enumerate(kps):
         if k is None or len(k) != width or width % 3:
             raise ImportFormatError(
-                source, _loc(prefix, i, "keypoints"),
+                source,
+                _loc(prefix, i, "keypoints"),
                 "missing or of a different length than the first annotation's",
                 "give [x1, y1, v1, x2, y2, v2, ...] with the same keypoints for every record",
             )
@@ -102,7 +103,9 @@ def ground_truth_inputs(gt_file: CocoFile, iou_type: IouType = "bbox") -> CocoGr
     src = gt_file.source
     if gt_file.kind != "dataset" or gt_file.images is None or gt_file.categories is None:
         raise ImportFormatError(
-            src, "", "is a results list, not a COCO dataset",
+            src,
+            "",
+            "is a results list, not a COCO dataset",
             "ground truth needs `images`, `categories` and `annotations`",
         )
     images, cats, ann = gt_file.images, gt_file.categories, gt_file.annotations
@@ -114,12 +117,16 @@ def ground_truth_inputs(gt_file: CocoFile, iou_type: IouType = "bbox") -> CocoGr
     cat_rank[cat_order] = np.arange(cat_order.size)
     img_pos = index_of(src, "annotations", "image_id", ann.image_id, images.ids)
     cat_pos = index_of(src, "annotations", "category_id", ann.category_id, cats.ids)
-    for pos, field, ids in ((img_pos, "image_id", ann.image_id), (cat_pos, "category_id",
-                                                                    ann.category_id)):
+    for pos, field, ids in (
+        (img_pos, "image_id", ann.image_id),
+        (cat_pos, "category_id", ann.category_id),
+    ):
         if np.any(pos < 0):
             i = int(np.flatnonzero(pos < 0)[0])
             raise ImportFormatError(
-                src, f"annotations[{i}].{field}", f"{_id_at(ids, i)!r} is not declared",
+                src,
+                f"annotations[{i}].{field}",
+                f"{_id_at(ids, i)!r} is not declared",
                 f"add it to `{'images' if field == 'image_id' else 'categories'}` or fix the id",
             )
     if np.any(np.isnan(ann.area)):
@@ -166,13 +173,17 @@ def _result_branch(src: str, ann: CocoAnnotations) -> str:
     if ann.keypoints is not None and ann.keypoints[0] is not None:
         return "keypoints"
     raise ImportFormatError(
-        src, _loc("", 0, "bbox"), "the first result has no bbox, segmentation or keypoints",
+        src,
+        _loc("", 0, "bbox"),
+        "the first result has no bbox, segmentation or keypoints",
         "each result needs `bbox`, `segmentation` (RLE) or `keypoints`",
     )
 
 
 def detection_inputs(
-    dt_file: CocoFile, gt: CocoGroundTruth, gt_image_size: NDArray[np.int64] | None = None,
+    dt_file: CocoFile,
+    gt: CocoGroundTruth,
+    gt_image_size: NDArray[np.int64] | None = None,
     iou_type: IouType = "bbox",
 ) -> CocoDetections:
     """Detections of a results list (or a dataset whose annotations carry scores).
@@ -187,21 +198,29 @@ def detection_inputs(
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return CocoDetections(
-            image=empty, category=empty, bbox=np.zeros((0, 4)), area=np.zeros(0),
-            score=np.zeros(0), masks=RleMasks(np.zeros((0, 2), np.int64), ()),
+            image=empty,
+            category=empty,
+            bbox=np.zeros((0, 4)),
+            area=np.zeros(0),
+            score=np.zeros(0),
+            masks=RleMasks(np.zeros((0, 2), np.int64), ()),
             keypoints=np.zeros((0, 0, 3)) if iou_type == "keypoints" else None,
         )
     image = index_of(src, prefix, "image_id", ann.image_id, gt.image_ids)
     if np.any(image < 0):
         i = int(np.flatnonzero(image < 0)[0])
         raise ImportFormatError(
-            src, _loc(prefix, i, "image_id"), f"{_id_at(ann.image_id, i)!r} is not an image of the ground truth",
+            src,
+            _loc(prefix, i, "image_id"),
+            f"{_id_at(ann.image_id, i)!r} is not an image of the ground truth",
             "results must refer to ground-truth images (same id and id type)",
         )
     category = index_of(src, prefix, "category_id", ann.category_id, gt.category_ids)
     if np.any(np.isnan(ann.score)):
         i = int(np.flatnonzero(np.isnan(ann.score))[0])
-        raise ImportFormatError(src, _loc(prefix, i, "score"), "missing", "every result needs a score")
+        raise ImportFormatError(
+            src, _loc(prefix, i, "score"), "missing", "every result needs a score"
+        )
     branch = _result_branch(src, ann)
     bbox = ann.bbox
     masks = None
@@ -209,11 +228,17 @@ def detection_inputs(
     if branch == "bbox":
         if not ann.has_bbox.all():
             i = int(np.flatnonzero(~ann.has_bbox)[0])
-            raise ImportFormatError(src, _loc(prefix, i, "bbox"), "missing",
-                                    "the first result has a bbox, so every result needs one")
+            raise ImportFormatError(
+                src,
+                _loc(prefix, i, "bbox"),
+                "missing",
+                "the first result has a bbox, so every result needs one",
+            )
         area = bbox[:, 2] * bbox[:, 3]
         if iou_type == "segm":
-            masks = _masks([_det_mask(src, prefix, i, ann, gt_image_size, image[i]) for i in range(n)])
+            masks = _masks(
+                [_det_mask(src, prefix, i, ann, gt_image_size, image[i]) for i in range(n)]
+            )
     elif branch == "segm":
         masks = _result_masks(src, prefix, ann, gt_image_size, image)
         area, mask_box = mask_area_and_bbox(masks)
@@ -228,13 +253,20 @@ def detection_inputs(
     if iou_type == "keypoints" and keypoints is None:
         keypoints = _keypoints(src, prefix, ann.keypoints)
     return CocoDetections(
-        image=image, category=category, bbox=bbox, area=area, score=ann.score,
-        masks=masks, keypoints=keypoints,
+        image=image,
+        category=category,
+        bbox=bbox,
+        area=area,
+        score=ann.score,
+        masks=masks,
+        keypoints=keypoints,
     )
 
 
 def _gt_masks(
-    src: str, segs: tuple[Segmentation | None, ...], heights: NDArray[np.int64],
+    src: str,
+    segs: tuple[Segmentation | None, ...],
+    heights: NDArray[np.int64],
     widths: NDArray[np.int64],
 ) -> RleMasks:
     """GT masks; single polygons are rasterised in batches per image size (same result)."""
@@ -248,8 +280,8 @@ def _gt_masks(
             batches.setdefault((h, w), []).append(i)
             continue
         rle = _to_rle(src, f"annotations[{i}].segmentation", seg, h, w)
-        size[i] = rle["size"]  # type: ignore[assignment]
-        counts[i] = rle["counts"]  # type: ignore[assignment]
+        size[i] = rle["size"]  # type: ignore[call-overload]
+        counts[i] = rle["counts"]  # type: ignore[call-overload]
     for (h, w), rows in batches.items():
         polys = [segs[i][0] for i in rows]  # type: ignore[index]
         for i, rle in zip(rows, mask_utils.frPyObjects(polys, h, w), strict=True):
@@ -259,7 +291,10 @@ def _gt_masks(
 
 
 def _result_masks(
-    src: str, prefix: str, ann: CocoAnnotations, sizes: NDArray[np.int64] | None,
+    src: str,
+    prefix: str,
+    ann: CocoAnnotations,
+    sizes: NDArray[np.int64] | None,
     image: NDArray[np.int64],
 ) -> RleMasks:
     segs = ann.segmentation or ()
@@ -271,14 +306,19 @@ def _result_masks(
             raise ImportFormatError(
                 src, _loc(prefix, bad, "segmentation.size"), "must be [height, width]"
             ) from None
-        return RleMasks(size=size, counts=tuple(s.counts for s in segs))  # type: ignore[union-attr]
+        strings = [s.counts for s in segs]  # type: ignore[union-attr]
+        return RleMasks.from_strings(size, strings)  # type: ignore[arg-type]
     n = len(ann)
     return _masks([_det_mask(src, prefix, i, ann, sizes, int(image[i])) for i in range(n)])
 
 
 def _det_mask(
-    src: str, prefix: str, i: int, ann: CocoAnnotations,
-    sizes: NDArray[np.int64] | None, img: int,
+    src: str,
+    prefix: str,
+    i: int,
+    ann: CocoAnnotations,
+    sizes: NDArray[np.int64] | None,
+    img: int,
 ) -> dict[str, object]:
     seg = ann.segmentation[i] if ann.segmentation is not None else None
     h, w = (int(sizes[img, 0]), int(sizes[img, 1])) if sizes is not None else (-1, -1)

@@ -84,7 +84,10 @@ class _Dataset(msgspec.Struct, Generic[A], gc=False):
 
 
 _ANN_TYPES: dict[str, type] = {
-    "bbox": _AnnBox, "segm": _AnnSegm, "keypoints": _AnnKp, "all": _AnnAll,
+    "bbox": _AnnBox,
+    "segm": _AnnSegm,
+    "keypoints": _AnnKp,
+    "all": _AnnAll,
 }
 
 
@@ -166,7 +169,11 @@ def _decode_error(source: str, data: bytes, exc: Exception) -> ImportFormatError
         return ImportFormatError(
             source, f"line {line}, column {col}", text, "the file is not valid JSON"
         )
-    return ImportFormatError(source, "", text, "the file is not valid JSON (truncated?)")
+    # msgspec names no byte for input that simply stops: the problem is at the end of the file.
+    line, col = _line_col(data, len(data))
+    return ImportFormatError(
+        source, f"line {line}, column {col}", text, "the file ends early - it looks truncated"
+    )
 
 
 def _ids_column(values: list[object]) -> Ids:
@@ -176,9 +183,9 @@ def _ids_column(values: list[object]) -> Ids:
     return tuple(values)
 
 
-def _bbox_column(source: str, prefix: str, anns: Sequence[_AnnBox]) -> tuple[
-    NDArray[np.float64], NDArray[np.bool_]
-]:
+def _bbox_column(
+    source: str, prefix: str, anns: Sequence[_AnnBox]
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     n = len(anns)
     boxes = [a.bbox for a in anns]
     has = np.array([b is not None and len(b) > 0 for b in boxes], dtype=np.bool_).reshape(n)
@@ -194,7 +201,8 @@ def _bbox_column(source: str, prefix: str, anns: Sequence[_AnnBox]) -> tuple[
         if a.bbox:
             if len(a.bbox) != 4:
                 raise ImportFormatError(
-                    source, _where(prefix, i, "bbox"),
+                    source,
+                    _where(prefix, i, "bbox"),
                     f"has {len(a.bbox)} numbers, expected 4 [x, y, width, height]",
                 )
             out[i] = a.bbox
@@ -214,7 +222,8 @@ def _check_numbers(source: str, prefix: str, ann: CocoAnnotations) -> None:
     if neg.any():
         i = int(np.flatnonzero(neg)[0])
         raise ImportFormatError(
-            source, _where(prefix, i, "bbox"),
+            source,
+            _where(prefix, i, "bbox"),
             f"negative width or height {ann.bbox[i, 2:].tolist()}",
             "COCO boxes are [x, y, width, height] with width, height >= 0",
         )
@@ -227,8 +236,10 @@ def _check_numbers(source: str, prefix: str, ann: CocoAnnotations) -> None:
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
             raise ImportFormatError(
-                source, f"{prefix}[{i}].{name}" if prefix else f"[{i}].{name}",
-                f"invalid value {float(col[i])!r}", "give a finite, non-negative number",
+                source,
+                f"{prefix}[{i}].{name}" if prefix else f"[{i}].{name}",
+                f"invalid value {float(col[i])!r}",
+                "give a finite, non-negative number",
             )
 
 
@@ -243,8 +254,12 @@ def _annotation_columns(source: str, prefix: str, anns: Sequence[_AnnBox]) -> Co
     if anns and hasattr(anns[0], "keypoints"):
         kps = tuple(getattr(a, "keypoints", None) for a in anns)
         nkp = np.fromiter(
-            (-1 if getattr(a, "num_keypoints", None) is None else a.num_keypoints  # type: ignore[attr-defined]
-             for a in anns), dtype=np.int64, count=n,
+            (
+                -1 if getattr(a, "num_keypoints", None) is None else a.num_keypoints  # type: ignore[attr-defined]
+                for a in anns
+            ),
+            dtype=np.int64,
+            count=n,
         )
     cols = CocoAnnotations(
         ids=tuple(a.id for a in anns),
@@ -326,9 +341,9 @@ def read_coco_file(path: str, fields: Fields = "all") -> CocoFile:
     return read_coco(data, path, fields)
 
 
-def index_of(source: str, prefix: str, field: str, values: Ids, ids: Sequence[object]) -> NDArray[
-    np.int64
-]:
+def index_of(
+    source: str, prefix: str, field: str, values: Ids, ids: Sequence[object]
+) -> NDArray[np.int64]:
     """Position of each value in ``ids`` (file order), -1 where unknown."""
     if isinstance(values, np.ndarray) and all(type(v) is int for v in ids):
         id_arr = np.array(ids, dtype=np.int64).reshape(-1)
@@ -336,8 +351,10 @@ def index_of(source: str, prefix: str, field: str, values: Ids, ids: Sequence[ob
         sorted_ids = id_arr[order]
         pos = np.searchsorted(sorted_ids, values)
         pos_c = np.minimum(pos, max(sorted_ids.size - 1, 0))
-        found = (sorted_ids.size > 0) & (sorted_ids[pos_c] == values) if sorted_ids.size else (
-            np.zeros(values.shape, np.bool_)
+        found = (
+            (sorted_ids.size > 0) & (sorted_ids[pos_c] == values)
+            if sorted_ids.size
+            else (np.zeros(values.shape, np.bool_))
         )
         return np.where(found, order[pos_c] if sorted_ids.size else -1, -1).astype(np.int64)
     lookup = {v: i for i, v in enumerate(ids)}

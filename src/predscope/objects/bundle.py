@@ -32,6 +32,9 @@ class Bundle:
         self.bundle_size = size
         # operation -> list of rows, in queue order; the backend is looked up at execute time.
         self._queue: dict[str, list[LabelRowV2]] = {"initialise": [], "save": []}
+        # id() of each queued row per operation: O(1) duplicate checks. The queue holds the rows,
+        # so an id cannot be reused by another object while it is in the set.
+        self._queued: dict[str, set[int]] = {"initialise": set(), "save": set()}
 
     def __len__(self) -> int:
         return sum(len(rows) for rows in self._queue.values())
@@ -48,9 +51,10 @@ class Bundle:
                 f"row {row.data_title!r}: a detached row cannot join a bundle"
                 " - get rows from project.list_label_rows_v2()"
             )
-        queue = self._queue[operation]
-        if not any(queued is row for queued in queue):
-            queue.append(row)
+        queued = self._queued[operation]
+        if id(row) not in queued:
+            queued.add(id(row))
+            self._queue[operation].append(row)
 
     def add_initialise(self, row: LabelRowV2, **kwargs: object) -> None:
         """Queue a load; ``kwargs`` are ``initialise_labels`` options, kept on the row."""
@@ -64,6 +68,7 @@ class Bundle:
     def execute(self) -> None:
         """Run initialisations first, then saves; clears the queue even when a call fails."""
         queue, self._queue = self._queue, {"initialise": [], "save": []}
+        self._queued = {"initialise": set(), "save": set()}
         for operation in ("initialise", "save"):
             groups: dict[int, tuple[LabelRowBackend, list[LabelRowV2]]] = {}
             for row in queue[operation]:
@@ -93,6 +98,7 @@ class Bundle:
             return
         dropped = len(self)
         self._queue = {"initialise": [], "save": []}
+        self._queued = {"initialise": set(), "save": set()}
         logger.warning(
             "bundle: %d queued operation(s) dropped because of %s", dropped, exc_type.__name__
         )

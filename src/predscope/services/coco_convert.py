@@ -27,6 +27,7 @@ from predscope.formats.coco_geometry import (
 from predscope.formats.coco_mapping import ObjectTarget, UnitTarget
 from predscope.formats.coco_reader import CocoFile, CocoRle
 from predscope.objects.coordinates import (
+    TOLERANCE,
     BoundingBoxCoordinates,
     PointCoordinate,
     PolygonCoordinates,
@@ -56,7 +57,9 @@ def effective_sizes(
         fw, fh = file_sizes[0][k], file_sizes[1][k]
         if (fw != -1 and fw <= 0) or (fh != -1 and fh <= 0):  # -1: the reader's "not given"
             raise ImportFormatError(
-                source, f"images[{k}]", f"image {labels[k]} has size {fw}x{fh}",
+                source,
+                f"images[{k}]",
+                f"image {labels[k]} has size {fw}x{fh}",
                 "width and height must be positive pixel counts",
             )
         if unit is None:
@@ -77,7 +80,10 @@ def effective_sizes(
 
 
 def _clip_boxes(
-    bbox: NDArray[np.float64], width: NDArray[np.float64], height: NDArray[np.float64]
+    bbox: NDArray[np.float64],
+    width: NDArray[np.float64],
+    height: NDArray[np.float64],
+    used: NDArray[np.bool_],
 ) -> tuple[list[list[float]], list[bool]]:
     """``coco_bbox_to_box``'s clipping for whole columns: normalised (h, w, x, y) and flags."""
     x, y, w, h = bbox[:, 0], bbox[:, 1], bbox[:, 2], bbox[:, 3]
@@ -93,6 +99,10 @@ def _clip_boxes(
     out_w = np.where(clipped, cw, w) / width
     out_h = np.where(clipped, ch, h) / height
     stacked = np.stack([out_h, out_w, out_x, out_y], axis=1)
+    # These boxes skip BoundingBoxCoordinates, so check its rule (fractions in 0..1) as a column.
+    bad = used & ~np.all((stacked >= -TOLERANCE) & (stacked <= 1 + TOLERANCE), axis=1)
+    if bad.any():
+        raise CoordinatesError(f"box {int(np.flatnonzero(bad)[0])} is not inside the image")
     return stacked.tolist(), clipped.tolist()
 
 
@@ -264,8 +274,8 @@ def convert_annotations(
     boxed = keep & ann.has_bbox
     _check_normalised(source, ann.bbox[boxed], width[boxed], height[boxed])
     with np.errstate(invalid="ignore", divide="ignore"):
-        boxes, box_clipped = _clip_boxes(ann.bbox, width, height)
-    geometry = _Geometry(parsed, prefix, ontology)
+        boxes, box_clipped = _clip_boxes(ann.bbox, width, height, boxed)
+    converter = _Geometry(parsed, prefix, ontology)
     gt = report.ground_truth
     score_list = scores.tolist()
     img_list, cat_list = img_index.tolist(), cat_index.tolist()
@@ -281,15 +291,17 @@ def convert_annotations(
             if target is None or unit is None:  # excluded by ``keep``; keeps mypy honest
                 continue
             try:
+                box: list[float] | None = None
                 if target.shape == "bounding_box" and has_bbox[i]:
-                    coords: Any = BoundingBoxCoordinates(*boxes[i])
+                    coords: Any = None
+                    box = boxes[i]
                     was_clipped = box_clipped[i]
                 else:
-                    coords, was_clipped = geometry.convert(
+                    coords, was_clipped = converter.convert(
                         i, target, width[i], height[i], keypoint_names[cat_list[i]]
                     )
             except CoordinatesError as exc:
-                raise ImportFormatError(source, geometry.where(i, "geometry"), str(exc)) from None
+                raise ImportFormatError(source, converter.where(i, "geometry"), str(exc)) from None
             clipped += was_clipped
             if gt:
                 confidence, extra = 1.0, _gt_extra(parsed, i)
@@ -298,7 +310,7 @@ def convert_annotations(
                 if confidence != confidence:  # NaN: no score in the file
                     confidence, missing = 1.0, missing + 1
             plan.setdefault(unit.data_hash, []).append(
-                PlannedObject(target.feature_hash, unit.frame, coords, confidence, extra)
+                PlannedObject(target.feature_hash, unit.frame, coords, confidence, extra, box)
             )
             per_class[target.title] += 1
             if step % 10000 == 9999:

@@ -40,6 +40,7 @@ from predscope.services.import_writer import (
     find_ground_truth_import,
     handle_unmatched,
     object_targets,
+    paused_gc,
     unit_targets,
     write_plan,
 )
@@ -51,6 +52,13 @@ from predscope.utilities.coco.datastructure import FrameIndex
 __all__ = ["CocoImportReport", "import_coco", "import_coco_labels"]
 
 MapInput = str | Path | Mapping[str, str] | None
+
+_ORIGINS = {
+    "file": "listed in the file",
+    "gt": "listed in the --gt file",
+    "recorded": "recorded when the ground truth was imported from COCO",
+    "maps": "named by the maps",
+}
 
 
 def _read_bytes(path: str | Path) -> bytes:
@@ -211,7 +219,9 @@ def _preferences(
     return out
 
 
-def _locate(source: str, prefix: str, field: str, values: Any, ids: list[Any]) -> NDArray[np.int64]:
+def _locate(
+    source: str, prefix: str, field: str, values: Any, ids: list[Any], origin: str
+) -> NDArray[np.int64]:
     index = index_of(source, prefix, field, values, ids)
     missing = np.flatnonzero(index < 0)
     if missing.size:
@@ -221,7 +231,8 @@ def _locate(source: str, prefix: str, field: str, values: Any, ids: list[Any]) -
         raise ImportFormatError(
             source,
             f"{prefix}[{i}].{field}" if prefix else f"[{i}].{field}",
-            f"{field} {value!r} is not among the file's {len(ids)} {what}",
+            f"{field} {value!r} is not among the {len(ids)} {what} "
+            f"({_ORIGINS.get(origin, origin)})",
             f"{missing.size} annotation(s) refer to unknown {what}; fix the ids",
         )
     return index
@@ -244,8 +255,10 @@ def _plan(
     have_maps = imap is not None or cmap is not None
     cat = _catalogue(store, project, parsed, units, options["gt_path"], have_maps)
     ann = parsed.annotations
-    img_index = _locate(source, prefix, "image_id", ann.image_id, cat.image_ids)
-    cat_index = _locate(source, prefix, "category_id", ann.category_id, cat.category_ids)
+    img_index = _locate(source, prefix, "image_id", ann.image_id, cat.image_ids, cat.origin)
+    cat_index = _locate(
+        source, prefix, "category_id", ann.category_id, cat.category_ids, cat.origin
+    )
     mapping = match_categories(
         zip(cat.category_ids, cat.category_names, strict=True),
         object_targets(ontology),
@@ -356,12 +369,40 @@ def _import_bytes(
     score_field: str | None,
     options: dict[str, Any],
 ) -> CocoImportReport:
-    started = time.perf_counter()
     for name in ("on_unknown_category", "on_unknown_image"):
         if options[name] not in ("error", "skip"):
             raise InvalidArgumentsError(
                 f"import coco: {name}={options[name]!r} - use 'error' or 'skip'"
             )
+    with paused_gc():
+        return _import_unpaused(
+            store,
+            project,
+            data,
+            source,
+            branch_name=branch_name,
+            ground_truth=ground_truth,
+            dry_run=dry_run,
+            replace=replace,
+            score_field=score_field,
+            options=options,
+        )
+
+
+def _import_unpaused(
+    store: Store,
+    project: ProjectRecord,
+    data: bytes,
+    source: str,
+    *,
+    branch_name: str,
+    ground_truth: bool,
+    dry_run: bool,
+    replace: bool,
+    score_field: str | None,
+    options: dict[str, Any],
+) -> CocoImportReport:
+    started = time.perf_counter()
     branch = validate_branch_name(branch_name)
     digest = hashlib.sha256(data).hexdigest()
     parsed = read_coco(data, source)
@@ -416,6 +457,7 @@ def import_coco_labels(
 
     Unlike Encord, predictions get ``manual_annotation=False``, scores are kept as given, and
     importing the same dict into a branch twice is refused instead of duplicating every object.
+    Onto ``main`` without a confidence field the dict is ground truth (``iscrowd``/``area`` kept).
     """
     import orjson
 
@@ -440,7 +482,7 @@ def import_coco_labels(
         data,
         "labels_dict",
         branch_name=branch,
-        ground_truth=branch == MAIN_BRANCH,
+        ground_truth=branch == MAIN_BRANCH and confidence_field_name is None,
         dry_run=False,
         replace=False,
         score_field=confidence_field_name,

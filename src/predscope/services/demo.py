@@ -12,12 +12,17 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from predscope.objects.classification import Classification
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
+
+if TYPE_CHECKING:
+    from predscope.services.analysis import BranchEvaluation
+    from predscope.services.import_writer import CocoImportReport
 
 PROJECT_TITLE = "skimage-demo"
 
@@ -110,12 +115,8 @@ def raise_existing(store: Store) -> None:
     )
 
 
-def _objects_written(report: Any) -> int:
-    for name in ("objects_written", "objects", "written"):
-        value = getattr(report, name, None)
-        if isinstance(value, int):
-            return value
-    return int(sum(getattr(report, "objects_per_class", {}).values()))
+def _objects_written(report: CocoImportReport) -> int:
+    return report.objects
 
 
 def _add_scene_classifications(store: Store, project: ProjectRecord) -> None:
@@ -124,7 +125,7 @@ def _add_scene_classifications(store: Store, project: ProjectRecord) -> None:
     from predscope.services.rows import list_label_rows
 
     ontology = OntologyStructure.from_dict(project.ontology)
-    scene = ontology.get_child_by_title("scene", type_=_classification_type())
+    scene = ontology.get_child_by_title("scene", type_=Classification)
     attribute = scene.attributes[0]
     rows: list[LabelRowV2] = [
         r
@@ -144,17 +145,8 @@ def _add_scene_classifications(store: Store, project: ProjectRecord) -> None:
             row.save(bundle=bundle)
 
 
-def _classification_type() -> type:
-    from predscope.objects.classification import Classification
-
-    return Classification
-
-
-def _branch_result(branch: str, detections: int, evaluation: Any) -> BranchResult:
-    coco = getattr(evaluation, "evaluation", evaluation)
-    stats = {k: float(v) for k, v in dict(coco.stats).items()}
-    per_class = [
-        {"name": c.name, "AP": float(c.ap), "AP50": float(c.ap50), "AR100": float(c.ar100)}
-        for c in getattr(coco, "per_class", ())
-    ]
-    return BranchResult(branch=branch, detections=detections, stats=stats, per_class=per_class)
+def _branch_result(branch: str, detections: int, evaluation: BranchEvaluation) -> BranchResult:
+    stats = {k: float(v) for k, v in evaluation.stats.items()}
+    return BranchResult(
+        branch=branch, detections=detections, stats=stats, per_class=evaluation.per_class_rows()
+    )

@@ -21,6 +21,7 @@ from predscope.exceptions import (
     InvalidArgumentsError,
     LabelRowError,
     OntologyError,
+    ResourceExistsError,
     ResourceNotFoundError,
 )
 from predscope.objects.label_row import LabelRowV2
@@ -337,8 +338,14 @@ class StoreRowBackend:
         existing = [r for r in rows if r.label_hash is not None]
         fresh = [r for r in rows if r.label_hash is None]
         if fresh:
-            with self.store.begin() as conn:
-                documents, created = self._create(conn, fresh, existing)
+            try:
+                with self.store.begin() as conn:
+                    documents, created = self._create(conn, fresh, existing)
+            except ResourceExistsError:
+                # Another writer created some of these rows between our check and our insert
+                # (PostgreSQL; SQLite serialises writers): they exist now, so load them.
+                with self.store.begin() as conn:
+                    documents, created = self._create(conn, fresh, existing)
         else:
             with self.store.read() as conn:
                 documents = row_repo.load_documents(conn, [str(r.label_hash) for r in existing])

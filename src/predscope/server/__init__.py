@@ -1,1 +1,0 @@
-"""HTTP layer (FastAPI). Thin routes over services."""

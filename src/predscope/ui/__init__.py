@@ -1,1 +1,0 @@
-"""Presentation: server-side rendered pages, SVG charts and overlays."""
