@@ -14,8 +14,13 @@ from predscope.exceptions import EvaluationError
 
 def _gt(**kw: object) -> CocoGroundTruth:
     args: dict[str, object] = dict(
-        num_images=2, category_ids=(1,), image=[0, 1], category=[0, 0],
-        bbox=[[0, 0, 5, 5], [1, 1, 5, 5]], area=[25, 25], iscrowd=[0, 0],
+        num_images=2,
+        category_ids=(1,),
+        image=[0, 1],
+        category=[0, 0],
+        bbox=[[0, 0, 5, 5], [1, 1, 5, 5]],
+        area=[25, 25],
+        iscrowd=[0, 0],
     )
     args.update(kw)
     return CocoGroundTruth(**args)  # type: ignore[arg-type]
@@ -63,14 +68,16 @@ def test_bad_ground_truth(kw: dict[str, object], text: str) -> None:
 
 def test_detection_checks() -> None:
     with pytest.raises(EvaluationError, match=r"score\[0\]: NaN"):
-        CocoDetections(image=[0], category=[0], bbox=[[0, 0, 1, 1]], area=[1],
-                       score=[float("nan")])
+        CocoDetections(image=[0], category=[0], bbox=[[0, 0, 1, 1]], area=[1], score=[float("nan")])
     dt = CocoDetections(image=[5], category=[0], bbox=[[0, 0, 1, 1]], area=[1], score=[1])
     with pytest.raises(EvaluationError, match="not in the ground truth"):
         evaluate_coco(_gt(), dt)
     with pytest.raises(EvaluationError, match="segm evaluation needs masks"):
-        evaluate_coco(_gt(), CocoDetections(image=[0], category=[0], bbox=[[0, 0, 1, 1]],
-                                            area=[1], score=[1]), CocoParams(iou_type="segm"))
+        evaluate_coco(
+            _gt(),
+            CocoDetections(image=[0], category=[0], bbox=[[0, 0, 1, 1]], area=[1], score=[1]),
+            CocoParams(iou_type="segm"),
+        )
 
 
 def test_no_detections_gives_zero_not_minus_one() -> None:

@@ -222,3 +222,25 @@ def test_result_errors() -> None:
 def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(ImportFormatError, match="cannot read"):
         load_coco_pair(str(tmp_path / "nope.json"), str(tmp_path / "nope.json"))
+
+
+def test_chunked_decoding_keeps_locations_and_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    import predscope.formats.coco_reader as reader
+
+    monkeypatch.setattr(reader, "_CHUNK", 3)
+    rows = [
+        {"image_id": 7, "category_id": 5, "bbox": [i, 0, 1, 1], "score": i / 10} for i in range(8)
+    ]
+    parsed = _read(rows)
+    assert parsed.annotations.bbox[:, 0].tolist() == list(range(8))
+    assert parsed.annotations.score.tolist() == [i / 10 for i in range(8)]
+    rows[7]["score"] = "high"
+    with pytest.raises(ImportFormatError) as exc:
+        _read(rows)
+    assert exc.value.location == "[7].score"
+    doc = _gt()
+    doc["annotations"] = doc["annotations"] * 2
+    doc["annotations"][3] = dict(doc["annotations"][3], bbox=[0, 0, -1, 1])
+    with pytest.raises(ImportFormatError) as exc:
+        _read(doc)
+    assert exc.value.location == "annotations[3].bbox"

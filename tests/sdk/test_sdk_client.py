@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from sdk_data import ONTOLOGY
 
 import predscope
-from conftest import ONTOLOGY
 from predscope.exceptions import (
     InvalidArgumentsError,
     OntologyError,

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+from sdk_data import ONTOLOGY
 
-from conftest import ONTOLOGY
 from predscope.sdk.client import Client
 
 WRITER = textwrap.dedent(

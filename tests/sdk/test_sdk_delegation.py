@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from sdk_data import DATA, ONTOLOGY
 
-from conftest import DATA, ONTOLOGY
 from predscope.exceptions import InvalidArgumentsError
 from predscope.objects.coordinates import BoundingBoxCoordinates
 from predscope.sdk.client import Client
@@ -27,6 +27,9 @@ def test_encord_import_and_export_through_the_project(tmp_path: Path) -> None:
         assert exported["branch_name"] == "imported"
         assert set(exported["object_answers"]) == set(source["object_answers"])
         assert project.export_encord() == []  # nothing on main
+        # One path (not a list) is one file, not a sequence of characters.
+        report = project.import_encord(str(ROWS / "label_row_native_image.json"), dry_run=True)
+        assert [r.data_title for r in report.rows] == ["rousseau_2.jpg"]
 
 
 def test_coco_labels_round_trip_through_the_project(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ import av
 import numpy as np
 import pytest
 from PIL import Image
+from sdk_data import IMAGES, ONTOLOGY
 
-from conftest import IMAGES, ONTOLOGY
 from predscope.exceptions import InvalidArgumentsError, MediaError
 from predscope.objects.coordinates import BoundingBoxCoordinates
 from predscope.sdk.client import Client

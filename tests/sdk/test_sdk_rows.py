@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from sdk_data import ONTOLOGY
 from sqlalchemy import event
 
-from conftest import ONTOLOGY
 from predscope.exceptions import (
     CoordinatesError,
     FrameError,

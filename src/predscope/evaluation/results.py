@@ -13,6 +13,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import NDArray
 
+from predscope.evaluation.calibration import CalibrationResult, calibration
 from predscope.evaluation.inputs import BoolArray, FloatArray
 from predscope.evaluation.matching import MatchState
 from predscope.evaluation.params import CocoParams
@@ -144,3 +145,18 @@ class CocoEvaluation:
     def stats_list(self) -> list[float]:
         """The stats in pycocotools' order (``COCOeval.stats``)."""
         return list(self.stats.values())
+
+    def calibration(self, iou_thr: float = 0.5, n_bins: int = 10) -> CalibrationResult | None:
+        """Reliability of the scores at one IoU threshold (TP = correct), from this same pass.
+
+        Only evaluated, non-ignored detections count (area "all", the last maxDets). Returns None
+        when a score lies outside [0, 1]: such scores are not probabilities, so no calibration.
+        """
+        state = self.match_state
+        t = self.outcomes.threshold_index(iou_thr)
+        codes = state.codes[0, t]
+        keep = (codes == int(Outcome.TP)) | (codes == int(Outcome.FP))
+        scores = state.d_score[keep]
+        if scores.size and (float(scores.min()) < 0.0 or float(scores.max()) > 1.0):
+            return None
+        return calibration(scores, codes[keep] == int(Outcome.TP), n_bins=n_bins)

@@ -184,7 +184,7 @@ def _ids_column(values: list[object]) -> Ids:
 
 
 def _bbox_column(
-    source: str, prefix: str, anns: Sequence[_AnnBox]
+    source: str, prefix: str, anns: Sequence[_AnnBox], base: int = 0
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     n = len(anns)
     boxes = [a.bbox for a in anns]
@@ -202,7 +202,7 @@ def _bbox_column(
             if len(a.bbox) != 4:
                 raise ImportFormatError(
                     source,
-                    _where(prefix, i, "bbox"),
+                    _where(prefix, base + i, "bbox"),
                     f"has {len(a.bbox)} numbers, expected 4 [x, y, width, height]",
                 )
             out[i] = a.bbox
@@ -213,17 +213,19 @@ def _where(prefix: str, i: int, field: str) -> str:
     return f"{prefix}[{i}].{field}" if prefix else f"[{i}].{field}"
 
 
-def _check_numbers(source: str, prefix: str, ann: CocoAnnotations) -> None:
+def _check_numbers(source: str, prefix: str, ann: CocoAnnotations, base: int = 0) -> None:
     bad_box = ann.has_bbox & ~np.isfinite(ann.bbox).all(axis=1)
     if bad_box.any():
         i = int(np.flatnonzero(bad_box)[0])
-        raise ImportFormatError(source, _where(prefix, i, "bbox"), "contains NaN or infinity")
+        raise ImportFormatError(
+            source, _where(prefix, base + i, "bbox"), "contains NaN or infinity"
+        )
     neg = ann.has_bbox & ((ann.bbox[:, 2] < 0) | (ann.bbox[:, 3] < 0))
     if neg.any():
         i = int(np.flatnonzero(neg)[0])
         raise ImportFormatError(
             source,
-            _where(prefix, i, "bbox"),
+            _where(prefix, base + i, "bbox"),
             f"negative width or height {ann.bbox[i, 2:].tolist()}",
             "COCO boxes are [x, y, width, height] with width, height >= 0",
         )
@@ -237,15 +239,17 @@ def _check_numbers(source: str, prefix: str, ann: CocoAnnotations) -> None:
             i = int(np.flatnonzero(bad)[0])
             raise ImportFormatError(
                 source,
-                f"{prefix}[{i}].{name}" if prefix else f"[{i}].{name}",
+                _where(prefix, base + i, name),
                 f"invalid value {float(col[i])!r}",
                 "give a finite, non-negative number",
             )
 
 
-def _annotation_columns(source: str, prefix: str, anns: Sequence[_AnnBox]) -> CocoAnnotations:
+def _annotation_columns(
+    source: str, prefix: str, anns: Sequence[_AnnBox], base: int = 0
+) -> CocoAnnotations:
     n = len(anns)
-    bbox, has_bbox = _bbox_column(source, prefix, anns)
+    bbox, has_bbox = _bbox_column(source, prefix, anns, base)
     segm = None
     if anns and hasattr(anns[0], "segmentation"):
         segm = tuple(getattr(a, "segmentation", None) for a in anns)
@@ -274,7 +278,7 @@ def _annotation_columns(source: str, prefix: str, anns: Sequence[_AnnBox]) -> Co
         keypoints=kps,
         num_keypoints=nkp,
     )
-    _check_numbers(source, prefix, cols)
+    _check_numbers(source, prefix, cols, base)
     return cols
 
 
@@ -303,14 +307,75 @@ def read_coco(data: bytes, source: str = "<bytes>", fields: Fields = "all") -> C
             gc.enable()
 
 
+_CHUNK = 32768
+_CHUNK_AT = re.compile(r"^\[(\d+)\]")
+
+
+def _chunked_columns(
+    source: str, prefix: str, raws: list[msgspec.Raw], ann_type: type
+) -> CocoAnnotations:
+    """Decode annotations a chunk at a time, so only one chunk of structs is alive at once."""
+    decoder = msgspec.json.Decoder(list[ann_type])  # type: ignore[valid-type]
+    parts = []
+    for base in range(0, len(raws), _CHUNK):
+        payload = b"[" + b",".join(raws[base : base + _CHUNK]) + b"]"
+        try:
+            items = decoder.decode(payload)
+        except msgspec.ValidationError as exc:
+            text = str(exc)
+            m = _AT.search(text)
+            path = m.group(1) if m else ""
+            at = _CHUNK_AT.match(path)
+            if at:
+                path = f"[{base + int(at.group(1))}]" + path[at.end() :]
+            where = f"{prefix}{path}" if prefix else path
+            raise ImportFormatError(
+                source, where, _AT.sub("", text), "fix the value's type"
+            ) from None
+        parts.append(_annotation_columns(source, prefix, items, base))
+        del items
+    if not parts:
+        return _annotation_columns(source, prefix, decoder.decode(b"[]"))
+    return parts[0] if len(parts) == 1 else _concat(parts)
+
+
+def _concat_ids(cols: list[Ids]) -> Ids:
+    if all(isinstance(c, np.ndarray) for c in cols):
+        return np.concatenate(cols)  # type: ignore[arg-type]
+    return tuple(v for c in cols for v in (c.tolist() if isinstance(c, np.ndarray) else c))
+
+
+def _concat(parts: list[CocoAnnotations]) -> CocoAnnotations:
+    def opt_tuple(name: str) -> tuple[object, ...] | None:
+        cols = [getattr(p, name) for p in parts]
+        return None if cols[0] is None else tuple(v for c in cols for v in (c or ()))
+
+    nkp = [p.num_keypoints for p in parts]
+    return CocoAnnotations(
+        ids=tuple(v for p in parts for v in p.ids),
+        image_id=_concat_ids([p.image_id for p in parts]),
+        category_id=_concat_ids([p.category_id for p in parts]),
+        bbox=np.concatenate([p.bbox for p in parts]),
+        has_bbox=np.concatenate([p.has_bbox for p in parts]),
+        area=np.concatenate([p.area for p in parts]),
+        iscrowd=np.concatenate([p.iscrowd for p in parts]),
+        score=np.concatenate([p.score for p in parts]),
+        segmentation=opt_tuple("segmentation"),  # type: ignore[arg-type]
+        keypoints=opt_tuple("keypoints"),  # type: ignore[arg-type]
+        num_keypoints=None if nkp[0] is None else np.concatenate(nkp),  # type: ignore[arg-type]
+    )
+
+
 def _read(data: bytes, source: str, head: bytes, ann_type: type) -> CocoFile:
     try:
         if head == b"[":
-            anns = msgspec.json.decode(data, type=list[ann_type])  # type: ignore[valid-type]
-            return CocoFile(source, "results", _annotation_columns(source, "", anns))
-        ds = msgspec.json.decode(data, type=_Dataset[ann_type])  # type: ignore[valid-type]
+            raws = msgspec.json.decode(data, type=list[msgspec.Raw])
+        else:
+            ds = msgspec.json.decode(data, type=_Dataset[msgspec.Raw])
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise _decode_error(source, data, exc) from None
+    if head == b"[":
+        return CocoFile(source, "results", _chunked_columns(source, "", raws, ann_type))
     _unique(source, "images", [im.id for im in ds.images])
     _unique(source, "categories", [c.id for c in ds.categories])
     images = CocoImages(
@@ -326,7 +391,7 @@ def _read(data: bytes, source: str, head: bytes, ann_type: type) -> CocoFile:
         keypoints=tuple(None if c.keypoints is None else tuple(c.keypoints) for c in ds.categories),
         skeletons=tuple(c.skeleton for c in ds.categories),
     )
-    ann = _annotation_columns(source, "annotations", ds.annotations)
+    ann = _chunked_columns(source, "annotations", ds.annotations, ann_type)
     del ds
     return CocoFile(source, "dataset", ann, images, cats)
 

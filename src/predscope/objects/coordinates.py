@@ -76,28 +76,39 @@ def _validate(owner: object, fields: tuple[str, ...], normalised: tuple[bool, ..
         object.__setattr__(owner, field, _number(owner, field, getattr(owner, field), norm))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class BoundingBoxCoordinates:
     height: float
     width: float
     top_left_x: float
     top_left_y: float
 
-    def __post_init__(self) -> None:
-        h, w, x, y = self.height, self.width, self.top_left_x, self.top_left_y
+    def __init__(self, height: float, width: float, top_left_x: float, top_left_y: float) -> None:
+        # Written by hand (one per prediction in bulk imports): the slots' own setters skip the
+        # frozen dataclass's four object.__setattr__ calls and the separate __post_init__ call.
+        _BOX_SET_H(self, height)
+        _BOX_SET_W(self, width)
+        _BOX_SET_X(self, top_left_x)
+        _BOX_SET_Y(self, top_left_y)
         # Fast path: four plain floats in range. NaN fails every comparison.
         if (
-            type(h) is float
-            and type(w) is float
-            and type(x) is float
-            and type(y) is float
-            and 0.0 <= h <= _HI
-            and 0.0 <= w <= _HI
-            and _LO <= x <= _HI
-            and _LO <= y <= _HI
+            type(height) is float
+            and type(width) is float
+            and type(top_left_x) is float
+            and type(top_left_y) is float
+            and 0.0 <= height <= _HI
+            and 0.0 <= width <= _HI
+            and _LO <= top_left_x <= _HI
+            and _LO <= top_left_y <= _HI
         ):
             return
         _validate(self, ("height", "width", "top_left_x", "top_left_y"), (True,) * 4)
+
+
+_BOX_SET_H, _BOX_SET_W, _BOX_SET_X, _BOX_SET_Y = (
+    vars(BoundingBoxCoordinates)[name].__set__
+    for name in ("height", "width", "top_left_x", "top_left_y")
+)
 
 
 @dataclass(frozen=True, slots=True)

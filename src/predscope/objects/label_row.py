@@ -17,7 +17,7 @@ from predscope.objects.classification_instance import ClassificationInstance
 from predscope.objects.frames import Frames
 from predscope.objects.label_row_metadata import LabelRowMetadata
 from predscope.objects.ontology_object import Object
-from predscope.objects.ontology_object_instance import ObjectInstance, frame_list
+from predscope.objects.ontology_object_instance import ObjectInstance, frame_list, shape_info
 from predscope.objects.ontology_structure import OntologyStructure
 
 if TYPE_CHECKING:
@@ -278,7 +278,7 @@ class LabelRowV2:
 
     def _check_annotations(self, inst: ObjectInstance) -> None:
         """Frame range and bitmask size of every annotation (the add_object_instance hot path)."""
-        count = self._frame_count()
+        count = 1 if self._metadata.data_type == "image" else self._frame_count()
         for frame, annotation in inst._frames.items():
             if (count is not None and frame >= count) or type(
                 annotation.coordinates
@@ -313,16 +313,20 @@ class LabelRowV2:
     # -- instances ---------------------------------------------------------------------------
 
     def add_object_instance(self, object_instance: ObjectInstance, force: bool = True) -> None:
-        self._require_initialised("add objects")
-        key = object_instance.object_hash
-        if object_instance._parent is not None and object_instance._parent is not self:
+        # Called once per annotation in bulk imports: attribute reads, no property calls.
+        if not self._initialised:
+            self._require_initialised("add objects")
+        key = object_instance._hash
+        parent = object_instance._parent
+        if parent is not None and parent is not self:
             raise LabelRowError(f"object {key!r} already belongs to another label row")
-        if key in self._objects and self._objects[key] is not object_instance and not force:
+        objects = self._objects
+        if not force and key in objects and objects[key] is not object_instance:
             raise LabelRowError(f"row {self.data_title!r}: object hash {key!r} is already used")
-        if not object_instance.is_range_based:
+        if object_instance._frames and not shape_info(object_instance._object.shape)[1]:
             self._check_annotations(object_instance)
         object_instance._parent = self
-        self._objects[key] = object_instance
+        objects[key] = object_instance
 
     def add_classification_instance(
         self, classification_instance: ClassificationInstance, force: bool = False

@@ -309,75 +309,129 @@ def _frame_fields(entry: dict[str, Any], ann: Annotation) -> None:
         entry["isDeleted"] = ann.is_deleted
 
 
+def _object_fields(obj: Object) -> tuple[str, str, str, str, str, bool]:
+    """What every label of ``obj`` repeats: featureHash, name, color, shape, value, range-based.
+
+    Computed once per object kind and row; ``Shape`` is an enum whose ``.value`` and hash run
+    Python code, too slow to evaluate per annotation.
+    """
+    shape = obj.shape
+    return (
+        obj.feature_node_hash,
+        obj.name,
+        obj.color,
+        shape.value,
+        obj.value,
+        shape in RANGE_SHAPES,
+    )
+
+
+def _encode_range_object(
+    key: str, inst: ObjectInstance, static: list[Any], fields: tuple[str, str, str, str, str, bool]
+) -> dict[str, Any] | None:
+    fh, name, color, shape, value, _ = fields
+    entry: dict[str, Any] | None = None
+    for ann in inst._frames.values():
+        entry = {
+            "objectHash": key,
+            "classifications": static,
+            "createdBy": ann.created_by,
+            "createdAt": _time(ann._created_at),
+            "lastEditedBy": ann.last_edited_by,
+            "lastEditedAt": _time(ann._last_edited_at),
+            "manualAnnotation": ann.manual_annotation,
+            "featureHash": fh,
+            "name": name,
+            "color": color,
+            "shape": shape,
+            "value": value,
+            "confidence": ann.confidence,
+        }
+        if ann.coordinates is not None:
+            entry.update(coordinates_to_encord(ann.coordinates))
+        entry.update(inst.extra)
+    return entry
+
+
+def _object_entry(
+    key: str, fields: tuple[str, str, str, str, str, bool], ann: Annotation
+) -> dict[str, Any]:
+    """One per-frame object label, any geometry and any optional field."""
+    fh, name, color, shape, value, _ = fields
+    entry: dict[str, Any] = {
+        "objectHash": key,
+        "featureHash": fh,
+        "name": name,
+        "color": color,
+        "shape": shape,
+        "value": value,
+        "createdAt": _time(ann._created_at),
+        "createdBy": ann.created_by,
+        "confidence": ann.confidence,
+        "manualAnnotation": ann.manual_annotation,
+    }
+    _frame_fields(entry, ann)
+    coords = ann.coordinates
+    if coords is not None:
+        entry.update(coordinates_to_encord(coords))
+    return entry
+
+
 def _encode_objects(
     row: LabelRowV2, per_frame: dict[int, list[dict[str, Any]]]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    # The per-annotation loop below is the bulk-save hot path: one dict literal per label, the
+    # object's shared fields looked up once per object kind, no helper calls for the common case.
     object_answers: dict[str, Any] = {}
     object_actions: dict[str, Any] = {}
-    to_encord = coordinates_to_encord
+    box_type = BoundingBoxCoordinates
+    kinds: dict[int, tuple[str, str, str, str, str, bool]] = {}
     for key, inst in row._objects.items():
         obj = inst._object
+        fields = kinds.get(id(obj))
+        if fields is None:
+            fields = kinds[id(obj)] = _object_fields(obj)
         answers = inst._answers
         static = answers.encode_static() if answers is not None else []
-        fh, name, color, shape, value = (
-            obj.feature_node_hash,
-            obj.name,
-            obj.color,
-            obj.shape.value,
-            obj.value,
-        )
-        if obj.shape in RANGE_SHAPES:
-            for ann in inst._frames.values():
-                entry = {
-                    "objectHash": key,
-                    "classifications": static,
-                    "createdBy": ann.created_by,
-                    "createdAt": _time(ann._created_at),
-                    "lastEditedBy": ann.last_edited_by,
-                    "lastEditedAt": _time(ann._last_edited_at),
-                    "manualAnnotation": ann.manual_annotation,
-                    "featureHash": fh,
-                    "name": name,
-                    "color": color,
-                    "shape": shape,
-                    "value": value,
-                    "confidence": ann.confidence,
-                }
-                if ann.coordinates is not None:
-                    entry.update(to_encord(ann.coordinates))
-                entry.update(inst.extra)
-                object_answers[key] = entry
+        if fields[5]:
+            ranged = _encode_range_object(key, inst, static, fields)
+            if ranged is not None:
+                object_answers[key] = ranged
         else:
+            fh, name, color, shape, value, _ = fields
             for frame, ann in inst._frames.items():
                 created = ann._created_at
-                entry = {
-                    "objectHash": key,
-                    "featureHash": fh,
-                    "name": name,
-                    "color": color,
-                    "shape": shape,
-                    "value": value,
-                    "createdAt": created if type(created) is str else _time(created),
-                    "createdBy": ann.created_by,
-                    "confidence": ann.confidence,
-                    "manualAnnotation": ann.manual_annotation,
-                }
-                if (
-                    ann._last_edited_at is not None
-                    or ann.reviews is not None
-                    or (ann.is_deleted is not None or ann.last_edited_by is not None)
-                ):
-                    _frame_fields(entry, ann)
+                edited = ann._last_edited_at
                 coords = ann.coordinates
-                if type(coords) is BoundingBoxCoordinates:
-                    entry["boundingBox"] = {
-                        "h": coords.height,
-                        "w": coords.width,
-                        "x": coords.top_left_x,
-                        "y": coords.top_left_y,
+                if (
+                    type(coords) is box_type
+                    and type(edited) is str
+                    and ann.reviews is None
+                    and ann.is_deleted is None
+                    and ann.last_edited_by is None
+                ):
+                    # A box as the SDK makes it: one literal of the final size (no dict resize).
+                    entry = {
+                        "objectHash": key,
+                        "featureHash": fh,
+                        "name": name,
+                        "color": color,
+                        "shape": shape,
+                        "value": value,
+                        "createdAt": created if type(created) is str else _time(created),
+                        "createdBy": ann.created_by,
+                        "confidence": ann.confidence,
+                        "manualAnnotation": ann.manual_annotation,
+                        "lastEditedAt": edited,
+                        "boundingBox": {
+                            "h": coords.height,
+                            "w": coords.width,
+                            "x": coords.top_left_x,
+                            "y": coords.top_left_y,
+                        },
                     }
-                elif coords is not None:
-                    entry.update(to_encord(coords))
+                else:
+                    entry = _object_entry(key, fields, ann)
                 if ann.extra:
                     entry.update(ann.extra)
                 bucket = per_frame.get(frame)
@@ -385,18 +439,21 @@ def _encode_objects(
                     per_frame[frame] = [entry]
                 else:
                     bucket.append(entry)
-            if inst.extra:
-                object_answers[key] = {"objectHash": key, "classifications": static, **inst.extra}
+            if inst._extra:
+                object_answers[key] = {"objectHash": key, "classifications": static, **inst._extra}
             else:
                 object_answers[key] = {"objectHash": key, "classifications": static}
         if answers is not None and (answers.dynamic or answers.raw_actions):
             actions = answers.encode_dynamic()
             if actions:
                 object_actions[key] = {"objectHash": key, "actions": actions}
-    for key, entry in row._orphans["object_answers"].items():
-        object_answers.setdefault(key, entry)
-    for key, entry in row._orphans["object_actions"].items():
-        object_actions.setdefault(key, entry)
+    orphans = row._orphans
+    if orphans["object_answers"]:
+        for key, entry in orphans["object_answers"].items():
+            object_answers.setdefault(key, entry)
+    if orphans["object_actions"]:
+        for key, entry in orphans["object_actions"].items():
+            object_actions.setdefault(key, entry)
     return object_answers, object_actions
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import math
 import os
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,35 @@ if TYPE_CHECKING:
 
 _isfinite = math.isfinite
 RANGE_SHAPES = frozenset({Shape.AUDIO, Shape.TEXT, Shape.TIME_RANGE})
+
+
+# Shape -> (coordinate classes it takes, range-based?), keyed by the member's id: ``Shape`` is an
+# enum whose hash runs Python code, too slow for the per-annotation path. Members live forever.
+_SHAPE_INFO: dict[int, tuple[tuple[type, ...], bool]] = {
+    id(shape): (SHAPE_COORDINATES.get(shape, ()), shape in RANGE_SHAPES) for shape in Shape
+}
+
+
+def shape_info(shape: Any) -> tuple[tuple[type, ...], bool]:
+    """The coordinate classes ``shape`` takes and whether it is range-based (audio, text)."""
+    info = _SHAPE_INFO.get(id(shape))
+    if info is None:
+        info = (SHAPE_COORDINATES.get(shape, ()), shape in RANGE_SHAPES)
+    return info
+
+
+# [time at which the cached string goes stale, the string]: one clock read per annotation.
+_NOW: list[Any] = [0.0, ""]
+_clock = time.time
+
+
+def _now() -> str:
+    """``now_string()`` without its per-call formatting work."""
+    t = _clock()
+    if t >= _NOW[0]:
+        # Expiry from this read, text read after it: the text is never older than the expiry.
+        _NOW[0], _NOW[1] = math.floor(t) + 1.0, now_string()
+    return _NOW[1]  # type: ignore[no-any-return]
 
 
 _POOL: list[str] = []
@@ -146,16 +176,30 @@ def frame_list(frames: Frames | Iterable[int | Range]) -> list[int]:
 class ObjectInstance:
     """An instance of an ontology ``Object``; ``object_hash`` is stable across frames."""
 
-    __slots__ = ("_object", "_hash", "_frames", "_answers", "_parent", "extra")
+    __slots__ = ("_object", "_hash", "_frames", "_answers", "_parent", "_extra")
 
     def __init__(self, ontology_object: Object, object_hash: str | None = None) -> None:
         self._object = ontology_object
-        self._hash = object_hash if object_hash is not None else new_hash()
+        if object_hash is None:
+            object_hash = _POOL.pop() if _POOL else new_hash()
+        self._hash = object_hash
         self._frames: dict[int, Annotation] = {}
         self._answers: AnswerSet | None = None
         self._parent: LabelRowV2 | None = None
-        # Unknown keys of this object's ``object_answers`` entry, written back unchanged.
-        self.extra: dict[str, Any] = {}
+        # Unknown keys of this object's ``object_answers`` entry, written back unchanged; made on
+        # first use (most instances never have any: one allocation less per prediction).
+        self._extra: dict[str, Any] | None = None
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        extra = self._extra
+        if extra is None:
+            extra = self._extra = {}
+        return extra
+
+    @extra.setter
+    def extra(self, value: dict[str, Any]) -> None:
+        self._extra = value
 
     # -- identity ----------------------------------------------------------------------------
 
@@ -177,7 +221,7 @@ class ObjectInstance:
 
     @property
     def is_range_based(self) -> bool:
-        return self._object.shape in RANGE_SHAPES
+        return shape_info(self._object.shape)[1]
 
     def __repr__(self) -> str:
         return (
@@ -203,24 +247,28 @@ class ObjectInstance:
         is_deleted: bool | None = None,
     ) -> None:
         shape = self._object.shape
-        allowed = SHAPE_COORDINATES.get(shape, ())
+        info = _SHAPE_INFO.get(id(shape))
+        allowed, ranged = info if info is not None else shape_info(shape)
         if type(coordinates) not in allowed and not isinstance(coordinates, allowed):
             names = [t.__name__ for t in allowed] or ["(none supported)"]
             raise CoordinatesError(
                 f"object {self._object.name!r} ({shape.value}): got "
                 f"{type(coordinates).__name__}, expected {' or '.join(names)}"
             )
-        if type(frames) is int and frames >= 0:
-            frame_numbers = [0] if shape in RANGE_SHAPES else [frames]
+        if ranged:
+            frame_numbers = [0]
+        elif type(frames) is int and frames >= 0:
+            frame_numbers = [frames]
         else:
-            frame_numbers = [0] if shape in RANGE_SHAPES else frame_list(frames)
+            frame_numbers = frame_list(frames)
         if confidence is None:
             confidence = 1.0
         elif type(confidence) is not float or not _isfinite(confidence):
             confidence = check_confidence(confidence, f"object {self._hash!r}")
-        if not overwrite:
+        placed = self._frames
+        if not overwrite and placed:
             for frame in frame_numbers:
-                if frame in self._frames:
+                if frame in placed:
                     raise LabelRowError(
                         f"object {self._hash!r}: frame {frame} already has coordinates"
                         " - pass overwrite=True to replace them"
@@ -228,12 +276,12 @@ class ObjectInstance:
         if self._parent is not None:
             self._parent._check_placement(self, coordinates, frame_numbers)
         if created_at is None or last_edited_at is None:
-            now = now_string()  # the SDK defaults both times to "now"
+            now = _now()  # the SDK defaults both times to "now"
             created_at = now if created_at is None else created_at
             last_edited_at = now if last_edited_at is None else last_edited_at
         manual = True if manual_annotation is None else manual_annotation
         for frame in frame_numbers:
-            self._frames[frame] = Annotation(
+            placed[frame] = Annotation(
                 frame,
                 coordinates,
                 confidence,

@@ -194,12 +194,15 @@ class Project:
 
     def import_encord(
         self,
-        paths: Iterable[str | os.PathLike[str]],
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
         branch_name: str | None = None,
         dry_run: bool = False,
     ) -> Any:
+        """Import Encord label-row JSON files (one path or several) in one transaction."""
         from predscope.services.encord_io import import_encord
 
+        if isinstance(paths, str | os.PathLike):
+            paths = [paths]
         return import_encord(
             self._store,
             self._record,

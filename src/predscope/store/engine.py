@@ -4,6 +4,11 @@ SQLite runs in WAL mode with a busy timeout, and every write transaction starts 
 ``BEGIN IMMEDIATE``: two processes writing at once then queue on the write lock at BEGIN instead of
 one failing when it tries to upgrade a read lock. A lock held past the timeout becomes
 ``StoreBusyError``. PostgreSQL needs none of this.
+
+``synchronous = NORMAL`` under WAL is a deliberate speed choice: a commit appends to the WAL without
+waiting for an fsync (the WAL is synced at checkpoints), so many small commits do not each wait on
+the disk. It is safe against corruption: an application crash loses nothing, and a power loss or
+OS crash can lose the last committed transactions but never leaves a half-written store.
 """
 
 from __future__ import annotations

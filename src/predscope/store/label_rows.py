@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, and_, bindparam, case, delete, select
+from sqlalchemy import Connection, RowMapping, Select, and_, bindparam, case, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from predscope.exceptions import (
@@ -23,7 +23,7 @@ from predscope.exceptions import (
 from predscope.store._util import chunks, new_hash
 from predscope.store.branches import MAIN_BRANCH, validate_branch_name
 from predscope.store.data_units import images_for, unit_record
-from predscope.store.records import DEFAULT_LABEL_STATUS, RowRecord
+from predscope.store.records import DEFAULT_LABEL_STATUS, DataUnitRecord, RowRecord
 from predscope.store.schema import data_units, label_rows
 from predscope.store.types import utcnow
 
@@ -146,11 +146,11 @@ def create_rows(
         validate_branch_name(branch)
     if len(set(pairs)) != len(pairs):
         raise InvalidArgumentsError("create rows: the same (data_hash, branch) pair is given twice")
-    units = _unit_ids(conn, project_id, sorted({h for h, _ in pairs}))
-    existing = _existing(conn, [(units[h], b) for h, b in pairs])
+    units = _unit_records(conn, project_id, sorted({h for h, _ in pairs}))
+    existing = _existing(conn, [(units[h].id, b) for h, b in pairs])
     if existing and not exist_ok:
         (unit_id, branch), label_hash = next(iter(existing.items()))
-        data_hash = next(h for h, i in units.items() if i == unit_id)
+        data_hash = next(h for h, u in units.items() if u.id == unit_id)
         raise ResourceExistsError(
             f"label row for data unit {data_hash} on branch {branch!r} already exists "
             f"(label_hash {label_hash}) - load it instead of creating it"
@@ -159,7 +159,7 @@ def create_rows(
     new: list[dict[str, Any]] = [
         {
             "project_id": project_id,
-            "data_unit_id": units[h],
+            "data_unit_id": units[h].id,
             "branch_name": b,
             "label_hash": new_hash(),
             "label_status": DEFAULT_LABEL_STATUS,
@@ -170,7 +170,7 @@ def create_rows(
             "classification_count": 0,
         }
         for h, b in pairs
-        if (units[h], b) not in existing
+        if (units[h].id, b) not in existing
     ]
     if new:
         try:
@@ -180,36 +180,51 @@ def create_rows(
                 f"project id {project_id}: another writer created some of these label rows at the "
                 "same time - list the rows again and load them"
             ) from exc
-    label_by_pair: dict[tuple[int, str], str] = {
-        (int(r["data_unit_id"]), str(r["branch_name"])): str(r["label_hash"]) for r in new
-    }
-    label_by_pair.update(existing)
-    ordered = [label_by_pair[(units[h], b)] for h, b in pairs]
-    by_hash = {
-        r.label_hash: r
-        for r in list_row_metadata(
-            conn, project_id, branch_name=None, include_all_branches=True, label_hashes=ordered
+    # New rows are described from what was just inserted (no read back); rows that existed
+    # already are read, since another writer may have given them labels and a status.
+    by_pair: dict[tuple[int, str], RowRecord] = {}
+    unit_by_id = {u.id: u for u in units.values()}
+    for r in new:
+        by_pair[(r["data_unit_id"], r["branch_name"])] = RowRecord(
+            unit=unit_by_id[r["data_unit_id"]],
+            branch_name=r["branch_name"],
+            label_hash=r["label_hash"],
+            label_status=DEFAULT_LABEL_STATUS,
+            created_at=now,
+            last_edited_at=now,
         )
-    }
-    return [by_hash[label_hash] for label_hash in ordered]
+    if existing:
+        for record in list_row_metadata(
+            conn,
+            project_id,
+            branch_name=None,
+            include_all_branches=True,
+            label_hashes=list(existing.values()),
+        ):
+            by_pair[(record.unit.id, record.branch_name)] = record
+    return [by_pair[(units[h].id, b)] for h, b in pairs]
 
 
-def _unit_ids(conn: Connection, project_id: int, hashes: Sequence[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
+def _unit_records(
+    conn: Connection, project_id: int, hashes: Sequence[str]
+) -> dict[str, DataUnitRecord]:
+    found: dict[str, RowMapping] = {}
     for part in chunks(hashes):
         rows = conn.execute(
-            select(data_units.c.data_hash, data_units.c.id).where(
+            select(data_units).where(
                 data_units.c.project_id == project_id, data_units.c.data_hash.in_(part)
             )
         )
-        found.update(dict(rows.all()))
+        found.update((m["data_hash"], m) for m in rows.mappings())
     missing = [h for h in hashes if h not in found]
     if missing:
         raise ResourceNotFoundError(
             f"project id {project_id}: {len(missing)} data unit(s) not found, e.g. {missing[0]!r} "
             "- add the data first or check the data hashes"
         )
-    return found
+    group_ids = [m["id"] for m in found.values() if m["data_type"] == "img_group"]
+    images = images_for(conn, group_ids) if group_ids else {}
+    return {h: unit_record(m, images.get(m["id"], ())) for h, m in found.items()}
 
 
 def _existing(conn: Connection, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], str]:
