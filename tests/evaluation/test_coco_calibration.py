@@ -24,7 +24,9 @@ def _gt() -> CocoGroundTruth:
 
 def _dt(scores: list[float]) -> CocoDetections:
     # A perfect hit on GT 0, a box far from any GT, a perfect hit on GT 1.
-    boxes = np.array([[10.0, 10.0, 20.0, 20.0], [200.0, 200.0, 20.0, 20.0], [60.0, 60.0, 20.0, 20.0]])
+    boxes = np.array(
+        [[10.0, 10.0, 20.0, 20.0], [200.0, 200.0, 20.0, 20.0], [60.0, 60.0, 20.0, 20.0]]
+    )
     return CocoDetections(
         image=np.zeros(3, np.int64),
         category=np.zeros(3, np.int64),

@@ -12,44 +12,41 @@ from typing import Annotated
 
 import typer
 
+from predscope.cli.arguments import (
+    BranchOption,
+    ProjectArgument,
+    UnknownCategoryOption,
+    UnknownImageOption,
+    dry_run_option,
+    ground_truth_option,
+    map_option,
+    replace_option,
+)
 from predscope.cli.common import JsonOption, StoreOption, cli_store, console, print_json
 from predscope.cli.groups import export_app, import_app
+from predscope.cli.import_report import run_import
 
 
 @import_app.command("coco")
 def import_coco_cmd(
-    project: Annotated[str, typer.Argument(help="Project hash or title.")],
+    ctx: typer.Context,
+    project: ProjectArgument,
     file: Annotated[Path, typer.Argument(help="COCO results list or dataset JSON.")],
-    branch: Annotated[
-        str | None,
-        typer.Option("--branch", help="Target branch (default: main with --ground-truth)."),
-    ] = None,
-    ground_truth: Annotated[
-        bool, typer.Option("--ground-truth", help="The file is ground truth (confidence 1).")
-    ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Match, convert and report; write nothing.")
-    ] = False,
-    replace: Annotated[
-        bool, typer.Option("--replace", help="Swap the branch's labels for this file's.")
-    ] = False,
-    on_unknown_category: Annotated[
-        str, typer.Option("--on-unknown-category", help="error or skip.")
-    ] = "error",
-    on_unknown_image: Annotated[str, typer.Option("--on-unknown-image", help="error or skip.")] = (
-        "error"
-    ),
+    branch: BranchOption = None,
+    ground_truth: Annotated[bool, ground_truth_option("The file is")] = False,
+    dry_run: Annotated[bool, dry_run_option("Match, convert and report")] = False,
+    replace: Annotated[bool, replace_option("this file's")] = False,
+    on_unknown_category: UnknownCategoryOption = "error",
+    on_unknown_image: UnknownImageOption = "error",
     gt: Annotated[
         Path | None,
         typer.Option("--gt", help="COCO dataset giving a results list its images and categories."),
     ] = None,
     image_map: Annotated[
-        Path | None,
-        typer.Option("--image-map", help="JSON/CSV: image id or file_name -> data hash or title."),
+        Path | None, map_option("--image-map", "image id or file_name -> data hash or title")
     ] = None,
     category_map: Annotated[
-        Path | None,
-        typer.Option("--category-map", help="JSON/CSV: category id or name -> object or hash."),
+        Path | None, map_option("--category-map", "category id or name -> object or hash")
     ] = None,
     score_field: Annotated[
         str, typer.Option("--score-field", help="Annotation field holding the confidence.")
@@ -59,40 +56,20 @@ def import_coco_cmd(
 ) -> None:
     """Import COCO detections (or ground truth) into a project branch, in one transaction."""
     from predscope.services.coco_import import import_coco
-    from predscope.services.projects import get_project
 
-    if branch is None and not ground_truth:
-        raise typer.BadParameter("give --branch NAME (or --ground-truth for main)")
-    with cli_store(store) as st:
-        record = get_project(st, project)
-        report = import_coco(
-            st,
-            record,
-            file,
-            branch_name=branch or "main",
-            ground_truth=ground_truth,
-            dry_run=dry_run,
-            replace=replace,
-            on_unknown_category=on_unknown_category,
-            on_unknown_image=on_unknown_image,
-            gt_path=gt,
-            image_map=image_map,
-            category_map=category_map,
-            score_field=score_field,
-            progress=not as_json and sys.stderr.isatty(),
-        )
-    if as_json:
-        print_json(report.to_dict())
-        return
-    for line in report.summary_lines():
-        console.print(line)
-    if dry_run:
-        console.print("dry run: nothing written")
+    run_import(
+        ctx,
+        import_coco,
+        file,
+        gt_path=gt,
+        score_field=score_field,
+        progress=not as_json and sys.stderr.isatty(),
+    )
 
 
 @export_app.command("coco")
 def export_coco_cmd(
-    project: Annotated[str, typer.Argument(help="Project hash or title.")],
+    project: ProjectArgument,
     out: Annotated[Path, typer.Argument(help="Output JSON file ('-' for stdout).")],
     branch: Annotated[str, typer.Option("--branch", help="Branch to export.")] = "main",
     results: Annotated[

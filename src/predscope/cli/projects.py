@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from predscope.cli.arguments import ProjectArgument
 from predscope.cli.common import JsonOption, StoreOption, cli_store, console, print_json
 from predscope.cli.groups import data_app, ontology_app, project_app
 from predscope.exceptions import ImportFormatError, InvalidArgumentsError
@@ -85,6 +86,15 @@ def project_summary(store: Store, project: ProjectRecord) -> dict[str, Any]:
         },
         "branches": [{"name": name, **counts} for name, counts in per_branch.items()],
     }
+
+
+def _load_summary(store: str | None, project: str) -> tuple[ProjectRecord, dict[str, Any]]:
+    """The project named on the command line and its ``project_summary``, from one session."""
+    from predscope.services.projects import get_project
+
+    with cli_store(store) as st:
+        record = get_project(st, project)
+        return record, project_summary(st, record)
 
 
 def _count_by(values: Iterator[str]) -> dict[str, int]:
@@ -258,16 +268,12 @@ def project_list(store: StoreOption = None, as_json: JsonOption = False) -> None
 
 @project_app.command("show")
 def project_show(
-    project: Annotated[str, typer.Argument(help="Project hash or title.")],
+    project: ProjectArgument,
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show one project: data units, ontology size and rows per branch."""
-    from predscope.services.projects import get_project
-
-    with cli_store(store) as st:
-        record = get_project(st, project)
-        summary = project_summary(st, record)
+    _, summary = _load_summary(store, project)
     if as_json:
         print_json(summary)
         return
@@ -289,7 +295,7 @@ def project_show(
 
 @data_app.command("add")
 def data_add(
-    project: Annotated[str, typer.Argument(help="Project hash or title.")],
+    project: ProjectArgument,
     paths: Annotated[list[Path], typer.Argument(help="Media files or folders of them.")],
     store: StoreOption = None,
     as_json: JsonOption = False,
@@ -314,7 +320,7 @@ def data_add(
 
 @ontology_app.command("show")
 def ontology_show(
-    project: Annotated[str, typer.Argument(help="Project hash or title.")],
+    project: ProjectArgument,
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -338,16 +344,12 @@ def ontology_show(
 
 
 def branches(
-    project: Annotated[str, typer.Argument(help="Project hash or title.")],
+    project: ProjectArgument,
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List a project's branches (main first) with their row and label counts."""
-    from predscope.services.projects import get_project
-
-    with cli_store(store) as st:
-        record = get_project(st, project)
-        summary = project_summary(st, record)
+    record, summary = _load_summary(store, project)
     if as_json:
         print_json(summary["branches"])
         return

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from predscope.exceptions import ImportFormatError, InvalidArgumentsError
 from predscope.formats.coco_mapping import (
@@ -46,9 +46,29 @@ from predscope.store.branches import validate_branch_name
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
 
-__all__ = ["import_voc", "import_yolo"]
+__all__ = ["ImportOptions", "import_voc", "import_yolo"]
 
 _BOX_SHAPES = ("bounding_box", "rotatable_bounding_box", "polygon")
+
+
+class ImportOptions(TypedDict, total=False):
+    """The keywords YOLO and VOC imports share with ``import_coco``; defaults as there.
+
+    ``ground_truth``/``dry_run``/``replace`` default to False, ``on_unknown_*`` to "error" and
+    the maps to None (match by name). Only ``branch_name`` is required.
+    """
+
+    branch_name: Required[str]
+    ground_truth: bool
+    dry_run: bool
+    replace: bool
+    on_unknown_category: str
+    on_unknown_image: str
+    image_map: MapInput
+    category_map: MapInput
+
+
+_OPTION_KEYS = ImportOptions.__required_keys__ | ImportOptions.__optional_keys__
 
 
 class _Box:
@@ -163,53 +183,62 @@ def _plan_boxes(
     return plan
 
 
+class _Batch:
+    """What one format's reader produced: boxes, the images they sit on, the files read."""
+
+    __slots__ = ("fmt", "source", "boxes", "images", "digest", "sizes")
+
+    def __init__(
+        self,
+        fmt: str,
+        source: str | Path,
+        boxes: list[_Box],
+        images: list[tuple[str, str]],
+        paths: Sequence[str],
+        sizes: list[tuple[str, int, int]] | None = None,
+    ) -> None:
+        self.fmt, self.source, self.boxes, self.images = fmt, str(source), boxes, images
+        self.digest = _digest(paths, Path(source))
+        self.sizes = sizes
+
+
 def _run(
-    store: Store,
-    project: ProjectRecord,
-    fmt: str,
-    source: str,
-    digest: str,
-    boxes: list[_Box],
-    images: list[tuple[str, str]],
-    *,
-    branch_name: str,
-    ground_truth: bool,
-    dry_run: bool,
-    replace: bool,
-    options: dict[str, Any],
-    check_sizes: list[tuple[str, int, int]] | None = None,
+    store: Store, project: ProjectRecord, batch: _Batch, options: ImportOptions
 ) -> CocoImportReport:
     started = time.perf_counter()
+    fmt = batch.fmt
+    unknown = sorted(set(options) - _OPTION_KEYS)
+    if unknown:
+        raise TypeError(f"import_{fmt}() got unexpected keyword argument(s): {unknown}")
+    if "branch_name" not in options:
+        raise TypeError(f"import_{fmt}() missing required keyword-only argument: 'branch_name'")
+    rules = {
+        "on_unknown_category": options.get("on_unknown_category", "error"),
+        "on_unknown_image": options.get("on_unknown_image", "error"),
+        "image_map": options.get("image_map"),
+        "category_map": options.get("category_map"),
+    }
     for name in ("on_unknown_category", "on_unknown_image"):
-        if options[name] not in ("error", "skip"):
-            raise InvalidArgumentsError(f"import {fmt}: {name}={options[name]!r} - error or skip")
+        if rules[name] not in ("error", "skip"):
+            raise InvalidArgumentsError(f"import {fmt}: {name}={rules[name]!r} - error or skip")
     report = CocoImportReport(
-        source=source,
-        branch_name=validate_branch_name(branch_name),
+        source=batch.source,
+        branch_name=validate_branch_name(options["branch_name"]),
         format=fmt,
-        ground_truth=ground_truth,
-        dry_run=dry_run,
-        sha256=digest,
+        ground_truth=options.get("ground_truth", False),
+        dry_run=options.get("dry_run", False),
+        sha256=batch.digest,
         kind=fmt,
-        annotations=len(boxes),
+        annotations=len(batch.boxes),
         mapping_source="file",
     )
     ontology = OntologyStructure.from_dict(project.ontology)
     units = unit_targets(store, project)
-    plan = _plan_boxes(boxes, images, object_targets(ontology), units, report, options)
-    if check_sizes is not None:
-        _check_sizes(report, check_sizes)
-    write_plan(
-        store,
-        project,
-        ontology,
-        plan,
-        report,
-        kind=fmt,
-        replace=replace,
-        params={"format": fmt},
-        progress=options.get("progress", False),
-    )
+    plan = _plan_boxes(batch.boxes, batch.images, object_targets(ontology), units, report, rules)
+    if batch.sizes is not None:
+        _check_sizes(report, batch.sizes)
+    replace, params = options.get("replace", False), {"format": fmt}
+    write_plan(store, project, ontology, plan, report, kind=fmt, replace=replace, params=params)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -235,19 +264,15 @@ def import_yolo(
     project: ProjectRecord,
     path: str | Path,
     *,
-    branch_name: str,
-    ground_truth: bool = False,
-    dry_run: bool = False,
-    replace: bool = False,
     class_names: Sequence[str] | str | Path | None = None,
     class_mode: ClassMode = "index",
     score_column: ScoreColumn = "auto",
-    on_unknown_category: str = "error",
-    on_unknown_image: str = "error",
-    image_map: MapInput = None,
-    category_map: MapInput = None,
+    **options: Unpack[ImportOptions],
 ) -> CocoImportReport:
-    """Import a folder of YOLO ``.txt`` files (one per image, matched by stem to data units)."""
+    """Import a folder of YOLO ``.txt`` files (one per image, matched by stem to data units).
+
+    ``options`` are the keywords every file import takes (see ``ImportOptions``).
+    """
     files = read_yolo_dir(
         path, class_names=class_names, class_mode=class_mode, score_column=score_column
     )
@@ -257,26 +282,8 @@ def import_yolo(
         for b in f.boxes
     ]
     images = [(f.image_key, f.image_key) for f in files]
-    digest = _digest([f.path for f in files], Path(path))
-    return _run(
-        store,
-        project,
-        "yolo",
-        str(path),
-        digest,
-        boxes,
-        images,
-        branch_name=branch_name,
-        ground_truth=ground_truth,
-        dry_run=dry_run,
-        replace=replace,
-        options={
-            "on_unknown_category": on_unknown_category,
-            "on_unknown_image": on_unknown_image,
-            "image_map": image_map,
-            "category_map": category_map,
-        },
-    )
+    batch = _Batch("yolo", path, boxes, images, [f.path for f in files])
+    return _run(store, project, batch, options)
 
 
 def import_voc(
@@ -284,17 +291,13 @@ def import_voc(
     project: ProjectRecord,
     path: str | Path,
     *,
-    branch_name: str,
-    ground_truth: bool = False,
-    dry_run: bool = False,
-    replace: bool = False,
     one_based: bool = True,
-    on_unknown_category: str = "error",
-    on_unknown_image: str = "error",
-    image_map: MapInput = None,
-    category_map: MapInput = None,
+    **options: Unpack[ImportOptions],
 ) -> CocoImportReport:
-    """Import one Pascal VOC XML file or a folder of them (``<filename>`` matched to data units)."""
+    """Import one Pascal VOC XML file or a folder of them (``<filename>`` matched to data units).
+
+    ``options`` are the keywords every file import takes (see ``ImportOptions``).
+    """
     files = read_voc_dir(path, one_based=one_based)
     boxes = [
         _Box(
@@ -309,24 +312,6 @@ def import_voc(
         for o in f.objects
     ]
     images = [(str(k), f.file_name) for k, f in enumerate(files)]
-    digest = _digest([f.path for f in files], Path(path))
-    return _run(
-        store,
-        project,
-        "voc",
-        str(path),
-        digest,
-        boxes,
-        images,
-        branch_name=branch_name,
-        ground_truth=ground_truth,
-        dry_run=dry_run,
-        replace=replace,
-        options={
-            "on_unknown_category": on_unknown_category,
-            "on_unknown_image": on_unknown_image,
-            "image_map": image_map,
-            "category_map": category_map,
-        },
-        check_sizes=[(f.path, f.width, f.height) for f in files],
-    )
+    sizes = [(f.path, f.width, f.height) for f in files]
+    batch = _Batch("voc", path, boxes, images, [f.path for f in files], sizes)
+    return _run(store, project, batch, options)
