@@ -1,6 +1,6 @@
 """Every error predscope raises on purpose, in one place.
 
-The module path mirrors ``encord.exceptions`` so that ``from encord.exceptions import OntologyError``
+The module path mirrors ``encord.exceptions``, so ``from encord.exceptions import OntologyError``
 ports by changing the package name. Messages follow one rule: *where* (file, record, field), *what*
 is wrong, and *what to do*. The CLI prints the message without a traceback and exits with 1.
 """

@@ -125,7 +125,9 @@ def test_per_class_values_equal_pycocotools() -> None:
 
 def _keypoint_case() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     rng = np.random.default_rng(3)
-    images, anns, dets = [], [], []
+    images: list[dict[str, Any]] = []
+    anns: list[dict[str, Any]] = []
+    dets: list[dict[str, Any]] = []
     for iid in range(1, 6):
         images.append({"id": iid, "width": 200, "height": 200})
         for j in range(2):
@@ -183,10 +185,22 @@ def test_pycocotools_compat_flag_reproduces_the_id_zero_quirk(tmp_path: Path) ->
         "images": [{"id": 1, "width": 100, "height": 100}],
         "categories": [{"id": 1, "name": "a"}],
         "annotations": [
-            {"id": 0, "image_id": 1, "category_id": 1, "bbox": [10, 10, 20, 20], "area": 400,
-             "iscrowd": 0},
-            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [50, 50, 20, 20], "area": 400,
-             "iscrowd": 0},
+            {
+                "id": 0,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [10, 10, 20, 20],
+                "area": 400,
+                "iscrowd": 0,
+            },
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [50, 50, 20, 20],
+                "area": 400,
+                "iscrowd": 0,
+            },
         ],
     }
     dt = [

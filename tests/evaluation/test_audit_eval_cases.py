@@ -21,7 +21,11 @@ from _coco_eval_helpers import (
 from predscope.evaluation.params import CocoParams
 
 SKIMAGE = DATA / "skimage-images"
-PREDICTIONS = ("pred_opencv_haar_hog.json", "pred_mediapipe_0.10.21.json", "pred_rapidocr_1.4.4.json")
+PREDICTIONS = (
+    "pred_opencv_haar_hog.json",
+    "pred_mediapipe_0.10.21.json",
+    "pred_rapidocr_1.4.4.json",
+)
 
 
 def _skimage(name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

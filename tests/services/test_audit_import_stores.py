@@ -135,9 +135,7 @@ def padilla(store: Store) -> ProjectRecord:
 
 
 def _yolo(store: Store, project: ProjectRecord, folder: Path, **kw: Any) -> Any:
-    return import_yolo(
-        store, project, folder, class_mode="name", score_column="second", **kw
-    )
+    return import_yolo(store, project, folder, class_mode="name", score_column="second", **kw)
 
 
 def test_yolo_dry_run_and_replace(tmp_path: Path, store: Store, padilla: ProjectRecord) -> None:

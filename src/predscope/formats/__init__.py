@@ -1,1 +1,1 @@
-"""External formats (Encord JSON, COCO, YOLO, Pascal VOC) to and from the domain objects. No database."""
+"""External formats (Encord JSON, COCO, YOLO, Pascal VOC) to and from domain objects; no SQL."""

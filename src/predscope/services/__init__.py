@@ -1,1 +1,1 @@
-"""Orchestration shared by the CLI, the server and the Python API: I/O plus calls into pure layers."""
+"""Orchestration shared by the CLI and the Python API: I/O plus calls into the pure layers."""

@@ -105,6 +105,13 @@ def _probe(path: str | os.PathLike[str]) -> NewDataUnit:
     # Imported here: probing pulls in Pillow and PyAV, which dict-only callers never need.
     from predscope.services.media import probe_media
 
+    text = os.fspath(path)
+    if "://" in str(text):
+        raise MediaError(
+            f"{text}: media given as a URL cannot be probed (predscope reads media metadata from "
+            "local files) - register it with a dict: {'title': ..., 'data_link': '<the URL>', "
+            "'width': ..., 'height': ...} (plus number_of_frames/frames_per_second for video)"
+        )
     info = probe_media(Path(path))
     extra: dict[str, Any] = {}
     if info.exif_orientation is not None:

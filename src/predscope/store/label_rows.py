@@ -233,8 +233,9 @@ def _existing(conn: Connection, keys: Sequence[tuple[int, str]]) -> dict[tuple[i
     unit_ids = sorted({u for u, _ in keys})
     for part in chunks(unit_ids):
         rows = conn.execute(
-            select(label_rows.c.data_unit_id, label_rows.c.branch_name, label_rows.c.label_hash)
-            .where(label_rows.c.data_unit_id.in_(part))
+            select(
+                label_rows.c.data_unit_id, label_rows.c.branch_name, label_rows.c.label_hash
+            ).where(label_rows.c.data_unit_id.in_(part))
         )
         for unit_id, branch, label_hash in rows:
             if (unit_id, branch) in wanted:
@@ -326,9 +327,7 @@ def _require_rows(conn: Connection, label_hashes: Sequence[str]) -> None:
 def list_branches(conn: Connection, project_id: int) -> list[str]:
     """Branches that hold at least one row, ``main`` first, then by name."""
     names = conn.execute(
-        select(label_rows.c.branch_name)
-        .where(label_rows.c.project_id == project_id)
-        .distinct()
+        select(label_rows.c.branch_name).where(label_rows.c.project_id == project_id).distinct()
     ).scalars()
     return sorted((str(n) for n in names), key=lambda b: (b != MAIN_BRANCH, b))
 

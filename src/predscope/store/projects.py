@@ -44,8 +44,7 @@ def create_project(
     existing = conn.execute(select(projects.c.id).where(projects.c.title == title)).first()
     if existing is not None:
         raise ResourceExistsError(
-            f"project {title!r} already exists - choose another title or open it with "
-            "get_project"
+            f"project {title!r} already exists - choose another title or open it with get_project"
         )
     now = utcnow()
     values = {
