@@ -44,6 +44,13 @@ def test_demo_metrics_equal_pycocotools_on_the_same_files(tmp_path: Path) -> Non
         got = [branch_result.stats[k] for k in keys]
         assert got == pytest.approx(expected, abs=1e-12), branch_result.branch
         assert branch_result.detections == len(json.loads((DATA / pred_file).read_text()))
+        counts = branch_result.outcomes_at_50
+        # Every detection is a TP or an FP (no crowd GT here), every GT a TP match or an FN.
+        assert counts["tp"] + counts["fp"] == branch_result.detections
+        assert counts["tp"] + counts["fn"] == result.ground_truth_objects
+    # By eye: Haar finds the astronaut's face only; mediapipe both faces and one person.
+    assert result.results[0].outcomes_at_50["tp"] == 1
+    assert result.results[1].outcomes_at_50["tp"] == 3
 
 
 @pytest.mark.slow

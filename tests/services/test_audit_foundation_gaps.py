@@ -126,11 +126,6 @@ def test_bad_record_in_second_file_aborts_everything(
     assert set(report.branches) == {"main", "other"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: object_answers for an object hash that has no annotation in labels is kept"
-    " silently (the object's real answers are lost); Encord's parser fails on it",
-)
 def test_object_answers_for_an_unknown_object_are_refused(
     store: Store, project: ProjectRecord, tmp_path: Path
 ) -> None:
@@ -151,3 +146,24 @@ def test_media_url_is_named_verbatim(store: Store, project: ProjectRecord) -> No
         add_data(store, project, [url])
     assert url in str(info.value)
     assert "data_link" in str(info.value)  # the message says how to register it instead
+
+
+@pytest.mark.parametrize("section", ["object_answers", "object_actions"])
+def test_answers_for_an_unlabelled_object_name_file_row_hash_and_section(
+    store: Store, project: ProjectRecord, tmp_path: Path, section: str
+) -> None:
+    row = copy.deepcopy(NATIVE)
+    if section == "object_answers":
+        row["object_answers"]["b3JwaGFu"] = {"objectHash": "b3JwaGFu", "classifications": []}
+    else:
+        row["object_actions"] = {"b3JwaGFu": {"objectHash": "b3JwaGFu", "actions": []}}
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([copy.deepcopy(NATIVE) | {"branch_name": "x"}, row]))
+    before = _dump(store)
+    with pytest.raises(ImportFormatError) as info:
+        import_encord(store, project, [path])
+    message = str(info.value)
+    assert message.startswith(f"{path}:row 1 ("), message
+    assert f"{section}, object b3JwaGFu, objectHash" in message, message
+    assert "no annotation in any frame's labels" in message
+    assert _dump(store) == before

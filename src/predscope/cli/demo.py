@@ -49,8 +49,16 @@ def demo(
     table.add_column("detections", justify="right")
     for column in STAT_COLUMNS:
         table.add_column(column, justify="right")
+    for column in ("TP@.5", "FP@.5", "FN@.5"):
+        table.add_column(column, justify="right")
     for r in result.results:
-        table.add_row(r.branch, str(r.detections), *(_fmt(r.stats[c]) for c in STAT_COLUMNS))
+        counts = r.outcomes_at_50
+        table.add_row(
+            r.branch,
+            str(r.detections),
+            *(_fmt(r.stats[c]) for c in STAT_COLUMNS),
+            *(str(counts[k]) for k in ("tp", "fp", "fn")),
+        )
     console.print(table)
     for r in result.results:
         if r.per_class:

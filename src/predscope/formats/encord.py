@@ -531,6 +531,13 @@ def prepare_row(
     return out
 
 
+def _unlabelled(src: EncordRowSource, here: tuple[str, str]) -> ImportFormatError:
+    """Answers for an object with no annotation would be lost (Encord's parser refuses them)."""
+    problem = f"{here[0]} has an entry for {here[1]}, which has no annotation in any frame's labels"
+    hint = "fix the object hash to match a labelled object, or drop the entry"
+    return src.error(problem, *here, "objectHash", hint=hint)
+
+
 def _check_answers_sections(src: EncordRowSource, checker: _RowChecker) -> None:
     """``object_answers``, ``classification_answers`` and ``object_actions``."""
     row = src.data
@@ -554,7 +561,7 @@ def _check_answers_sections(src: EncordRowSource, checker: _RowChecker) -> None:
             checker.check_ranges(entry.get("range"), *here)
             checker.object_items[obj_hash] = item
         if item is None:
-            continue  # answers of an object that has no label: harmless, dropped on load
+            raise _unlabelled(src, here)  # kept, the answers would be dropped on load
         checker.check_answers(item, entry.get("classifications", []), *here)
     for chash, entry in (row.get("classification_answers") or {}).items():
         here = ("classification_answers", f"classification {chash}")
@@ -568,7 +575,7 @@ def _check_answers_sections(src: EncordRowSource, checker: _RowChecker) -> None:
         here = ("object_actions", f"object {obj_hash}")
         item = checker.object_items.get(obj_hash)
         if item is None:
-            raise src.error("dynamic answers for an object that has no label", *here, "objectHash")
+            raise _unlabelled(src, here)
         actions = entry.get("actions", []) if isinstance(entry, dict) else None
         checker.check_answers(item, actions, *here, dynamic=True)
 

@@ -6,10 +6,11 @@ that labels refer to. ``dynamic`` attributes vary per frame and are stored in ``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from predscope.exceptions import OntologyError
+from predscope.objects.ontology_element import OntologyElementLookup
 from predscope.objects.options import (
     FlatOption,
     NestableOption,
@@ -21,7 +22,7 @@ from predscope.objects.options import (
 )
 
 
-class Attribute:
+class Attribute(OntologyElementLookup):
     """Base of the four attribute kinds; ``type_name`` is the JSON ``type`` string."""
 
     type_name: ClassVar[str] = ""
@@ -72,6 +73,9 @@ class Attribute:
             f"{self.feature_node_hash!r}, uid={self.uid!r}, required={self.required}, "
             f"dynamic={self.dynamic}, options={len(self.options)})"
         )
+
+    def child_elements(self) -> Iterable[Any]:
+        return self.options
 
     def walk(self) -> Iterator[Attribute | Option]:
         """This attribute, its options, and everything nested below them, depth first."""
@@ -152,7 +156,7 @@ def attribute_from_dict(d: dict[str, Any], where: str = "attribute") -> Attribut
         if key not in d:
             raise OntologyError(f"{where}: attribute lacks {key!r} - add it to the ontology JSON")
     attr = kind(
-        uid_from_id(d.get("id", "")),
+        uid_from_id(d.get("id"), f"{where}.id"),
         str(d["featureNodeHash"]),
         str(d["name"]),
         bool(d["required"]),

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from predscope.exceptions import OntologyError
 from predscope.objects.attributes import Attribute, attribute_from_dict
+from predscope.objects.ontology_element import OntologyElementLookup
 
 if TYPE_CHECKING:
     from predscope.objects.classification_instance import ClassificationInstance
 
 
-class Classification:
+class Classification(OntologyElementLookup):
     """A classification has no name of its own; ``title`` is its first attribute's name."""
 
     __slots__ = ("uid", "feature_node_hash", "attributes", "level", "_tree", "_omitted", "_extra")
@@ -30,6 +32,9 @@ class Classification:
         self._tree: Any = None  # answers.AttributeTree cache
         self._omitted: frozenset[str] = frozenset()
         self._extra: dict[str, Any] = {}
+
+    def child_elements(self) -> Iterable[Any]:
+        return self.attributes
 
     @property
     def title(self) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from predscope.exceptions import OntologyError
 from predscope.objects.attributes import Attribute, attribute_from_dict
 from predscope.objects.common import Shape
+from predscope.objects.ontology_element import OntologyElementLookup
 from predscope.objects.options import snake_value
 
 if TYPE_CHECKING:
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 _INSTANCE_CLASS: list[Any] = []
 
 
-class Object:
+class Object(OntologyElementLookup):
     """One ontology object; ``uid`` is the integer id, ``feature_node_hash`` its real identity."""
 
     __slots__ = (
@@ -58,6 +60,9 @@ class Object:
         self._tree: Any = None  # answers.AttributeTree cache
         self._omitted: frozenset[str] = frozenset()
         self._extra: dict[str, Any] = {}
+
+    def child_elements(self) -> Iterable[Any]:
+        return self.attributes
 
     @property
     def title(self) -> str:

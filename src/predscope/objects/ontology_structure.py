@@ -8,6 +8,11 @@ from typing import Any, TypeVar, overload
 from predscope.exceptions import OntologyError
 from predscope.objects.attributes import Attribute
 from predscope.objects.classification import Classification, classification_from_dict
+from predscope.objects.ontology_element import (
+    check_hash_match,
+    check_title_match,
+    filter_by_type,
+)
 from predscope.objects.ontology_object import Object, object_from_dict
 from predscope.objects.options import Option
 from predscope.objects.skeleton_template import SkeletonTemplate
@@ -86,23 +91,10 @@ class OntologyStructure:
     def get_child_by_hash(self, feature_node_hash: str, type_: None = None) -> Any: ...
     def get_child_by_hash(self, feature_node_hash: str, type_: type[Any] | None = None) -> Any:
         element = self._indexes()[0].get(feature_node_hash)
-        if element is None:
-            raise OntologyError(
-                f"ontology: no item has feature node hash {feature_node_hash!r}"
-                " - check the hash against ontology_structure.to_dict()"
-            )
-        if type_ is not None and not isinstance(element, type_):
-            raise OntologyError(
-                f"ontology: item {feature_node_hash!r} is a {type(element).__name__}, "
-                f"not a {type_.__name__} - pass the matching type_ or another hash"
-            )
-        return element
+        return check_hash_match(element, feature_node_hash, type_, "ontology")
 
     def get_children_by_title(self, title: str, type_: type[Any] | None = None) -> list[Any]:
-        found = self._indexes()[1].get(title, [])
-        if type_ is None:
-            return list(found)
-        return [element for element in found if isinstance(element, type_)]
+        return filter_by_type(self._indexes()[1].get(title, []), type_)
 
     @overload
     def get_child_by_title(self, title: str, type_: type[T]) -> T: ...
@@ -110,18 +102,7 @@ class OntologyStructure:
     def get_child_by_title(self, title: str, type_: None = None) -> Any: ...
     def get_child_by_title(self, title: str, type_: type[Any] | None = None) -> Any:
         found = self.get_children_by_title(title, type_)
-        kind = type_.__name__ if type_ is not None else "item"
-        if not found:
-            raise OntologyError(
-                f"ontology: no {kind} titled {title!r} - titles are case- and space-sensitive"
-            )
-        if len(found) > 1:
-            kinds = ", ".join(type(e).__name__ for e in found)
-            raise OntologyError(
-                f"ontology: more than one item titled {title!r} ({kinds})"
-                " - pass type_=Object / Classification / ... or look up by feature node hash"
-            )
-        return found[0]
+        return check_title_match(found, title, type_, "ontology")
 
     # -- JSON ------------------------------------------------------------------------------
 

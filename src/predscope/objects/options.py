@@ -7,18 +7,31 @@ gives back exactly what ``from_dict`` read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from predscope.exceptions import OntologyError
+from predscope.objects.ontology_element import OntologyElementLookup
 
 if TYPE_CHECKING:
     from predscope.objects.attributes import Attribute
 
 
-def uid_from_id(raw: Any) -> list[int]:
-    """Parse a dotted ontology id ("1.2.3") into its integer path; a bad id gives an empty path."""
-    try:
-        return [int(part) for part in str(raw).split(".")]
-    except ValueError:
+def uid_from_id(raw: Any, where: str = "id") -> list[int]:
+    """Parse a dotted ontology id ("1.2.3") into its integer path.
+
+    A missing or empty id gives an empty path (it writes back as ``""``); anything else that is
+    not a dotted integer string is refused, because reading it as ``[]`` would lose it silently.
+    """
+    if raw is None or raw == "":
         return []
+    parts = raw.split(".") if isinstance(raw, str) else None
+    if parts is None or not all(p.isascii() and p.isdigit() for p in parts):
+        raise OntologyError(
+            f"{where}: {raw!r} is not a valid id - an attribute or option id is a dotted"
+            ' integer string such as "1.2"; fix it in the ontology JSON'
+        )
+    return [int(p) for p in parts]
 
 
 def uid_to_id(uid: list[int]) -> str:
@@ -30,7 +43,7 @@ def snake_value(text: str) -> str:
     return text.lower().replace(" ", "_")
 
 
-class Option:
+class Option(OntologyElementLookup):
     """One answer choice. ``title`` is the label, as in the Encord SDK."""
 
     __slots__ = ("feature_node_hash", "uid", "label", "value", "archived", "_omitted", "_extra")
@@ -100,6 +113,9 @@ class NestableOption(Option):
         super().__init__(feature_node_hash, uid, label, value, archived)
         self.nested_options: list[Attribute] = list(nested_options or [])
 
+    def child_elements(self) -> Iterable[Any]:
+        return self.nested_options
+
     def to_dict(self) -> dict[str, Any]:
         out = self._base_dict()
         if self.nested_options or "options" not in self._omitted:
@@ -112,8 +128,6 @@ _OPTION_KEYS = frozenset({"id", "label", "value", "featureNodeHash", "archived",
 
 def option_from_dict(d: dict[str, Any], nestable: bool, parse_attribute: Any, where: str) -> Option:
     """Build an option; ``parse_attribute`` parses nested attributes (passed in: no cycle)."""
-    from predscope.exceptions import OntologyError
-
     try:
         fnh = str(d["featureNodeHash"])
         label = str(d["label"])
@@ -121,7 +135,7 @@ def option_from_dict(d: dict[str, Any], nestable: bool, parse_attribute: Any, wh
         raise OntologyError(
             f"{where}: option lacks {exc} - every option needs 'label' and 'featureNodeHash'"
         ) from None
-    uid = uid_from_id(d.get("id", ""))
+    uid = uid_from_id(d.get("id"), f"{where}.id")
     value = d.get("value")
     archived = bool(d.get("archived", False))
     option: Option

@@ -34,7 +34,7 @@ from predscope.objects.coordinates import (
     RotatableBoundingBoxCoordinates,
 )
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.import_writer import CocoImportReport, Plan, PlannedObject, progress_bar
+from predscope.services.import_writer import CocoImportReport, UnitPlan, progress_bar
 
 __all__ = ["convert_annotations", "effective_sizes"]
 
@@ -84,7 +84,7 @@ def _clip_boxes(
     width: NDArray[np.float64],
     height: NDArray[np.float64],
     used: NDArray[np.bool_],
-) -> tuple[list[list[float]], list[bool]]:
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """``coco_bbox_to_box``'s clipping for whole columns: normalised (h, w, x, y) and flags."""
     x, y, w, h = bbox[:, 0], bbox[:, 1], bbox[:, 2], bbox[:, 3]
     x0 = np.minimum(np.maximum(x, 0.0), width)
@@ -103,7 +103,7 @@ def _clip_boxes(
     bad = used & ~np.all((stacked >= -TOLERANCE) & (stacked <= 1 + TOLERANCE), axis=1)
     if bad.any():
         raise CoordinatesError(f"box {int(np.flatnonzero(bad)[0])} is not inside the image")
-    return stacked.tolist(), clipped.tolist()
+    return stacked, clipped
 
 
 def _check_normalised(
@@ -238,6 +238,47 @@ def _gt_extra(parsed: CocoFile, i: int) -> dict[str, Any]:
     return {"coco": coco}
 
 
+def _unit_groups(
+    img_kept: NDArray[np.int64], img_targets: Sequence[UnitTarget | None]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], list[UnitTarget]]:
+    """Kept annotations ordered by data unit (units by first appearance, file order inside).
+
+    Returns that order, each unit's annotation count, and one target per unit (several COCO
+    images can be frames of one image group).
+    """
+    slots: dict[str, int] = {}
+    first_target: list[UnitTarget] = []
+    img_unit = np.full(len(img_targets) + 1, -1, dtype=np.int64)
+    for k, target in enumerate(img_targets):
+        if target is not None:
+            slot = slots.setdefault(target.data_hash, len(slots))
+            if slot == len(first_target):
+                first_target.append(target)
+            img_unit[k] = slot
+    unit_of = img_unit[img_kept]
+    present, first = np.unique(unit_of, return_index=True)
+    by_first = present[np.argsort(first, kind="stable")]
+    rank = np.zeros(len(slots), dtype=np.int64)
+    rank[by_first] = np.arange(by_first.size)
+    ranked = rank[unit_of]
+    order = np.argsort(ranked, kind="stable")
+    counts = np.bincount(ranked, minlength=by_first.size)
+    return order, counts, [first_target[int(u)] for u in by_first]
+
+
+def _per_class(
+    cat_kept: NDArray[np.int64], cat_targets: Sequence[ObjectTarget | None]
+) -> dict[str, int]:
+    """Objects per ontology object title, titles in order of first appearance in the file."""
+    present, first, counts = np.unique(cat_kept, return_index=True, return_counts=True)
+    per_class: Counter[str] = Counter()
+    for k in np.argsort(first, kind="stable").tolist():
+        target = cat_targets[int(present[k])]
+        if target is not None:
+            per_class[target.title] += int(counts[k])
+    return dict(per_class)
+
+
 def convert_annotations(
     parsed: CocoFile,
     prefix: str,
@@ -253,8 +294,12 @@ def convert_annotations(
     report: CocoImportReport,
     *,
     progress: bool = False,
-) -> Plan:
-    """Every annotation whose image and category matched, converted and validated."""
+) -> dict[str, UnitPlan]:
+    """Every annotation whose image and category matched, converted and validated.
+
+    Boxes onto box objects stay columns end to end; other geometry is converted one annotation
+    at a time, in file order, so the first bad one is the one reported.
+    """
     source = parsed.source
     ann = parsed.annotations
     img_width, img_height = effective_sizes(source, img_targets, file_sizes, image_labels)
@@ -275,49 +320,73 @@ def convert_annotations(
     _check_normalised(source, ann.bbox[boxed], width[boxed], height[boxed])
     with np.errstate(invalid="ignore", divide="ignore"):
         boxes, box_clipped = _clip_boxes(ann.bbox, width, height, boxed)
-    converter = _Geometry(parsed, prefix, ontology)
-    gt = report.ground_truth
-    score_list = scores.tolist()
-    img_list, cat_list = img_index.tolist(), cat_index.tolist()
-    has_bbox = ann.has_bbox.tolist()
-    plan: Plan = {}
-    per_class: Counter[str] = Counter()
-    clipped = missing = 0
-    kept = np.flatnonzero(keep).tolist()
-    with progress_bar(progress, f"reading {len(kept)} annotations", len(kept)) as advance:
-        for step, i in enumerate(kept):
-            target = cat_targets[cat_list[i]]
-            unit = img_targets[img_list[i]]
-            if target is None or unit is None:  # excluded by ``keep``; keeps mypy honest
-                continue
-            try:
-                box: list[float] | None = None
-                if target.shape == "bounding_box" and has_bbox[i]:
-                    coords: Any = None
-                    box = boxes[i]
-                    was_clipped = box_clipped[i]
-                else:
-                    coords, was_clipped = converter.convert(
-                        i, target, width[i], height[i], keypoint_names[cat_list[i]]
+    kept = np.flatnonzero(keep)
+    order, counts, units = _unit_groups(img_index[kept], img_targets)
+    rows = kept[order]  # annotation index per planned object, grouped by unit
+    is_box = np.array(
+        [t is not None and t.shape == "bounding_box" for t in cat_targets] + [False], np.bool_
+    )
+    fast = is_box[cat_index[rows]] & ann.has_bbox[rows]
+    clipped = int(np.count_nonzero(box_clipped[rows] & fast))
+    fh_of = np.array([t.feature_hash if t else "" for t in cat_targets] + [""], dtype=object)
+    frame_of = np.array([t.frame if t else 0 for t in img_targets] + [0], dtype=np.int64)
+    feature_hashes: list[str] = fh_of[cat_index[rows]].tolist()
+    frames: list[int] = frame_of[img_index[rows]].tolist()
+    box_list: list[Any] = boxes[rows].tolist()
+    coords: list[Any] | None = None
+    slow = np.flatnonzero(~fast)
+    with progress_bar(progress, f"reading {rows.size} annotations", rows.size) as advance:
+        if slow.size:
+            coords = [None] * rows.size
+            converter = _Geometry(parsed, prefix, ontology)
+            # File order, so the error raised is the first bad annotation's.
+            for step, pos in enumerate(slow[np.argsort(rows[slow], kind="stable")].tolist()):
+                i = int(rows[pos])
+                target = cat_targets[int(cat_index[i])]
+                if target is None:  # excluded by ``keep``; keeps mypy honest
+                    continue
+                try:
+                    coords[pos], was_clipped = converter.convert(
+                        i, target, width[i], height[i], keypoint_names[int(cat_index[i])]
                     )
-            except CoordinatesError as exc:
-                raise ImportFormatError(source, converter.where(i, "geometry"), str(exc)) from None
-            clipped += was_clipped
-            if gt:
-                confidence, extra = 1.0, _gt_extra(parsed, i)
-            else:
-                confidence, extra = score_list[i], None
-                if confidence != confidence:  # NaN: no score in the file
-                    confidence, missing = 1.0, missing + 1
-            plan.setdefault(unit.data_hash, []).append(
-                PlannedObject(target.feature_hash, unit.frame, coords, confidence, extra, box)
-            )
-            per_class[target.title] += 1
-            if step % 10000 == 9999:
-                advance(10000)
-        advance(len(kept) % 10000)
-    report.objects = len(kept)
+                except CoordinatesError as exc:
+                    raise ImportFormatError(
+                        source, converter.where(i, "geometry"), str(exc)
+                    ) from None
+                box_list[pos] = None
+                clipped += was_clipped
+                if step % 10000 == 9999:
+                    advance(10000)
+        advance(rows.size - (slow.size - slow.size % 10000))
+    extras: list[dict[str, Any] | None] | None = None
+    confidences: list[float]
+    if report.ground_truth:
+        confidences = [1.0] * rows.size
+        extras = [_gt_extra(parsed, i) for i in rows.tolist()]
+        missing = 0
+    else:
+        conf = scores[rows]
+        absent = np.isnan(conf)  # no score in the file: confidence 1.0, and counted
+        missing = int(np.count_nonzero(absent))
+        confidences = np.where(absent, 1.0, conf).tolist()
+    plan: dict[str, UnitPlan] = {}
+    start = 0
+    for unit, count in zip(units, counts.tolist(), strict=True):
+        end = start + count
+        unit_coords = None
+        if coords is not None and any(c is not None for c in coords[start:end]):
+            unit_coords = coords[start:end]
+        plan[unit.data_hash] = UnitPlan(
+            feature_hashes[start:end],
+            frames[start:end],
+            confidences[start:end],
+            box_list[start:end],
+            unit_coords,
+            None if extras is None else extras[start:end],
+        )
+        start = end
+    report.objects = int(rows.size)
     report.clipped = clipped
     report.missing_scores = missing
-    report.per_class = dict(per_class)
+    report.per_class = _per_class(cat_index[kept], cat_targets)
     return plan

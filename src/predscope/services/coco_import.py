@@ -36,7 +36,7 @@ from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.coco_convert import convert_annotations
 from predscope.services.import_writer import (
     CocoImportReport,
-    Plan,
+    UnitPlan,
     find_ground_truth_import,
     handle_unmatched,
     object_targets,
@@ -246,7 +246,7 @@ def _plan(
     scores: NDArray[np.float64],
     report: CocoImportReport,
     options: dict[str, Any],
-) -> tuple[Plan, _Catalogue]:
+) -> tuple[dict[str, UnitPlan], _Catalogue]:
     source = parsed.source
     prefix = "annotations" if parsed.kind == "dataset" else ""
     imap, imap_source = _as_map(options["image_map"], "image map")

@@ -45,6 +45,7 @@ class BranchResult:
     detections: int
     stats: dict[str, float]
     per_class: list[dict[str, Any]]
+    outcomes_at_50: dict[str, int]  # tp / fp / fn / ignored at IoU 0.5, area all
 
 
 @dataclass(frozen=True)
@@ -148,5 +149,9 @@ def _add_scene_classifications(store: Store, project: ProjectRecord) -> None:
 def _branch_result(branch: str, detections: int, evaluation: BranchEvaluation) -> BranchResult:
     stats = {k: float(v) for k, v in evaluation.stats.items()}
     return BranchResult(
-        branch=branch, detections=detections, stats=stats, per_class=evaluation.per_class_rows()
+        branch=branch,
+        detections=detections,
+        stats=stats,
+        per_class=evaluation.per_class_rows(),
+        outcomes_at_50=evaluation.evaluation.outcomes.counts(0.5),
     )

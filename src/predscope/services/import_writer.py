@@ -8,9 +8,10 @@ adds the objects through the objects layer (so stored documents are canonical) a
 
 from __future__ import annotations
 
-import gc
+import base64
+import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,13 +22,13 @@ from predscope.objects.coordinates import BoundingBoxCoordinates, coordinates_to
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.label_row_metadata import LabelRowMetadata, now_string
 from predscope.objects.ontology_object import Object
-from predscope.objects.ontology_object_instance import new_hash
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.rows import (
     OntologyIndex,
     PreparedRow,
     check_document,
     metadata_from_record,
+    paused_gc,
     write_prepared,
     write_rows,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "CocoImportReport",
     "Plan",
     "PlannedObject",
+    "UnitPlan",
     "find_ground_truth_import",
     "handle_unmatched",
     "paused_gc",
@@ -80,6 +82,56 @@ class PlannedObject:
 
 
 Plan = dict[str, list[PlannedObject]]  # data hash -> objects, in file order
+
+
+@dataclass(slots=True)
+class UnitPlan:
+    """The objects planned for one data unit as columns, in file order.
+
+    COCO detections arrive by the hundred thousand: one Python object each (``PlannedObject``)
+    costs more than writing them. Object ``i`` is a box checked as a column when ``boxes[i]`` is
+    set (normalised ``(h, w, x, y)``), else its geometry is ``coordinates[i]``.
+    """
+
+    feature_hashes: list[str]
+    frames: list[int]
+    confidences: list[float]
+    boxes: list[Sequence[float] | None]
+    coordinates: list[Any] | None = None  # None when every object is a box
+    extras: list[dict[str, Any] | None] | None = None  # None when no object has any
+
+    def __len__(self) -> int:
+        return len(self.feature_hashes)
+
+    @classmethod
+    def from_objects(cls, items: Sequence[PlannedObject]) -> UnitPlan:
+        boxes = [o.box if o.coordinates is None else None for o in items]
+        coords = [o.coordinates for o in items]
+        extras = [o.extra for o in items]
+        return cls(
+            [o.feature_hash for o in items],
+            [o.frame for o in items],
+            [o.confidence for o in items],
+            boxes,
+            coords if any(c is not None for c in coords) else None,
+            extras if any(extras) else None,
+        )
+
+    def objects(self) -> Iterator[PlannedObject]:
+        """One ``PlannedObject`` per object (the objects-layer path for videos and groups)."""
+        coords = self.coordinates or [None] * len(self)
+        extras = self.extras or [None] * len(self)
+        for fh, frame, conf, box, c, extra in zip(
+            self.feature_hashes, self.frames, self.confidences, self.boxes, coords, extras,
+            strict=True,
+        ):
+            yield PlannedObject(fh, frame, c, conf, extra, box)
+
+
+def new_hashes(count: int) -> list[str]:
+    """``count`` object hashes as ``new_hash`` makes them, from one ``os.urandom`` call."""
+    block = base64.b64encode(os.urandom(6 * count)).decode("ascii")
+    return [block[i : i + 8] for i in range(0, 8 * count, 8)]
 
 
 @dataclass
@@ -207,22 +259,6 @@ def find_ground_truth_import(store: Store, project: ProjectRecord) -> ImportReco
 
 
 @contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic collector during a bulk import.
-
-    An import allocates millions of short-lived, acyclic dicts and tuples; every 700 allocations
-    the collector would rescan the growing heap, which costs more than the import itself.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-@contextmanager
 def progress_bar(enabled: bool, description: str, total: int) -> Iterator[Any]:
     """A Rich progress bar when asked, else a no-op ``advance``."""
     if not enabled:
@@ -256,7 +292,7 @@ def _check_duplicate(
 def _build_rows(
     records: Sequence[Any],
     documents: dict[str, dict[str, Any]],
-    plan: Plan,
+    plan: dict[str, UnitPlan],
     objects: dict[str, Object],
     ontology: OntologyStructure,
     manual: bool,
@@ -267,7 +303,7 @@ def _build_rows(
         metadata = metadata_from_record(record)
         row = LabelRowV2(metadata, ontology)
         row._load_labels(documents.get(str(record.label_hash)) or None, metadata)
-        for item in plan.pop(record.data_hash):
+        for item in plan.pop(record.data_hash).objects():
             inst = objects[item.feature_hash].create_instance()
             inst.set_for_frames(
                 item.coords(),
@@ -300,39 +336,96 @@ class _EntryTemplates:
         self.cache: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
 
     def get(
-        self, item: PlannedObject, metadata: LabelRowMetadata
+        self, feature_hash: str, coords: Any, metadata: LabelRowMetadata
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        found = self.cache.get(item.feature_hash)
+        found = self.cache.get(feature_hash)
         if found is not None:
             return found
         row = LabelRowV2(metadata, self.ontology)
         row._load_labels(None, metadata)
-        inst = self.objects[item.feature_hash].create_instance()
+        inst = self.objects[feature_hash].create_instance()
         inst.set_for_frames(
-            item.coords(),
+            coords,
             frames=0,
             created_at=self.stamp,
-            confidence=item.confidence,
+            confidence=1.0,
             manual_annotation=self.manual,
         )
         row.add_object_instance(inst)
         doc = row.to_encord_dict()
         (entry,) = next(iter(doc["data_units"].values()))["labels"]["objects"]
-        geometry = coordinates_to_encord(item.coords())
+        geometry = coordinates_to_encord(coords)
         base = {k: v for k, v in entry.items() if k not in geometry}
         answers = doc["object_answers"][inst.object_hash]
-        self.cache[item.feature_hash] = found = (base, answers)
+        self.cache[feature_hash] = found = (base, answers)
         return found
+
+    def for_unit(
+        self, unit: UnitPlan, metadata: LabelRowMetadata
+    ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        """The templates of every ontology object the unit's objects use."""
+        out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        fhs = unit.feature_hashes
+        for fh in set(fhs):
+            found = self.cache.get(fh)
+            if found is None:
+                i = fhs.index(fh)
+                box = unit.boxes[i]
+                coords = (
+                    unit.coordinates[i]
+                    if box is None and unit.coordinates is not None
+                    else BoundingBoxCoordinates(*box)  # type: ignore[misc]
+                )
+                found = self.get(fh, coords, metadata)
+            out[fh] = found
+        return out
+
+
+def _entries(
+    unit: UnitPlan, keys: list[str], templates: dict[str, tuple[dict[str, Any], dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The unit's per-frame entries: one dict per object, in plan order."""
+    bases = {fh: base for fh, (base, _) in templates.items()}
+    out: list[dict[str, Any]] = []
+    append = out.append
+    coords = unit.coordinates
+    if coords is None and unit.extras is None:  # detections: boxes only, the hot loop
+        for fh, key, conf, b in zip(
+            unit.feature_hashes, keys, unit.confidences, unit.boxes, strict=True
+        ):
+            entry = bases[fh].copy()
+            entry["objectHash"] = key
+            entry["confidence"] = conf
+            entry["boundingBox"] = {"h": b[0], "w": b[1], "x": b[2], "y": b[3]}  # type: ignore[index]
+            append(entry)
+        return out
+    extras = unit.extras or [None] * len(unit)
+    for i, (fh, key, conf, box, extra) in enumerate(
+        zip(unit.feature_hashes, keys, unit.confidences, unit.boxes, extras, strict=True)
+    ):
+        entry = bases[fh].copy()
+        entry["objectHash"] = key
+        entry["confidence"] = conf
+        if box is not None:
+            entry["boundingBox"] = {"h": box[0], "w": box[1], "x": box[2], "y": box[3]}
+        else:
+            entry.update(coordinates_to_encord(coords[i]))  # type: ignore[index]
+        if extra:
+            entry.update(extra)
+        append(entry)
+    return out
 
 
 def _fast_document(
     record: Any,
     document: dict[str, Any] | None,
-    items: list[PlannedObject],
+    unit: UnitPlan,
     templates: _EntryTemplates,
-) -> tuple[dict[str, Any], LabelRowMetadata]:
+    index: OntologyIndex,
+) -> PreparedRow:
     """The row's stored document (or an empty one from the codec) plus the planned objects."""
     metadata = metadata_from_record(record)
+    fresh = not document
     if not document:
         row = LabelRowV2(metadata, templates.ontology)
         row._load_labels(None, metadata)
@@ -340,28 +433,28 @@ def _fast_document(
     labels = next(iter(document["data_units"].values()))["labels"]
     objects = labels.setdefault("objects", [])
     answers = document.setdefault("object_answers", {})
-    cache = templates.cache
-    for item in items:
-        base, answer = cache.get(item.feature_hash) or templates.get(item, metadata)
-        key = new_hash()
-        entry = {**base, "objectHash": key, "confidence": item.confidence}
-        box = item.box
-        if box is not None:
-            entry["boundingBox"] = {"h": box[0], "w": box[1], "x": box[2], "y": box[3]}
-        else:
-            entry.update(coordinates_to_encord(item.coordinates))
-        if item.extra:
-            entry.update(item.extra)
-        objects.append(entry)
-        answers[key] = {**answer, "objectHash": key, "classifications": []}
-    return document, metadata
+    used = templates.for_unit(unit, metadata)
+    keys = new_hashes(len(unit))
+    objects.extend(_entries(unit, keys, used))
+    if all(list(answer) == ["objectHash", "classifications"] for _, answer in used.values()):
+        for key in keys:
+            answers[key] = {"objectHash": key, "classifications": []}
+    else:
+        for fh, key in zip(unit.feature_hashes, keys, strict=True):
+            answers[key] = {**used[fh][1], "objectHash": key, "classifications": []}
+    label_hash = str(record.label_hash)
+    if fresh and unit.coordinates is None and not document.get("classification_answers"):
+        # Boxes of ontology objects built from checked columns onto a new row: nothing for
+        # ``check_document`` to find (it would walk every entry again).
+        return PreparedRow(label_hash, document, len(answers), 0)
+    return PreparedRow(label_hash, document, *check_document(document, metadata, index))
 
 
 def write_plan(
     store: Store,
     project: ProjectRecord,
     ontology: OntologyStructure,
-    plan: Plan,
+    plan: Mapping[str, list[PlannedObject] | UnitPlan],
     report: CocoImportReport,
     *,
     kind: str,
@@ -382,7 +475,7 @@ def write_plan(
     branch = report.branch_name
     templates = _EntryTemplates(ontology, manual, stamp)
     index = OntologyIndex(ontology)
-    with store.begin() as conn:
+    with paused_gc(), store.begin() as conn:
         _check_duplicate(conn, project, report, replace)
         if replace:
             row_repo.delete_branch_rows(conn, project.id, branch, allow_main=True)
@@ -391,6 +484,7 @@ def write_plan(
         with progress_bar(progress, f"writing {report.objects} objects", len(hashes)) as advance:
             for start in range(0, len(hashes), WRITE_CHUNK):
                 part = hashes[start : start + WRITE_CHUNK]
+                units = {h: _as_unit(plan[h]) for h in part}
                 records = row_repo.create_rows(
                     conn, project.id, [(h, branch) for h in part], exist_ok=True
                 )
@@ -400,19 +494,19 @@ def write_plan(
                 documents = row_repo.load_documents(conn, held) if held else {}
                 fast = [r for r in records if r.unit.data_type == "image"]
                 slow = [r for r in records if r.unit.data_type != "image"]
-                prepared: list[PreparedRow] = []
-                for record in fast:
-                    doc, metadata = _fast_document(
+                prepared = [
+                    _fast_document(
                         record,
                         documents.get(str(record.label_hash)),
-                        plan.pop(record.data_hash),
+                        units.pop(record.data_hash),
                         templates,
+                        index,
                     )
-                    counts = check_document(doc, metadata, index)
-                    prepared.append(PreparedRow(str(record.label_hash), doc, *counts))
+                    for record in fast
+                ]
                 write_prepared(conn, prepared)
                 del prepared
-                rows = _build_rows(slow, documents, plan, objects, ontology, manual, stamp)
+                rows = _build_rows(slow, documents, units, objects, ontology, manual, stamp)
                 write_rows(conn, project, rows)
                 advance(len(part))
         import_repo.record_import(
@@ -425,3 +519,7 @@ def write_plan(
             params,
             {k: v for k, v in report.to_dict().items() if k != "mapping"},
         )
+
+
+def _as_unit(planned: list[PlannedObject] | UnitPlan) -> UnitPlan:
+    return planned if isinstance(planned, UnitPlan) else UnitPlan.from_objects(planned)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from predscope.exceptions import InvalidArgumentsError
+from predscope.exceptions import InvalidArgumentsError, ResourceNotFoundError
 from predscope.objects.answers import AnswerForFrames
 from predscope.objects.attributes import Attribute, RadioAttribute
 from predscope.objects.coordinates import coordinates_to_encord
@@ -110,8 +110,28 @@ def load_stored_rows(
             store, project, ontology, backend=backend, branch_name=branch_name or "main"
         )
     rows = [row for row in rows if row.label_hash is not None]
+    if not rows and not all_branches:
+        require_branch(store, project, branch_name or "main")
     backend.initialise_rows(rows)
     return rows
+
+
+def require_branch(store: Store, project: ProjectRecord, branch_name: str) -> None:
+    """Refuse a branch that holds no rows (a typo would otherwise list or export nothing).
+
+    ``main`` always exists: it is the ground-truth default, empty until labels are written.
+    """
+    from predscope.services.rows import list_branches
+
+    if branch_name == "main":
+        return
+    branches = list_branches(store, project)
+    if branch_name not in branches:
+        raise ResourceNotFoundError(
+            f"project {project.title} has no rows on branch {branch_name!r}; its branches are: "
+            f"{', '.join(branches) or 'none yet'} - branch names are case-sensitive; check "
+            "`predscope branches` or write rows to the branch first"
+        )
 
 
 # -- building the listing --------------------------------------------------------------------
