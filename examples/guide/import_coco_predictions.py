@@ -23,7 +23,6 @@ prediction twice.
 """
 
 import json
-import os
 from pathlib import Path
 
 import predscope
@@ -31,13 +30,13 @@ from predscope.exceptions import OntologyError
 from predscope.utilities.coco.datastructure import FrameIndex
 
 SSH_PATH = "file-path-to-your-ssh-key"
-PROJECT_HASH = os.environ.get("PREDSCOPE_PROJECT", "unique-id-for-project")
-PREDICTION_BRANCH_NAME = os.environ.get("PREDSCOPE_BRANCH", "name-of-your-prediction-branch")
-COCO_FILE = os.environ.get("PREDSCOPE_COCO_FILE", "COCOimportfile.json")
+PROJECT_HASH = "unique-id-for-project"
+PREDICTION_BRANCH_NAME = "name-of-your-prediction-branch"
+COCO_FILE = "COCOimportfile.json"
 CONFIDENCE_FIELD_NAME = "score"
 
-# Open the store (a folder or a database URL; predscope: $PREDSCOPE_HOME, else ~/.predscope).
-user_client: predscope.Client = predscope.Client(os.environ.get("PREDSCOPE_HOME"))
+# Authenticate with the private key file (Ed25519).
+user_client: predscope.Client = predscope.Client()
 
 # Open the project.
 project = user_client.get_project(PROJECT_HASH)

@@ -28,14 +28,14 @@ from predscope.objects.coordinates import (  # noqa: F401  (the guide imports ev
 )
 
 SSH_PATH = "file-path-to-your-ssh-key"
-PROJECT_HASH = os.environ.get("PREDSCOPE_PROJECT", "unique-id-for-project")
-PREDICTION_BRANCH_NAME = os.environ.get("PREDSCOPE_BRANCH", "name-of-your-prediction-branch")
+PROJECT_HASH = "unique-id-for-project"
+PREDICTION_BRANCH_NAME = "name-of-your-prediction-branch"
 
 assert SSH_PATH is not None, "SSH path cannot be None"
 assert PROJECT_HASH is not None, "Project hash cannot be None"
 
-# Open the store (a folder or a database URL; predscope: $PREDSCOPE_HOME, else ~/.predscope).
-user_client = predscope.Client(os.environ.get("PREDSCOPE_HOME"))
+# Authenticate with the private key file (Ed25519).
+user_client = predscope.Client()
 
 # Open the project.
 project: Project = user_client.get_project(PROJECT_HASH)

@@ -15,15 +15,14 @@ initialised first, in one bundled request. Rows that exist on no branch yet
 """
 
 import json  # noqa: F401  (imported by the guide; unused)
-import os
 
 import predscope
 
 SSH_PATH = "file-path-of-your-ssh-key"
-PROJECT_HASH = os.environ.get("PREDSCOPE_PROJECT", "unique-id-for-your-project")
+PROJECT_HASH = "unique-id-for-your-project"
 
-# Open the store (a folder or a database URL; predscope: $PREDSCOPE_HOME, else ~/.predscope).
-user_client = predscope.Client(os.environ.get("PREDSCOPE_HOME"))
+# Authenticate with the private key file (Ed25519).
+user_client = predscope.Client()
 
 # Open the project.
 project = user_client.get_project(PROJECT_HASH)

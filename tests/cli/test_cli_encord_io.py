@@ -118,5 +118,48 @@ def test_bad_record_is_exit_1_and_changes_nothing(store: str, tmp_path: Path) ->
     assert "malformed coordinates" in line
 
 
+def test_export_of_an_unknown_branch_is_exit_1_and_writes_nothing(
+    store: str, tmp_path: Path
+) -> None:
+    from predscope.exceptions import ResourceNotFoundError
+
+    assert (
+        run("import", "encord", "G", str(GROUP), "--branch", "preds", "--store", store).exit_code
+        == 0
+    )
+    out = tmp_path / "typo.json"
+    result = run("export", "encord", "G", str(out), "--branch", "pred", "--store", store)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, ResourceNotFoundError)
+    assert str(result.exception).startswith(
+        "project G has no rows on branch 'pred'; its branches are: preds"
+    )
+    assert not out.exists()
+    result = run("export", "encord", "G", "-", "--branch", "pred", "--store", store)
+    assert result.exit_code == 1 and result.stdout == ""
+    # An existing branch exports, and so does main while it is still empty (the default).
+    assert (
+        run("export", "encord", "G", str(out), "--branch", "preds", "--store", store).exit_code == 0
+    )
+    assert len(json.loads(out.read_text())) == 1
+    assert json.loads(run("export", "encord", "G", "-", "--store", store).stdout) == []
+
+
+def test_export_of_a_branch_with_rows_but_no_objects(store: str, tmp_path: Path) -> None:
+    row = json.loads(GROUP.read_text())
+    for unit in row["data_units"].values():
+        unit["labels"] = {"objects": [], "classifications": []}
+    row["object_answers"], row["classification_answers"], row["object_actions"] = {}, {}, {}
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(row))
+    assert (
+        run("import", "encord", "G", str(bare), "--branch", "bare", "--store", store).exit_code == 0
+    )
+    result = run("export", "encord", "G", "-", "--branch", "bare", "--store", store)
+    assert result.exit_code == 0, result.output
+    (exported,) = json.loads(result.stdout)
+    assert exported["branch_name"] == "bare" and exported["object_answers"] == {}
+
+
 def test_missing_files_argument_is_usage_error(store: str) -> None:
     assert run("import", "encord", "G", "--store", store).exit_code == 2

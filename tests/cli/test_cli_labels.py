@@ -86,8 +86,39 @@ def test_branch_selection(store: str) -> None:
     assert "branch: model-a" not in main
     other = run("labels", "P", "--branch", "model-a", "--store", store).stdout
     assert other.splitlines()[0] == "Title: rousseau_2.jpg, branch: model-a"
-    assert run("labels", "P", "--branch", "nothing-here", "--store", store).stdout == ""
     assert run("labels", "P", "--branch", "bad name", "--store", store).exit_code == 1
+
+
+def test_unknown_branch_is_exit_1_naming_the_branches(store: str) -> None:
+    from predscope.exceptions import ResourceNotFoundError
+
+    result = run("labels", "P", "--branch", "Model-a", "--store", store)  # case matters
+    assert result.exit_code == 1 and result.stdout == ""
+    assert isinstance(result.exception, ResourceNotFoundError)
+    assert str(result.exception).startswith(
+        "project P has no rows on branch 'Model-a'; its branches are: main, model-a"
+    )
+    env = {**os.environ, "COLUMNS": "1000"}
+    proc = subprocess.run(
+        [str(PREDSCOPE), "labels", "P", "--branch", "nothing-here", "--store", store],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "no rows on branch 'nothing-here'; its branches are: main, model-a" in proc.stderr
+
+
+def test_existing_branch_without_objects_lists_its_rows(store: str) -> None:
+    from predscope.sdk.client import Client
+
+    with Client(store) as client:
+        [row] = client.get_project("P").list_label_rows_v2(
+            branch_name="empty", data_title_eq="chelsea.png"
+        )
+        row.initialise_labels()
+        row.save()
+    result = run("labels", "P", "--branch", "empty", "--store", store)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["Title: chelsea.png, branch: empty"]
 
 
 def test_json_listing_carries_the_same_content(store: str) -> None:
@@ -121,13 +152,28 @@ def test_matches_the_ported_guide_script(store: str) -> None:
     pytest.importorskip("predscope.sdk.client", reason="the SDK client is not written yet")
     if not VERIFY_SCRIPT.is_file():
         pytest.skip(f"{VERIFY_SCRIPT} is not written yet")
-    env = {**os.environ, "PREDSCOPE_HOME": store, "PREDSCOPE_PROJECT": "P", "COLUMNS": "1000"}
+    # The script keeps the guide's PROJECT_HASH: a project of that title holds P's rows.
+    title = "unique-id-for-your-project"
+    ontology = str(DATA / "ontology_all_types_dict.json")
+    assert run("project", "create", title, "--ontology", ontology, "--store", store).exit_code == 0
+    assert run("data", "add", title, str(IMAGES), "--store", store).exit_code == 0
+    from predscope.services.projects import add_data, get_project
+    from predscope.store.engine import open_store
+
+    with open_store(store) as st:
+        unit = {"title": "rousseau_2.jpg", "width": 1200, "height": 924}
+        add_data(st, get_project(st, title), [unit])
+    for branch in ("main", "model-a"):
+        args = ["import", "encord", title, str(NATIVE), "--branch", branch, "--store", store]
+        assert run(*args).exit_code == 0
+    env = {**os.environ, "PREDSCOPE_HOME": store, "COLUMNS": "1000"}
     script = subprocess.run(
         [sys.executable, str(VERIFY_SCRIPT)], capture_output=True, text=True, env=env, check=False
     )
     assert script.returncode == 0, script.stderr
+    assert "objectHash: saG3qh6C" in script.stdout
     cli = subprocess.run(
-        [str(PREDSCOPE), "labels", "P", "--all-branches"],
+        [str(PREDSCOPE), "labels", title, "--all-branches"],
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr

@@ -19,11 +19,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     yield from open_test_store(tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="export coco of a branch that does not exist writes an empty file instead of an "
-    "error naming the project's branches (analyse already refuses such a branch)",
-)
 def test_export_of_an_unknown_branch_is_an_error(store: Store) -> None:
     gt_file = D2 / "gt_val2017_139_285.json"
     project = coco_project(store, gt_file, ("bounding_box",))

@@ -30,12 +30,12 @@ def test_guide_coco_script_runs_and_refuses_a_second_run(tmp_path: Path) -> None
         {"id": i + 1, "area": p["bbox"][2] * p["bbox"][3], "iscrowd": 0, "segmentation": [], **p}
         for i, p in enumerate(preds)
     ]
-    coco_file = tmp_path / "coco.json"
+    coco_file = tmp_path / "COCOimportfile.json"  # the name the script keeps from the guide
     coco_file.write_text(json.dumps(dataset))
     home = tmp_path / "home"
     store = open_store(str(home))
     ontology = json.loads((SCRIPT.parent / "ontology.json").read_text())
-    project = create_project(store, "guide", ontology)
+    project = create_project(store, "unique-id-for-project", ontology)  # the guide's PROJECT_HASH
     add_data(
         store,
         project,
@@ -44,20 +44,16 @@ def test_guide_coco_script_runs_and_refuses_a_second_run(tmp_path: Path) -> None
             for im in catalogue["images"]
         ],
     )
-    env = {
-        **os.environ,
-        "PREDSCOPE_HOME": str(home),
-        "PREDSCOPE_PROJECT": project.project_hash,
-        "PREDSCOPE_BRANCH": "haar",
-        "PREDSCOPE_COCO_FILE": str(coco_file),
-    }
+    env = {**os.environ, "PREDSCOPE_HOME": str(home)}
+    branch = "name-of-your-prediction-branch"  # the guide's PREDICTION_BRANCH_NAME
     done = subprocess.run(
-        [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120
-    )
+        [sys.executable, str(SCRIPT)],
+        env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "Imported 10 COCO annotations onto branch 'haar'" in done.stdout
+    assert f"Imported 10 COCO annotations onto branch {branch!r}" in done.stdout
     onto = OntologyStructure.from_dict(project.ontology)
-    rows = [r for r in list_label_rows(store, project, onto, branch_name="haar") if r.label_hash]
+    rows = [r for r in list_label_rows(store, project, onto, branch_name=branch) if r.label_hash]
     confidences = []
     for row in rows:
         row.initialise_labels()
@@ -68,7 +64,8 @@ def test_guide_coco_script_runs_and_refuses_a_second_run(tmp_path: Path) -> None
     assert sorted(confidences) == sorted(p["score"] for p in preds)
     # Encord would store every prediction twice on a second run; predscope refuses.
     again = subprocess.run(
-        [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120
-    )
+        [sys.executable, str(SCRIPT)],
+        env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
     assert again.returncode != 0 and "DuplicateImportError" in again.stderr
     store.close()

@@ -24,6 +24,7 @@ from predscope.formats.coco_writer import (
 )
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.import_writer import find_ground_truth_import
+from predscope.services.listing import require_branch
 from predscope.services.rows import StoreRowBackend, list_label_rows
 from predscope.store import data_units as unit_repo
 from predscope.store.branches import validate_branch_name
@@ -128,6 +129,8 @@ def export_coco(
         for r in list_label_rows(store, project, ontology, backend=backend, branch_name=branch)
         if r.label_hash is not None
     ]
+    if not rows:
+        require_branch(store, project, branch)  # a misspelt branch is an error, not an empty file
     backend.initialise_rows(rows)
     annotations: list[dict[str, Any]] = []
     for row in rows:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -205,18 +205,32 @@ def _preferences(
     ann = parsed.annotations
     n = len(category_ids)
     flags = np.zeros((n + 1, 4), dtype=np.bool_)  # bbox, polygon, rle, keypoints
-    np.logical_or.at(flags[:, 0], cat_index, ann.has_bbox)
-    for i, value in enumerate(ann.segmentation or ()):
-        if value:
-            flags[cat_index[i], 1 if isinstance(value, list) else 2] = True
-    for i, points in enumerate(ann.keypoints or ()):
-        if points:
-            flags[cat_index[i], 3] = True
+    flags[np.unique(cat_index[ann.has_bbox]), 0] = True
+    segm = ann.segmentation or ()
+    for i in _truthy(segm):
+        flags[cat_index[i], 1 if isinstance(segm[i], list) else 2] = True
+    flags[cat_index[_truthy(ann.keypoints or ())], 3] = True
     out: dict[CocoId, tuple[str, ...]] = {}
     for k, cid in enumerate(category_ids):
         bbox, polygon, rle, keypoints = (bool(v) for v in flags[k])
         out[cid] = shape_preference(bbox=bbox, polygon=polygon, rle=rle, keypoints=keypoints)
     return out
+
+
+def _truthy(values: Sequence[Any]) -> list[int]:
+    """Positions of the values that are set (a results list of boxes has no segmentation)."""
+    if not any(values):
+        return []
+    return [i for i, v in enumerate(values) if v]
+
+
+def _unmatched(index: NDArray[np.int64], targets: Sequence[Any]) -> Counter[int]:
+    """Annotations per catalogue entry that matched nothing, entries in order of first use."""
+    missing = np.array([t is None for t in targets] + [False], dtype=np.bool_)
+    bad = index[missing[index]]
+    present, first, counts = np.unique(bad, return_index=True, return_counts=True)
+    ordered = np.argsort(first, kind="stable").tolist()
+    return Counter({int(present[k]): int(counts[k]) for k in ordered})
 
 
 def _locate(
@@ -278,8 +292,8 @@ def _plan(
     img_labels = [
         f"{i!r} {n!r}" if n else repr(i) for i, n in zip(cat.image_ids, cat.file_names, strict=True)
     ]
-    bad_cat = Counter(k for k in cat_index.tolist() if cat_targets[k] is None)
-    bad_img = Counter(k for k in img_index.tolist() if img_targets[k] is None)
+    bad_cat = _unmatched(cat_index, cat_targets)
+    bad_img = _unmatched(img_index, img_targets)
     handle_unmatched(report, "category", bad_cat, cat_labels, options["on_unknown_category"])
     handle_unmatched(report, "image", bad_img, img_labels, options["on_unknown_image"])
     plan = convert_annotations(

@@ -129,8 +129,8 @@ def require_branch(store: Store, project: ProjectRecord, branch_name: str) -> No
     if branch_name not in branches:
         raise ResourceNotFoundError(
             f"project {project.title} has no rows on branch {branch_name!r}; its branches are: "
-            f"{', '.join(branches) or 'none yet'} - branch names are case-sensitive; check "
-            "`predscope branches` or write rows to the branch first"
+            f"{', '.join(branches) or 'none yet'} - names are case-sensitive: pick one of "
+            "those, or write rows to the branch first"
         )
 
 
