@@ -52,3 +52,17 @@ def test_coco_labels_round_trip_through_the_project(tmp_path: Path) -> None:
         assert results[0]["score"] == 0.875
         with pytest.raises(InvalidArgumentsError, match="label_hashes"):
             project.export_coco_labels(label_hashes=["x"])
+
+
+def test_coco_predictions_must_name_their_branch(tmp_path: Path) -> None:
+    gt = DATA / "detectron2-coco-mini" / "gt_val2017_139_285.json"
+    with Client(tmp_path / "s") as client:
+        project = client.create_project("d2", ontology=ONTOLOGY)
+        project.add_data([{"title": "000000000139.jpg", "width": 640, "height": 426}])
+        with pytest.raises(InvalidArgumentsError, match="branch_name="):
+            project.import_coco(gt)
+        assert project.list_branches() == []
+        report = project.import_coco(
+            gt, ground_truth=True, on_unknown_category="skip", dry_run=True
+        )
+        assert report.branch_name == "main"

@@ -217,12 +217,36 @@ class Project:
         return export_encord(self._store, self._record, branch_name=branch_name)
 
     def import_coco(
-        self, path: str | os.PathLike[str], branch_name: str = "main", **kwargs: Any
+        self,
+        path: str | os.PathLike[str],
+        branch_name: str | None = None,
+        *,
+        ground_truth: bool = False,
+        **kwargs: Any,
     ) -> Any:
-        """COCO file (dataset dict or results list) onto ``branch_name``; see the COCO service."""
+        """COCO file (dataset dict or results list) onto ``branch_name``; see the COCO service.
+
+        As on the command line, the branch defaults to ``main`` only for ground truth:
+        predictions name their branch, so they never land on ``main`` by accident.
+        """
+        from predscope.exceptions import InvalidArgumentsError
         from predscope.services.coco_import import import_coco
 
-        return import_coco(self._store, self._record, Path(path), branch_name=branch_name, **kwargs)
+        if branch_name is None:
+            if not ground_truth:
+                raise InvalidArgumentsError(
+                    f"import_coco({os.fspath(path)!r}): give branch_name= for predictions "
+                    "(e.g. 'model-v2'), or ground_truth=True to import ground truth to 'main'"
+                )
+            branch_name = "main"
+        return import_coco(
+            self._store,
+            self._record,
+            Path(path),
+            branch_name=branch_name,
+            ground_truth=ground_truth,
+            **kwargs,
+        )
 
     def import_coco_labels(
         self,
