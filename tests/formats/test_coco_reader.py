@@ -147,6 +147,8 @@ def test_empty_results_list() -> None:
         (b'{"info": {}}', "", "missing required field `images`"),
         (b"42", "", "Expected"),
         (b'[{"image_id": 1,\n  "bbox": [1, 2', "line 2, column 16", "truncated"),
+        (b'[{"image_id": 1, "score": NaN}]', "line 1, column 27", "no NaN or Infinity"),
+        (b'[{"image_id": 1, "score": -Infinity}]', "line 1, column 28", "no NaN or Infinity"),
     ],
 )
 def test_syntax_errors_are_located(payload: bytes, location: str, message: str) -> None:
@@ -244,3 +246,11 @@ def test_chunked_decoding_keeps_locations_and_order(monkeypatch: pytest.MonkeyPa
     with pytest.raises(ImportFormatError) as exc:
         _read(doc)
     assert exc.value.location == "annotations[3].bbox"
+
+
+def test_utf8_byte_order_mark_is_not_content() -> None:
+    plain = orjson.dumps(_gt())
+    with_bom = read_coco(b"\xef\xbb\xbf" + plain, "bom.json")
+    without = read_coco(plain, "plain.json")
+    assert with_bom.kind == without.kind == "dataset"
+    assert with_bom.annotations.bbox.tolist() == without.annotations.bbox.tolist()

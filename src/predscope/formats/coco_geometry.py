@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 import pycocotools.mask as coco_mask
+from numpy.typing import NDArray
 
 from predscope.exceptions import CoordinatesError, ImportFormatError
-from predscope.objects.bitmask import BitmaskCoordinates
+from predscope.objects.bitmask import BitmaskCoordinates, rle_string_to_counts
 from predscope.objects.coordinates import (
     BoundingBoxCoordinates,
     PointCoordinate,
@@ -257,9 +258,70 @@ def coco_polygon_to_bitmask(
     source: str = "coco",
     location: str = "segmentation",
 ) -> BitmaskCoordinates:
-    """Rasterise polygon parts for a bitmask ontology object (pycocotools' rasteriser)."""
+    """Rasterise polygon parts for a bitmask ontology object (pycocotools' rasteriser).
+
+    The parts' union comes from pycocotools as column-major runs and is turned into row-major
+    runs inside the mask's bounding rows and columns only: no full-frame mask is decoded.
+    """
     polygon, _ = coco_polygon_to_polygon(segmentation, image_width, image_height, source, location)
-    return BitmaskCoordinates.from_coco_rle(polygon_to_coco_rle(polygon, image_width, image_height))
+    parts = [
+        [v * size for p in rings[0] for v, size in ((p.x, image_width), (p.y, image_height))]
+        for rings in polygon.polygons
+    ]
+    merged = coco_mask.merge(coco_mask.frPyObjects(parts, image_height, image_width))
+    counts = rle_string_to_counts(merged["counts"].decode("ascii"))
+    row_major = _column_runs_to_row_runs(counts, image_height, image_width)
+    encoded = coco_mask.frPyObjects(
+        {"size": [image_width, image_height], "counts": row_major}, image_width, image_height
+    )
+    return BitmaskCoordinates(
+        {"height": image_height, "width": image_width, "rleString": encoded["counts"].decode()}
+    )
+
+
+def _column_runs_to_row_runs(counts: NDArray[np.int64], height: int, width: int) -> list[int]:
+    """COCO (column-major) run lengths to the row-major ones of the same mask, canonical form.
+
+    Runs alternate zeros/ones from a zeros run (possibly empty). Each ones run is cut at column
+    ends into vertical segments, the segments are drawn into a mask of their bounding box only,
+    and that box's horizontal runs are placed back into the full frame's row-major order.
+    """
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    one_start, one_end = starts[1::2], ends[1::2]
+    keep = one_end > one_start
+    one_start, one_end = one_start[keep], one_end[keep]
+    total = height * width
+    if one_start.size == 0:
+        return [total]
+    first_col, last_col = one_start // height, (one_end - 1) // height
+    spans = last_col - first_col + 1
+    run = np.repeat(np.arange(spans.size), spans)
+    col = first_col[run] + (np.arange(run.size) - np.repeat(np.cumsum(spans) - spans, spans))
+    top = np.maximum(one_start[run] - col * height, 0)
+    bottom = np.minimum(one_end[run] - col * height, height)
+    x0, y0 = int(col.min()), int(top.min())
+    box_h, box_w = int(bottom.max()) - y0, int(col.max()) - x0 + 1
+    edges = np.zeros((box_h + 1, box_w + 2), dtype=np.int8)
+    edges[top - y0, col - x0 + 1] = 1
+    edges[bottom - y0, col - x0 + 1] = -1
+    inside = np.cumsum(edges, axis=0, dtype=np.int8)[:-1]  # padded by an empty column each side
+    step = np.diff(inside, axis=1)
+    rows, cols = np.nonzero(step)
+    flat = (rows + y0) * width + cols + x0  # row-major order, as nonzero returns them
+    rising = step[rows, cols] > 0
+    on, off = flat[rising], flat[~rising]
+    # A run reaching a row's end continues at the next row's start: join them.
+    joined = off[:-1] == on[1:]
+    on = on[np.concatenate(([True], ~joined))]
+    off = off[np.concatenate((~joined, [True]))]
+    marks = np.empty(2 * on.size + 2, dtype=np.int64)
+    marks[0], marks[-1] = 0, total
+    marks[1:-1:2], marks[2:-1:2] = on, off
+    runs = np.diff(marks).tolist()
+    if runs[-1] == 0:
+        runs.pop()
+    return [int(r) for r in runs]
 
 
 def bitmask_to_coco_rle(c: BitmaskCoordinates) -> dict[str, Any]:

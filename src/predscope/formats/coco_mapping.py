@@ -297,6 +297,8 @@ def match_images(
         path = _clean_path(unit.title)
         by_path[path].append(unit)
         by_base[PurePosixPath(path).name].append(unit)
+        if not match_stem:
+            continue  # only the YOLO tier reads stems; parsing paths costs per unit
         stem = _stem(path)
         by_stem[stem].append(unit)
         base_stem = PurePosixPath(stem).name

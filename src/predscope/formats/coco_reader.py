@@ -179,10 +179,15 @@ def _decode_error(source: str, data: bytes, exc: Exception) -> ImportFormatError
         return ImportFormatError(source, where, problem, hint)
     m = _BYTE.search(text)
     if m:
-        line, col = _line_col(data, int(m.group(1)))
-        return ImportFormatError(
-            source, f"line {line}, column {col}", text, "the file is not valid JSON"
-        )
+        offset = int(m.group(1))
+        line, col = _line_col(data, offset)
+        hint = "the file is not valid JSON"
+        if data[offset : offset + 9].lstrip(b"-").startswith((b"NaN", b"Infinity")):
+            hint = (
+                "JSON has no NaN or Infinity (Python's json.dump writes them unless "
+                "allow_nan=False) - write null or a finite number"
+            )
+        return ImportFormatError(source, f"line {line}, column {col}", text, hint)
     # msgspec names no byte for input that simply stops: the problem is at the end of the file.
     line, col = _line_col(data, len(data))
     return ImportFormatError(
@@ -299,6 +304,8 @@ def _unique(source: str, what: str, ids: Sequence[object]) -> None:
 
 def read_coco(data: bytes, source: str = "<bytes>", fields: Fields = "all") -> CocoFile:
     """Parse COCO JSON bytes; ``fields`` limits which annotation fields are decoded (speed)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # a UTF-8 byte-order mark, as some Windows editors write: not content
     head = data[:64].lstrip()[:1] or data.lstrip()[:1]
     if not head:
         raise ImportFormatError(source, "", "the file is empty", "expected COCO JSON")

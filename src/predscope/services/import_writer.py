@@ -8,8 +8,6 @@ adds the objects through the objects layer (so stored documents are canonical) a
 
 from __future__ import annotations
 
-import base64
-import os
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,15 +16,14 @@ from typing import Any
 
 from predscope.exceptions import DuplicateImportError, ImportFormatError, UnknownCategoryError
 from predscope.formats.coco_mapping import MappingReport, ObjectTarget, UnitTarget
-from predscope.objects.coordinates import BoundingBoxCoordinates, coordinates_to_encord
+from predscope.objects.coordinates import BoundingBoxCoordinates
 from predscope.objects.label_row import LabelRowV2
-from predscope.objects.label_row_metadata import LabelRowMetadata, now_string
+from predscope.objects.label_row_metadata import now_string
 from predscope.objects.ontology_object import Object
 from predscope.objects.ontology_structure import OntologyStructure
+from predscope.services.import_documents import EntryTemplates, fast_document
 from predscope.services.rows import (
     OntologyIndex,
-    PreparedRow,
-    check_document,
     metadata_from_record,
     paused_gc,
     write_prepared,
@@ -73,13 +70,6 @@ class PlannedObject:
             self.coordinates = BoundingBoxCoordinates(*self.box)
         return self.coordinates
 
-    def encoded(self) -> dict[str, Any]:
-        """The geometry keys of the per-frame entry, as ``coordinates_to_encord`` writes them."""
-        if self.box is not None:
-            h, w, x, y = self.box
-            return {"boundingBox": {"h": h, "w": w, "x": x, "y": y}}
-        return coordinates_to_encord(self.coordinates)
-
 
 Plan = dict[str, list[PlannedObject]]  # data hash -> objects, in file order
 
@@ -122,16 +112,15 @@ class UnitPlan:
         coords = self.coordinates or [None] * len(self)
         extras = self.extras or [None] * len(self)
         for fh, frame, conf, box, c, extra in zip(
-            self.feature_hashes, self.frames, self.confidences, self.boxes, coords, extras,
+            self.feature_hashes,
+            self.frames,
+            self.confidences,
+            self.boxes,
+            coords,
+            extras,
             strict=True,
         ):
             yield PlannedObject(fh, frame, c, conf, extra, box)
-
-
-def new_hashes(count: int) -> list[str]:
-    """``count`` object hashes as ``new_hash`` makes them, from one ``os.urandom`` call."""
-    block = base64.b64encode(os.urandom(6 * count)).decode("ascii")
-    return [block[i : i + 8] for i in range(0, 8 * count, 8)]
 
 
 @dataclass
@@ -319,137 +308,6 @@ def _build_rows(
     return rows
 
 
-class _EntryTemplates:
-    """Per-frame object entries cloned from one the objects layer's codec encoded.
-
-    Building 500,000 ``ObjectInstance`` objects only to encode them again costs more than the rest
-    of an import; an entry is the codec's template for its ontology object with the object hash,
-    confidence and geometry (``coordinates_to_encord``) filled in, which is byte for byte what the
-    codec writes (a test compares both paths).
-    """
-
-    def __init__(self, ontology: OntologyStructure, manual: bool, stamp: str) -> None:
-        self.ontology = ontology
-        self.objects = {o.feature_node_hash: o for o in ontology.objects}
-        self.manual = manual
-        self.stamp = stamp
-        self.cache: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
-
-    def get(
-        self, feature_hash: str, coords: Any, metadata: LabelRowMetadata
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        found = self.cache.get(feature_hash)
-        if found is not None:
-            return found
-        row = LabelRowV2(metadata, self.ontology)
-        row._load_labels(None, metadata)
-        inst = self.objects[feature_hash].create_instance()
-        inst.set_for_frames(
-            coords,
-            frames=0,
-            created_at=self.stamp,
-            confidence=1.0,
-            manual_annotation=self.manual,
-        )
-        row.add_object_instance(inst)
-        doc = row.to_encord_dict()
-        (entry,) = next(iter(doc["data_units"].values()))["labels"]["objects"]
-        geometry = coordinates_to_encord(coords)
-        base = {k: v for k, v in entry.items() if k not in geometry}
-        answers = doc["object_answers"][inst.object_hash]
-        self.cache[feature_hash] = found = (base, answers)
-        return found
-
-    def for_unit(
-        self, unit: UnitPlan, metadata: LabelRowMetadata
-    ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-        """The templates of every ontology object the unit's objects use."""
-        out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
-        fhs = unit.feature_hashes
-        for fh in set(fhs):
-            found = self.cache.get(fh)
-            if found is None:
-                i = fhs.index(fh)
-                box = unit.boxes[i]
-                coords = (
-                    unit.coordinates[i]
-                    if box is None and unit.coordinates is not None
-                    else BoundingBoxCoordinates(*box)  # type: ignore[misc]
-                )
-                found = self.get(fh, coords, metadata)
-            out[fh] = found
-        return out
-
-
-def _entries(
-    unit: UnitPlan, keys: list[str], templates: dict[str, tuple[dict[str, Any], dict[str, Any]]]
-) -> list[dict[str, Any]]:
-    """The unit's per-frame entries: one dict per object, in plan order."""
-    bases = {fh: base for fh, (base, _) in templates.items()}
-    out: list[dict[str, Any]] = []
-    append = out.append
-    coords = unit.coordinates
-    if coords is None and unit.extras is None:  # detections: boxes only, the hot loop
-        for fh, key, conf, b in zip(
-            unit.feature_hashes, keys, unit.confidences, unit.boxes, strict=True
-        ):
-            entry = bases[fh].copy()
-            entry["objectHash"] = key
-            entry["confidence"] = conf
-            entry["boundingBox"] = {"h": b[0], "w": b[1], "x": b[2], "y": b[3]}  # type: ignore[index]
-            append(entry)
-        return out
-    extras = unit.extras or [None] * len(unit)
-    for i, (fh, key, conf, box, extra) in enumerate(
-        zip(unit.feature_hashes, keys, unit.confidences, unit.boxes, extras, strict=True)
-    ):
-        entry = bases[fh].copy()
-        entry["objectHash"] = key
-        entry["confidence"] = conf
-        if box is not None:
-            entry["boundingBox"] = {"h": box[0], "w": box[1], "x": box[2], "y": box[3]}
-        else:
-            entry.update(coordinates_to_encord(coords[i]))  # type: ignore[index]
-        if extra:
-            entry.update(extra)
-        append(entry)
-    return out
-
-
-def _fast_document(
-    record: Any,
-    document: dict[str, Any] | None,
-    unit: UnitPlan,
-    templates: _EntryTemplates,
-    index: OntologyIndex,
-) -> PreparedRow:
-    """The row's stored document (or an empty one from the codec) plus the planned objects."""
-    metadata = metadata_from_record(record)
-    fresh = not document
-    if not document:
-        row = LabelRowV2(metadata, templates.ontology)
-        row._load_labels(None, metadata)
-        document = row.to_encord_dict()
-    labels = next(iter(document["data_units"].values()))["labels"]
-    objects = labels.setdefault("objects", [])
-    answers = document.setdefault("object_answers", {})
-    used = templates.for_unit(unit, metadata)
-    keys = new_hashes(len(unit))
-    objects.extend(_entries(unit, keys, used))
-    if all(list(answer) == ["objectHash", "classifications"] for _, answer in used.values()):
-        for key in keys:
-            answers[key] = {"objectHash": key, "classifications": []}
-    else:
-        for fh, key in zip(unit.feature_hashes, keys, strict=True):
-            answers[key] = {**used[fh][1], "objectHash": key, "classifications": []}
-    label_hash = str(record.label_hash)
-    if fresh and unit.coordinates is None and not document.get("classification_answers"):
-        # Boxes of ontology objects built from checked columns onto a new row: nothing for
-        # ``check_document`` to find (it would walk every entry again).
-        return PreparedRow(label_hash, document, len(answers), 0)
-    return PreparedRow(label_hash, document, *check_document(document, metadata, index))
-
-
 def write_plan(
     store: Store,
     project: ProjectRecord,
@@ -473,7 +331,7 @@ def write_plan(
     manual = report.ground_truth
     stamp = now_string()
     branch = report.branch_name
-    templates = _EntryTemplates(ontology, manual, stamp)
+    templates = EntryTemplates(ontology, manual, stamp)
     index = OntologyIndex(ontology)
     with paused_gc(), store.begin() as conn:
         _check_duplicate(conn, project, report, replace)
@@ -495,7 +353,7 @@ def write_plan(
                 fast = [r for r in records if r.unit.data_type == "image"]
                 slow = [r for r in records if r.unit.data_type != "image"]
                 prepared = [
-                    _fast_document(
+                    fast_document(
                         record,
                         documents.get(str(record.label_hash)),
                         units.pop(record.data_hash),
