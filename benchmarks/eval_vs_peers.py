@@ -2,6 +2,8 @@
 
 Each tool runs in its own process (whole process: interpreter start, imports, JSON loading,
 evaluation); wall time and peak RSS come from ``os.wait4``. The 12 stats must agree to 1e-12.
+The generated cases go to a temporary folder deleted at the end, unless ``--data-dir DIR`` keeps
+them there (and reuses them on the next run).
 
     python benchmarks/eval_vs_peers.py [--scale 1 5] [--iou-type bbox segm]
         [--tools predscope faster-coco-eval pycocotools] [--data-dir DIR]
@@ -61,15 +63,17 @@ def run_tool(tool: str, gt: Path, dt: Path, iou_type: str) -> tuple[float, float
         + _CHILD[tool]
         + f"\nimport json\nopen({out!r}, 'w').write(json.dumps(stats))\n"
     )
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{tool} failed with exit code {proc.returncode}")
-    stats = json.loads(Path(out).read_text())
-    os.unlink(out)
+    try:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", code])
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise SystemExit(f"{tool} failed with exit code {proc.returncode}")
+        stats = json.loads(Path(out).read_text())
+    finally:
+        Path(out).unlink(missing_ok=True)
     return wall, usage.ru_maxrss / 1024.0, stats
 
 
@@ -79,16 +83,21 @@ def main() -> None:
     parser.add_argument("--iou-type", nargs="+", default=["bbox", "segm"], choices=["bbox", "segm"])
     parser.add_argument("--tools", nargs="+", default=list(TOOLS), choices=TOOLS)
     parser.add_argument(
-        "--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "predscope-bench"
+        "--data-dir", type=Path, default=None, help="keep (and reuse) the generated cases in DIR"
     )
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="predscope-bench-") as tmp:
+        _compare(args, args.data_dir or Path(tmp))
+
+
+def _compare(args: argparse.Namespace, data_dir: Path) -> None:
     print(
         f"{'case':<12} {'tool':<17} {'wall s':>8} {'peak MB':>9} {'wall/ours':>10} "
         f"{'mem/ours':>9}  stats"
     )
     for iou_type in args.iou_type:
         for scale in args.scale:
-            gt, dt = generate(args.data_dir, scale, iou_type == "segm")
+            gt, dt = generate(data_dir, scale, iou_type == "segm")
             case = f"{iou_type} x{scale}"
             results = {t: run_tool(t, gt, dt, iou_type) for t in args.tools}
             ours = results.get("predscope")

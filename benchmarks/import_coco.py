@@ -5,7 +5,10 @@ Generates (or reuses) the evaluation helper's deterministic case (``_gen_coco.py
 and size, imports the GT onto ``main`` and the detections onto a prediction branch through the CLI
 entry point, each in its own process so peak memory (ru_maxrss) is that import's alone.
 
-    python benchmarks/import_coco.py [--work DIR] [--scale 1]
+The case and the store live in a temporary folder deleted at the end, unless ``--work DIR`` keeps
+the case (and reuses it on the next run) and ``--keep`` keeps the store.
+
+    python benchmarks/import_coco.py [--work DIR] [--keep] [--scale 1]
 """
 
 from __future__ import annotations
@@ -97,20 +100,11 @@ def _import(store: str, path: Path, *extra: str) -> tuple[float, float, str]:
     return seconds, rss, done.stdout
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--work", type=Path, default=Path(tempfile.gettempdir()) / "predscope-bench"
-    )
-    parser.add_argument("--scale", type=int, default=1)
-    args = parser.parse_args()
-    gt_path, dt_path = generate(args.work / "data", scale=args.scale)
-    store = tempfile.mkdtemp(prefix="predscope-import-")
+def _run(store: str, data_dir: Path, scale: int) -> None:
+    gt_path, dt_path = generate(data_dir, scale=scale)
     started = time.perf_counter()
     _setup(store, gt_path)
-    print(
-        f"setup (project + {args.scale * 5000} data units): {time.perf_counter() - started:.1f} s"
-    )
+    print(f"setup (project + {scale * 5000} data units): {time.perf_counter() - started:.1f} s")
     n_gt = len(json.loads(gt_path.read_text())["annotations"])
     seconds, rss, out = _import(store, gt_path, "--ground-truth")
     inner = json.loads(out)["seconds"]
@@ -127,6 +121,26 @@ def main() -> None:
         f"peak {rss:,.0f} MB"
     )
     print(f"this process peak: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--work", type=Path, default=None, help="keep (and reuse) the generated case under DIR/data"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the store (its path is printed)")
+    parser.add_argument("--scale", type=int, default=1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="predscope-bench-") as tmp:
+        data_dir = (args.work or Path(tmp)) / "data"
+        if args.keep:
+            store = tempfile.mkdtemp(prefix="predscope-import-")
+        else:
+            store = str(Path(tmp) / "store")
+            Path(store).mkdir()
+        _run(store, data_dir, args.scale)
+    if args.keep:
+        print(f"store kept in {store}")
 
 
 if __name__ == "__main__":

@@ -65,7 +65,9 @@ class PgServer:
                 self._prefix = ["runuser", "-u", runas, "--"]
             else:
                 self._prefix = [
-                    "setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
+                    "setpriv",
+                    f"--reuid={entry.pw_uid}",
+                    f"--regid={entry.pw_gid}",
                     "--init-groups",
                 ]
 
@@ -80,8 +82,15 @@ class PgServer:
 
     def start(self) -> None:
         self._run(
-            str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", self.user,
-            "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync",
+            str(self.bin_dir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            self.user,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
         )
         last: Exception | None = None
         for _ in range(3):  # another worker may grab the free port between probe and bind
@@ -92,8 +101,17 @@ class PgServer:
             )
             try:
                 self._run(
-                    str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
-                    "-o", options, "-w", "-t", "60", "start",
+                    str(self.bin_dir / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
                 )
                 return
             except RuntimeError as exc:

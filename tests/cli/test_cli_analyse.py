@@ -35,16 +35,24 @@ def location(tmp_path_factory: pytest.TempPathFactory) -> str:
         ontology = json.loads((DATA / "demo_ontology.json").read_text(encoding="utf-8"))
         project = create_project(store, "demo", ontology)
         images = json.loads((DATA / "images_coco.json").read_text(encoding="utf-8"))["images"]
-        add_data(store, project, [
-            {"title": im["file_name"], "width": im["width"], "height": im["height"]}
-            for im in images
-        ])
-        import_coco(store, project, DATA / "demo_ground_truth.json", branch_name="main",
-                    ground_truth=True)
-        for branch, name in (("haar", "pred_opencv_haar_hog.json"),
-                             ("ocr", "pred_rapidocr_1.4.4.json")):
-            import_coco(store, project, DATA / name, branch_name=branch,
-                        gt_path=DATA / "images_coco.json")
+        add_data(
+            store,
+            project,
+            [
+                {"title": im["file_name"], "width": im["width"], "height": im["height"]}
+                for im in images
+            ],
+        )
+        import_coco(
+            store, project, DATA / "demo_ground_truth.json", branch_name="main", ground_truth=True
+        )
+        for branch, name in (
+            ("haar", "pred_opencv_haar_hog.json"),
+            ("ocr", "pred_rapidocr_1.4.4.json"),
+        ):
+            import_coco(
+                store, project, DATA / name, branch_name=branch, gt_path=DATA / "images_coco.json"
+            )
     finally:
         store.close()
     return folder
@@ -92,8 +100,19 @@ def test_json_output(location: str) -> None:
 
 
 def test_segm_and_gt_branch_options(location: str) -> None:
-    result = run("analyse", "demo", "--branch", "ocr", "--gt-branch", "main", "--iou-type", "segm",
-                 "--json", "--store", location)
+    result = run(
+        "analyse",
+        "demo",
+        "--branch",
+        "ocr",
+        "--gt-branch",
+        "main",
+        "--iou-type",
+        "segm",
+        "--json",
+        "--store",
+        location,
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["iou_type"] == "segm"

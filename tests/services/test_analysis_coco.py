@@ -33,8 +33,13 @@ def coco_project(store: Store, title: str, shape: str, results: Path) -> Project
     """Data units registered by title and size in image-id order; GT on main, results on 'model'."""
     gt = json.loads(GT.read_text(encoding="utf-8"))
     objects = [
-        {"id": str(i + 1), "name": c["name"], "color": "#3366FF", "shape": shape,
-         "featureNodeHash": f"cat{c['id']:05d}"}
+        {
+            "id": str(i + 1),
+            "name": c["name"],
+            "color": "#3366FF",
+            "shape": shape,
+            "featureNodeHash": f"cat{c['id']:05d}",
+        }
         for i, c in enumerate(sorted(gt["categories"], key=lambda c: c["id"]))
     ]
     project = create_project(store, title, {"objects": objects, "classifications": []})

@@ -47,8 +47,13 @@ VIDEO = ("v.mp4", 64, 48, 3)
 
 def _ontology() -> dict[str, Any]:
     objects = [
-        {"id": str(i + 1), "name": name, "color": "#FF0000", "shape": shape,
-         "featureNodeHash": f"fh-{name}"}
+        {
+            "id": str(i + 1),
+            "name": name,
+            "color": "#FF0000",
+            "shape": shape,
+            "featureNodeHash": f"fh-{name}",
+        }
         for i, (name, shape) in enumerate(SHAPES.items())
     ]
     return {"objects": objects, "classifications": []}
@@ -122,8 +127,15 @@ def _build(location: str) -> Iterator[Built]:
     add_data(
         store,
         project,
-        [{"title": title, "data_type": "video", "width": width, "height": height,
-          "number_of_frames": frames}],
+        [
+            {
+                "title": title,
+                "data_type": "video",
+                "width": width,
+                "height": height,
+                "number_of_frames": frames,
+            }
+        ],
     )
     hashes = _place(store, project, "main", 1.0)
     hashes.update({f"pred:{k}": v for k, v in _place(store, project, "model", 0.75).items()})
@@ -213,8 +225,18 @@ def test_errors_name_the_problem(project_store: Built) -> None:
 def test_project_without_evaluable_objects(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "s"))
     try:
-        ontology = {"objects": [{"id": "1", "name": "pin", "color": "#000000", "shape": "point",
-                                 "featureNodeHash": "p1"}], "classifications": []}
+        ontology = {
+            "objects": [
+                {
+                    "id": "1",
+                    "name": "pin",
+                    "color": "#000000",
+                    "shape": "point",
+                    "featureNodeHash": "p1",
+                }
+            ],
+            "classifications": [],
+        }
         project = create_project(store, "points", ontology)
         with pytest.raises(InvalidArgumentsError, match="nothing to evaluate"):
             evaluate_branch(store, project, "model")

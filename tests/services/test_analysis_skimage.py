@@ -39,8 +39,10 @@ def skimage_project(store: Store) -> ProjectRecord:
     add_data(
         store,
         project,
-        [{"title": im["file_name"], "width": im["width"], "height": im["height"]}
-         for im in sorted(images, key=lambda im: im["id"])],
+        [
+            {"title": im["file_name"], "width": im["width"], "height": im["height"]}
+            for im in sorted(images, key=lambda im: im["id"])
+        ],
     )
     import_coco(store, project, GT, branch_name="main", ground_truth=True)
     for branch, path in BRANCHES.items():

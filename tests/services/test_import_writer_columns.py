@@ -18,14 +18,9 @@ from predscope.objects.coordinates import BoundingBoxCoordinates
 from predscope.objects.label_row_metadata import LabelRowMetadata
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.coco_import import import_coco
-from predscope.services.import_writer import (
-    PlannedObject,
-    UnitPlan,
-    _box_fragments,
-    _EntryTemplates,
-    new_hashes,
-)
-from predscope.services.import_writer import _entries as _dict_entries
+from predscope.services.import_documents import EntryTemplates, _box_fragments, new_hashes
+from predscope.services.import_documents import _entries as _dict_entries
+from predscope.services.import_writer import PlannedObject, UnitPlan
 from predscope.services.projects import add_data, create_project
 from predscope.store import label_rows as row_repo
 from predscope.store.engine import Store
@@ -175,7 +170,7 @@ def test_encoded_box_entries_are_the_dict_entries_bytes(
         ontology([("cat 100%", "bounding_box"), ('dog "x"', "bounding_box")])
     )
     hashes = [o.feature_node_hash for o in onto.objects]
-    templates = _EntryTemplates(onto, False, "Fri, 27 Nov 2026 14:11:58 UTC")
+    templates = EntryTemplates(onto, False, "Fri, 27 Nov 2026 14:11:58 UTC")
     metadata = LabelRowMetadata(
         label_hash="lh", branch_name="preds", data_hash="dh", data_title="a.jpg",
         data_type="image", width=100, height=50,

@@ -30,7 +30,12 @@ def test_real_images(name: str) -> None:
     info = probe_media(IMAGES / name)
     width, height, mode, mime = EXPECTED[name]
     assert (info.data_type, info.width, info.height, info.mode, info.mime_type) == (
-        "image", width, height, mode, mime)
+        "image",
+        width,
+        height,
+        mode,
+        mime,
+    )
     assert info.number_of_frames == 1
     assert info.display_size == (width, height)
 
@@ -53,7 +58,8 @@ def _make_video(path: Path, frames: int, fps: int) -> None:
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         for i in range(frames):
             frame = av.VideoFrame.from_ndarray(
-                np.full((48, 64, 3), i * 10, dtype=np.uint8), format="rgb24")
+                np.full((48, 64, 3), i * 10, dtype=np.uint8), format="rgb24"
+            )
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():

@@ -31,14 +31,36 @@ ONTOLOGY = {"objects": [{"name": "face", "shape": "bounding_box"}], "classificat
 
 def _units() -> list[NewDataUnit]:
     return [
-        NewDataUnit("astronaut.png", "image", data_link="/x/astronaut.png", mime_type="image/png",
-                    width=512, height=512),
-        NewDataUnit("clip.mp4", "video", width=64, height=48, number_of_frames=10,
-                    frames_per_second=5.0, duration=2.0),
-        NewDataUnit("group", "img_group",
-                    images=[NewImage("a.png", 10, 20), NewImage("b.png", 30, 40)]),
-        NewDataUnit("tone.wav", "audio", audio_sample_rate=8000, audio_codec="pcm_s16le",
-                    audio_bit_depth=16, audio_num_channels=1, duration=0.5, extra={"k": [1]}),
+        NewDataUnit(
+            "astronaut.png",
+            "image",
+            data_link="/x/astronaut.png",
+            mime_type="image/png",
+            width=512,
+            height=512,
+        ),
+        NewDataUnit(
+            "clip.mp4",
+            "video",
+            width=64,
+            height=48,
+            number_of_frames=10,
+            frames_per_second=5.0,
+            duration=2.0,
+        ),
+        NewDataUnit(
+            "group", "img_group", images=[NewImage("a.png", 10, 20), NewImage("b.png", 30, 40)]
+        ),
+        NewDataUnit(
+            "tone.wav",
+            "audio",
+            audio_sample_rate=8000,
+            audio_codec="pcm_s16le",
+            audio_bit_depth=16,
+            audio_num_channels=1,
+            duration=0.5,
+            extra={"k": [1]},
+        ),
     ]
 
 
@@ -73,7 +95,9 @@ def test_data_units(store: Store) -> None:
         assert (video.number_of_frames, video.frames_per_second) == (10, 5.0)
         assert group.number_of_frames == 2 and (group.width, group.height) == (10, 20)
         assert [(i.frame, i.title, i.width, i.height) for i in group.images] == [
-            (0, "a.png", 10, 20), (1, "b.png", 30, 40)]
+            (0, "a.png", 10, 20),
+            (1, "b.png", 30, 40),
+        ]
         assert audio.audio_sample_rate == 8000 and audio.extra == {"k": [1]}
         with pytest.raises(ResourceExistsError, match="already in the project"):
             add_data_units(conn, p.id, [NewDataUnit("dup", "image", data_hash=image.data_hash)])
@@ -82,7 +106,7 @@ def test_data_units(store: Store) -> None:
         assert [u.data_title for u in list_data_units(conn, p.id, titles=["group"])] == ["group"]
         only = list_data_units(conn, p.id, data_hashes=[audio.data_hash, image.data_hash])
         assert [u.data_title for u in only] == ["astronaut.png", "tone.wav"]
-        assert list_data_units(conn, p.id, data_hashes=[])  == []
+        assert list_data_units(conn, p.id, data_hashes=[]) == []
     with pytest.raises(InvalidArgumentsError, match="not supported"), store.begin() as conn:
         add_data_units(conn, p.id, [NewDataUnit("x", "pdf")])
 
@@ -102,16 +126,28 @@ def test_branch_listing_semantics(store: Store) -> None:
     with store.begin() as conn:
         p = create_project(conn, "p", ONTOLOGY)
         a, b, c, _ = add_data_units(conn, p.id, _units())
-        made = create_rows(conn, p.id, [(a.data_hash, "main"), (a.data_hash, "pred"),
-                                        (b.data_hash, "pred"), (c.data_hash, "Pred")])
+        made = create_rows(
+            conn,
+            p.id,
+            [
+                (a.data_hash, "main"),
+                (a.data_hash, "pred"),
+                (b.data_hash, "pred"),
+                (c.data_hash, "Pred"),
+            ],
+        )
         assert [(r.data_title, r.branch_name) for r in made] == [
-            ("astronaut.png", "main"), ("astronaut.png", "pred"), ("clip.mp4", "pred"),
-            ("group", "Pred")]
+            ("astronaut.png", "main"),
+            ("astronaut.png", "pred"),
+            ("clip.mp4", "pred"),
+            ("group", "Pred"),
+        ]
         assert all(r.label_hash and r.label_status == "NOT_LABELLED" for r in made)
         with pytest.raises(ResourceExistsError, match="already exists"):
             create_rows(conn, p.id, [(a.data_hash, "main")])
-        again = create_rows(conn, p.id, [(a.data_hash, "main"), (b.data_hash, "main")],
-                            exist_ok=True)
+        again = create_rows(
+            conn, p.id, [(a.data_hash, "main"), (b.data_hash, "main")], exist_ok=True
+        )
         assert again[0].label_hash == made[0].label_hash and again[1].label_hash
         with pytest.raises(ResourceNotFoundError, match="data unit"):
             create_rows(conn, p.id, [("no-such-hash", "main")])
@@ -120,8 +156,11 @@ def test_branch_listing_semantics(store: Store) -> None:
     with store.read() as conn:
         main = list_row_metadata(conn, p.id)
         assert [(r.data_title, r.branch_name, r.label_hash is not None) for r in main] == [
-            ("astronaut.png", "main", True), ("clip.mp4", "main", True),
-            ("group", "main", False), ("tone.wav", "main", False)]
+            ("astronaut.png", "main", True),
+            ("clip.mp4", "main", True),
+            ("group", "main", False),
+            ("tone.wav", "main", False),
+        ]
         pred = list_row_metadata(conn, p.id, branch_name="pred")
         assert [r.label_hash is not None for r in pred] == [True, True, False, False]
         assert {r.branch_name for r in pred} == {"pred"}
@@ -129,9 +168,13 @@ def test_branch_listing_semantics(store: Store) -> None:
         assert len(fresh) == 4 and all(r.label_hash is None for r in fresh)
         everything = list_row_metadata(conn, p.id, branch_name=None, include_all_branches=True)
         assert [(r.data_title, r.branch_name, r.label_hash is None) for r in everything] == [
-            ("astronaut.png", "main", False), ("astronaut.png", "pred", False),
-            ("clip.mp4", "main", False), ("clip.mp4", "pred", False),
-            ("group", "Pred", False), ("tone.wav", "main", True)]
+            ("astronaut.png", "main", False),
+            ("astronaut.png", "pred", False),
+            ("clip.mp4", "main", False),
+            ("clip.mp4", "pred", False),
+            ("group", "Pred", False),
+            ("tone.wav", "main", True),
+        ]
         assert everything[4].unit.images[1].title == "b.png"
         with pytest.raises(InvalidArgumentsError, match="cannot be combined"):
             list_row_metadata(conn, p.id, branch_name="main", include_all_branches=True)
@@ -139,13 +182,19 @@ def test_branch_listing_semantics(store: Store) -> None:
             list_row_metadata(conn, p.id, branch_name="no/slash")
         # filters
         assert [r.data_title for r in list_row_metadata(conn, p.id, data_title_eq="group")] == [
-            "group"]
+            "group"
+        ]
         like = list_row_metadata(conn, p.id, data_title_like="%.png")
         assert [r.data_title for r in like] == ["astronaut.png"]
         by_data = list_row_metadata(conn, p.id, branch_name="pred", data_hashes=[b.data_hash])
         assert [(r.data_title, r.label_hash) for r in by_data] == [("clip.mp4", made[2].label_hash)]
-        by_label = list_row_metadata(conn, p.id, branch_name=None, include_all_branches=True,
-                                     label_hashes=[made[3].label_hash, made[1].label_hash])
+        by_label = list_row_metadata(
+            conn,
+            p.id,
+            branch_name=None,
+            include_all_branches=True,
+            label_hashes=[made[3].label_hash, made[1].label_hash],
+        )
         assert [r.label_hash for r in by_label] == [made[1].label_hash, made[3].label_hash]
         future = datetime.now(UTC) + timedelta(days=1)
         assert len(list_row_metadata(conn, p.id, edited_before=future)) == 2  # placeholders drop
@@ -165,8 +214,13 @@ def test_documents_round_trip(store: Store) -> None:
         (row,) = create_rows(conn, p.id, [(u.data_hash, "main")])
         assert row.label_hash is not None
         assert load_documents(conn, [row.label_hash]) == {row.label_hash: {}}
-    doc = {"label_hash": row.label_hash, "label_status": "LABELLED", "confidence": 0.25,
-           "data_units": {u.data_hash: {"labels": {"objects": [{"x": 1.5}]}}}, "uni": "ü/+"}
+    doc = {
+        "label_hash": row.label_hash,
+        "label_status": "LABELLED",
+        "confidence": 0.25,
+        "data_units": {u.data_hash: {"labels": {"objects": [{"x": 1.5}]}}},
+        "uni": "ü/+",
+    }
     time.sleep(0.01)
     with store.begin() as conn:
         save_documents(conn, [(row.label_hash, doc, 1, 0)])
@@ -189,13 +243,29 @@ def test_bulk_save_1000_rows(store: Store) -> None:
     n = 1000
     with store.begin() as conn:
         p = create_project(conn, "bulk", ONTOLOGY)
-        units = add_data_units(conn, p.id, [NewDataUnit(f"img{i:04}.jpg", "image", width=640,
-                                                        height=480) for i in range(n)])
+        units = add_data_units(
+            conn,
+            p.id,
+            [NewDataUnit(f"img{i:04}.jpg", "image", width=640, height=480) for i in range(n)],
+        )
         rows = create_rows(conn, p.id, [(u.data_hash, "model-a") for u in units])
     docs = {
-        r.label_hash: {"data_units": {r.data_hash: {"labels": {"objects": [
-            {"objectHash": f"{r.data_title}-{k}", "confidence": k / 20,
-             "boundingBox": {"x": 0.1, "y": 0.2, "w": 0.3, "h": 0.4}} for k in range(20)]}}}}
+        r.label_hash: {
+            "data_units": {
+                r.data_hash: {
+                    "labels": {
+                        "objects": [
+                            {
+                                "objectHash": f"{r.data_title}-{k}",
+                                "confidence": k / 20,
+                                "boundingBox": {"x": 0.1, "y": 0.2, "w": 0.3, "h": 0.4},
+                            }
+                            for k in range(20)
+                        ]
+                    }
+                }
+            }
+        }
         for r in rows
     }
     with store.begin() as conn:
@@ -210,14 +280,23 @@ def test_bulk_save_1000_rows(store: Store) -> None:
 def test_imports_provenance(store: Store) -> None:
     with store.begin() as conn:
         p = create_project(conn, "p", ONTOLOGY)
-        rec = record_import(conn, p.id, "pred", "coco", "preds.json", "ab" * 32,
-                            params={"score": "score"}, report={"rows": 3})
+        rec = record_import(
+            conn,
+            p.id,
+            "pred",
+            "coco",
+            "preds.json",
+            "ab" * 32,
+            params={"score": "score"},
+            report={"rows": 3},
+        )
         record_import(conn, p.id, "main", "encord", "gt.json", "cd" * 32)
         with pytest.raises(BranchNameError):
             record_import(conn, p.id, "b a d", "coco", "x", "0" * 64)
     with store.read() as conn:
         found = find_imports(conn, p.id, branch_name="pred", sha256="ab" * 32)
         assert [(f.id, f.source_name, f.params, f.report) for f in found] == [
-            (rec.id, "preds.json", {"score": "score"}, {"rows": 3})]
+            (rec.id, "preds.json", {"score": "score"}, {"rows": 3})
+        ]
         assert len(find_imports(conn, p.id)) == 2
         assert find_imports(conn, p.id, sha256="ef" * 32) == []

@@ -4,6 +4,7 @@ Importers first build a ``Plan`` (validated coordinates per data unit) without t
 ``write_plan`` then refuses a repeated file, optionally swaps the branch's labels, creates the rows,
 adds the objects through the objects layer (so stored documents are canonical) and saves them with
 ``services.rows.write_rows``, in chunks, inside one transaction: any failure leaves nothing behind.
+Single images skip the per-object instances: ``import_documents`` builds their documents directly.
 """
 
 from __future__ import annotations
@@ -172,11 +173,12 @@ class CocoImportReport:
 
     def summary_lines(self) -> list[str]:
         verb = "would write" if self.dry_run else "wrote"
+        replaced = "would replace" if self.dry_run else "replaced"
         counts = self.mapping.counts()
         lines = [
             f"{self.source}: {self.annotations} annotations ({self.kind or self.format}) -> "
             f"branch {self.branch_name!r}: {verb} {self.objects} objects in {self.rows} rows"
-            + (" (replaced the branch's labels)" if self.replaced else ""),
+            + (f" ({replaced} the branch's labels)" if self.replaced else ""),
             f"categories: {counts['categories_matched']} matched, "
             f"{counts['categories_unmatched']} unmatched; images: {counts['images_matched']} "
             f"matched, {counts['images_unmatched']} unmatched (from {self.mapping_source})",
