@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -137,6 +138,29 @@ class Store:
             ) from exc
 
 
+def _ensure_wal(cur: sqlite3.Cursor, busy_timeout: float) -> None:
+    """Put the database file in WAL mode (a property of the file, so usually already done).
+
+    Switching a file to WAL needs an exclusive lock, and SQLite answers "database is locked" at
+    once, without its busy handler, when another connection is switching the same new file: two
+    processes opening a brand-new store together hit that. So retry, with backoff, for as long as
+    the busy timeout allows.
+    """
+    if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.002
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
 def _tune_sqlite(engine: Engine, busy_timeout: float) -> None:
     timeout_ms = int(busy_timeout * 1000)
 
@@ -146,7 +170,7 @@ def _tune_sqlite(engine: Engine, busy_timeout: float) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {timeout_ms}")
-        cur.execute("PRAGMA journal_mode = WAL")
+        _ensure_wal(cur, busy_timeout)
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
