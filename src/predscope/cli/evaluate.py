@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from predscope.evaluation.coco_eval import evaluate_coco
-from predscope.evaluation.params import CocoParams
-from predscope.evaluation.results import CocoEvaluation
-from predscope.evaluation.summary import summary_lines
-from predscope.formats.coco import load_coco_pair
+if TYPE_CHECKING:
+    from predscope.evaluation.results import CocoEvaluation
+
+# The engine (numpy, numba kernels) is imported inside the command, so that every other
+# predscope command starts without paying for it.
 
 
 class IouTypeOption(StrEnum):
@@ -92,6 +92,11 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Evaluate detections against ground truth with COCO metrics (pycocotools-exact)."""
+        from predscope.evaluation.coco_eval import evaluate_coco
+        from predscope.evaluation.params import CocoParams
+        from predscope.evaluation.summary import summary_lines
+        from predscope.formats.coco import load_coco_pair
+
         kind = iou_type.value
         gt_in, dt_in = load_coco_pair(str(gt), str(dt), kind)  # type: ignore[arg-type]
         ev = evaluate_coco(

@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from predscope.cli.common import JsonOption, StoreOption, cli_store, print_json
-from predscope.services.listing import listing_lines, listing_to_json, verify_listing
 
 
 def labels(
@@ -34,6 +33,8 @@ def labels(
         )
     with cli_store(store) as st:
         record = get_project(st, project)
+        from predscope.services.listing import listing_lines, listing_to_json, verify_listing
+
         listing = verify_listing(st, record, branch_name=branch, all_branches=all_branches)
     if as_json:
         print_json(listing_to_json(listing))
