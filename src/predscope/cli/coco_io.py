@@ -6,7 +6,6 @@ class); it is one transaction, so an error means nothing changed. ``--dry-run`` 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +21,14 @@ from predscope.cli.arguments import (
     map_option,
     replace_option,
 )
-from predscope.cli.common import JsonOption, StoreOption, cli_store, console, print_json
+from predscope.cli.common import (
+    JsonOption,
+    StoreOption,
+    cli_store,
+    console,
+    print_json,
+    show_progress,
+)
 from predscope.cli.groups import export_app, import_app
 from predscope.cli.import_report import run_import
 
@@ -63,7 +69,7 @@ def import_coco_cmd(
         file,
         gt_path=gt,
         score_field=score_field,
-        progress=not as_json and sys.stderr.isatty(),
+        progress=show_progress(as_json),
     )
 
 

@@ -13,7 +13,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from predscope.cli.common import JsonOption, StoreOption, cli_store, console, print_json
+from predscope.cli.common import (
+    JsonOption,
+    StoreOption,
+    cli_store,
+    console,
+    print_json,
+    show_progress,
+)
 from predscope.cli.groups import export_app, import_app
 
 
@@ -41,7 +48,9 @@ def import_encord_cmd(
 
     with cli_store(store) as st:
         record = get_project(st, project)
-        report = import_encord(st, record, files, branch_name=branch, dry_run=dry_run)
+        report = import_encord(
+            st, record, files, branch_name=branch, dry_run=dry_run, progress=show_progress(as_json)
+        )
     if as_json:
         print_json(report.to_dict())
         return

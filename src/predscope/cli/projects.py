@@ -15,7 +15,14 @@ import typer
 from rich.table import Table
 
 from predscope.cli.arguments import ProjectArgument
-from predscope.cli.common import JsonOption, StoreOption, cli_store, console, print_json
+from predscope.cli.common import (
+    JsonOption,
+    StoreOption,
+    cli_store,
+    console,
+    print_json,
+    show_progress,
+)
 from predscope.cli.groups import data_app, ontology_app, project_app
 from predscope.exceptions import ImportFormatError, InvalidArgumentsError
 
@@ -306,7 +313,7 @@ def data_add(
     files = expand_media_paths(paths)
     with cli_store(store) as st:
         record = get_project(st, project)
-        units = add_data(st, record, files)
+        units = add_data(st, record, files, progress=show_progress(as_json))
     if as_json:
         print_json([unit_dict(u) for u in units])
         return

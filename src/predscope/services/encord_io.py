@@ -25,7 +25,8 @@ from predscope.formats.encord import (
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.listing import load_stored_rows
-from predscope.services.rows import metadata_from_record, write_rows
+from predscope.services.progress import Advance, no_progress, progress_bar
+from predscope.services.rows import metadata_from_record, paused_gc, write_rows
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -160,6 +161,7 @@ def _prepare_all(
     branch_name: str | None,
     *,
     create: bool,
+    advance: Advance = no_progress,
 ) -> list[tuple[EncordRowSource, LabelRowV2, bool]]:
     """Match, validate and decode every row; with ``create``, make the rows that are missing."""
     from predscope.store.data_units import list_data_units
@@ -203,6 +205,7 @@ def _prepare_all(
         row = LabelRowV2(meta, ontology)
         _decode(src, prepared, row)
         out.append((src, row, key in replaced))
+        advance()
     return out
 
 
@@ -213,6 +216,7 @@ def import_encord(
     *,
     branch_name: str | None = None,
     dry_run: bool = False,
+    progress: bool = False,
 ) -> EncordImportReport:
     """Import label-row files into ``project``; the branch is ``branch_name``, else each
     row's ``branch_name``, else ``main``."""
@@ -223,8 +227,15 @@ def import_encord(
     ontology = OntologyStructure.from_dict(project.ontology)
     report = EncordImportReport(dry_run=dry_run, files=[str(p) for p in files])
     context = store.read() if dry_run else store.begin()
-    with context as conn:
-        prepared = _prepare_all(conn, project, ontology, sources, branch_name, create=not dry_run)
+    verb = "checking" if dry_run else "importing"
+    with (
+        paused_gc(),
+        progress_bar(progress, f"{verb} {len(sources)} label rows", len(sources)) as advance,
+        context as conn,
+    ):
+        prepared = _prepare_all(
+            conn, project, ontology, sources, branch_name, create=not dry_run, advance=advance
+        )
         if not dry_run:
             write_rows(conn, project, [row for _, row, _ in prepared])
         for src, row, was_there in prepared:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ from predscope.objects.label_row_metadata import now_string
 from predscope.objects.ontology_object import Object
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.import_documents import EntryTemplates, fast_document
+from predscope.services.progress import progress_bar
 from predscope.services.rows import (
     OntologyIndex,
     metadata_from_record,
@@ -247,19 +247,6 @@ def find_ground_truth_import(store: Store, project: ProjectRecord) -> ImportReco
         found = import_repo.find_imports(conn, project.id, branch_name=MAIN_BRANCH)
     found = [r for r in found if r.kind == "coco" and r.params.get("ground_truth")]
     return found[-1] if found else None
-
-
-@contextmanager
-def progress_bar(enabled: bool, description: str, total: int) -> Iterator[Any]:
-    """A Rich progress bar when asked, else a no-op ``advance``."""
-    if not enabled:
-        yield lambda n=1: None
-        return
-    from rich.progress import Progress
-
-    with Progress(transient=True) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
 
 
 def _check_duplicate(

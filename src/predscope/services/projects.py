@@ -16,6 +16,7 @@ import orjson
 
 from predscope.exceptions import InvalidArgumentsError, MediaError
 from predscope.objects.ontology_structure import OntologyStructure
+from predscope.services.progress import Advance, no_progress, progress_bar
 from predscope.store import data_units as unit_repo
 from predscope.store import projects as project_repo
 from predscope.store.engine import Store
@@ -204,7 +205,7 @@ def _unit_from_dict(item: Mapping[str, Any], index: int) -> NewDataUnit:
     return NewDataUnit(data_title=title, data_type=data_type, extra=extra or None, **fields)
 
 
-def to_new_units(items: Iterable[DataItem]) -> list[NewDataUnit]:
+def to_new_units(items: Iterable[DataItem], advance: Advance = no_progress) -> list[NewDataUnit]:
     if isinstance(items, (str, bytes, os.PathLike, Mapping)):
         raise InvalidArgumentsError(
             "add_data: pass a list of items (paths or dicts), not a single item"
@@ -222,14 +223,18 @@ def to_new_units(items: Iterable[DataItem]) -> list[NewDataUnit]:
                 f"data item #{index}: {type(item).__name__} is not a path or a dict - pass media "
                 "paths, or dicts with title/width/height"
             )
+        advance()
     return units
 
 
 def add_data(
-    store: Store, project: ProjectRecord, items: Iterable[DataItem]
+    store: Store, project: ProjectRecord, items: Iterable[DataItem], *, progress: bool = False
 ) -> list[DataUnitRecord]:
     """Register media (probed first, outside the transaction) as data units, in one transaction."""
-    units = to_new_units(items)
+    items = list(items) if not isinstance(items, str | bytes | os.PathLike | Mapping) else items
+    total = len(items) if isinstance(items, list) else 0
+    with progress_bar(progress, f"reading {total} media files", total) as advance:
+        units = to_new_units(items, advance)
     with store.begin() as conn:
         return unit_repo.add_data_units(conn, project.id, units)
 
