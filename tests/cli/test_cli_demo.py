@@ -57,8 +57,12 @@ def test_demo_metrics_equal_pycocotools_on_the_same_files(tmp_path: Path) -> Non
 def test_demo_command_prints_every_branch_and_refuses_bad_data_dir(tmp_path: Path) -> None:
     runner = CliRunner()
     app = build_app()
-    ok = runner.invoke(app, ["demo", "--store", str(tmp_path / "s")], env={"COLUMNS": "200"})
+    # At the 80 columns a pipe gets, every number must still be printed whole.
+    ok = runner.invoke(app, ["demo", "--store", str(tmp_path / "s")], env={"COLUMNS": "80"})
     assert ok.exit_code == 0, ok.output
+    assert "…" not in ok.output
+    mediapipe = next(line for line in ok.output.splitlines() if "mediapipe-0.10.21 " in line)
+    assert mediapipe.split()[1:6] == ["3", "0.235", "0.502", "0.168", "0.233"]
     for branch, _ in PREDICTION_BRANCHES:
         assert branch in ok.output
     assert "face AP" in ok.output

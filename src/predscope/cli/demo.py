@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from predscope.cli.common import console
 
 REPO_DATA = Path(__file__).resolve().parents[3] / "data" / "skimage-images"
-STAT_COLUMNS = ("AP", "AP50", "AP75", "AR1", "AR10", "AR100")
+STAT_COLUMNS = ("AP", "AP50", "AP75", "AR100")  # the rest are in `predscope analyse`
 
 
 def _fmt(value: float) -> str:
@@ -43,10 +44,13 @@ def demo(
         result = run_demo(opened, data, say=lambda line: console.print(f"- {line}"))
 
     table = Table(
-        title=f"COCO bbox metrics against 'main' ({result.ground_truth_objects} GT objects)"
+        title=f"COCO bbox metrics against 'main' ({result.ground_truth_objects} GT objects)",
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        pad_edge=False,
     )
     table.add_column("branch", no_wrap=True)
-    table.add_column("detections", justify="right")
+    table.add_column("dets", justify="right")
     for column in STAT_COLUMNS:
         table.add_column(column, justify="right")
     for column in ("TP@.5", "FP@.5", "FN@.5"):
