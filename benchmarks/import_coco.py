@@ -100,8 +100,8 @@ def _import(store: str, path: Path, *extra: str) -> tuple[float, float, str]:
     return seconds, rss, done.stdout
 
 
-def _run(store: str, data_dir: Path, scale: int) -> None:
-    gt_path, dt_path = generate(data_dir, scale=scale)
+def _run(store: str, data_dir: Path, scale: int, full_precision: bool = True) -> None:
+    gt_path, dt_path = generate(data_dir, scale=scale, full_precision=full_precision)
     started = time.perf_counter()
     _setup(store, gt_path)
     print(f"setup (project + {scale * 5000} data units): {time.perf_counter() - started:.1f} s")
@@ -130,6 +130,12 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the store (its path is printed)")
     parser.add_argument("--scale", type=int, default=1)
+    parser.add_argument(
+        "--short-floats",
+        action="store_true",
+        help="round boxes and scores (a ~40 MB file) instead of detector-style float32 values "
+        "(~100 MB, the default)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="predscope-bench-") as tmp:
         data_dir = (args.work or Path(tmp)) / "data"
@@ -138,7 +144,7 @@ def main() -> None:
         else:
             store = str(Path(tmp) / "store")
             Path(store).mkdir()
-        _run(store, data_dir, args.scale)
+        _run(store, data_dir, args.scale, full_precision=not args.short_floats)
     if args.keep:
         print(f"store kept in {store}")
 
