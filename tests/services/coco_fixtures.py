@@ -8,7 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from predscope.objects.label_row import LabelRowV2
+from predscope.objects.ontology_object_instance import Annotation, ObjectInstance
+from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.projects import add_data, create_project
+from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord
 
@@ -72,3 +76,16 @@ def count_rows(store: Store) -> tuple[int, int, int]:
         ).scalar_one()
         done = conn.execute(select(func.count()).select_from(imports)).scalar_one()
     return int(rows), int(objects), int(done)
+
+
+def stored_annotations(
+    store: Store, project: ProjectRecord, branch: str
+) -> Iterator[tuple[LabelRowV2, ObjectInstance, Annotation]]:
+    """Every stored object of a branch with its frame-0 annotation, read back through the SDK."""
+    onto = OntologyStructure.from_dict(project.ontology)
+    for row in list_label_rows(store, project, onto, branch_name=branch):
+        if row.label_hash is None:
+            continue
+        row.initialise_labels()
+        for inst in row.get_object_instances():
+            yield row, inst, inst.get_annotation(0)

@@ -12,16 +12,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from coco_fixtures import D2, PADILLA, count_rows, ontology
+from coco_fixtures import D2, PADILLA, count_rows, ontology, stored_annotations
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from predscope.exceptions import DuplicateImportError, ImportFormatError
-from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.coco_export import export_coco_file
 from predscope.services.coco_import import import_coco
 from predscope.services.projects import add_data, create_project
-from predscope.services.rows import list_label_rows
 from predscope.services.text_import import import_voc, import_yolo
 from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord
@@ -45,16 +43,10 @@ def _stats(gt: Path, dt: Path, iou_type: str) -> np.ndarray:
 
 
 def _scores(store: Store, project: ProjectRecord, branch: str) -> list[tuple[str, float, bool]]:
-    onto = OntologyStructure.from_dict(project.ontology)
-    out = []
-    for row in list_label_rows(store, project, onto, branch_name=branch):
-        if row.label_hash is None:
-            continue
-        row.initialise_labels()
-        for inst in row.get_object_instances():
-            a = inst.get_annotation(0)
-            out.append((row.data_title, float(a.confidence), bool(a.manual_annotation)))
-    return sorted(out)
+    return sorted(
+        (row.data_title, float(a.confidence), bool(a.manual_annotation))
+        for row, _, a in stored_annotations(store, project, branch)
+    )
 
 
 @pytest.fixture

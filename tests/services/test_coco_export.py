@@ -11,7 +11,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from coco_fixtures import COCO_VAL, D2, coco_project, ontology, open_test_store
+from coco_fixtures import (
+    COCO_VAL,
+    D2,
+    coco_project,
+    ontology,
+    open_test_store,
+    stored_annotations,
+)
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -45,19 +52,16 @@ def _labels(store: Store, project: ProjectRecord, branch: str) -> list[tuple[Any
     """Comparable content of a branch: (title, object name, geometry dict, confidence, manual)."""
     from predscope.objects.coordinates import coordinates_to_encord
 
-    onto = OntologyStructure.from_dict(project.ontology)
-    out = []
-    for row in list_label_rows(store, project, onto, branch_name=branch):
-        if row.label_hash is None:
-            continue
-        row.initialise_labels()
-        for inst in row.get_object_instances():
-            a = inst.get_annotation(0)
-            geometry = json.dumps(coordinates_to_encord(a.coordinates), sort_keys=True)
-            out.append(
-                (row.data_title, inst.object_name, geometry, a.confidence, a.manual_annotation)
-            )
-    return sorted(out)
+    return sorted(
+        (
+            row.data_title,
+            inst.object_name,
+            json.dumps(coordinates_to_encord(a.coordinates), sort_keys=True),
+            a.confidence,
+            a.manual_annotation,
+        )
+        for row, inst, a in stored_annotations(store, project, branch)
+    )
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from coco_fixtures import count_rows, ontology, open_test_store
+from coco_fixtures import count_rows, ontology, open_test_store, stored_annotations
 
 from predscope.exceptions import (
     DuplicateImportError,
@@ -66,15 +66,10 @@ def project(store: Store) -> ProjectRecord:
 
 
 def _boxes(store: Store, project: ProjectRecord, branch: str) -> list[tuple[str, Any, float, bool]]:
-    onto = OntologyStructure.from_dict(project.ontology)
-    out = []
-    for row in list_label_rows(store, project, onto, branch_name=branch):
-        if row.label_hash is None:
-            continue
-        row.initialise_labels()
-        for inst in row.get_object_instances():
-            a = inst.get_annotation(0)
-            out.append((row.data_title, a.coordinates, a.confidence, a.manual_annotation))
+    out = [
+        (row.data_title, a.coordinates, a.confidence, a.manual_annotation)
+        for row, _, a in stored_annotations(store, project, branch)
+    ]
     return sorted(out, key=lambda t: (t[0], t[2]))
 
 

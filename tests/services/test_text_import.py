@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from coco_fixtures import PADILLA, count_rows, ontology, open_test_store
+from coco_fixtures import PADILLA, count_rows, ontology, open_test_store, stored_annotations
 
 from predscope.exceptions import DuplicateImportError, ImportFormatError, UnknownCategoryError
 from predscope.objects.ontology_structure import OntologyStructure
@@ -36,17 +36,11 @@ def padilla(store: Store) -> ProjectRecord:
 def _labels(
     store: Store, project: ProjectRecord, branch: str
 ) -> list[tuple[str, tuple[float, ...], float, bool]]:
-    onto = OntologyStructure.from_dict(project.ontology)
     out = []
-    for row in list_label_rows(store, project, onto, branch_name=branch):
-        if row.label_hash is None:
-            continue
-        row.initialise_labels()
-        for inst in row.get_object_instances():
-            a = inst.get_annotation(0)
-            c = a.coordinates
-            box = (c.top_left_x * 200, c.top_left_y * 200, c.width * 200, c.height * 200)
-            out.append((row.data_title, box, a.confidence, a.manual_annotation))
+    for row, _, a in stored_annotations(store, project, branch):
+        c = a.coordinates
+        box = (c.top_left_x * 200, c.top_left_y * 200, c.width * 200, c.height * 200)
+        out.append((row.data_title, box, a.confidence, a.manual_annotation))
     return sorted(out)
 
 

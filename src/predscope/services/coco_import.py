@@ -370,6 +370,7 @@ def import_coco(
     )
 
 
+@paused_gc()  # millions of short-lived containers: a collector pass only walks them
 def _import_bytes(
     store: Store,
     project: ProjectRecord,
@@ -388,34 +389,6 @@ def _import_bytes(
             raise InvalidArgumentsError(
                 f"import coco: {name}={options[name]!r} - use 'error' or 'skip'"
             )
-    with paused_gc():
-        return _import_unpaused(
-            store,
-            project,
-            data,
-            source,
-            branch_name=branch_name,
-            ground_truth=ground_truth,
-            dry_run=dry_run,
-            replace=replace,
-            score_field=score_field,
-            options=options,
-        )
-
-
-def _import_unpaused(
-    store: Store,
-    project: ProjectRecord,
-    data: bytes,
-    source: str,
-    *,
-    branch_name: str,
-    ground_truth: bool,
-    dry_run: bool,
-    replace: bool,
-    score_field: str | None,
-    options: dict[str, Any],
-) -> CocoImportReport:
     started = time.perf_counter()
     branch = validate_branch_name(branch_name)
     digest = hashlib.sha256(data).hexdigest()

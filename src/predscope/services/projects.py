@@ -19,26 +19,14 @@ from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.progress import Advance, no_progress, progress_bar
 from predscope.store import data_units as unit_repo
 from predscope.store import projects as project_repo
+from predscope.store.data_units import UNIT_COLUMNS
 from predscope.store.engine import Store
 from predscope.store.records import DATA_TYPES, DataUnitRecord, NewDataUnit, NewImage, ProjectRecord
 
 OntologyInput = OntologyStructure | Mapping[str, Any] | str | os.PathLike[str]
 DataItem = str | os.PathLike[str] | Mapping[str, Any] | NewDataUnit
 
-_UNIT_FIELDS = (
-    "data_link",
-    "mime_type",
-    "width",
-    "height",
-    "number_of_frames",
-    "frames_per_second",
-    "duration",
-    "audio_sample_rate",
-    "audio_codec",
-    "audio_bit_depth",
-    "audio_num_channels",
-    "data_hash",
-)
+_UNIT_FIELDS = (*UNIT_COLUMNS, "data_hash")  # what a dict may give besides title/type/images
 
 
 def ontology_to_dict(ontology: OntologyInput) -> dict[str, Any]:
