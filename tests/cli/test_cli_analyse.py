@@ -25,7 +25,7 @@ def run(*args: str) -> Any:
 @pytest.fixture(scope="module")
 def location(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Project 'demo': ground truth on main, the OpenCV and RapidOCR predictions as branches."""
-    from predscope.services.coco_import import import_coco
+    from predscope.services.imports.coco import import_coco
     from predscope.services.projects import add_data, create_project
     from predscope.store.engine import open_store
 
@@ -59,7 +59,7 @@ def location(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def expected(location: str, branch: str, iou_type: str = "bbox") -> Any:
-    from predscope.services.analysis import evaluate_branch
+    from predscope.services.analysis.evaluate import evaluate_branch
     from predscope.store.engine import open_store
 
     store = open_store(location)

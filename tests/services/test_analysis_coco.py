@@ -16,8 +16,8 @@ from pycocotools.cocoeval import COCOeval
 
 from predscope.evaluation.results import Outcome
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.analysis import STAT_KEYS, BranchEvaluation, evaluate_branch
-from predscope.services.coco_import import import_coco
+from predscope.services.analysis.evaluate import STAT_KEYS, BranchEvaluation, evaluate_branch
+from predscope.services.imports.coco import import_coco
 from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store, open_store
@@ -145,7 +145,7 @@ def test_outcomes_join_back_to_stored_objects(segm_store: tuple[Store, ProjectRe
 
 
 def _stored_area(store: Store, project: ProjectRecord) -> Any:
-    from predscope.services.analysis import branch_inputs
+    from predscope.services.analysis.evaluate import branch_inputs
 
     return branch_inputs(store, project, "main", iou_type="segm")
 

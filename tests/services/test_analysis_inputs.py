@@ -25,8 +25,8 @@ from predscope.objects.coordinates import (
 )
 from predscope.objects.ontology_object import Object
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.analysis import branch_inputs, evaluate_branch
-from predscope.services.analysis_inputs import to_pixels
+from predscope.services.analysis.evaluate import branch_inputs, evaluate_branch
+from predscope.services.analysis.inputs import to_pixels
 from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store, open_store

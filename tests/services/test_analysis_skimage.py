@@ -17,8 +17,8 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from predscope.services.analysis import evaluate_branch
-from predscope.services.coco_import import import_coco
+from predscope.services.analysis.evaluate import evaluate_branch
+from predscope.services.imports.coco import import_coco
 from predscope.services.projects import add_data, create_project
 from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord

@@ -9,8 +9,8 @@ import pytest
 from coco_fixtures import D2, coco_project, open_test_store
 
 from predscope.exceptions import PredscopeError
-from predscope.services.coco_export import export_coco
-from predscope.services.coco_import import import_coco
+from predscope.services.exports.coco import export_coco
+from predscope.services.imports.coco import import_coco
 from predscope.store.engine import Store
 
 

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from predscope.exceptions import ImportFormatError, MediaError
-from predscope.services.encord_io import export_encord, import_encord
+from predscope.services.exports.encord import export_encord
+from predscope.services.imports.encord import import_encord
 from predscope.services.projects import add_data, create_project
 from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord

@@ -17,10 +17,10 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from predscope.exceptions import DuplicateImportError, ImportFormatError
-from predscope.services.coco_export import export_coco_file
-from predscope.services.coco_import import import_coco
+from predscope.services.exports.coco import export_coco_file
+from predscope.services.imports.coco import import_coco
+from predscope.services.imports.text import import_voc, import_yolo
 from predscope.services.projects import add_data, create_project
-from predscope.services.text_import import import_voc, import_yolo
 from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord
 

@@ -23,8 +23,8 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.coco_export import export_coco, export_coco_file
-from predscope.services.coco_import import import_coco
+from predscope.services.exports.coco import export_coco, export_coco_file
+from predscope.services.imports.coco import import_coco
 from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store

@@ -16,7 +16,7 @@ from predscope.objects.bitmask import BitmaskCoordinates
 from predscope.objects.coordinates import BoundingBoxCoordinates, PolygonCoordinates
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.coco_import import import_coco
+from predscope.services.imports.coco import import_coco
 from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store

@@ -17,7 +17,7 @@ from predscope.exceptions import (
     UnknownCategoryError,
 )
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.coco_import import import_coco, import_coco_labels
+from predscope.services.imports.coco import import_coco, import_coco_labels
 from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store
@@ -441,7 +441,7 @@ def test_keypoints_become_a_skeleton(tmp_path: Path, store: Store) -> None:
         ("eye", 0.1, 0.1, Visibility.OCCLUDED, "kpeye001"),
         ("nose", 0.5, 0.5, Visibility.VISIBLE, "kpnose01"),
     ]
-    from predscope.services.coco_export import export_coco
+    from predscope.services.exports.coco import export_coco
 
     exported = export_coco(store, project)
     assert isinstance(exported, dict)

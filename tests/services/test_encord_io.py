@@ -27,8 +27,9 @@ from predscope.objects.coordinates import (
 from predscope.objects.frames import Range
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.encord_io import export_encord, import_encord, write_encord_export
-from predscope.services.listing import verify_listing
+from predscope.services.exports.encord import export_encord, write_encord_export
+from predscope.services.exports.listing import verify_listing
+from predscope.services.imports.encord import import_encord
 from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store, open_store

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from predscope.services.import_writer import CocoImportReport
+from predscope.services.imports.writer import CocoImportReport
 
 
 @pytest.mark.parametrize(

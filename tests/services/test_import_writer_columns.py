@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from predscope.objects.coordinates import BoundingBoxCoordinates
 from predscope.objects.label_row_metadata import LabelRowMetadata
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.coco_import import import_coco
-from predscope.services.import_documents import EntryTemplates, _box_fragments, new_hashes
-from predscope.services.import_documents import _entries as _dict_entries
-from predscope.services.import_writer import PlannedObject, UnitPlan
+from predscope.services.imports.coco import import_coco
+from predscope.services.imports.documents import EntryTemplates, _box_fragments, new_hashes
+from predscope.services.imports.documents import _entries as _dict_entries
+from predscope.services.imports.writer import PlannedObject, UnitPlan
 from predscope.services.projects import add_data, create_project
 from predscope.store import label_rows as row_repo
 from predscope.store.engine import Store

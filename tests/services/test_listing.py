@@ -11,13 +11,13 @@ import pytest
 from predscope.exceptions import InvalidArgumentsError
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.encord_io import import_encord
-from predscope.services.listing import (
+from predscope.services.exports.listing import (
     listing_lines,
     listing_to_json,
     row_listing,
     verify_listing,
 )
+from predscope.services.imports.encord import import_encord
 from predscope.services.projects import add_data, create_project
 from predscope.store.engine import Store, open_store
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from predscope.services.encord_io import export_encord, import_encord
+from predscope.services.exports.encord import export_encord
+from predscope.services.imports.encord import import_encord
 from predscope.services.progress import progress_bar
 from predscope.services.projects import add_data, create_project, list_data_units
 from predscope.store.engine import open_store

@@ -10,9 +10,9 @@ from coco_fixtures import PADILLA, count_rows, ontology, open_test_store, stored
 
 from predscope.exceptions import DuplicateImportError, ImportFormatError, UnknownCategoryError
 from predscope.objects.ontology_structure import OntologyStructure
+from predscope.services.imports.text import import_voc, import_yolo
 from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
-from predscope.services.text_import import import_voc, import_yolo
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
 

@@ -22,7 +22,7 @@ from predscope.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from predscope.services.analysis import BranchEvaluation
+    from predscope.services.analysis.evaluate import BranchEvaluation
 
 
 class IouChoice(StrEnum):
@@ -70,7 +70,7 @@ def analyse(
 ) -> None:
     """COCO metrics of a prediction branch against ground truth, equal to pycocotools."""
     from predscope.evaluation.summary import summary_lines
-    from predscope.services.analysis import evaluate_branch
+    from predscope.services.analysis.evaluate import evaluate_branch
 
     with cli_store(store) as opened:
         record = find_project(opened, project)

@@ -61,7 +61,7 @@ def import_coco_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Import COCO detections (or ground truth) into a project branch, in one transaction."""
-    from predscope.services.coco_import import import_coco
+    from predscope.services.imports.coco import import_coco
 
     run_import(
         ctx,
@@ -89,7 +89,7 @@ def export_coco_cmd(
 ) -> None:
     """Export a branch as a COCO dataset (ground truth) or results list (--results)."""
     from predscope.formats.coco_writer import write_coco_json
-    from predscope.services.coco_export import export_coco
+    from predscope.services.exports.coco import export_coco
     from predscope.services.projects import get_project
 
     if iou_type not in ("auto", "bbox", "segm"):

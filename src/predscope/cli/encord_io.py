@@ -43,7 +43,7 @@ def import_encord_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Import Encord label rows into a project, in one transaction."""
-    from predscope.services.encord_io import import_encord
+    from predscope.services.imports.encord import import_encord
     from predscope.services.projects import get_project
 
     with cli_store(store) as st:
@@ -81,7 +81,7 @@ def export_encord_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Export a branch's rows as Encord label-row JSON (a list of rows)."""
-    from predscope.services.encord_io import write_encord_export
+    from predscope.services.exports.encord import write_encord_export
     from predscope.services.projects import get_project
 
     with cli_store(store) as st:

@@ -18,7 +18,7 @@ import typer
 from predscope.cli.common import cli_store, console, print_json
 
 if TYPE_CHECKING:
-    from predscope.services.import_writer import CocoImportReport
+    from predscope.services.imports.writer import CocoImportReport
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,11 @@ def labels(
         )
     with cli_store(store) as st:
         record = get_project(st, project)
-        from predscope.services.listing import listing_lines, listing_to_json, verify_listing
+        from predscope.services.exports.listing import (
+            listing_lines,
+            listing_to_json,
+            verify_listing,
+        )
 
         listing = verify_listing(st, record, branch_name=branch, all_branches=all_branches)
     if as_json:

@@ -60,7 +60,7 @@ def import_yolo_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Import YOLO boxes (normalised cx cy w h, optional score) into a project branch."""
-    from predscope.services.text_import import import_yolo
+    from predscope.services.imports.text import import_yolo
 
     if score_column not in ("auto", "none", "last", "second"):
         raise typer.BadParameter("--score-column must be auto, none, last or second")
@@ -94,7 +94,7 @@ def import_voc_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Import Pascal VOC XML boxes into a project branch."""
-    from predscope.services.text_import import import_voc
+    from predscope.services.imports.text import import_voc
 
     run_import(ctx, import_voc, path, one_based=not zero_based)
 

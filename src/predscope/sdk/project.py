@@ -199,7 +199,7 @@ class Project:
         dry_run: bool = False,
     ) -> Any:
         """Import Encord label-row JSON files (one path or several) in one transaction."""
-        from predscope.services.encord_io import import_encord
+        from predscope.services.imports.encord import import_encord
 
         if isinstance(paths, str | os.PathLike):
             paths = [paths]
@@ -212,7 +212,7 @@ class Project:
         )
 
     def export_encord(self, branch_name: str = "main") -> list[dict[str, Any]]:
-        from predscope.services.encord_io import export_encord
+        from predscope.services.exports.encord import export_encord
 
         return export_encord(self._store, self._record, branch_name=branch_name)
 
@@ -230,7 +230,7 @@ class Project:
         predictions name their branch, so they never land on ``main`` by accident.
         """
         from predscope.exceptions import InvalidArgumentsError
-        from predscope.services.coco_import import import_coco
+        from predscope.services.imports.coco import import_coco
 
         if branch_name is None:
             if not ground_truth:
@@ -257,7 +257,7 @@ class Project:
         confidence_field_name: str | None = None,
     ) -> Any:
         """Encord's ``Project.import_coco_labels``: explicit category and image maps."""
-        from predscope.services.coco_import import import_coco_labels
+        from predscope.services.imports.coco import import_coco_labels
 
         return import_coco_labels(
             self._store,
@@ -283,7 +283,7 @@ class Project:
         Encord's row and feature filters are not supported: export the branch, then filter.
         """
         from predscope.exceptions import InvalidArgumentsError
-        from predscope.services.coco_export import export_coco
+        from predscope.services.exports.coco import export_coco
 
         unsupported = {
             "label_hashes": label_hashes,

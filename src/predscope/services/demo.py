@@ -21,8 +21,8 @@ from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
 
 if TYPE_CHECKING:
-    from predscope.services.analysis import BranchEvaluation
-    from predscope.services.import_writer import CocoImportReport
+    from predscope.services.analysis.evaluate import BranchEvaluation
+    from predscope.services.imports.writer import CocoImportReport
 
 PROJECT_TITLE = "skimage-demo"
 
@@ -62,8 +62,8 @@ Say = Callable[[str], None]
 
 def run_demo(store: Store, data_dir: Path, *, say: Say = lambda _: None) -> DemoResult:
     """Build the demo project in ``store`` (replacing an earlier demo project) and evaluate it."""
-    from predscope.services.analysis import evaluate_branch
-    from predscope.services.coco_import import import_coco
+    from predscope.services.analysis.evaluate import evaluate_branch
+    from predscope.services.imports.coco import import_coco
     from predscope.services.projects import add_data, create_project, list_projects
 
     if any(p.title == PROJECT_TITLE for p in list_projects(store)):

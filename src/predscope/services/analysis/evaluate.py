@@ -20,7 +20,7 @@ from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth, RleMask
 from predscope.evaluation.params import CocoParams
 from predscope.evaluation.results import CocoEvaluation, Outcome
 from predscope.exceptions import InvalidArgumentsError, ResourceNotFoundError
-from predscope.services.analysis_inputs import (
+from predscope.services.analysis.inputs import (
     BranchColumns,
     CategoryTable,
     FrameKey,

@@ -1,4 +1,4 @@
-"""Import and export of Encord label-row JSON for a project.
+"""Import of Encord label-row JSON into a project (export: ``services.exports.encord``).
 
 An import is all or nothing: every row is matched, validated and decoded before the first write,
 and all writes share one transaction, so a bad record anywhere leaves the store as it was. A row in
@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from predscope.exceptions import ImportFormatError, PredscopeError
 from predscope.formats.encord import (
@@ -20,11 +20,9 @@ from predscope.formats.encord import (
     read_label_row_file,
     row_hashes,
     row_image_hashes,
-    write_label_rows,
 )
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.listing import load_stored_rows
 from predscope.services.progress import Advance, no_progress, progress_bar
 from predscope.services.rows import metadata_from_record, paused_gc, write_rows
 
@@ -280,26 +278,3 @@ def _record(
                     "classifications": sum(r.classifications for r in on_branch),
                 },
             )
-
-
-def export_encord(
-    store: Store, project: ProjectRecord, *, branch_name: str = MAIN
-) -> list[dict[str, Any]]:
-    """Every existing row of ``branch_name`` as Encord label-row JSON."""
-    from predscope.store.branches import validate_branch_name
-
-    rows = load_stored_rows(store, project, branch_name=validate_branch_name(branch_name))
-    return [row.to_encord_dict() for row in rows]
-
-
-def write_encord_export(
-    store: Store,
-    project: ProjectRecord,
-    out: str | Path | IO[str],
-    *,
-    branch_name: str = MAIN,
-) -> int:
-    """Write the branch to ``out`` (a path or a text stream); returns the number of rows."""
-    rows = export_encord(store, project, branch_name=branch_name)
-    write_label_rows(rows, out)
-    return len(rows)

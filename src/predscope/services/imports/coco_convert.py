@@ -34,7 +34,7 @@ from predscope.objects.coordinates import (
     RotatableBoundingBoxCoordinates,
 )
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.import_writer import CocoImportReport, UnitPlan
+from predscope.services.imports.writer import CocoImportReport, UnitPlan
 from predscope.services.progress import progress_bar
 
 __all__ = ["convert_annotations", "effective_sizes"]

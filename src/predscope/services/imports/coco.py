@@ -33,8 +33,8 @@ from predscope.formats.coco_mapping import (
 )
 from predscope.formats.coco_reader import CocoFile, index_of, read_coco
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.coco_convert import convert_annotations
-from predscope.services.import_writer import (
+from predscope.services.imports.coco_convert import convert_annotations
+from predscope.services.imports.writer import (
     CocoImportReport,
     UnitPlan,
     find_ground_truth_import,

@@ -27,7 +27,7 @@ from predscope.services.rows import (
 )
 
 if TYPE_CHECKING:  # the plan type lives with the writer, which imports this module
-    from predscope.services.import_writer import UnitPlan
+    from predscope.services.imports.writer import UnitPlan
 
 __all__ = ["EntryTemplates", "fast_document", "new_hashes"]
 

@@ -23,8 +23,8 @@ from predscope.formats.coco_writer import (
     write_coco_json,
 )
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.import_writer import find_ground_truth_import
-from predscope.services.listing import require_branch
+from predscope.services.exports.listing import require_branch
+from predscope.services.imports.writer import find_ground_truth_import
 from predscope.services.rows import StoreRowBackend, list_label_rows
 from predscope.store import data_units as unit_repo
 from predscope.store.branches import validate_branch_name

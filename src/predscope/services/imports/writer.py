@@ -21,7 +21,7 @@ from predscope.objects.label_row import LabelRowV2
 from predscope.objects.label_row_metadata import now_string
 from predscope.objects.ontology_object import Object
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.import_documents import EntryTemplates, fast_document
+from predscope.services.imports.documents import EntryTemplates, fast_document
 from predscope.services.progress import progress_bar
 from predscope.services.rows import (
     OntologyIndex,

@@ -32,8 +32,8 @@ from predscope.objects.coordinates import (
     RotatableBoundingBoxCoordinates,
 )
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.coco_import import MapInput, _as_map
-from predscope.services.import_writer import (
+from predscope.services.imports.coco import MapInput, _as_map
+from predscope.services.imports.writer import (
     CocoImportReport,
     Plan,
     PlannedObject,
