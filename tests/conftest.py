@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pg_server import PgServer, find_pg_bin
+from tests.pg_server import PgServer, find_pg_bin
 
 
 @pytest.fixture(scope="session")

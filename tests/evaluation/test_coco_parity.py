@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _coco_eval_helpers import (
+
+from predscope.evaluation.params import CocoParams
+from tests.evaluation._coco_eval_helpers import (
     DATA,
     assert_parity,
     make_case,
@@ -15,8 +17,6 @@ from _coco_eval_helpers import (
     run_ours,
     run_pycocotools,
 )
-
-from predscope.evaluation.params import CocoParams
 
 pytestmark = pytest.mark.parity
 

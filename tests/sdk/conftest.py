@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sdk_data import ONTOLOGY, UNITS
 
 from predscope.sdk.client import Client
 from predscope.sdk.project import Project
+from tests.sdk.sdk_data import ONTOLOGY, UNITS
 
 
 @pytest.fixture

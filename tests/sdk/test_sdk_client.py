@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from sdk_data import ONTOLOGY
 
 import predscope
 from predscope.exceptions import (
@@ -18,6 +17,7 @@ from predscope.exceptions import (
 )
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.sdk.client import Client
+from tests.sdk.sdk_data import ONTOLOGY
 
 
 def test_folder_location_creates_sqlite_store(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from sdk_data import ONTOLOGY
 
 from predscope.sdk.client import Client
+from tests.sdk.sdk_data import ONTOLOGY
 
 WRITER = textwrap.dedent(
     """

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from sdk_data import DATA, ONTOLOGY
 
 from predscope.exceptions import InvalidArgumentsError
 from predscope.objects.coordinates import BoundingBoxCoordinates
 from predscope.sdk.client import Client
+from tests.sdk.sdk_data import DATA, ONTOLOGY
 
 ROWS = DATA / "encord-label-rows"
 

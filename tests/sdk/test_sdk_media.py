@@ -9,12 +9,12 @@ import av
 import numpy as np
 import pytest
 from PIL import Image
-from sdk_data import IMAGES, ONTOLOGY
 
 from predscope.exceptions import InvalidArgumentsError, MediaError
 from predscope.objects.coordinates import BoundingBoxCoordinates
 from predscope.sdk.client import Client
 from predscope.sdk.project import Project
+from tests.sdk.sdk_data import IMAGES, ONTOLOGY
 
 
 @pytest.fixture

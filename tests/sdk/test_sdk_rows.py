@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
-from sdk_data import ONTOLOGY
 from sqlalchemy import event
 
 from predscope.exceptions import (
@@ -23,6 +22,7 @@ from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.sdk.client import Client
 from predscope.sdk.project import Project
+from tests.sdk.sdk_data import ONTOLOGY
 
 BOX = BoundingBoxCoordinates(height=0.2, width=0.3, top_left_x=0.1, top_left_y=0.4)
 

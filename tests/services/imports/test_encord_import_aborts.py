@@ -1,4 +1,4 @@
-"""Audit of issue 2: Encord import records that must abort the import, on both stores, and media
+"""Encord import records that must abort the import, on both stores, and media
 given as URLs. Strict xfails mark gaps found by the audit; they pass once fixed."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord
 from predscope.store.schema import metadata
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "encord-label-rows"
+DATA = Path(__file__).resolve().parents[3] / "data" / "encord-label-rows"
 NATIVE: dict[str, Any] = json.loads((DATA / "label_row_native_image.json").read_text())
 
 

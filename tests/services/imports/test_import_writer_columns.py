@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 import pytest
-from coco_fixtures import ontology, open_test_store
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +24,7 @@ from predscope.services.projects import add_data, create_project
 from predscope.store import label_rows as row_repo
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
+from tests.services.coco_fixtures import ontology, open_test_store
 
 
 @pytest.fixture

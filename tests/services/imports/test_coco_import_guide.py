@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from coco_fixtures import DATA, SKIMAGE
 
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import open_store
+from tests.services.coco_fixtures import DATA, SKIMAGE
 
 SCRIPT = DATA.parent / "examples" / "guide" / "import_coco_predictions.py"
 

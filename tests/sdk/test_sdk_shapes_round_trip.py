@@ -1,4 +1,4 @@
-"""Audit of issue 2: every shape, nested and dynamic answers and every classification kind,
+"""Every shape, nested and dynamic answers and every classification kind,
 written through the SDK's save path (bundles) and read back through a new client, on SQLite and
 on PostgreSQL. The import path has its own round-trip tests; this one covers ``row.save``."""
 

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from coco_fixtures import PADILLA, count_rows, ontology, open_test_store, stored_annotations
 
 from predscope.exceptions import DuplicateImportError, ImportFormatError, UnknownCategoryError
 from predscope.objects.ontology_structure import OntologyStructure
@@ -15,6 +14,13 @@ from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
+from tests.services.coco_fixtures import (
+    PADILLA,
+    count_rows,
+    ontology,
+    open_test_store,
+    stored_annotations,
+)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
-from coco_fixtures import COCO_VAL, D2, SKIMAGE, coco_project, ontology, open_test_store
 
 from predscope.objects.bitmask import BitmaskCoordinates
 from predscope.objects.coordinates import BoundingBoxCoordinates, PolygonCoordinates
@@ -21,6 +20,14 @@ from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
+from tests.services.coco_fixtures import (
+    COCO_VAL,
+    D2,
+    SKIMAGE,
+    coco_project,
+    ontology,
+    open_test_store,
+)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Audit of issue 2: ontology behaviours Encord's SDK has that predscope lacks (strict xfails,
+"""Ontology behaviours Encord's SDK has that predscope lacks (strict xfails,
 they pass once fixed) and the exact round trip of well-formed Encord ontology JSON."""
 
 from __future__ import annotations

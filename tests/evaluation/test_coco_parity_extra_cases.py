@@ -1,4 +1,4 @@
-"""Audit of issue 4: parity cases the main parity suite leaves out (the skimage demo predictions,
+"""Parity cases the main parity suite leaves out (the skimage demo predictions,
 per-skeleton keypoint sigmas, several parameters at once), checked live against pycocotools."""
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _coco_eval_helpers import (
+
+from predscope.evaluation.params import CocoParams
+from tests.evaluation._coco_eval_helpers import (
     DATA,
     assert_parity,
     make_case,
@@ -17,8 +19,6 @@ from _coco_eval_helpers import (
     run_ours,
     run_pycocotools,
 )
-
-from predscope.evaluation.params import CocoParams
 
 SKIMAGE = DATA / "skimage-images"
 PREDICTIONS = (

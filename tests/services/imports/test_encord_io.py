@@ -36,7 +36,7 @@ from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord
 from predscope.store.schema import metadata
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "encord-label-rows"
+DATA = Path(__file__).resolve().parents[3] / "data" / "encord-label-rows"
 NATIVE = DATA / "label_row_native_image.json"
 GROUP = DATA / "label_row_image_group.json"
 IDENTITY = {"label_hash", "data_hash", "created_at", "last_edited_at", "dataset_hash"}

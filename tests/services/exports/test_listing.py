@@ -21,7 +21,7 @@ from predscope.services.imports.encord import import_encord
 from predscope.services.projects import add_data, create_project
 from predscope.store.engine import Store, open_store
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "encord-label-rows"
+DATA = Path(__file__).resolve().parents[3] / "data" / "encord-label-rows"
 GROUP = DATA / "label_row_image_group.json"
 
 

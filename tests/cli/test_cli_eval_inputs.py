@@ -1,4 +1,4 @@
-"""Audit of issue 4's ``predscope eval`` interface: the inputs the importer accepts (dataset dict
+"""``predscope eval``: the inputs the importer accepts (dataset dict
 as detections, string ids), keypoints, ``--pycocotools-compat`` and per-class values, each
 checked against pycocotools run live."""
 

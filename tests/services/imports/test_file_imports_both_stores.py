@@ -1,4 +1,4 @@
-"""Audit of issue 3 on both stores: COCO/YOLO/VOC transaction rules (refuse, replace, dry run,
+"""COCO/YOLO/VOC on both stores: transaction rules (refuse, replace, dry run,
 bad input changes nothing) and export parity, run once on SQLite and once on PostgreSQL."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from coco_fixtures import D2, PADILLA, count_rows, ontology, stored_annotations
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -23,6 +22,7 @@ from predscope.services.imports.text import import_voc, import_yolo
 from predscope.services.projects import add_data, create_project
 from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord
+from tests.services.coco_fixtures import D2, PADILLA, count_rows, ontology, stored_annotations
 
 
 @pytest.fixture

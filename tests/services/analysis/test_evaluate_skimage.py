@@ -23,7 +23,7 @@ from predscope.services.projects import add_data, create_project
 from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "skimage-images"
+DATA = Path(__file__).resolve().parents[3] / "data" / "skimage-images"
 GT = DATA / "demo_ground_truth.json"
 BRANCHES = {
     "haar": DATA / "pred_opencv_haar_hog.json",

@@ -11,14 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from coco_fixtures import (
-    COCO_VAL,
-    D2,
-    coco_project,
-    ontology,
-    open_test_store,
-    stored_annotations,
-)
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -29,6 +21,14 @@ from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
+from tests.services.coco_fixtures import (
+    COCO_VAL,
+    D2,
+    coco_project,
+    ontology,
+    open_test_store,
+    stored_annotations,
+)
 
 
 @pytest.fixture

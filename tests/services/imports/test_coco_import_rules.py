@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from coco_fixtures import count_rows, ontology, open_test_store, stored_annotations
 
 from predscope.exceptions import (
     DuplicateImportError,
@@ -23,6 +22,7 @@ from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
 from predscope.utilities.coco.datastructure import FrameIndex
+from tests.services.coco_fixtures import count_rows, ontology, open_test_store, stored_annotations
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Audit of issue 3's Python API: ``Project.import_coco`` (with the CLI's options as keywords) and
+"""The Python API's COCO import: ``Project.import_coco`` (with the CLI's options as keywords) and
 ``Project.import_coco_labels`` with Encord's signature, on SQLite and PostgreSQL."""
 
 from __future__ import annotations

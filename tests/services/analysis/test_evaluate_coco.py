@@ -23,7 +23,7 @@ from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "coco-val2014-100"
+DATA = Path(__file__).resolve().parents[3] / "data" / "coco-val2014-100"
 GT = DATA / "instances_val2014_100.json"
 BBOX = DATA / "instances_val2014_fakebbox100_results.json"
 SEGM = DATA / "instances_val2014_fakesegm100_results.json"

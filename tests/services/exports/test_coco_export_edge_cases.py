@@ -1,4 +1,4 @@
-"""Audit of issue 3's export: gaps found in review, kept as strict xfails until fixed."""
+"""COCO export edge cases found in review (strict xfails mark what is still open)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from coco_fixtures import D2, coco_project, open_test_store
 
 from predscope.exceptions import PredscopeError
 from predscope.services.exports.coco import export_coco
 from predscope.services.imports.coco import import_coco
 from predscope.store.engine import Store
+from tests.services.coco_fixtures import D2, coco_project, open_test_store
 
 
 @pytest.fixture
