@@ -1,15 +1,13 @@
-"""Progress bars: drawn for a person when asked, silent otherwise, and never change results."""
+"""``services.progress``: services report their steps to the callback they are given, and the
+result of the work does not depend on whether anyone watches."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
-
-from rich.console import Console
 
 from predscope.services.exports.encord import export_encord
 from predscope.services.imports.encord import import_encord
-from predscope.services.progress import progress_bar
+from predscope.services.progress import ProgressUpdate, progress_steps
 from predscope.services.projects import add_data, create_project, list_data_units
 from predscope.store.engine import open_store
 
@@ -17,33 +15,29 @@ DATA = Path(__file__).resolve().parents[2] / "data"
 ROWS = DATA / "encord-label-rows"
 
 
-def _terminal() -> tuple[Console, io.StringIO]:
-    out = io.StringIO()
-    return Console(file=out, force_terminal=True, width=100), out
-
-
-def test_enabled_bar_draws_its_description_and_completion() -> None:
-    console, out = _terminal()
-    with progress_bar(True, "importing 3 label rows", 3, console=console) as advance:
-        for _ in range(3):
-            advance()
-    text = out.getvalue()
-    assert "importing 3 label rows" in text
-    assert "100%" in text
-
-
-def test_disabled_bar_draws_nothing() -> None:
-    console, out = _terminal()
-    with progress_bar(False, "quiet", 3, console=console) as advance:
+def test_steps_report_start_and_each_advance() -> None:
+    seen: list[ProgressUpdate] = []
+    with progress_steps(seen.append, "importing", 3) as advance:
         advance()
-        advance(5)
-    assert out.getvalue() == ""
+        advance(2)
+    assert [(u.stage, u.done, u.total) for u in seen] == [
+        ("importing", 0, 3),
+        ("importing", 1, 3),
+        ("importing", 3, 3),
+    ]
 
 
-def test_imports_with_progress_give_the_same_result(tmp_path: Path) -> None:
+def test_no_callback_means_no_reports() -> None:
+    with progress_steps(None, "quiet", 3) as advance:
+        advance(5)  # nothing to report to, and nothing fails
+
+
+def test_imports_report_progress_and_give_the_same_result(tmp_path: Path) -> None:
     exported = []
-    for progress in (False, True):
-        with open_store(tmp_path / f"s-{progress}") as store:
+    for watched in (False, True):
+        seen: list[ProgressUpdate] = []
+        progress = seen.append if watched else None
+        with open_store(tmp_path / f"s-{watched}") as store:
             project = create_project(store, "p", ROWS / "ontology_all_types_dict.json")
             images = sorted((DATA / "skimage-images" / "images").glob("*.png"))
             add_data(store, project, images, progress=progress)
@@ -55,4 +49,8 @@ def test_imports_with_progress_give_the_same_result(tmp_path: Path) -> None:
             assert [r.objects for r in report.rows] == [3]
             [row] = export_encord(store, project)
             exported.append(row["object_answers"])
+        if watched:
+            finished = {u.stage for u in seen if u.total is not None and u.done == u.total}
+            assert any(s.startswith("reading") for s in finished), finished
+            assert any(s.startswith("importing") for s in finished), finished
     assert exported[0] == exported[1]

@@ -27,10 +27,10 @@ from predscope.cli.common import (
     cli_store,
     console,
     print_json,
-    show_progress,
 )
 from predscope.cli.groups import export_app, import_app
 from predscope.cli.import_report import run_import
+from predscope.cli.progress import show_progress, terminal_progress
 
 
 @import_app.command("coco")
@@ -63,14 +63,8 @@ def import_coco_cmd(
     """Import COCO detections (or ground truth) into a project branch, in one transaction."""
     from predscope.services.imports.coco import import_coco
 
-    run_import(
-        ctx,
-        import_coco,
-        file,
-        gt_path=gt,
-        score_field=score_field,
-        progress=show_progress(as_json),
-    )
+    with terminal_progress(show_progress(as_json)) as progress:
+        run_import(ctx, import_coco, file, gt_path=gt, score_field=score_field, progress=progress)
 
 
 @export_app.command("coco")

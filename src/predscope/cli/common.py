@@ -80,10 +80,3 @@ def to_json_text(data: Any) -> str:
 def print_json(data: Any) -> None:
     """Write JSON to stdout untouched by Rich, so ``| jq`` always works."""
     typer.echo(to_json_text(data))
-
-
-def show_progress(as_json: bool) -> bool:
-    """Progress bars only for a person watching: stderr is a terminal and no JSON was asked for."""
-    import sys
-
-    return not as_json and sys.stderr.isatty()

@@ -19,9 +19,9 @@ from predscope.cli.common import (
     cli_store,
     console,
     print_json,
-    show_progress,
 )
 from predscope.cli.groups import export_app, import_app
+from predscope.cli.progress import show_progress, terminal_progress
 
 
 @import_app.command("encord")
@@ -46,10 +46,10 @@ def import_encord_cmd(
     from predscope.services.imports.encord import import_encord
     from predscope.services.projects import get_project
 
-    with cli_store(store) as st:
+    with cli_store(store) as st, terminal_progress(show_progress(as_json)) as progress:
         record = get_project(st, project)
         report = import_encord(
-            st, record, files, branch_name=branch, dry_run=dry_run, progress=show_progress(as_json)
+            st, record, files, branch_name=branch, dry_run=dry_run, progress=progress
         )
     if as_json:
         print_json(report.to_dict())

@@ -21,9 +21,9 @@ from predscope.cli.common import (
     cli_store,
     console,
     print_json,
-    show_progress,
 )
 from predscope.cli.groups import data_app, ontology_app, project_app
+from predscope.cli.progress import show_progress, terminal_progress
 from predscope.exceptions import ImportFormatError, InvalidArgumentsError
 
 if TYPE_CHECKING:
@@ -311,9 +311,9 @@ def data_add(
     from predscope.services.projects import add_data, get_project
 
     files = expand_media_paths(paths)
-    with cli_store(store) as st:
+    with cli_store(store) as st, terminal_progress(show_progress(as_json)) as progress:
         record = get_project(st, project)
-        units = add_data(st, record, files, progress=show_progress(as_json))
+        units = add_data(st, record, files, progress=progress)
     if as_json:
         print_json([unit_dict(u) for u in units])
         return

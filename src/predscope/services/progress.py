@@ -1,37 +1,55 @@
-"""Progress bars for long work (imports, media probing), shared by every bulk path.
+"""Progress of long work (imports, media probing, analysis runs), reported through a callback.
 
-A bar goes to stderr so that machine-readable stdout (``--json``) stays clean, and it is transient:
-once the work is done only the command's own report remains on screen.
+Services never draw anything: they call the ``Progress`` callback their caller passed in, and the
+caller decides what a person sees (the CLI draws a Rich bar on stderr, the server stores the
+numbers for the page that follows a run). ``None`` means nobody is watching.
+
+Example:
+    >>> seen = []
+    >>> with progress_steps(seen.append, "reading", 2) as advance:
+    ...     advance()
+    ...     advance()
+    >>> [(u.stage, u.done, u.total) for u in seen]
+    [('reading', 0, 2), ('reading', 1, 2), ('reading', 2, 2)]
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from rich.console import Console
 
+@dataclass(frozen=True, slots=True)
+class ProgressUpdate:
+    """``done`` of ``total`` units of ``stage`` finished (``total`` None when unknown)."""
+
+    stage: str
+    done: int
+    total: int | None
+
+
+Progress = Callable[[ProgressUpdate], None]
 Advance = Callable[..., None]
 
 
 def no_progress(n: int = 1) -> None:
-    """The ``advance`` of a disabled bar."""
+    """The ``advance`` of work nobody watches."""
 
 
 @contextmanager
-def progress_bar(
-    enabled: bool, description: str, total: int, *, console: Console | None = None
-) -> Iterator[Advance]:
-    """Yield ``advance(n=1)``: a Rich progress bar when ``enabled``, else a no-op."""
-    if not enabled:
+def progress_steps(progress: Progress | None, stage: str, total: int | None) -> Iterator[Advance]:
+    """Yield ``advance(n=1)``, which reports ``stage`` to ``progress`` (a no-op for None)."""
+    if progress is None:
         yield no_progress
         return
-    from rich.progress import Progress
+    callback = progress
+    done = 0
+    callback(ProgressUpdate(stage, 0, total))
 
-    with Progress(transient=True, console=console or Console(stderr=True)) as bar:
-        task = bar.add_task(description, total=total)
+    def advance(n: int = 1) -> None:
+        nonlocal done
+        done += n
+        callback(ProgressUpdate(stage, done, total))
 
-        def advance(n: int = 1) -> None:
-            bar.advance(task, n)
-
-        yield advance
+    yield advance

@@ -16,7 +16,7 @@ import orjson
 
 from predscope.exceptions import InvalidArgumentsError, MediaError
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.progress import Advance, no_progress, progress_bar
+from predscope.services.progress import Advance, Progress, no_progress, progress_steps
 from predscope.store import data_units as unit_repo
 from predscope.store import projects as project_repo
 from predscope.store.data_units import UNIT_COLUMNS
@@ -216,12 +216,16 @@ def to_new_units(items: Iterable[DataItem], advance: Advance = no_progress) -> l
 
 
 def add_data(
-    store: Store, project: ProjectRecord, items: Iterable[DataItem], *, progress: bool = False
+    store: Store,
+    project: ProjectRecord,
+    items: Iterable[DataItem],
+    *,
+    progress: Progress | None = None,
 ) -> list[DataUnitRecord]:
     """Register media (probed first, outside the transaction) as data units, in one transaction."""
     items = list(items) if not isinstance(items, str | bytes | os.PathLike | Mapping) else items
     total = len(items) if isinstance(items, list) else 0
-    with progress_bar(progress, f"reading {total} media files", total) as advance:
+    with progress_steps(progress, f"reading {total} media files", total) as advance:
         units = to_new_units(items, advance)
     with store.begin() as conn:
         return unit_repo.add_data_units(conn, project.id, units)

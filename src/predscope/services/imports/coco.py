@@ -44,6 +44,7 @@ from predscope.services.imports.writer import (
     unit_targets,
     write_plan,
 )
+from predscope.services.progress import Progress
 from predscope.store.branches import MAIN_BRANCH, validate_branch_name
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
@@ -343,7 +344,7 @@ def import_coco(
     image_map: MapInput = None,
     category_map: MapInput = None,
     score_field: str = "score",
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> CocoImportReport:
     """Import a COCO results list or dataset into ``branch_name`` (see the module docstring).
 
@@ -479,6 +480,6 @@ def import_coco_labels(
             "gt_path": None,
             "image_map": imap,
             "category_map": cmap,
-            "progress": False,
+            "progress": None,
         },
     )

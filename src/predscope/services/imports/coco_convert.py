@@ -35,7 +35,7 @@ from predscope.objects.coordinates import (
 )
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.imports.writer import CocoImportReport, UnitPlan
-from predscope.services.progress import progress_bar
+from predscope.services.progress import Progress, progress_steps
 
 __all__ = ["convert_annotations", "effective_sizes"]
 
@@ -294,7 +294,7 @@ def convert_annotations(
     ontology: OntologyStructure,
     report: CocoImportReport,
     *,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> dict[str, UnitPlan]:
     """Every annotation whose image and category matched, converted and validated.
 
@@ -336,7 +336,7 @@ def convert_annotations(
     box_list: list[Any] = boxes[rows].tolist()
     coords: list[Any] | None = None
     slow = np.flatnonzero(~fast)
-    with progress_bar(progress, f"reading {rows.size} annotations", rows.size) as advance:
+    with progress_steps(progress, f"reading {rows.size} annotations", rows.size) as advance:
         if slow.size:
             coords = [None] * rows.size
             converter = _Geometry(parsed, prefix, ontology)

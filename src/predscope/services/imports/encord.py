@@ -23,7 +23,7 @@ from predscope.formats.encord import (
 )
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.progress import Advance, no_progress, progress_bar
+from predscope.services.progress import Advance, Progress, no_progress, progress_steps
 from predscope.services.rows import metadata_from_record, paused_gc, write_rows
 
 if TYPE_CHECKING:
@@ -214,7 +214,7 @@ def import_encord(
     *,
     branch_name: str | None = None,
     dry_run: bool = False,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> EncordImportReport:
     """Import label-row files into ``project``; the branch is ``branch_name``, else each
     row's ``branch_name``, else ``main``."""
@@ -228,7 +228,7 @@ def import_encord(
     verb = "checking" if dry_run else "importing"
     with (
         paused_gc(),
-        progress_bar(progress, f"{verb} {len(sources)} label rows", len(sources)) as advance,
+        progress_steps(progress, f"{verb} {len(sources)} label rows", len(sources)) as advance,
         context as conn,
     ):
         prepared = _prepare_all(

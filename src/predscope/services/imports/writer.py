@@ -22,7 +22,7 @@ from predscope.objects.label_row_metadata import now_string
 from predscope.objects.ontology_object import Object
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.imports.documents import EntryTemplates, fast_document
-from predscope.services.progress import progress_bar
+from predscope.services.progress import Progress, progress_steps
 from predscope.services.rows import (
     OntologyIndex,
     metadata_from_record,
@@ -307,7 +307,7 @@ def write_plan(
     kind: str,
     replace: bool,
     params: dict[str, Any],
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> None:
     """Write ``plan`` onto ``report.branch_name`` in one transaction (nothing on ``dry_run``)."""
     report.rows = len(plan)
@@ -328,7 +328,7 @@ def write_plan(
             row_repo.delete_branch_rows(conn, project.id, branch, allow_main=True)
             import_repo.delete_imports(conn, project.id, branch)
         hashes = list(plan)
-        with progress_bar(progress, f"writing {report.objects} objects", len(hashes)) as advance:
+        with progress_steps(progress, f"writing {report.objects} objects", len(hashes)) as advance:
             for start in range(0, len(hashes), WRITE_CHUNK):
                 part = hashes[start : start + WRITE_CHUNK]
                 units = {h: _as_unit(plan[h]) for h in part}
