@@ -3,6 +3,9 @@
 The module path mirrors ``encord.exceptions``, so ``from encord.exceptions import OntologyError``
 ports by changing the package name. Messages follow one rule: *where* (file, record, field), *what*
 is wrong, and *what to do*. The CLI prints the message without a traceback and exits with 1.
+
+Each class has a stable ``code`` (snake case) that JSON output and the HTTP API carry, so scripts
+can branch on the kind of error without parsing its message; codes never change once released.
 """
 
 from __future__ import annotations
@@ -11,57 +14,85 @@ from __future__ import annotations
 class PredscopeError(Exception):
     """Base for all expected, user-facing errors."""
 
+    code = "error"
+
 
 class OntologyError(PredscopeError):
     """A title or hash lookup in the ontology found nothing, or more than one item."""
+
+    code = "ontology_error"
 
 
 class LabelRowError(PredscopeError):
     """A label row was used in the wrong state (e.g. read before ``initialise_labels``)."""
 
+    code = "label_row_state"
+
 
 class CoordinatesError(PredscopeError, ValueError):
     """Coordinates that cannot describe a real shape (NaN, out of range, degenerate, wrong size)."""
+
+    code = "invalid_coordinates"
 
 
 class FrameError(PredscopeError, ValueError):
     """A frame index or range outside the data unit."""
 
+    code = "invalid_frame"
+
 
 class AnswerError(PredscopeError, ValueError):
     """An attribute answer that does not fit the attribute (wrong type, unknown option)."""
+
+    code = "invalid_answer"
 
 
 class BranchNameError(PredscopeError, ValueError):
     """A branch name that breaks the naming rule."""
 
+    code = "invalid_branch_name"
+
 
 class InvalidArgumentsError(PredscopeError, ValueError):
     """Arguments that cannot be combined or are out of their domain."""
+
+    code = "invalid_arguments"
 
 
 class ResourceNotFoundError(PredscopeError):
     """A project, data unit, branch or label row that does not exist."""
 
+    code = "not_found"
+
 
 class ResourceExistsError(PredscopeError):
     """Creating something that already exists (a project title, a label row on a branch)."""
+
+    code = "already_exists"
 
 
 class StoreError(PredscopeError):
     """The store cannot be opened or written (locked, wrong schema version, unreachable)."""
 
+    code = "store_error"
+
 
 class StoreBusyError(StoreError):
     """Another process held the store's write lock for longer than the busy timeout."""
+
+    code = "store_busy"
 
 
 class SchemaVersionError(StoreError):
     """The store was written by a newer predscope than this one."""
 
+    code = "schema_version"
+
 
 class MediaError(PredscopeError):
     """A media file that cannot be read for its metadata."""
+
+    code = "media_error"
 
 
 class ImportFormatError(PredscopeError, ValueError):
@@ -69,6 +100,8 @@ class ImportFormatError(PredscopeError, ValueError):
 
     The message names the file, the record inside it and the field, so the user can find the line.
     """
+
+    code = "import_format"
 
     def __init__(self, source: str, location: str, problem: str, hint: str = "") -> None:
         self.source = source
@@ -85,10 +118,16 @@ class ImportFormatError(PredscopeError, ValueError):
 class UnknownCategoryError(ImportFormatError):
     """A category / class that matches no ontology object."""
 
+    code = "unknown_category"
+
 
 class DuplicateImportError(PredscopeError):
     """The same file was already imported into the branch; pass ``replace`` to swap the labels."""
 
+    code = "duplicate_import"
+
 
 class EvaluationError(PredscopeError, ValueError):
     """Evaluation inputs or parameters that cannot be evaluated as asked."""
+
+    code = "evaluation_error"
