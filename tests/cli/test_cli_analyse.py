@@ -124,6 +124,6 @@ def test_segm_and_gt_branch_options(location: str) -> None:
 def test_unknown_branch_is_a_clear_error(location: str) -> None:
     result = run("analyse", "demo", "--branch", "nope", "--store", location)
     assert isinstance(result.exception, ResourceNotFoundError)
-    assert "branch 'nope' holds no label rows" in str(result.exception)
+    assert "no rows on branch 'nope'; its branches are:" in str(result.exception)
     bad = run("analyse", "demo", "--branch", "haar", "--iou-type", "keypoints", "--store", location)
     assert bad.exit_code == 2  # usage error: not a choice

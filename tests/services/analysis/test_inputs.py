@@ -214,7 +214,7 @@ def test_branch_inputs_by_branch(project_store: Built) -> None:
 
 def test_errors_name_the_problem(project_store: Built) -> None:
     store, project, _ = project_store
-    with pytest.raises(ResourceNotFoundError, match=r"branch 'nope'.*'main', 'model'"):
+    with pytest.raises(ResourceNotFoundError, match=r"'nope'; its branches are: main, model"):
         evaluate_branch(store, project, "nope")
     with pytest.raises(InvalidArgumentsError, match="keypoints"):
         evaluate_branch(store, project, "model", iou_type="keypoints")

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import Connection
 
 from predscope.evaluation.coco_eval import evaluate_coco
 from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth, RleMasks
 from predscope.evaluation.params import CocoParams
 from predscope.evaluation.results import CocoEvaluation, Outcome
-from predscope.exceptions import InvalidArgumentsError, ResourceNotFoundError
+from predscope.exceptions import InvalidArgumentsError
 from predscope.services.analysis.inputs import (
     BranchColumns,
     CategoryTable,
@@ -30,8 +29,8 @@ from predscope.services.analysis.inputs import (
     frame_table,
     read_branch,
 )
-from predscope.store import label_rows as row_repo
-from predscope.store.branches import MAIN_BRANCH, validate_branch_name
+from predscope.services.branches import require_branch
+from predscope.store.branches import MAIN_BRANCH
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
 
@@ -143,17 +142,6 @@ def _project(store: Store, project: ProjectRecord | str) -> ProjectRecord:
     return get_project(store, str(project))
 
 
-def _require_branch(conn: Connection, project: ProjectRecord, branch_name: str) -> None:
-    validate_branch_name(branch_name)
-    branches = row_repo.list_branches(conn, project.id)
-    if branch_name not in branches:
-        known = ", ".join(repr(b) for b in branches) or "none"
-        raise ResourceNotFoundError(
-            f"project {project.title!r}: branch {branch_name!r} holds no label rows (branches: "
-            f"{known}) - import predictions to it first, e.g. predscope import coco"
-        )
-
-
 def _check_iou_type(iou_type: str) -> IouKind:
     if iou_type not in ("bbox", "segm"):
         raise InvalidArgumentsError(
@@ -216,7 +204,7 @@ def branch_inputs(
     is_gt = branch_name == MAIN_BRANCH if ground_truth is None else ground_truth
     cats = category_table(record)
     with store.read() as conn:
-        _require_branch(conn, record, branch_name)
+        require_branch(conn, record, branch_name, allow_empty_main=False)
         records = branch_records(conn, record, branch_name)
         table = frames or frame_table(records)
         columns = read_branch(conn, record, records, table, cats, kind, ground_truth=is_gt)
@@ -249,8 +237,8 @@ def evaluate_branch(
         )
     cats = category_table(record)
     with store.read() as conn:
-        _require_branch(conn, record, gt_branch)
-        _require_branch(conn, record, branch_name)
+        require_branch(conn, record, gt_branch, allow_empty_main=False)
+        require_branch(conn, record, branch_name, allow_empty_main=False)
         gt_records = branch_records(conn, record, gt_branch)
         frames = frame_table(gt_records)
         gt_cols = read_branch(conn, record, gt_records, frames, cats, kind, ground_truth=True)

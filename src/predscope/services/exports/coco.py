@@ -23,7 +23,7 @@ from predscope.formats.coco_writer import (
     write_coco_json,
 )
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.exports.listing import require_branch
+from predscope.services.branches import require_branch
 from predscope.services.imports.writer import find_ground_truth_import
 from predscope.services.rows import StoreRowBackend, list_label_rows
 from predscope.store import data_units as unit_repo
@@ -130,7 +130,8 @@ def export_coco(
         if r.label_hash is not None
     ]
     if not rows:
-        require_branch(store, project, branch)  # a misspelt branch is an error, not an empty file
+        with store.read() as conn:  # a misspelt branch is an error, not an empty file
+            require_branch(conn, project, branch)
     backend.initialise_rows(rows)
     annotations: list[dict[str, Any]] = []
     for row in rows:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from predscope.exceptions import InvalidArgumentsError, ResourceNotFoundError
+from predscope.exceptions import InvalidArgumentsError
 from predscope.objects.answers import AnswerForFrames
 from predscope.objects.attributes import Attribute, RadioAttribute
 from predscope.objects.coordinates import coordinates_to_encord
@@ -19,6 +19,7 @@ from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_object_instance import ObjectInstance
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.objects.options import Option
+from predscope.services.branches import require_branch
 
 if TYPE_CHECKING:
     from predscope.store.engine import Store
@@ -111,27 +112,10 @@ def load_stored_rows(
         )
     rows = [row for row in rows if row.label_hash is not None]
     if not rows and not all_branches:
-        require_branch(store, project, branch_name or "main")
+        with store.read() as conn:
+            require_branch(conn, project, branch_name or "main")
     backend.initialise_rows(rows)
     return rows
-
-
-def require_branch(store: Store, project: ProjectRecord, branch_name: str) -> None:
-    """Refuse a branch that holds no rows (a typo would otherwise list or export nothing).
-
-    ``main`` always exists: it is the ground-truth default, empty until labels are written.
-    """
-    from predscope.services.rows import list_branches
-
-    if branch_name == "main":
-        return
-    branches = list_branches(store, project)
-    if branch_name not in branches:
-        raise ResourceNotFoundError(
-            f"project {project.title} has no rows on branch {branch_name!r}; its branches are: "
-            f"{', '.join(branches) or 'none yet'} - names are case-sensitive: pick one of "
-            "those, or write rows to the branch first"
-        )
 
 
 # -- building the listing --------------------------------------------------------------------
