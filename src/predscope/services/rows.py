@@ -9,7 +9,9 @@ lock is held only for the statements themselves.
 from __future__ import annotations
 
 import gc
+import os
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,32 +41,53 @@ _SHADOW_STATES = {None, "ALL_DATA", "NOT_SHADOW_DATA"}
 # Rows encoded and written per statement when saving: bounds memory, not transactions.
 WRITE_CHUNK = 1000
 
+# A pause that other pauses keep extending is bounded: see ``paused_gc``.
+MAX_GC_PAUSE_SECONDS = 30.0
+_GC_PAUSING = os.environ.get("PREDSCOPE_GC_PAUSE", "1") != "0"
+
 _gc_lock = threading.Lock()
-_gc_state = {"depth": 0, "was_enabled": False}
+_gc_state: dict[str, Any] = {"depth": 0, "was_enabled": False, "since": 0.0}
 
 
 @contextmanager
 def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector around a bulk load or save.
+    """Pause the cyclic garbage collector around a bulk load or save (the one pause there is).
 
     Encoding or decoding 100,000 annotations allocates millions of containers, which triggers
     full collections that each walk every live object (measured: a third of a bulk save). These
     paths create no reference cycles, so pausing costs no memory; reference counting still frees
-    everything. Nested and concurrent uses are counted, and the collector is re-enabled only if it
-    was enabled when the first of them began.
+    everything. The pause is process-wide: nested and concurrent uses (threads) are counted, and
+    the collector is re-enabled only when the last of them ends, and only if it was enabled when
+    the first began. In a long-running server overlapping jobs could keep it off indefinitely
+    while other code makes cycles, so a pause that ends after the collector has been off for more
+    than ``MAX_GC_PAUSE_SECONDS`` runs one full collection; ``PREDSCOPE_GC_PAUSE=0`` turns pausing
+    off altogether (docs/design.md records this decision).
     """
+    if not _GC_PAUSING:
+        yield
+        return
     with _gc_lock:
         if _gc_state["depth"] == 0:
             _gc_state["was_enabled"] = gc.isenabled()
+            _gc_state["since"] = time.monotonic()
             gc.disable()
         _gc_state["depth"] += 1
     try:
         yield
     finally:
+        collect = False
         with _gc_lock:
             _gc_state["depth"] -= 1
-            if _gc_state["depth"] == 0 and _gc_state["was_enabled"]:
-                gc.enable()
+            if _gc_state["depth"] == 0:
+                if _gc_state["was_enabled"]:
+                    gc.enable()
+            elif _gc_state["was_enabled"]:
+                now = time.monotonic()
+                if now - _gc_state["since"] > MAX_GC_PAUSE_SECONDS:
+                    _gc_state["since"] = now
+                    collect = True
+        if collect:
+            gc.collect()  # outside the lock: other pauses may begin or end meanwhile
 
 
 def metadata_from_record(record: RowRecord) -> LabelRowMetadata:
