@@ -41,37 +41,50 @@ def take_ground_truth(
     category: IntArray | None = None,
     category_ids: tuple[object, ...] | None = None,
     category_names: tuple[str, ...] | None = None,
+    image: IntArray | None = None,
+    image_rows: IntArray | None = None,
 ) -> CocoGroundTruth:
-    """GT rows ``rows`` (in that order); optionally with remapped categories."""
+    """GT rows ``rows`` (in that order); optionally with remapped categories, or with new image
+    indices ``image`` into a new image list ``image_rows`` (new image -> old image index)."""
     r = np.asarray(rows, dtype=np.int64)
+    num_images, image_ids, image_size = gt.num_images, gt.image_ids, gt.image_size
+    if image_rows is not None:
+        old = np.asarray(image_rows, dtype=np.int64)
+        num_images = int(old.shape[0])
+        image_ids = tuple(gt.image_ids[int(i)] for i in old) if gt.image_ids else ()
+        image_size = None if gt.image_size is None else gt.image_size[old]
     return CocoGroundTruth(
-        num_images=gt.num_images,
+        num_images=num_images,
         category_ids=gt.category_ids if category_ids is None else category_ids,
-        image=gt.image[r],
+        image=gt.image[r] if image is None else image,
         category=gt.category[r] if category is None else category,
         bbox=gt.bbox[r],
         area=gt.area[r],
         iscrowd=gt.iscrowd[r],
         zero_id=None if gt.zero_id is None else gt.zero_id[r],
         category_names=gt.category_names if category_names is None else category_names,
-        image_ids=gt.image_ids,
+        image_ids=image_ids,
         masks=_masks(gt.masks, r),
         keypoints=_rows(gt.keypoints, r),
         num_keypoints=None if gt.num_keypoints is None else gt.num_keypoints[r],
         annotation_ids=tuple(gt.annotation_ids[int(i)] for i in r) if gt.annotation_ids else (),
         rotated=_rows(gt.rotated, r),
         polylines=_lines(gt.polylines, r),
-        image_size=gt.image_size,
+        image_size=image_size,
     )
 
 
 def take_detections(
-    dt: CocoDetections, rows: IntArray, *, category: IntArray | None = None
+    dt: CocoDetections,
+    rows: IntArray,
+    *,
+    category: IntArray | None = None,
+    image: IntArray | None = None,
 ) -> CocoDetections:
-    """Detection rows ``rows`` (in that order); optionally with other categories."""
+    """Detection rows ``rows`` (in that order); optionally with other categories or images."""
     r = np.asarray(rows, dtype=np.int64)
     return CocoDetections(
-        image=dt.image[r],
+        image=dt.image[r] if image is None else image,
         category=dt.category[r] if category is None else category,
         bbox=dt.bbox[r],
         area=dt.area[r],
