@@ -15,6 +15,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from predscope.evaluation.coco_eval import evaluate_coco
+from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth
 from predscope.evaluation.params import COCO_KEYPOINT_SIGMAS, CocoParams
 from predscope.evaluation.results import CocoEvaluation
 from predscope.formats.coco import detection_inputs, ground_truth_inputs, image_sizes
@@ -63,6 +64,16 @@ def run_ours(
         params or CocoParams.default(iou_type),  # type: ignore[arg-type]
         pycocotools_compat=compat,
     )
+
+
+def coco_inputs(
+    gt: dict[str, Any], dt: list[dict[str, Any]], iou_type: str = "bbox"
+) -> tuple[CocoGroundTruth, CocoDetections]:
+    """The engine's inputs read from in-memory COCO dicts, as ``predscope eval`` reads files."""
+    gt_file = read_coco(orjson.dumps(gt), "gt.json", iou_type)  # type: ignore[arg-type]
+    gti = ground_truth_inputs(gt_file, iou_type)  # type: ignore[arg-type]
+    dt_file = read_coco(orjson.dumps(dt), "dt.json", iou_type)  # type: ignore[arg-type]
+    return gti, detection_inputs(dt_file, gti, image_sizes(gt_file), iou_type)  # type: ignore[arg-type]
 
 
 def assert_parity(ref: COCOeval, ours: CocoEvaluation, stats: bool = True) -> None:

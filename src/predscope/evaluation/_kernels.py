@@ -75,6 +75,7 @@ def match_groups(
     g_crowd: NDArray[np.bool_],
     g_zero: NDArray[np.bool_],
     d_area: NDArray[np.float64],
+    d_out: NDArray[np.bool_],
     area_lo: NDArray[np.float64],
     area_hi: NDArray[np.float64],
     thrs: NDArray[np.float64],
@@ -86,8 +87,9 @@ def match_groups(
 ) -> None:  # pragma: no cover - compiled
     """Greedy COCO matching for every group, area range and IoU threshold.
 
-    ``codes[a, t, d]`` gets FP / TP / IGNORED. For area range 0 the matched GT, its IoU and
-    the GT-side match are recorded too (-1 when unmatched).
+    ``codes[a, t, d]`` gets FP / TP / IGNORED; ``d_out`` marks detections outside an object
+    slice, treated like detections outside every area range. For area range 0 the matched GT,
+    its IoU and the GT-side match are recorded too (-1 when unmatched).
     """
     num_t = thrs.shape[0]
     num_a = area_lo.shape[0]
@@ -143,7 +145,7 @@ def match_groups(
                             continue
                         best = v
                         m = j
-                    out_of_range = d_area[d] < lo or d_area[d] > hi
+                    out_of_range = d_out[d] or d_area[d] < lo or d_area[d] > hi
                     if m == -1:
                         codes[a, t, d] = IGNORED if out_of_range else FP
                         if a == 0:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from predscope.evaluation.accumulate import accumulate
-from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth
+from predscope.evaluation.inputs import BoolArray, CocoDetections, CocoGroundTruth
 from predscope.evaluation.matching import match
 from predscope.evaluation.outcomes import build_outcomes
 from predscope.evaluation.params import CocoParams
@@ -24,10 +24,16 @@ def evaluate_coco(
     params: CocoParams | None = None,
     *,
     pycocotools_compat: bool = False,
+    gt_in: BoolArray | None = None,
+    dt_in: BoolArray | None = None,
 ) -> CocoEvaluation:
-    """Run the full COCO sweep (all thresholds, area ranges and maxDets) in one pass."""
+    """Run the full COCO sweep (all thresholds, area ranges and maxDets) in one pass.
+
+    ``gt_in`` / ``dt_in`` evaluate an object slice (see ``evaluation.slices``): GT outside it
+    are ignored, unmatched detections outside it too, exactly as COCO treats area ranges.
+    """
     p = params or CocoParams()
-    state = match(gt, dt, p, compat=pycocotools_compat)
+    state = match(gt, dt, p, compat=pycocotools_compat, gt_in=gt_in, dt_in=dt_in)
     acc = accumulate(state, p)
     stats = summarize(p, acc.precision, acc.recall)
     outcomes = build_outcomes(state, p, gt.num_annotations, dt.num_detections)
@@ -39,7 +45,9 @@ def evaluate_coco(
         scores=acc.scores,
         category_ids=gt.category_ids,
         category_names=gt.category_names or tuple(str(c) for c in gt.category_ids),
-        per_class=_per_class(gt, dt, p, acc.precision, acc.recall) if p.use_cats else (),
+        per_class=_per_class(gt, dt, p, acc.precision, acc.recall, gt_in, dt_in)
+        if p.use_cats
+        else (),
         outcomes=outcomes,
         pycocotools_compat=pycocotools_compat,
         match_state=state,
@@ -52,6 +60,8 @@ def _per_class(
     p: CocoParams,
     precision: np.ndarray,
     recall: np.ndarray,
+    gt_in: BoolArray | None = None,
+    dt_in: BoolArray | None = None,
 ) -> tuple[ClassMetrics, ...]:
     """Per-category AP / AP50 / AP75 / AR at area "all" and the last maxDets."""
     alls = [i for i, lbl in enumerate(p.area_labels) if lbl == "all"]
@@ -60,8 +70,10 @@ def _per_class(
     t50 = np.where(p.iou_thrs == 0.5)[0]
     t75 = np.where(p.iou_thrs == 0.75)[0]
     num_k = len(gt.category_ids)
-    gt_counts = np.bincount(gt.category[~gt.iscrowd], minlength=num_k)
-    kept = dt.category[dt.category >= 0]
+    gt_keep = ~gt.iscrowd if gt_in is None else ~gt.iscrowd & gt_in
+    gt_counts = np.bincount(gt.category[gt_keep], minlength=num_k)
+    dt_keep = dt.category >= 0 if dt_in is None else (dt.category >= 0) & dt_in
+    kept = dt.category[dt_keep]
     dt_counts = np.bincount(kept, minlength=num_k)
     names = gt.category_names or tuple(str(c) for c in gt.category_ids)
     rows = []

@@ -127,6 +127,69 @@ class RleMasks:
 
 
 @dataclass(frozen=True, eq=False)
+class Polylines:
+    """Polylines as columns: all points in one (P, 2) pixel array, line i is
+    ``points[offsets[i]:offsets[i + 1]]`` (at least one point each).
+    """
+
+    points: FloatArray
+    offsets: IntArray
+
+    def __post_init__(self) -> None:
+        pts = np.ascontiguousarray(self.points, dtype=np.float64).reshape(-1, 2)
+        off = np.ascontiguousarray(self.offsets, dtype=np.int64).reshape(-1)
+        object.__setattr__(self, "points", pts)
+        object.__setattr__(self, "offsets", off)
+        if off.size == 0 or off[0] != 0 or off[-1] != pts.shape[0] or np.any(np.diff(off) < 1):
+            raise EvaluationError(
+                "Polylines.offsets: must start at 0, end at the number of points and give every "
+                "line at least one point"
+            )
+        if not np.all(np.isfinite(pts)):
+            line = int(
+                np.searchsorted(off, np.flatnonzero(~np.isfinite(pts).all(axis=1))[0], "right")
+            )
+            raise EvaluationError(f"Polylines[{line - 1}]: a point is not finite - fix that line")
+
+    @classmethod
+    def from_lists(cls, lines: Sequence[object]) -> Polylines:
+        """Pack a list of (K, 2) point arrays (pixels)."""
+        arrs = [np.asarray(line, dtype=np.float64).reshape(-1, 2) for line in lines]
+        off = np.zeros(len(arrs) + 1, dtype=np.int64)
+        np.cumsum([a.shape[0] for a in arrs], out=off[1:])
+        pts = np.concatenate(arrs) if arrs else np.zeros((0, 2))
+        return cls(points=pts, offsets=off)
+
+    def __len__(self) -> int:
+        return int(self.offsets.shape[0] - 1)
+
+    def line(self, i: int) -> FloatArray:
+        return self.points[self.offsets[i] : self.offsets[i + 1]]
+
+    def take(self, rows: IntArray) -> Polylines:
+        """The lines at ``rows``, in that order."""
+        return Polylines.from_lists([self.line(int(i)) for i in rows])
+
+
+def _rotated(owner: str, values: FloatArray | None, n: int) -> FloatArray | None:
+    if values is None:
+        return None
+    arr = np.ascontiguousarray(values, dtype=np.float64)
+    if arr.size == 0:
+        arr = arr.reshape(0, 5)
+    if arr.ndim != 2 or arr.shape != (n, 5):
+        raise EvaluationError(
+            f"{owner}.rotated: expected shape ({n}, 5) pixel [x, y, w, h, theta], got {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)) or np.any(arr[:, 2:4] < 0):
+        row = int(np.flatnonzero(~np.isfinite(arr).all(axis=1) | (arr[:, 2:4] < 0).any(axis=1))[0])
+        raise EvaluationError(
+            f"{owner}.rotated[{row}]: needs finite numbers and w, h >= 0 - fix that box"
+        )
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
 class CocoGroundTruth:
     """Ground truth of one evaluation: the image and category sets plus one row per annotation."""
 
@@ -144,6 +207,9 @@ class CocoGroundTruth:
     keypoints: FloatArray | None = None
     num_keypoints: IntArray | None = None
     annotation_ids: tuple[object, ...] = field(default=())
+    rotated: FloatArray | None = None  # (N, 5) pixel [x, y, w, h, theta degrees clockwise]
+    polylines: Polylines | None = None
+    image_size: FloatArray | None = None  # (num_images, 2) width, height in pixels
 
     def __post_init__(self) -> None:
         owner = "CocoGroundTruth"
@@ -174,6 +240,15 @@ class CocoGroundTruth:
         if self.num_keypoints is not None:
             nk = _column("num_keypoints", owner, self.num_keypoints, np.int64, n)
             object.__setattr__(self, "num_keypoints", nk)
+        _check_shapes(self, owner, n)
+        if self.image_size is not None:
+            size = np.ascontiguousarray(self.image_size, dtype=np.float64)
+            if size.shape != (self.num_images, 2) or not np.all(size > 0):
+                raise EvaluationError(
+                    f"{owner}.image_size: expected ({self.num_images}, 2) positive (width, height)"
+                    f", got shape {size.shape}"
+                )
+            object.__setattr__(self, "image_size", size)
 
     @property
     def num_annotations(self) -> int:
@@ -195,6 +270,8 @@ class CocoDetections:
     score: FloatArray
     masks: RleMasks | None = None
     keypoints: FloatArray | None = None
+    rotated: FloatArray | None = None  # (N, 5) pixel [x, y, w, h, theta degrees clockwise]
+    polylines: Polylines | None = None
 
     def __post_init__(self) -> None:
         owner = "CocoDetections"
@@ -221,6 +298,7 @@ class CocoDetections:
                 f"{owner}.masks: need one mask per detection, got {len(self.masks)}"
             )
         _check_keypoints(owner, self.keypoints, n)
+        _check_shapes(self, owner, n)
 
     @property
     def num_detections(self) -> int:
@@ -234,4 +312,12 @@ def _check_keypoints(owner: str, keypoints: FloatArray | None, n: int) -> None:
         raise EvaluationError(
             f"{owner}.keypoints: expected shape (N, K, 3) [x, y, v] with N={n}, "
             f"got {keypoints.shape}"
+        )
+
+
+def _check_shapes(obj: CocoGroundTruth | CocoDetections, owner: str, n: int) -> None:
+    object.__setattr__(obj, "rotated", _rotated(owner, obj.rotated, n))
+    if obj.polylines is not None and len(obj.polylines) != n:
+        raise EvaluationError(
+            f"{owner}.polylines: need one polyline per row, got {len(obj.polylines)} for {n}"
         )

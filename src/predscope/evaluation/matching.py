@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from predscope.evaluation._kernels import bbox_iou_blocks, match_groups
+from predscope.evaluation._kernels import match_groups
+from predscope.evaluation.block_iou import Blocks, block_iou, check_shapes
 from predscope.evaluation.inputs import (
     BoolArray,
     CocoDetections,
@@ -20,8 +21,6 @@ from predscope.evaluation.inputs import (
     FloatArray,
     IntArray,
 )
-from predscope.evaluation.iou import mask_iou_blocks
-from predscope.evaluation.oks import oks_blocks
 from predscope.evaluation.params import CocoParams
 from predscope.exceptions import EvaluationError
 
@@ -70,19 +69,35 @@ def _check_inputs(gt: CocoGroundTruth, dt: CocoDetections, params: CocoParams) -
         )
     if dt.num_detections and int(dt.category.max()) >= len(gt.category_ids):
         raise EvaluationError("CocoDetections.category: index beyond the ground-truth categories")
-    if params.iou_type == "segm" and (gt.masks is None or dt.masks is None):
-        raise EvaluationError("segm evaluation needs masks on both ground truth and detections")
-    if params.iou_type == "keypoints" and (gt.keypoints is None or dt.keypoints is None):
-        raise EvaluationError(
-            "keypoints evaluation needs keypoints on both ground truth and detections"
-        )
+    check_shapes(gt, dt, params)
+
+
+def _slice_flag(name: str, flag: BoolArray | None, n: int) -> BoolArray | None:
+    if flag is None:
+        return None
+    arr = np.ascontiguousarray(flag, dtype=np.bool_).reshape(-1)
+    if arr.shape[0] != n:
+        raise EvaluationError(f"{name}: has {arr.shape[0]} entries for {n} rows - give one per row")
+    return arr
 
 
 def match(
-    gt: CocoGroundTruth, dt: CocoDetections, params: CocoParams, *, compat: bool = False
+    gt: CocoGroundTruth,
+    dt: CocoDetections,
+    params: CocoParams,
+    *,
+    compat: bool = False,
+    gt_in: BoolArray | None = None,
+    dt_in: BoolArray | None = None,
 ) -> MatchState:
-    """Sort, cut to maxDets, compute IoU only inside groups, and run the greedy matcher."""
+    """Sort, cut to maxDets, compute IoU only inside groups, and run the greedy matcher.
+
+    ``gt_in`` / ``dt_in`` restrict the evaluation to an object slice the way an area range
+    does: GT outside it are ignored, and so are unmatched detections outside it.
+    """
     _check_inputs(gt, dt, params)
+    gt_in = _slice_flag("gt_in", gt_in, gt.num_annotations)
+    dt_in = _slice_flag("dt_in", dt_in, dt.num_detections)
     num_img = gt.num_images
     use_cats = params.use_cats
     num_k = len(gt.category_ids) if use_cats else 1
@@ -114,51 +129,9 @@ def match(
     gcount = (np.searchsorted(g_key, group_keys, side="right") - gstart).astype(np.int64)
     sizes = dcount * gcount
     offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
-    iou = np.zeros(int(sizes.sum()), dtype=np.float64)
-
     g_crowd = np.ascontiguousarray(gt.iscrowd[g_index])
-    if params.iou_type == "bbox":
-        bbox_iou_blocks(
-            np.ascontiguousarray(dt.bbox[d_index]),
-            np.ascontiguousarray(gt.bbox[g_index]),
-            g_crowd,
-            dstart,
-            dcount,
-            gstart,
-            gcount,
-            offsets,
-            iou,
-        )
-    elif params.iou_type == "segm" and dt.masks is not None and gt.masks is not None:
-        mask_iou_blocks(
-            dt.masks,
-            gt.masks,
-            d_index,
-            g_index,
-            g_crowd,
-            dstart,
-            dcount,
-            gstart,
-            gcount,
-            offsets,
-            iou,
-        )
-    elif dt.keypoints is not None and gt.keypoints is not None:  # keypoints (checked above)
-        oks_blocks(
-            dt.keypoints,
-            gt.keypoints,
-            gt.bbox,
-            gt.area,
-            params.kpt_oks_sigmas,
-            d_index,
-            g_index,
-            dstart,
-            dcount,
-            gstart,
-            gcount,
-            offsets,
-            iou,
-        )
+    blocks = Blocks(d_index, g_index, dstart, dcount, gstart, gcount, offsets)
+    iou = block_iou(gt, dt, params, blocks)
 
     num_a = len(params.area_rng)
     num_t = params.iou_thrs.size
@@ -170,6 +143,9 @@ def match(
     match_iou = np.empty((num_t, nd), dtype=np.float64)
     gt_match = np.full((num_t, ng), -1, dtype=np.int32)
     base = gt_ignore_base(gt, params)
+    if gt_in is not None:
+        base |= ~gt_in
+    d_out = np.zeros(nd, np.bool_) if dt_in is None else np.ascontiguousarray(~dt_in[d_index])
     g_area = np.ascontiguousarray(gt.area[g_index])
     lo = np.array([r[0] for r in params.area_rng], dtype=np.float64)
     hi = np.array([r[1] for r in params.area_rng], dtype=np.float64)
@@ -187,6 +163,7 @@ def match(
         if gt.zero_id is not None
         else np.zeros(ng, np.bool_),
         np.ascontiguousarray(dt.area[d_index]),
+        d_out,
         lo,
         hi,
         params.iou_thrs,

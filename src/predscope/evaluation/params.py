@@ -14,7 +14,11 @@ from numpy.typing import NDArray
 
 from predscope.exceptions import EvaluationError
 
-IouType = Literal["bbox", "segm", "keypoints"]
+# The one list of shapes the engine evaluates; every other layer imports this literal.
+IouType = Literal["bbox", "segm", "keypoints", "rotated", "polyline"]
+IOU_TYPES: tuple[IouType, ...] = ("bbox", "segm", "keypoints", "rotated", "polyline")
+# The subset a COCO file can carry (formats.coco reads these).
+CocoIouType = Literal["bbox", "segm", "keypoints"]
 
 # The 17 COCO person keypoints (nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles).
 COCO_KEYPOINT_SIGMAS: tuple[float, ...] = tuple(
@@ -79,12 +83,30 @@ class CocoParams:
     kpt_oks_sigmas: NDArray[np.float64] = field(
         default_factory=lambda: _frozen(COCO_KEYPOINT_SIGMAS)
     )
+    # polyline similarity max(0, 1 - d / (2 tau)): tau in pixels, else a share of the diagonal
+    polyline_tolerance_px: float | None = None
+    polyline_tolerance_fraction: float = 0.02
+    polyline_samples: int = 100
 
     def __post_init__(self) -> None:
-        if self.iou_type not in ("bbox", "segm", "keypoints"):
+        if self.iou_type not in IOU_TYPES:
             raise EvaluationError(
                 f"CocoParams.iou_type: {self.iou_type!r} is not supported - "
-                "use bbox, segm or keypoints"
+                f"use one of {', '.join(IOU_TYPES)}"
+            )
+        tol = self.polyline_tolerance_px
+        if tol is not None and not (np.isfinite(tol) and tol > 0):
+            raise EvaluationError(
+                f"CocoParams.polyline_tolerance_px: {tol} - give a positive number of pixels"
+            )
+        frac = self.polyline_tolerance_fraction
+        if not (np.isfinite(frac) and frac > 0):
+            raise EvaluationError(
+                f"CocoParams.polyline_tolerance_fraction: {frac} - give a positive share"
+            )
+        if self.polyline_samples < 2:
+            raise EvaluationError(
+                f"CocoParams.polyline_samples: {self.polyline_samples} - need at least 2"
             )
         object.__setattr__(self, "iou_thrs", _frozen(self.iou_thrs))
         object.__setattr__(self, "rec_thrs", _frozen(self.rec_thrs))

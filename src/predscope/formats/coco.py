@@ -12,14 +12,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 from numpy.typing import NDArray
 from pycocotools import mask as mask_utils
 
 from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth, RleMasks
 from predscope.evaluation.iou import mask_area_and_bbox
+from predscope.evaluation.params import CocoIouType as IouType
 from predscope.exceptions import ImportFormatError
 from predscope.formats.coco_reader import (
     CocoAnnotations,
@@ -30,8 +29,6 @@ from predscope.formats.coco_reader import (
     read_coco_file,
     sorted_order,
 )
-
-IouType = Literal["bbox", "segm", "keypoints"]
 
 __all__ = [
     "ground_truth_inputs",
@@ -340,7 +337,7 @@ def load_coco_pair(
     gt_path: str, dt_path: str, iou_type: IouType = "bbox"
 ) -> tuple[CocoGroundTruth, CocoDetections]:
     """Read a GT dataset file and a results file into evaluation inputs."""
-    fields: Literal["bbox", "segm", "keypoints"] = iou_type
+    fields: IouType = iou_type
     gt_file = read_coco_file(gt_path, fields)
     gt = ground_truth_inputs(gt_file, iou_type)
     sizes = image_sizes(gt_file)

@@ -1,0 +1,112 @@
+"""Compiled COCO AP of image resamples, from one evaluation's match state.
+
+An image drawn w times is w copies of that image placed one after another, so every copy
+matches exactly as the original did; only the accumulation changes. Within a run of equal
+scores the copies are expanded in the order pycocotools would see them (image copy, then rank),
+so the PR points - and AP - are exactly those of re-evaluating the resampled data set.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def resampled_ap(
+    cat_bounds: NDArray[np.int64],
+    order: NDArray[np.int64],
+    d_img: NDArray[np.int64],
+    d_rank: NDArray[np.int64],
+    d_score: NDArray[np.float64],
+    codes: NDArray[np.int8],
+    npig: NDArray[np.int64],
+    max_det: int,
+    rec_thrs: NDArray[np.float64],
+    weights: NDArray[np.int64],
+    out: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled
+    """``out[b]`` = COCO AP (mean over thresholds, recall points and classes with GT) of resample
+    b, whose image multiplicities are ``weights[b]``; NaN if no class has GT in it.
+
+    ``codes`` is [T, Nd] (area range "all"), ``npig`` [images, K] non-ignored GT counts,
+    ``order[cat_bounds[k]:cat_bounds[k+1]]`` category k's detections in global score order.
+    """
+    eps = np.spacing(1.0)
+    num_t = codes.shape[0]
+    num_r = rec_thrs.shape[0]
+    num_k = cat_bounds.shape[0] - 1
+    for b in numba.prange(weights.shape[0]):
+        w = weights[b]
+        total = 0.0
+        valid = 0
+        for k in range(num_k):
+            n_pos = 0
+            for i in range(npig.shape[0]):
+                n_pos += w[i] * npig[i, k]
+            if n_pos == 0:
+                continue
+            valid += 1
+            lo = cat_bounds[k]
+            hi = cat_bounds[k + 1]
+            size = 0
+            for p in range(lo, hi):
+                d = order[p]
+                if d_rank[d] < max_det:
+                    size += w[d_img[d]]
+            if size == 0:
+                continue  # GT but no detection: precision 0 everywhere
+            exp = np.empty(size, dtype=np.int64)
+            e = 0
+            p = lo
+            while p < hi:
+                q = p
+                s = d_score[order[p]]
+                while q < hi and d_score[order[q]] == s:
+                    q += 1
+                u = p
+                while u < q:  # a tie block is sorted by (image, rank): expand per image
+                    img = d_img[order[u]]
+                    v = u
+                    while v < q and d_img[order[v]] == img:
+                        v += 1
+                    for _ in range(w[img]):
+                        for x in range(u, v):
+                            if d_rank[order[x]] < max_det:
+                                exp[e] = order[x]
+                                e += 1
+                    u = v
+                p = q
+            rc = np.empty(size)
+            pr = np.empty(size)
+            cls_sum = 0.0
+            for t in range(num_t):
+                tp = 0
+                fp = 0
+                for i in range(size):
+                    c = codes[t, exp[i]]
+                    if c == 1:
+                        tp += 1
+                    elif c == 0:
+                        fp += 1
+                    tpf = float(tp)
+                    rc[i] = tpf / n_pos
+                    pr[i] = tpf / (float(fp) + tpf + eps)
+                for i in range(size - 1, 0, -1):
+                    if pr[i] > pr[i - 1]:
+                        pr[i - 1] = pr[i]
+                for r in range(num_r):
+                    x = rec_thrs[r]
+                    left = 0
+                    right = size
+                    while left < right:
+                        mid = (left + right) >> 1
+                        if rc[mid] < x:
+                            left = mid + 1
+                        else:
+                            right = mid
+                    if left < size:
+                        cls_sum += pr[left]
+            total += cls_sum / (num_t * num_r)
+        out[b] = total / valid if valid else np.nan

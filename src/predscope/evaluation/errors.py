@@ -1,0 +1,289 @@
+"""TIDE error types (Bolya et al., ECCV 2020) on top of the COCO engine, and each type's dAP.
+
+A detection that is not a true positive at the foreground IoU ``fg_iou`` (0.5) is tested, in
+this order: localisation (same-class IoU in [bg, fg)), classification (IoU >= fg with a GT of
+another class), duplicate (IoU >= fg with a same-class GT already matched), background (IoU <=
+bg with every GT), and otherwise both. A GT that no detection matched and no localisation or
+classification error explains is missed. dAP of a type = AP gained by fixing that type alone,
+clamped at 0, where AP is the COCO AP at IoU ``fg_iou`` (area all, the last maxDets) and fixing
+edits the inputs and re-runs the engine (docs/metrics.md, "Error types").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+from numpy.typing import NDArray
+
+from predscope.evaluation._tide_kernels import best_partners
+from predscope.evaluation.block_iou import Blocks, block_iou
+from predscope.evaluation.coco_eval import evaluate_coco
+from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth, FloatArray, IntArray
+from predscope.evaluation.matching import gt_ignore_base
+from predscope.evaluation.params import CocoParams
+from predscope.evaluation.results import CocoEvaluation, Outcome
+from predscope.evaluation.subset import (
+    concat_detections,
+    gt_as_detections,
+    take_detections,
+    take_ground_truth,
+)
+from predscope.exceptions import EvaluationError
+
+
+class ErrorType(IntEnum):
+    """Error type of a detection (NONE = true positive) or a GT (NONE = matched)."""
+
+    NONE = 0
+    LOCALISATION = 1
+    CLASSIFICATION = 2
+    DUPLICATE = 3
+    BACKGROUND = 4
+    BOTH = 5
+    MISSED = 6
+    IGNORED = 7  # matched a crowd / ignored GT (detection), or the GT is crowd / ignored
+    NOT_EVALUATED = 8  # beyond maxDets in its image and category, or category not in the GT
+
+
+ERROR_KEYS: dict[ErrorType, str] = {
+    ErrorType.LOCALISATION: "localisation",
+    ErrorType.CLASSIFICATION: "classification",
+    ErrorType.DUPLICATE: "duplicate",
+    ErrorType.BACKGROUND: "background",
+    ErrorType.BOTH: "both",
+    ErrorType.MISSED: "missed",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class TideResult:
+    """Error types, partners and best IoUs in input row order, plus counts and dAP per type."""
+
+    fg_iou: float
+    bg_iou: float
+    ap: float
+    dt_error: NDArray[np.int8]
+    dt_partner: IntArray
+    gt_error: NDArray[np.int8]
+    best_iou_any: FloatArray
+    best_gt_any: IntArray
+    best_iou_same: FloatArray
+    best_gt_same: IntArray
+    counts: dict[str, int]
+    dap: dict[str, float]
+
+
+def single_threshold_params(params: CocoParams | None, iou_thr: float) -> CocoParams:
+    """COCO parameters with one IoU threshold, area "all" and the last maxDets."""
+    base = params or CocoParams()
+    return CocoParams(
+        iou_type=base.iou_type,
+        iou_thrs=np.array([iou_thr], dtype=np.float64),
+        rec_thrs=base.rec_thrs,
+        max_dets=(base.max_dets[-1],),
+        area_rng=((0.0, 1e10),),
+        area_labels=("all",),
+        use_cats=base.use_cats,
+        kpt_oks_sigmas=base.kpt_oks_sigmas,
+        polyline_tolerance_px=base.polyline_tolerance_px,
+        polyline_tolerance_fraction=base.polyline_tolerance_fraction,
+        polyline_samples=base.polyline_samples,
+    )
+
+
+def _image_blocks(
+    gt: CocoGroundTruth, dt: CocoDetections, g_rows: IntArray
+) -> tuple[Blocks, IntArray, IntArray]:
+    """All detections against the given GT rows, grouped by image (class-agnostic)."""
+    d_index = np.argsort(dt.image, kind="stable").astype(np.int64)
+    g_index = g_rows[np.argsort(gt.image[g_rows], kind="stable")].astype(np.int64)
+    d_img = dt.image[d_index]
+    g_img = gt.image[g_index]
+    if d_img.size:
+        dstart = np.flatnonzero(np.concatenate(([True], d_img[1:] != d_img[:-1]))).astype(np.int64)
+    else:
+        dstart = np.zeros(0, np.int64)
+    dcount = np.diff(np.concatenate((dstart, [d_img.size]))).astype(np.int64)
+    keys = d_img[dstart]
+    gstart = np.searchsorted(g_img, keys, side="left").astype(np.int64)
+    gcount = (np.searchsorted(g_img, keys, side="right") - gstart).astype(np.int64)
+    sizes = dcount * gcount
+    offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    return Blocks(d_index, g_index, dstart, dcount, gstart, gcount, offsets), d_index, g_index
+
+
+def _classify(
+    outcome: NDArray[np.int8],
+    best: FloatArray,
+    arg: IntArray,
+    fg: float,
+    bg: float,
+    matched: IntArray,
+) -> tuple[NDArray[np.int8], IntArray]:
+    """Error type and partner GT row per detection, from its four best IoUs (input order)."""
+    n = outcome.shape[0]
+    err = np.full(n, int(ErrorType.NOT_EVALUATED), dtype=np.int8)
+    partner = np.full(n, -1, dtype=np.int64)
+    err[outcome == Outcome.IGNORED] = ErrorType.IGNORED
+    tp = outcome == Outcome.TP
+    err[tp] = ErrorType.NONE
+    partner[tp] = matched[tp]
+    left = outcome == Outcome.FP
+    tests = (
+        (ErrorType.LOCALISATION, (best[1] >= bg) & (best[1] < fg) & (arg[1] >= 0), arg[1]),
+        (ErrorType.CLASSIFICATION, (best[2] >= fg) & (arg[2] >= 0), arg[2]),
+        (ErrorType.DUPLICATE, (best[3] >= fg) & (arg[3] >= 0), arg[3]),
+        (ErrorType.BACKGROUND, best[0] <= bg, np.full(n, -1, np.int64)),
+        (ErrorType.BOTH, np.ones(n, np.bool_), arg[0]),
+    )
+    for kind, hit, who in tests:
+        take = left & hit
+        err[take] = kind
+        partner[take] = who[take]
+        left &= ~take
+    return err, partner
+
+
+def _gt_errors(
+    ev: CocoEvaluation,
+    ignored: NDArray[np.bool_],
+    dt_err: NDArray[np.int8],
+    partner: IntArray,
+    score: FloatArray,
+) -> NDArray[np.int8]:
+    ng = ignored.shape[0]
+    out = np.full(ng, int(ErrorType.MISSED), dtype=np.int8)
+    out[ev.outcomes.gt_matched_by[0] >= 0] = ErrorType.NONE
+    # an unmatched GT explained by a localisation / classification error takes the type of the
+    # highest-scoring such detection
+    explain = np.flatnonzero(
+        ((dt_err == ErrorType.LOCALISATION) | (dt_err == ErrorType.CLASSIFICATION)) & (partner >= 0)
+    )
+    explain = explain[np.argsort(score[explain], kind="stable")]  # ascending: best written last
+    free = out[partner[explain]] == ErrorType.MISSED
+    out[partner[explain[free]]] = dt_err[explain[free]]
+    out[ignored] = ErrorType.IGNORED
+    return out
+
+
+def _winners(
+    kind: ErrorType,
+    dt_err: NDArray[np.int8],
+    partner: IntArray,
+    score: FloatArray,
+    gt_used: NDArray[np.bool_],
+) -> tuple[IntArray, IntArray]:
+    """Of the detections with error ``kind``: the one fixed per free GT (highest score, first in
+    input order on ties) and the rest (suppressed)."""
+    rows = np.flatnonzero(dt_err == kind)
+    rows = rows[np.lexsort((rows, -score[rows]))]
+    free = ~gt_used[partner[rows]]
+    cand = rows[free]
+    _, first = np.unique(partner[cand], return_index=True)
+    win = np.sort(cand[first])
+    lose = np.setdiff1d(rows, win)
+    return win, lose
+
+
+def _fixed_ap(
+    gt: CocoGroundTruth,
+    dt: CocoDetections,
+    p: CocoParams,
+    kind: ErrorType,
+    dt_err: NDArray[np.int8],
+    partner: IntArray,
+    gt_err: NDArray[np.int8],
+    gt_used: NDArray[np.bool_],
+) -> float:
+    """AP after fixing every error of ``kind`` (and nothing else)."""
+    if kind == ErrorType.MISSED:
+        keep = np.flatnonzero(gt_err != ErrorType.MISSED)
+        return evaluate_coco(take_ground_truth(gt, keep), dt, p).stats["AP"]
+    if kind in (ErrorType.LOCALISATION, ErrorType.CLASSIFICATION):
+        win, lose = _winners(kind, dt_err, partner, dt.score, gt_used)
+        drop = np.zeros(dt.num_detections, np.bool_)
+        drop[lose] = True
+        if kind == ErrorType.LOCALISATION:
+            # the winner takes its GT's geometry (same class): a perfect localisation
+            drop[win] = True
+            rest = take_detections(dt, np.flatnonzero(~drop))
+            fixed = gt_as_detections(gt, partner[win], dt.score[win])
+            order = np.argsort(np.concatenate((np.flatnonzero(~drop), win)), kind="stable")
+            both = concat_detections([rest, fixed])
+            return evaluate_coco(gt, take_detections(both, order), p).stats["AP"]
+        cat = dt.category.copy()
+        cat[win] = gt.category[partner[win]]  # the right class, geometry unchanged
+        keep = np.flatnonzero(~drop)
+        return evaluate_coco(gt, take_detections(dt, keep, category=cat[keep]), p).stats["AP"]
+    keep = np.flatnonzero(dt_err != kind)  # duplicate, background, both: suppressed
+    return evaluate_coco(gt, take_detections(dt, keep), p).stats["AP"]
+
+
+def tide_errors(
+    gt: CocoGroundTruth,
+    dt: CocoDetections,
+    params: CocoParams | None = None,
+    *,
+    fg_iou: float = 0.5,
+    bg_iou: float = 0.1,
+    with_dap: bool = True,
+) -> TideResult:
+    """Error type of every detection and GT, best IoUs and partners, counts and dAP."""
+    if not (0.0 <= bg_iou <= fg_iou <= 1.0):
+        raise EvaluationError(
+            f"tide_errors: need 0 <= bg_iou <= fg_iou <= 1, got bg_iou={bg_iou}, fg_iou={fg_iou}"
+        )
+    p = single_threshold_params(params, fg_iou)
+    ev = evaluate_coco(gt, dt, p)
+    ignored = gt_ignore_base(gt, p)
+    g_rows = np.flatnonzero(~ignored).astype(np.int64)
+    blocks, d_index, g_index = _image_blocks(gt, dt, g_rows)
+    iou = block_iou(gt, dt, p, blocks)
+    gt_used = ev.outcomes.gt_matched_by[0] >= 0
+    nd = dt.num_detections
+    best_s = np.zeros((4, nd))
+    arg_s = np.full((4, nd), -1, dtype=np.int64)
+    best_partners(
+        blocks.dstart,
+        blocks.dcount,
+        blocks.gstart,
+        blocks.gcount,
+        blocks.offsets,
+        iou,
+        np.ascontiguousarray(dt.category[d_index]),
+        np.ascontiguousarray(gt.category[g_index]),
+        np.ascontiguousarray(gt_used[g_index]),
+        best_s,
+        arg_s,
+    )
+    best = np.zeros((4, nd))
+    arg = np.full((4, nd), -1, dtype=np.int64)
+    best[:, d_index] = best_s
+    arg[:, d_index] = np.where(arg_s >= 0, g_index[np.maximum(arg_s, 0)], -1)
+    outcome = ev.outcomes.outcome[0]
+    dt_err, partner = _classify(outcome, best, arg, fg_iou, bg_iou, ev.outcomes.matched_gt[0])
+    gt_err = _gt_errors(ev, ignored, dt_err, partner, dt.score)
+    counts = {key: int(np.count_nonzero(dt_err == kind)) for kind, key in ERROR_KEYS.items()}
+    counts["missed"] = int(np.count_nonzero(gt_err == ErrorType.MISSED))
+    ap = ev.stats["AP"]
+    dap: dict[str, float] = {}
+    if with_dap:
+        for kind, key in ERROR_KEYS.items():
+            fixed = _fixed_ap(gt, dt, p, kind, dt_err, partner, gt_err, gt_used)
+            dap[key] = max(fixed - ap, 0.0) if ap >= 0 and fixed >= 0 else 0.0
+    return TideResult(
+        fg_iou=float(fg_iou),
+        bg_iou=float(bg_iou),
+        ap=ap,
+        dt_error=dt_err,
+        dt_partner=partner,
+        gt_error=gt_err,
+        best_iou_any=best[0],
+        best_gt_any=arg[0],
+        best_iou_same=best[1],
+        best_gt_same=arg[1],
+        counts=counts,
+        dap=dap,
+    )
