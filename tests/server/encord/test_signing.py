@@ -1,19 +1,14 @@
-"""The verifier's refusals that need no SDK: malformed, missing and unsupported headers, and the
-OpenSSH public-key parser (checked against ssh-keygen's own output)."""
+"""The verifier's refusals that need no SDK: malformed, missing and unsupported headers."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
-from predscope.exceptions import InvalidArgumentsError, SignatureError
-from predscope.server.encord.signing import Bearer, authenticate, public_key_hex
-from tests.server.encord.keys import make_key_pair
+from predscope.exceptions import SignatureError
+from predscope.server.encord.signing import Bearer, authenticate
 
 KEY = "ab" * 32
 EMPTY_DIGEST = "sha-256=:" + base64.b64encode(hashlib.sha256(b"").digest()).decode() + ":"
@@ -106,38 +101,3 @@ def test_bearer_is_case_insensitive_and_header_names_too() -> None:
     headers = {"authorization": "bearer tok"}
     got = authenticate("v1", method="POST", target="/public", headers=headers, body=b"", now=0)
     assert got == Bearer("tok")
-
-
-@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen not installed")
-def test_public_key_hex_of_an_ssh_keygen_key(tmp_path: Path) -> None:
-    key = tmp_path / "id"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "me@x", "-f", str(key)],
-                   check=True)  # fmt: skip
-    line = (tmp_path / "id.pub").read_text()
-    from cryptography.hazmat.primitives import serialization
-
-    private = serialization.load_ssh_private_key(key.read_bytes(), None)
-    raw = private.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
-    assert public_key_hex(line) == raw.hex()
-
-
-def test_public_key_hex_matches_the_generated_pair(tmp_path: Path) -> None:
-    pair = make_key_pair(tmp_path)
-    assert public_key_hex(pair.public_path.read_text()) == pair.key_hex
-
-
-@pytest.mark.parametrize(
-    ("line", "needle"),
-    [
-        ("", "found 'nothing'"),
-        ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 me@x", "found 'ssh-rsa'"),
-        ("ssh-ed25519 !!!notbase64", "not valid base64"),
-        ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBXf7GJa", "not an ssh-ed25519 key of 32 bytes"),
-    ],
-)
-def test_public_key_hex_refuses_other_keys(line: str, needle: str) -> None:
-    with pytest.raises(InvalidArgumentsError, match=needle) as caught:
-        public_key_hex(line, source="keys/id.pub")
-    assert str(caught.value).startswith("keys/id.pub: ")

@@ -14,7 +14,7 @@ tested on its own against signatures made by the real SDK.
 * **Bearer**: ``Authorization: Bearer <token>`` on either protocol; the caller looks it up.
 
 Identity is the hex of the raw 32-byte public key; whether that key is registered, and what it
-may see, is decided by the caller (see :func:`public_key_hex`).
+may see, is decided by the caller (``formats.openssh_keys.public_key_hex`` makes the id).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import binascii
 import hashlib
 import hmac
 import re
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -32,7 +31,7 @@ from typing import Literal
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from predscope.exceptions import InvalidArgumentsError, SignatureError
+from predscope.exceptions import SignatureError
 
 Scheme = Literal["v1", "v2"]
 SIGNATURE_LABEL = "encord-sig"
@@ -238,42 +237,3 @@ def verify_v2(
     signature = _byte_sequence(_header(headers, "Signature"), SIGNATURE_LABEL, "Signature")
     _verify_ed25519(key_hex.lower(), signature, "\n".join(lines).encode("utf-8"))
     return SignedKey(key_hex.lower(), "v2", created)
-
-
-def public_key_hex(openssh_line: str, *, source: str = "the public key") -> str:
-    """The key id Encord's SDK signs with: hex of the raw 32 bytes of an OpenSSH Ed25519 key.
-
-    ``ssh-keygen -t ed25519`` writes such a line to ``id_ed25519.pub``.
-    """
-    parts = openssh_line.strip().split()
-    if len(parts) < 2 or parts[0] != "ssh-ed25519":
-        kind = parts[0] if parts else "nothing"
-        raise InvalidArgumentsError(
-            f"{source}: expected an OpenSSH Ed25519 public key ('ssh-ed25519 AAAA... comment'), "
-            f"found {kind!r}; make one with `ssh-keygen -t ed25519` and pass the .pub file"
-        )
-    try:
-        blob = base64.b64decode(parts[1], validate=True)
-    except binascii.Error:
-        raise InvalidArgumentsError(
-            f"{source}: the key's base64 part is not valid base64"
-        ) from None
-    fields: list[bytes] = []
-    offset = 0
-    while offset < len(blob) and len(fields) < 3:
-        if offset + 4 > len(blob):
-            break
-        (length,) = struct.unpack(">I", blob[offset : offset + 4])
-        fields.append(blob[offset + 4 : offset + 4 + length])
-        offset += 4 + length
-    if (
-        offset != len(blob)
-        or len(fields) != 2
-        or fields[0] != b"ssh-ed25519"
-        or len(fields[1]) != 32
-    ):
-        raise InvalidArgumentsError(
-            f"{source}: the key's blob is not an ssh-ed25519 key of 32 bytes (damaged or "
-            "truncated file?)"
-        )
-    return fields[1].hex()
