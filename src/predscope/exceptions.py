@@ -131,3 +131,17 @@ class EvaluationError(PredscopeError, ValueError):
     """Evaluation inputs or parameters that cannot be evaluated as asked."""
 
     code = "evaluation_error"
+
+
+class SignatureError(PredscopeError):
+    """A request whose Encord-style signature is missing, malformed, stale or does not verify.
+
+    ``reason`` names which check failed (``malformed``, ``digest``, ``signature``, ``stale``,
+    ``missing``) so a server can log it while the client only learns it was refused.
+    """
+
+    code = "bad_signature"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

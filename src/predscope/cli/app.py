@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "evaluate",  # eval GT DT
     "analyse",  # a stored branch against main
     "demo",  # the README's main job
+    "keys",  # keys add|list|remove: Ed25519 keys for Encord SDK scripts
 )
 
 err_console = Console(stderr=True, soft_wrap=True)

@@ -121,3 +121,28 @@ imports = Table(
     Column("report", Text, nullable=False, default="{}"),
     Index("ix_imports_project_branch_sha", "project_id", "branch_name", "sha256"),
 )
+
+# Added by migration 6: keys the Encord-compatible API accepts, and which projects a user sees.
+encord_keys = Table(
+    "encord_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key_hex", String(64), nullable=False, unique=True),
+    Column("user_email", String(320), nullable=False, index=True),
+    Column("public_key", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+encord_grants = Table(
+    "encord_grants",
+    metadata,
+    Column("user_email", String(320), primary_key=True),
+    Column(
+        "project_id",
+        Integer,
+        ForeignKey("projects.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+)
