@@ -20,7 +20,7 @@ from tests.server.encord.sdk_envs import (
 def sdk_cache_root(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    cache = request.config.cache  # None under -p no:cacheprovider: build in the run's tmp
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
     fallback = cache.mkdir("encord-sdk") if cache is not None else tmp_path_factory.mktemp("sdk")
     return default_cache_root(Path(fallback))
 
