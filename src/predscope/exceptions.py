@@ -145,3 +145,9 @@ class SignatureError(PredscopeError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class LabelRowConflictError(PredscopeError):
+    """A save over a label row that another writer saved after this row was read (lost update)."""
+
+    code = "label_row_conflict"

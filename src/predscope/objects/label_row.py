@@ -51,6 +51,7 @@ class LabelRowV2:
         "_frame_sizes",
         "_extra",
         "_orphans",
+        "_version",
         "init_options",
     )
 
@@ -75,6 +76,8 @@ class LabelRowV2:
         self._orphans: dict[str, dict[str, Any]] = {"object_answers": {}, "object_actions": {}}
         # Arguments of the last initialise_labels call, for the backend to honour.
         self.init_options: dict[str, Any] = {}
+        # The stored version these labels were read at (set by the backend; None: detached).
+        self._version: int | None = None
 
     # -- properties --------------------------------------------------------------------------
 
@@ -139,6 +142,11 @@ class LabelRowV2:
     def backend(self) -> LabelRowBackend | None:
         return self._backend
 
+    @property
+    def version(self) -> int | None:
+        """The stored version these labels were read at; a save over a newer one is refused."""
+        return self._version
+
     def __repr__(self) -> str:
         return (
             f"LabelRowV2(data_title={self.data_title!r}, data_hash={self.data_hash!r}, "
@@ -199,9 +207,12 @@ class LabelRowV2:
             )
 
     def _load_labels(
-        self, label_dict: dict[str, Any] | None, metadata: LabelRowMetadata | None = None
+        self,
+        label_dict: dict[str, Any] | None,
+        metadata: LabelRowMetadata | None = None,
+        version: int | None = None,
     ) -> None:
-        """Called by the backend: ``None`` means a brand-new empty row."""
+        """Called by the backend: ``None`` means a brand-new empty row; ``version`` as stored."""
         from predscope.objects.label_row_codec import decode_into, reset_for_metadata
 
         if metadata is not None:
@@ -213,6 +224,7 @@ class LabelRowV2:
         reset_for_metadata(self)
         if label_dict is not None:
             decode_into(self, label_dict)
+        self._version = version
         self._initialised = True
 
     def to_encord_dict(self) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from predscope.exceptions import (
     CoordinatesError,
     FrameError,
     InvalidArgumentsError,
+    LabelRowConflictError,
     LabelRowError,
     OntologyError,
     ResourceExistsError,
@@ -209,12 +210,13 @@ def list_label_rows(
 
 @dataclass(frozen=True, slots=True)
 class PreparedRow:
-    """A row encoded and checked, ready to be written."""
+    """A row encoded and checked, ready to be written; ``read_version`` None: not checked."""
 
     label_hash: str
     document: dict[str, Any]
     object_count: int
     classification_count: int
+    read_version: int | None = None
 
 
 def prepare_rows(
@@ -236,14 +238,18 @@ def prepare_rows(
         document = row.to_encord_dict()
         ontology = index if index is not None else OntologyIndex(row.ontology_structure)
         objects, classifications = check_document(document, row.metadata, ontology)
-        out.append(PreparedRow(label_hash, document, objects, classifications))
+        out.append(PreparedRow(label_hash, document, objects, classifications, row.version))
     return out
 
 
 def write_prepared(conn: Connection, prepared: Sequence[PreparedRow]) -> None:
+    """Write prepared rows; a row read at a version that is no longer stored is refused."""
     row_repo.save_documents(
         conn,
         [(p.label_hash, p.document, p.object_count, p.classification_count) for p in prepared],
+        expected_versions={
+            p.label_hash: p.read_version for p in prepared if p.read_version is not None
+        },
     )
 
 
@@ -406,18 +412,21 @@ class StoreRowBackend:
                     documents, created = self._create(conn, fresh, existing)
         else:
             with self.store.read() as conn:
-                documents = row_repo.load_documents(conn, [str(r.label_hash) for r in existing])
+                documents = row_repo.load_versioned_documents(
+                    conn, [str(r.label_hash) for r in existing]
+                )
             created = {}
         for row in existing:
-            row._load_labels(documents.get(str(row.label_hash)) or None)
+            document, version = documents[str(row.label_hash)]
+            row._load_labels(document or None, version=version)
         for row in fresh:
             record = created[(row.data_hash, row.branch_name)]
-            document = documents.get(str(record.label_hash)) or None
-            row._load_labels(document, metadata_from_record(record))
+            document, version = documents.get(str(record.label_hash), ({}, record.version))
+            row._load_labels(document or None, metadata_from_record(record), version)
 
     def _create(
         self, conn: Connection, fresh: Sequence[LabelRowV2], existing: Sequence[LabelRowV2]
-    ) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], RowRecord]]:
+    ) -> tuple[dict[str, tuple[dict[str, Any], int]], dict[tuple[str, str], RowRecord]]:
         pairs = list(dict.fromkeys((r.data_hash, r.branch_name) for r in fresh))
         try:
             records = row_repo.create_rows(conn, self.project.id, pairs, exist_ok=True)
@@ -428,8 +437,8 @@ class StoreRowBackend:
         created = dict(zip(pairs, records, strict=True))
         # A row another writer created first may already hold labels: load it like any other.
         hashes = [str(r.label_hash) for r in existing]
-        hashes += [str(r.label_hash) for r in records if r.object_count or r.classification_count]
-        documents = row_repo.load_documents(conn, hashes) if hashes else {}
+        hashes += [str(r.label_hash) for r in records if r.version > 1]
+        documents = row_repo.load_versioned_documents(conn, hashes) if hashes else {}
         return documents, created
 
     def save_rows(self, rows: Sequence[LabelRowV2]) -> None:
@@ -444,12 +453,31 @@ class StoreRowBackend:
             self._save_rows(rows)
 
     def _save_rows(self, rows: Sequence[LabelRowV2]) -> None:
+        _refuse_twin_copies(rows)
         first = prepare_rows(rows[:WRITE_CHUNK], self.index)  # fail before taking the lock
         with self.store.begin() as conn:
             write_prepared(conn, first)
             del first
             for start in range(WRITE_CHUNK, len(rows), WRITE_CHUNK):
                 write_prepared(conn, prepare_rows(rows[start : start + WRITE_CHUNK], self.index))
+        for row in {id(r): r for r in rows}.values():  # committed: the copies are current again
+            if row._version is not None:
+                row._version += 1
+
+
+def _refuse_twin_copies(rows: Sequence[LabelRowV2]) -> None:
+    """Two row objects of one label row in one save: one's changes would silently vanish."""
+    seen: dict[str, LabelRowV2] = {}
+    for row in rows:
+        if row.label_hash is None:
+            continue
+        other = seen.setdefault(row.label_hash, row)
+        if other is not row:
+            raise LabelRowConflictError(
+                f"label row {row.data_title!r} on branch {row.branch_name!r}: two copies of it "
+                "are saved together, and one's changes would be lost - make the changes on one "
+                "copy and save that"
+            )
 
 
 # -- branches ----------------------------------------------------------------------------------

@@ -12,11 +12,22 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, RowMapping, Select, and_, bindparam, case, delete, select
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 
 from predscope.exceptions import (
     InvalidArgumentsError,
+    LabelRowConflictError,
     ResourceExistsError,
     ResourceNotFoundError,
 )
@@ -35,6 +46,7 @@ _ROW_COLUMNS = (
     label_rows.c.last_edited_at.label("lr_last_edited_at"),
     label_rows.c.object_count.label("lr_object_count"),
     label_rows.c.classification_count.label("lr_classification_count"),
+    label_rows.c.version.label("lr_version"),
 )
 
 
@@ -59,6 +71,7 @@ def _records(conn: Connection, query: Select[Any], placeholder_branch: str) -> l
                 last_edited_at=m["lr_last_edited_at"],
                 object_count=m["lr_object_count"] or 0,
                 classification_count=m["lr_classification_count"] or 0,
+                version=m["lr_version"] or 0,
             )
         )
     return out
@@ -168,6 +181,7 @@ def create_rows(
             "document": None,
             "object_count": 0,
             "classification_count": 0,
+            "version": 1,
         }
         for h, b in pairs
         if (units[h].id, b) not in existing
@@ -192,6 +206,7 @@ def create_rows(
             label_status=DEFAULT_LABEL_STATUS,
             created_at=now,
             last_edited_at=now,
+            version=1,
         )
     if existing:
         for record in list_row_metadata(
@@ -245,16 +260,23 @@ def _existing(conn: Connection, keys: Sequence[tuple[int, str]]) -> dict[tuple[i
 
 def load_documents(conn: Connection, label_hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Stored documents by label hash; a row created but never saved maps to ``{}``."""
+    return {h: doc for h, (doc, _) in load_versioned_documents(conn, label_hashes).items()}
+
+
+def load_versioned_documents(
+    conn: Connection, label_hashes: Sequence[str]
+) -> dict[str, tuple[dict[str, Any], int]]:
+    """``(document, version)`` by label hash, read together so the version is the document's."""
     wanted = list(dict.fromkeys(label_hashes))
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, tuple[dict[str, Any], int]] = {}
     for part in chunks(wanted):
         rows = conn.execute(
-            select(label_rows.c.label_hash, label_rows.c.document).where(
+            select(label_rows.c.label_hash, label_rows.c.document, label_rows.c.version).where(
                 label_rows.c.label_hash.in_(part)
             )
         )
-        for label_hash, document in rows:
-            out[label_hash] = orjson.loads(document) if document else {}
+        for label_hash, document, version in rows:
+            out[label_hash] = (orjson.loads(document) if document else {}, int(version))
     if len(out) != len(wanted):
         missing = [h for h in wanted if h not in out]
         raise ResourceNotFoundError(
@@ -264,16 +286,49 @@ def load_documents(conn: Connection, label_hashes: Sequence[str]) -> dict[str, d
     return out
 
 
+def _check_versions(conn: Connection, expected: Mapping[str, int]) -> None:
+    """Lock the rows (PostgreSQL; SQLite's writer already holds the lock) and refuse stale ones."""
+    wanted = sorted(expected)
+    for part in chunks(wanted):
+        rows = conn.execute(
+            select(
+                label_rows.c.label_hash,
+                label_rows.c.version,
+                label_rows.c.branch_name,
+                data_units.c.data_title,
+            )
+            .select_from(label_rows.join(data_units, label_rows.c.data_unit_id == data_units.c.id))
+            .where(label_rows.c.label_hash.in_(part))
+            .order_by(label_rows.c.id)
+            .with_for_update(of=label_rows)
+        )
+        for label_hash, version, branch, title in rows:
+            if int(version) != expected[label_hash]:
+                raise LabelRowConflictError(
+                    f"label row {title!r} on branch {branch!r} (label_hash {label_hash}) was "
+                    f"saved by another writer after this copy was read (stored version "
+                    f"{version}, read at version {expected[label_hash]}); nothing was saved - "
+                    "list the row again (or row.initialise_labels(overwrite=True)), redo the "
+                    "change on the fresh copy and save it"
+                )
+
+
 def save_documents(
     conn: Connection,
     items: Sequence[tuple[str, Mapping[str, Any], int, int]],
+    *,
+    expected_versions: Mapping[str, int] | None = None,
 ) -> None:
     """Replace the documents of existing rows: ``(label_hash, document, objects, classifications)``.
 
     ``label_status`` is taken from the document when it carries one. One executemany for all rows.
+    Every write adds one to the row's version; a row listed in ``expected_versions`` must still be
+    at that version, else ``LabelRowConflictError`` (raised before anything is written).
     """
     if not items:
         return
+    if expected_versions:
+        _check_versions(conn, expected_versions)
     now = utcnow()
     params: list[dict[str, Any]] = []
     for label_hash, document, object_count, classification_count in items:
@@ -297,6 +352,7 @@ def save_documents(
             classification_count=bindparam("classification_count"),
             label_status=bindparam("label_status"),
             last_edited_at=bindparam("last_edited_at"),
+            version=label_rows.c.version + 1,
         )
     )
     result = conn.execute(statement, params)
@@ -348,3 +404,38 @@ def delete_branch_rows(
         )
     )
     return int(result.rowcount)
+
+
+def count_branch_rows(conn: Connection, project_id: int, branch_name: str) -> tuple[int, int]:
+    """(rows, objects) on a branch."""
+    rows, objects = conn.execute(
+        select(
+            func.count(label_rows.c.id), func.coalesce(func.sum(label_rows.c.object_count), 0)
+        ).where(label_rows.c.project_id == project_id, label_rows.c.branch_name == branch_name)
+    ).one()
+    return int(rows), int(objects)
+
+
+def rename_branch_rows(conn: Connection, project_id: int, old: str, new: str) -> int:
+    """Move every row of ``old`` onto ``new`` (each row's version goes up: the row changed)."""
+    result = conn.execute(
+        label_rows.update()
+        .where(label_rows.c.project_id == project_id, label_rows.c.branch_name == old)
+        .values(branch_name=new, version=label_rows.c.version + 1, last_edited_at=utcnow())
+    )
+    return int(result.rowcount)
+
+
+def delete_unit_rows(conn: Connection, unit_ids: Sequence[int]) -> tuple[int, int]:
+    """Delete the rows of these data units on every branch; returns (rows, objects) deleted."""
+    rows = objects = 0
+    for part in chunks(list(unit_ids)):
+        where = label_rows.c.data_unit_id.in_(part)
+        n, o = conn.execute(
+            select(
+                func.count(label_rows.c.id), func.coalesce(func.sum(label_rows.c.object_count), 0)
+            ).where(where)
+        ).one()
+        conn.execute(delete(label_rows).where(where))
+        rows, objects = rows + int(n), objects + int(o)
+    return rows, objects

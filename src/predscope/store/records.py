@@ -106,6 +106,7 @@ class RowRecord:
     last_edited_at: datetime | None
     object_count: int = 0
     classification_count: int = 0
+    version: int = 0  # 1 when created, +1 on every write; 0: no row there yet
 
     @property
     def data_hash(self) -> str:
@@ -127,3 +128,18 @@ class ImportRecord:
     created_at: datetime
     params: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRecord:
+    """One removal or rename in a project's history (who: ``actor``; from where: ``origin``)."""
+
+    id: int
+    project_hash: str
+    project_title: str
+    action: str
+    subject: str
+    details: dict[str, Any]
+    actor: str
+    origin: str
+    created_at: datetime

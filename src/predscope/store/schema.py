@@ -101,6 +101,8 @@ label_rows = Table(
     Column("document", LargeBinary),
     Column("object_count", Integer, nullable=False, default=0),
     Column("classification_count", Integer, nullable=False, default=0),
+    # Added by migration 3: 1 when created, +1 on every write (lost-update check, change tracking).
+    Column("version", Integer, nullable=False, default=1, server_default="1"),
     UniqueConstraint("data_unit_id", "branch_name", name="uq_label_rows_unit_branch"),
     Index("ix_label_rows_project_branch", "project_id", "branch_name"),
     # Added by migration 2: edited-before/after filters and "recently changed" listings.
@@ -145,4 +147,20 @@ encord_grants = Table(
         index=True,
     ),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Added by migration 3: removals and renames, kept after the project itself is removed.
+history = Table(
+    "history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_hash", String(36), nullable=False),
+    Column("project_title", String(400), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("details", Text, nullable=False, default="{}"),
+    Column("actor", String(200), nullable=False),
+    Column("origin", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_history_project", "project_hash", "id"),
 )
