@@ -1,14 +1,17 @@
 """The ``predscope`` command: one Typer app, one module per command group.
 
 Each command module exposes ``register(app)``; this file only assembles them and turns
-``PredscopeError`` into a one-line message and exit code 1 (usage errors stay exit 2).
+``PredscopeError`` into a one-line message and exit code 1 (usage errors stay exit 2). With
+``--json`` the error is JSON on stdout instead (``{"error": {"code": ..., "message": ...}}``, the
+code from ``exceptions.py``, or ``usage_error`` / ``aborted``), with the same exit code, so a
+script reads one stream whatever happens.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -30,6 +33,10 @@ COMMAND_MODULES = (
 )
 
 err_console = Console(stderr=True, soft_wrap=True)
+
+# Codes of the errors Typer raises itself (PredscopeError subclasses carry their own ``code``).
+USAGE_ERROR_CODE = "usage_error"
+ABORTED_CODE = "aborted"
 
 
 def build_app() -> typer.Typer:
@@ -56,11 +63,43 @@ def build_app() -> typer.Typer:
     return app
 
 
+def wants_json(args: list[str]) -> bool:
+    """Whether ``--json`` is among the options (arguments after ``--`` are values, not options).
+
+    Read from the raw arguments because an error can come before (or instead of) Typer parsing
+    them: an unknown option or a bad value is raised while the command's own ``--json`` is unseen.
+    No option of ours takes a value that could be the literal ``--json``.
+    """
+    options = args[: args.index("--")] if "--" in args else args
+    return "--json" in options
+
+
+def _json_error(code: str, message: str, exit_code: int) -> NoReturn:
+    from predscope.cli.common import print_json
+
+    print_json({"error": {"code": code, "message": message}})
+    sys.exit(exit_code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     app = build_app()
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not wants_json(args):
+        try:
+            app(args=args, standalone_mode=True)
+        except PredscopeError as exc:
+            err_console.print(f"error: {exc}", style="bold red", highlight=False, markup=False)
+            sys.exit(1)
+        return
     try:
-        app(args=argv, standalone_mode=True)
+        # Not standalone: Typer raises usage errors and aborts to us instead of printing them.
+        code = app(args=args, standalone_mode=False)
     except PredscopeError as exc:
-        err_console.print(f"error: {exc}", style="bold red", highlight=False, markup=False)
-        sys.exit(1)
+        _json_error(exc.code, str(exc), 1)
+    except typer.TyperException as exc:  # Typer's usage errors (exit 2) and file errors
+        _json_error(USAGE_ERROR_CODE, exc.format_message(), exc.exit_code)
+    except typer.Abort:
+        _json_error(ABORTED_CODE, "aborted: nothing was changed", 1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
