@@ -34,7 +34,8 @@ from predscope.objects.coordinates import (
     RotatableBoundingBoxCoordinates,
 )
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.imports.writer import CocoImportReport, UnitPlan
+from predscope.services.imports.report import ImportReport
+from predscope.services.imports.writer import UnitPlan
 from predscope.services.progress import Progress, progress_steps
 
 __all__ = ["convert_annotations", "effective_sizes"]
@@ -292,7 +293,7 @@ def convert_annotations(
     keypoint_names: Sequence[Sequence[str] | None],
     image_labels: Sequence[str],
     ontology: OntologyStructure,
-    report: CocoImportReport,
+    report: ImportReport,
     *,
     progress: Progress | None = None,
 ) -> dict[str, UnitPlan]:
