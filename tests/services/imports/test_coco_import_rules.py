@@ -461,3 +461,51 @@ def test_keypoints_become_a_skeleton(tmp_path: Path, store: Store) -> None:
     (ann,) = exported["annotations"]
     assert ann["keypoints"] == [10.0, 5.0, 1, 50.0, 25.0, 2] and ann["num_keypoints"] == 2
     assert exported["categories"][0]["keypoints"] == ["eye", "nose"]
+
+
+def test_mostly_normalised_boxes_warn_with_the_count(
+    tmp_path: Path, store: Store, project: ProjectRecord
+) -> None:
+    """One pixel-sized box used to let nine normalised ones through without a word."""
+    anns = [
+        {"image_id": "two", "category_id": 1, "bbox": [0.1, 0.1, 0.2, 0.2], "score": 0.5}
+    ] * 9 + [{"image_id": "two", "category_id": 1, "bbox": [1.5, 0.1, 0.2, 0.2], "score": 0.5}]
+    report = import_coco(
+        store, project, _write(tmp_path, "n.json", _dataset(anns)), ImportOptions(branch="n")
+    )
+    assert report.objects == 10
+    (warning,) = report.warnings
+    assert warning.startswith("9 of 10 boxes fit in the unit square")
+    assert f"warning: {warning}" in report.summary_lines()
+    assert report.to_dict()["warnings"] == [warning]
+    every = [{**a, "bbox": [0.1, 0.1, 0.2, 0.2]} for a in anns]
+    with pytest.raises(ImportFormatError, match="all 10 boxes fit in the unit square"):
+        import_coco(
+            store, project, _write(tmp_path, "m.json", _dataset(every)), ImportOptions(branch="m")
+        )
+
+
+@pytest.mark.parametrize(
+    "bbox", [[250, 10, 20, 20], [-40, 10, 20, 20], [10, 100, 5, 5], [10, -30, 5, 20]]
+)
+def test_a_box_entirely_outside_its_image_is_an_error(
+    tmp_path: Path, store: Store, project: ProjectRecord, bbox: list[float]
+) -> None:
+    """It used to become a 0x0 box, counted as clipped."""
+    anns = [
+        {"image_id": "two", "category_id": 1, "bbox": [10, 10, 20, 20], "score": 0.5},
+        {"image_id": "two", "category_id": 1, "bbox": bbox, "score": 0.5},
+    ]
+    before = count_rows(store)
+    with pytest.raises(ImportFormatError, match=r"annotations\[1\]\.bbox: the box .* lies "
+                       r"entirely outside its 200x100 image"):  # fmt: skip
+        import_coco(
+            store, project, _write(tmp_path, "o.json", _dataset(anns)), ImportOptions(branch="o")
+        )
+    assert count_rows(store) == before
+    # Partly outside is still clipped and counted.
+    anns[1]["bbox"] = [190, 10, 20, 20]
+    report = import_coco(
+        store, project, _write(tmp_path, "c.json", _dataset(anns)), ImportOptions(branch="c")
+    )
+    assert (report.objects, report.clipped) == (2, 1)

@@ -161,3 +161,18 @@ def test_voc_errors_change_nothing(tmp_path: Path, store: Store, padilla: Projec
     with pytest.raises(ImportFormatError, match="DTD"):
         import_voc(store, padilla, bad, ImportOptions(branch="v"))
     assert count_rows(store) == before
+
+
+def test_a_voc_box_entirely_outside_its_image_is_an_error(
+    tmp_path: Path, store: Store, padilla: ProjectRecord
+) -> None:
+    """It used to become a 0x0 box, counted as clipped."""
+    (tmp_path / "a.xml").write_text(
+        "<annotation><filename>00001.jpg</filename><size><width>200</width><height>200</height>"
+        "</size><object><name>person</name><bndbox><xmin>250</xmin><ymin>10</ymin>"
+        "<xmax>290</xmax><ymax>50</ymax></bndbox></object></annotation>"
+    )
+    before = count_rows(store)
+    with pytest.raises(ImportFormatError, match=r"a.xml:object\[0\]: the box .* entirely outside"):
+        import_voc(store, padilla, tmp_path, ImportOptions(branch="v"))
+    assert count_rows(store) == before

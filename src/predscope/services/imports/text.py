@@ -145,6 +145,14 @@ def _plan_boxes(
         if target is None or unit is None:
             continue
         clipped_box, clipped = _clip(box)
+        if clipped and box.w > 0 and box.h > 0 and not (clipped_box[2] > 0 and clipped_box[3] > 0):
+            raise ImportFormatError(
+                box.where[0],
+                box.where[1],
+                f"the box (x {box.x:g}, y {box.y:g}, w {box.w:g}, h {box.h:g}, as fractions of "
+                "the image) lies entirely outside its image",
+                "check the coordinates and which image the box belongs to",
+            )
         report.clipped += clipped
         coords = _coordinates(target, clipped_box, box.where)
         if report.ground_truth:
