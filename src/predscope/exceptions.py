@@ -122,9 +122,23 @@ class UnknownCategoryError(ImportFormatError):
 
 
 class DuplicateImportError(PredscopeError):
-    """The same file was already imported into the branch; pass ``replace`` to swap the labels."""
+    """The very same file again onto a branch it was imported into (``append`` would duplicate)."""
 
     code = "duplicate_import"
+
+
+class BranchHasLabelsError(DuplicateImportError):
+    """An import into a branch that already holds labels, saying neither replace nor append.
+
+    A kind of ``DuplicateImportError``: scripts that caught a repeated import still catch it."""
+
+    code = "branch_has_labels"
+
+
+class EmptyImportError(ImportFormatError):
+    """An import that would write nothing (every annotation skipped, or none in the file)."""
+
+    code = "empty_import"
 
 
 class EvaluationError(PredscopeError, ValueError):

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from predscope.cli.app import build_app
 from predscope.exceptions import ResourceNotFoundError
+from predscope.services.imports.options import ImportOptions
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "skimage-images"
 KEYS = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
@@ -44,14 +45,21 @@ def location(tmp_path_factory: pytest.TempPathFactory) -> str:
             ],
         )
         import_coco(
-            store, project, DATA / "demo_ground_truth.json", branch_name="main", ground_truth=True
+            store,
+            project,
+            DATA / "demo_ground_truth.json",
+            ImportOptions(branch="main", ground_truth=True),
         )
         for branch, name in (
             ("haar", "pred_opencv_haar_hog.json"),
             ("ocr", "pred_rapidocr_1.4.4.json"),
         ):
             import_coco(
-                store, project, DATA / name, branch_name=branch, gt_path=DATA / "images_coco.json"
+                store,
+                project,
+                DATA / name,
+                ImportOptions(branch=branch),
+                gt_path=DATA / "images_coco.json",
             )
     finally:
         store.close()

@@ -93,7 +93,8 @@ def test_import_and_export_coco(tmp_path: Path, cli: tuple[CliRunner, list[str]]
     code, out = _run(
         cli, "import", "coco", "d2", str(D2 / "dt_maskrcnn_139.json"), "--branch", "mrcnn"
     )
-    assert code == 1 and "already imported" in out
+    assert code == 1 and "already holds labels" in out and "this very file" in out
+    assert "--replace" in out and "--append" in out
     target = tmp_path / "dt.json"
     code, out = _run(cli, "export", "coco", "d2", str(target), "--branch", "mrcnn", "--results")
     assert code == 0, out
@@ -111,7 +112,7 @@ def test_import_errors_exit_1(tmp_path: Path, cli: tuple[CliRunner, list[str]]) 
     code, out = _run(cli, "import", "coco", "d2", str(bad), "--branch", "x")
     assert code == 1 and "bad.json" in out
     code, out = _run(cli, "import", "coco", "d2", str(D2 / "dt_maskrcnn_139.json"))
-    assert code == 2  # no --branch and no --ground-truth: a usage error
+    assert code == 1 and "--branch NAME" in out and "--ground-truth" in out
 
 
 def test_import_yolo_and_voc(tmp_path: Path, cli: tuple[CliRunner, list[str]]) -> None:
@@ -138,3 +139,46 @@ def test_import_yolo_and_voc(tmp_path: Path, cli: tuple[CliRunner, list[str]]) -
     code, out = _run(cli, "import", "voc", "d2", str(xml), "--branch", "voc", "--json")
     assert code == 0, out
     assert json.loads(out)["objects"] == 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["coco", str(D2 / "dt_maskrcnn_139.json")],
+        ["yolo", str(PADILLA / "detections_rel"), "--class-names", "--score-column", "second"],
+        ["voc", "VOC"],
+        ["encord", str(DATA / "encord-label-rows" / "label_row_native_image.json")],
+    ],
+)
+def test_an_empty_branch_is_an_error_not_main(
+    tmp_path: Path, cli: tuple[CliRunner, list[str]], command: list[str]
+) -> None:
+    """``--branch "$UNSET"`` used to write predictions into the ground truth."""
+    if command[1] == "VOC":
+        xml = tmp_path / "a.xml"
+        xml.write_text(
+            "<annotation><filename>00001.jpg</filename><size><width>200</width><height>200"
+            "</height></size><object><name>person</name><bndbox><xmin>1</xmin><ymin>1</ymin>"
+            "<xmax>10</xmax><ymax>10</ymax></bndbox></object></annotation>"
+        )
+        command = ["voc", str(xml)]
+    code, out = _run(cli, "import", *command[:1], "d2", *command[1:], "--branch", "")
+    assert code == 1 and "--branch NAME: branch name '' is not allowed" in out
+    from predscope.store import label_rows
+    from predscope.store.engine import open_store
+
+    with open_store(cli[1][1]) as store, store.read() as conn:
+        rows = label_rows.list_row_metadata(conn, 1, branch_name=None, include_all_branches=True)
+    assert [r for r in rows if r.label_hash] == []  # nothing written anywhere, main included
+
+
+def test_replace_with_append_and_an_empty_import_exit_1(
+    tmp_path: Path, cli: tuple[CliRunner, list[str]]
+) -> None:
+    dets = str(D2 / "dt_maskrcnn_139.json")
+    code, out = _run(cli, "import", "coco", "d2", dets, "--branch", "b", "--replace", "--append")
+    assert code == 1 and "--replace and --append exclude each other" in out
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    code, out = _run(cli, "import", "coco", "d2", str(empty), "--branch", "b")
+    assert code == 1 and "nothing to import into branch 'b': it holds no annotations" in out

@@ -46,7 +46,11 @@ def store(tmp_path: Path) -> str:
 def test_dry_run_then_import_then_export(store: str, tmp_path: Path) -> None:
     result = run("import", "encord", "G", str(GROUP), "--dry-run", "--store", store)
     assert result.exit_code == 0, result.output
-    assert "Would write 1 label row(s) to 'G'" in result.stdout
+    assert (
+        "label_row_image_group.json: 1 label rows (encord) -> branch 'main': would write 1 rows "
+        "with 2 objects and 3 classifications"
+    ) in result.stdout
+    assert "  main: 1 rows (0 replaced), 2 objects, 3 classifications" in result.stdout
     assert "dry run: nothing written" in result.stdout
     out = tmp_path / "empty.json"
     assert run("export", "encord", "G", str(out), "--store", store).exit_code == 0

@@ -86,3 +86,24 @@ def test_bad_input_exits_1_with_location(
     assert exc.value.code == 1
     err = capsys.readouterr().err
     assert "[1].bbox" in err and "expected 4" in err
+
+
+def test_normalised_detections_warn_instead_of_a_silent_zero(tmp_path: Path) -> None:
+    gt = json.loads(GT.read_text())
+    sizes = {im["id"]: (im["width"], im["height"]) for im in gt["images"]}
+    dets = json.loads(DT.read_text())
+    for d in dets[1:]:  # all but one divided by the image size: fractions, not pixels
+        w, h = sizes[d["image_id"]]
+        x, y, bw, bh = d["bbox"]
+        d["bbox"] = [x / w, y / h, bw / w, bh / h]
+    path = tmp_path / "normalised.json"
+    path.write_text(json.dumps(dets))
+    code, out = _run("eval", str(GT), str(path))
+    assert code == 0
+    want = f"warning: {path}: {len(dets) - 1} of {len(dets)} boxes fit in the unit square"
+    assert want in out
+    code, out = _run("eval", str(GT), str(path), "--json")
+    (warning,) = json.loads(out)["warnings"]
+    assert warning.startswith(f"{path}: {len(dets) - 1} of {len(dets)} boxes")
+    code, out = _run("eval", str(GT), str(DT), "--json")
+    assert json.loads(out)["warnings"] == []

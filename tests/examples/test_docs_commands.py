@@ -143,5 +143,7 @@ def _check_encord_error(runner: CliRunner, env: dict[str, str], text: str) -> No
     entry = next(iter(rows[0]["data_units"].values()))["labels"]["objects"][0]
     entry["featureHash"] = "nope1234"
     Path("bad-rows.json").write_text(json.dumps(rows), encoding="utf-8")
-    command = Command(["predscope", "import", "encord", "demo", "bad-rows.json"], [quoted])
+    command = Command(
+        ["predscope", "import", "encord", "demo", "bad-rows.json", "--append"], [quoted]
+    )
     _run(runner, command, env)

@@ -276,5 +276,5 @@ def test_import_coco_predictions(store: Path, tmp_path: Path) -> None:
     # The guide's script is meant to run once: predscope refuses a second run of the same file
     # (Encord would store every prediction twice) and the branch keeps the first run's labels.
     again = _run("import_coco_predictions.py", store, tmp_path, ok=False)
-    assert again.returncode != 0 and "DuplicateImportError" in again.stderr
+    assert again.returncode != 0 and "BranchHasLabelsError" in again.stderr
     assert _stored_scores(store) == want

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from predscope.exceptions import InvalidArgumentsError
+from predscope.exceptions import EmptyImportError, InvalidArgumentsError
 from predscope.objects.coordinates import BoundingBoxCoordinates
 from predscope.sdk.client import Client
 from tests.sdk.sdk_data import DATA, ONTOLOGY
@@ -28,8 +28,10 @@ def test_encord_import_and_export_through_the_project(tmp_path: Path) -> None:
         assert set(exported["object_answers"]) == set(source["object_answers"])
         assert project.export_encord() == []  # nothing on main
         # One path (not a list) is one file, not a sequence of characters.
-        report = project.import_encord(str(ROWS / "label_row_native_image.json"), dry_run=True)
-        assert [r.data_title for r in report.rows] == ["rousseau_2.jpg"]
+        report = project.import_encord(
+            str(ROWS / "label_row_native_image.json"), dry_run=True, branch_name="other"
+        )
+        assert [r.data_title for r in report.label_rows] == ["rousseau_2.jpg"]
 
 
 def test_coco_labels_round_trip_through_the_project(tmp_path: Path) -> None:
@@ -62,7 +64,7 @@ def test_coco_predictions_must_name_their_branch(tmp_path: Path) -> None:
         with pytest.raises(InvalidArgumentsError, match="branch_name="):
             project.import_coco(gt)
         assert project.list_branches() == []
-        report = project.import_coco(
-            gt, ground_truth=True, on_unknown_category="skip", dry_run=True
-        )
-        assert report.branch_name == "main"
+        # Ground truth defaults to main; none of its categories is in this ontology, so the
+        # import would write nothing, which is an error that says so (a dry run too).
+        with pytest.raises(EmptyImportError, match="branch 'main'.*on_unknown_category"):
+            project.import_coco(gt, ground_truth=True, on_unknown_category="skip", dry_run=True)

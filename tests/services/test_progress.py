@@ -7,6 +7,7 @@ from pathlib import Path
 
 from predscope.services.exports.encord import export_encord
 from predscope.services.imports.encord import import_encord
+from predscope.services.imports.options import ImportOptions
 from predscope.services.progress import ProgressUpdate, progress_steps
 from predscope.services.projects import add_data, create_project, list_data_units
 from predscope.store.engine import open_store
@@ -44,9 +45,13 @@ def test_imports_report_progress_and_give_the_same_result(tmp_path: Path) -> Non
             assert len(list_data_units(store, project)) == len(images)
             add_data(store, project, [{"title": "rousseau_2.jpg", "width": 1200, "height": 924}])
             report = import_encord(
-                store, project, [ROWS / "label_row_native_image.json"], progress=progress
+                store,
+                project,
+                [ROWS / "label_row_native_image.json"],
+                ImportOptions(branch_in_rows=True),
+                progress=progress,
             )
-            assert [r.objects for r in report.rows] == [3]
+            assert [r.objects for r in report.label_rows] == [3]
             [row] = export_encord(store, project)
             exported.append(row["object_answers"])
         if watched:

@@ -35,6 +35,11 @@ def replace_option(whose: str) -> Any:
     return typer.Option("--replace", help=f"Swap the branch's labels for {whose}.")
 
 
+def append_option(whose: str) -> Any:
+    """``--append``; ``whose`` is "this file's" or "these files'"."""
+    return typer.Option("--append", help=f"Add {whose} labels to those already on the branch.")
+
+
 def map_option(flag: str, meaning: str) -> Any:
     """``--image-map`` / ``--category-map``: a JSON or CSV file of ``meaning`` pairs."""
     return typer.Option(flag, help=f"JSON/CSV: {meaning}.")

@@ -16,6 +16,7 @@ from predscope.cli.arguments import (
     ProjectArgument,
     UnknownCategoryOption,
     UnknownImageOption,
+    append_option,
     dry_run_option,
     ground_truth_option,
     map_option,
@@ -42,6 +43,7 @@ def import_coco_cmd(
     ground_truth: Annotated[bool, ground_truth_option("The file is")] = False,
     dry_run: Annotated[bool, dry_run_option("Match, convert and report")] = False,
     replace: Annotated[bool, replace_option("this file's")] = False,
+    append: Annotated[bool, append_option("this file's")] = False,
     on_unknown_category: UnknownCategoryOption = "error",
     on_unknown_image: UnknownImageOption = "error",
     gt: Annotated[

@@ -1,7 +1,8 @@
 """``predscope import encord`` and ``predscope export encord``.
 
-The import prints what it wrote per branch (or, with ``--dry-run``, what it would write); every
-row is validated before the single write transaction, so an error means nothing changed.
+The import prints the shared import report (per branch: rows, objects, classifications); every
+row is validated before the single write transaction, so an error means nothing changed. The
+re-import rule (``--replace`` / ``--append``) is every import's.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
+from predscope.cli.arguments import ProjectArgument, append_option, dry_run_option, replace_option
 from predscope.cli.common import (
     JsonOption,
     StoreOption,
@@ -21,12 +22,14 @@ from predscope.cli.common import (
     print_json,
 )
 from predscope.cli.groups import export_app, import_app
+from predscope.cli.import_report import import_options, print_import_report
 from predscope.cli.progress import show_progress, terminal_progress
 
 
 @import_app.command("encord")
 def import_encord_cmd(
-    project: Annotated[str, typer.Argument(help="Project hash or title.")],
+    ctx: typer.Context,
+    project: ProjectArgument,
     files: Annotated[
         list[Path], typer.Argument(help="Encord label-row JSON files (a row or a list of rows).")
     ],
@@ -36,9 +39,9 @@ def import_encord_cmd(
             "--branch", help="Target branch (default: each row's branch_name, else main)."
         ),
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Validate and report; write nothing.")
-    ] = False,
+    dry_run: Annotated[bool, dry_run_option("Validate and report")] = False,
+    replace: Annotated[bool, replace_option("these rows'")] = False,
+    append: Annotated[bool, append_option("these rows'")] = False,
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -46,30 +49,11 @@ def import_encord_cmd(
     from predscope.services.imports.encord import import_encord
     from predscope.services.projects import get_project
 
+    options = import_options(ctx.params, branch_in_rows=True)
     with cli_store(store) as st, terminal_progress(show_progress(as_json)) as progress:
         record = get_project(st, project)
-        report = import_encord(
-            st, record, files, branch_name=branch, dry_run=dry_run, progress=progress
-        )
-    if as_json:
-        print_json(report.to_dict())
-        return
-    verb = "Would write" if dry_run else "Wrote"
-    table = Table("branch", "rows", "replaced", "objects", "classifications")
-    for name, counts in report.branches.items():
-        table.add_row(
-            name,
-            str(counts["rows"]),
-            str(counts["replaced"]),
-            str(counts["objects"]),
-            str(counts["classifications"]),
-        )
-    console.print(table)
-    total = len(report.rows)
-    console.print(
-        f"{verb} {total} label row(s) to {record.title!r} from {len(report.files)} file(s)"
-        + (" (dry run: nothing written)" if dry_run else "")
-    )
+        report = import_encord(st, record, files, options, progress=progress)
+    print_import_report(report, as_json=as_json)
 
 
 @export_app.command("encord")

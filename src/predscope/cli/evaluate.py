@@ -98,7 +98,13 @@ def register(app: typer.Typer) -> None:
         from predscope.formats.coco import load_coco_pair
 
         kind = iou_type.value
-        gt_in, dt_in = load_coco_pair(str(gt), str(dt), kind)  # type: ignore[arg-type]
+        warnings: list[str] = []
+        gt_in, dt_in = load_coco_pair(
+            str(gt),
+            str(dt),
+            kind,  # type: ignore[arg-type]
+            warnings=warnings,
+        )
         ev = evaluate_coco(
             gt_in,
             dt_in,
@@ -107,8 +113,11 @@ def register(app: typer.Typer) -> None:
         )
         if as_json:
             doc = evaluation_json(ev, per_class=True)
+            doc["warnings"] = warnings
             typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
             return
+        for warning in warnings:  # a silent AP of 0 is the trap this names
+            typer.echo(f"warning: {warning}", err=True)
         console = Console()
         console.print(f"Evaluate annotation type *{kind}*", highlight=False, markup=False)
         for line in summary_lines(ev.params, ev.stats):

@@ -12,6 +12,7 @@ from predscope.cli.arguments import (
     ProjectArgument,
     UnknownCategoryOption,
     UnknownImageOption,
+    append_option,
     dry_run_option,
     ground_truth_option,
     map_option,
@@ -25,6 +26,7 @@ from predscope.cli.import_report import run_import
 GroundTruthOption = Annotated[bool, ground_truth_option("The files are")]
 DryRunOption = Annotated[bool, dry_run_option("Match and report")]
 ReplaceOption = Annotated[bool, replace_option("these files'")]
+AppendOption = Annotated[bool, append_option("these files'")]
 ImageMapOption = Annotated[
     Path | None, map_option("--image-map", "file name -> data hash or title")
 ]
@@ -42,6 +44,7 @@ def import_yolo_cmd(
     ground_truth: GroundTruthOption = False,
     dry_run: DryRunOption = False,
     replace: ReplaceOption = False,
+    append: AppendOption = False,
     classes: Annotated[
         Path | None,
         typer.Option("--classes", help="Class-names file (default: classes.txt in the folder)."),
@@ -83,6 +86,7 @@ def import_voc_cmd(
     ground_truth: GroundTruthOption = False,
     dry_run: DryRunOption = False,
     replace: ReplaceOption = False,
+    append: AppendOption = False,
     zero_based: Annotated[
         bool, typer.Option("--zero-based", help="Pixel edges are 0-based (not the VOC devkit's).")
     ] = False,

@@ -20,6 +20,7 @@ from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth, RleMask
 from predscope.evaluation.iou import mask_area_and_bbox
 from predscope.evaluation.params import CocoIouType as IouType
 from predscope.exceptions import ImportFormatError
+from predscope.formats.coco_checks import normalised_box_warning, unit_square_count
 from predscope.formats.coco_reader import (
     CocoAnnotations,
     CocoFile,
@@ -334,13 +335,30 @@ def image_sizes(gt_file: CocoFile) -> NDArray[np.int64]:
 
 
 def load_coco_pair(
-    gt_path: str, dt_path: str, iou_type: IouType = "bbox"
+    gt_path: str,
+    dt_path: str,
+    iou_type: IouType = "bbox",
+    *,
+    warnings: list[str] | None = None,
 ) -> tuple[CocoGroundTruth, CocoDetections]:
-    """Read a GT dataset file and a results file into evaluation inputs."""
+    """Read a GT dataset file and a results file into evaluation inputs.
+
+    ``warnings``, when given, receives what the inputs look wrong in without being invalid
+    (boxes that look normalised: the importer's check, ``formats.coco_checks``).
+    """
     fields: IouType = iou_type
     gt_file = read_coco_file(gt_path, fields)
     gt = ground_truth_inputs(gt_file, iou_type)
     sizes = image_sizes(gt_file)
     del gt_file
     dt_file = read_coco_file(dt_path, fields)
-    return gt, detection_inputs(dt_file, gt, sizes, iou_type)
+    dt = detection_inputs(dt_file, gt, sizes, iou_type)
+    if warnings is not None:
+        for path, inputs in ((gt_path, gt), (dt_path, dt)):
+            if iou_type == "bbox" and sizes.shape[0]:
+                hw = sizes[inputs.image].astype(np.float64)
+                count = unit_square_count(inputs.bbox, hw[:, 1], hw[:, 0])
+                found = normalised_box_warning(count, int(inputs.bbox.shape[0]))
+                if found is not None:
+                    warnings.append(f"{path}: {found}")
+    return gt, dt

@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from predscope.objects.bundle import Bundle
 from predscope.objects.label_row import LabelRowV2
@@ -21,6 +21,7 @@ from predscope.store.engine import Store
 from predscope.store.records import DataUnitRecord, ProjectRecord
 
 if TYPE_CHECKING:
+    from predscope.services.imports.report import ImportReport
     from predscope.utilities.coco.datastructure import FrameIndex
 
 # Rows per backend call when the caller gives no bundle_size: in practice, all of them.
@@ -197,19 +198,29 @@ class Project:
         paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
         branch_name: str | None = None,
         dry_run: bool = False,
-    ) -> Any:
-        """Import Encord label-row JSON files (one path or several) in one transaction."""
+        *,
+        replace: bool = False,
+        append: bool = False,
+    ) -> ImportReport:
+        """Import Encord label-row JSON files (one path or several) in one transaction.
+
+        The branch is ``branch_name``, else each row's own ``branch_name``, else ``main``. A
+        branch that already holds labels needs ``replace=True`` (swap) or ``append=True`` (add;
+        a row for a unit already there replaces it).
+        """
         from predscope.services.imports.encord import import_encord
+        from predscope.services.imports.options import ImportOptions
 
         if isinstance(paths, str | os.PathLike):
             paths = [paths]
-        return import_encord(
-            self._store,
-            self._record,
-            [Path(p) for p in paths],
-            branch_name=branch_name,
+        options = ImportOptions(
+            branch=branch_name,
             dry_run=dry_run,
+            replace=replace,
+            append=append,
+            branch_in_rows=True,
         )
+        return import_encord(self._store, self._record, [Path(p) for p in paths], options)
 
     def export_encord(self, branch_name: str = "main") -> list[dict[str, Any]]:
         from predscope.services.exports.encord import export_encord
@@ -221,31 +232,76 @@ class Project:
         path: str | os.PathLike[str],
         branch_name: str | None = None,
         *,
-        ground_truth: bool = False,
-        **kwargs: Any,
-    ) -> Any:
-        """COCO file (dataset dict or results list) onto ``branch_name``; see the COCO service.
+        gt_path: str | os.PathLike[str] | None = None,
+        score_field: str = "score",
+        **options: Any,
+    ) -> ImportReport:
+        """COCO file (dataset dict or results list) onto ``branch_name``, in one transaction.
 
-        As on the command line, the branch defaults to ``main`` only for ground truth:
-        predictions name their branch, so they never land on ``main`` by accident.
+        ``options`` are ``ImportOptions`` fields: ``ground_truth``, ``dry_run``, ``replace``,
+        ``append``, ``on_unknown_category``, ``on_unknown_image``, ``image_map``,
+        ``category_map``. As on the command line, the branch defaults to ``main`` only for
+        ground truth, and a branch that already holds labels needs ``replace`` or ``append``.
+
+        >>> report = project.import_coco("preds.json", "model-v2")  # doctest: +SKIP
+        >>> report.objects, report.per_class  # doctest: +SKIP
+        (10, {'face': 8, 'person': 2})
         """
-        from predscope.exceptions import InvalidArgumentsError
         from predscope.services.imports.coco import import_coco
+        from predscope.services.imports.options import ImportOptions
 
-        if branch_name is None:
-            if not ground_truth:
-                raise InvalidArgumentsError(
-                    f"import_coco({os.fspath(path)!r}): give branch_name= for predictions "
-                    "(e.g. 'model-v2'), or ground_truth=True to import ground truth to 'main'"
-                )
-            branch_name = "main"
         return import_coco(
             self._store,
             self._record,
             Path(path),
-            branch_name=branch_name,
-            ground_truth=ground_truth,
-            **kwargs,
+            ImportOptions(branch=branch_name, **options),
+            gt_path=None if gt_path is None else Path(gt_path),
+            score_field=score_field,
+        )
+
+    def import_yolo(
+        self,
+        path: str | os.PathLike[str],
+        branch_name: str | None = None,
+        *,
+        class_names: Sequence[str] | str | os.PathLike[str] | None = None,
+        class_mode: Literal["index", "name"] = "index",
+        score_column: Literal["auto", "none", "last", "second"] = "auto",
+        **options: Any,
+    ) -> ImportReport:
+        """A folder of YOLO ``.txt`` files onto ``branch_name``; ``options`` as ``import_coco``."""
+        from predscope.services.imports.options import ImportOptions
+        from predscope.services.imports.text import import_yolo
+
+        names = Path(class_names) if isinstance(class_names, os.PathLike) else class_names
+        return import_yolo(
+            self._store,
+            self._record,
+            Path(path),
+            ImportOptions(branch=branch_name, **options),
+            class_names=names,
+            class_mode=class_mode,
+            score_column=score_column,
+        )
+
+    def import_voc(
+        self,
+        path: str | os.PathLike[str],
+        branch_name: str | None = None,
+        *,
+        one_based: bool = True,
+        **options: Any,
+    ) -> ImportReport:
+        """Pascal VOC XML (file or folder) onto ``branch_name``; ``options`` as ``import_coco``."""
+        from predscope.services.imports.options import ImportOptions
+        from predscope.services.imports.text import import_voc
+
+        return import_voc(
+            self._store,
+            self._record,
+            Path(path),
+            ImportOptions(branch=branch_name, **options),
+            one_based=one_based,
         )
 
     def import_coco_labels(
@@ -255,17 +311,30 @@ class Project:
         image_id_to_frame_index: dict[int, FrameIndex],
         branch_name: str | None = None,
         confidence_field_name: str | None = None,
-    ) -> Any:
-        """Encord's ``Project.import_coco_labels``: explicit category and image maps."""
-        from predscope.services.imports.coco import import_coco_labels
+        *,
+        replace: bool = False,
+        append: bool = False,
+    ) -> ImportReport:
+        """Encord's ``Project.import_coco_labels``: explicit category and image maps.
 
+        Without a confidence field the dict is ground truth (``branch_name`` defaults to
+        ``main``); with one it is predictions, which must name their branch. A branch that
+        already holds labels needs ``replace=True`` or ``append=True``.
+        """
+        from predscope.services.imports.coco import import_coco_labels
+        from predscope.services.imports.options import ImportOptions
+
+        ground_truth = confidence_field_name is None and branch_name in (None, "main")
+        options = ImportOptions(
+            branch=branch_name, ground_truth=ground_truth, replace=replace, append=append
+        )
         return import_coco_labels(
             self._store,
             self._record,
             labels_dict,
             category_id_to_feature_hash,
             image_id_to_frame_index,
-            branch_name=branch_name,
+            options,
             confidence_field_name=confidence_field_name,
         )
 

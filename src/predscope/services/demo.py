@@ -22,7 +22,7 @@ from predscope.store.records import ProjectRecord
 
 if TYPE_CHECKING:
     from predscope.services.analysis.evaluate import BranchEvaluation
-    from predscope.services.imports.writer import CocoImportReport
+    from predscope.services.imports.report import ImportReport
 
 PROJECT_TITLE = "skimage-demo"
 
@@ -64,6 +64,7 @@ def run_demo(store: Store, data_dir: Path, *, say: Say = lambda _: None) -> Demo
     """Build the demo project in ``store`` (replacing an earlier demo project) and evaluate it."""
     from predscope.services.analysis.evaluate import evaluate_branch
     from predscope.services.imports.coco import import_coco
+    from predscope.services.imports.options import ImportOptions
     from predscope.services.projects import add_data, create_project, list_projects
 
     if any(p.title == PROJECT_TITLE for p in list_projects(store)):
@@ -77,7 +78,7 @@ def run_demo(store: Store, data_dir: Path, *, say: Say = lambda _: None) -> Demo
     say(f"registered {len(units)} images (sizes read from the files; pixels stay in place)")
 
     gt = import_coco(
-        store, project, data_dir / "demo_ground_truth.json", branch_name="main", ground_truth=True
+        store, project, data_dir / "demo_ground_truth.json", ImportOptions(ground_truth=True)
     )
     gt_objects = _objects_written(gt)
     say(f"imported {gt_objects} ground-truth objects to branch 'main'")
@@ -91,7 +92,7 @@ def run_demo(store: Store, data_dir: Path, *, say: Say = lambda _: None) -> Demo
             store,
             project,
             data_dir / file_name,
-            branch_name=branch,
+            ImportOptions(branch=branch),
             gt_path=data_dir / "images_coco.json",
         )
         written = _objects_written(report)
@@ -116,7 +117,7 @@ def raise_existing(store: Store) -> None:
     )
 
 
-def _objects_written(report: CocoImportReport) -> int:
+def _objects_written(report: ImportReport) -> int:
     return report.objects
 
 

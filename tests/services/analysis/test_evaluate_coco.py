@@ -18,6 +18,7 @@ from predscope.evaluation.results import Outcome
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.analysis.evaluate import STAT_KEYS, BranchEvaluation, evaluate_branch
 from predscope.services.imports.coco import import_coco
+from predscope.services.imports.options import ImportOptions
 from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store, open_store
@@ -49,8 +50,8 @@ def coco_project(store: Store, title: str, shape: str, results: Path) -> Project
         project,
         [{"title": im["file_name"], "width": im["width"], "height": im["height"]} for im in images],
     )
-    import_coco(store, project, GT, branch_name="main", ground_truth=True)
-    import_coco(store, project, results, branch_name="model", gt_path=GT)
+    import_coco(store, project, GT, ImportOptions(branch="main", ground_truth=True))
+    import_coco(store, project, results, ImportOptions(branch="model"), gt_path=GT)
     return project
 
 

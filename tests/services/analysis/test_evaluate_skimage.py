@@ -19,6 +19,7 @@ from pycocotools.cocoeval import COCOeval
 
 from predscope.services.analysis.evaluate import evaluate_branch
 from predscope.services.imports.coco import import_coco
+from predscope.services.imports.options import ImportOptions
 from predscope.services.projects import add_data, create_project
 from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord
@@ -44,9 +45,11 @@ def skimage_project(store: Store) -> ProjectRecord:
             for im in sorted(images, key=lambda im: im["id"])
         ],
     )
-    import_coco(store, project, GT, branch_name="main", ground_truth=True)
+    import_coco(store, project, GT, ImportOptions(branch="main", ground_truth=True))
     for branch, path in BRANCHES.items():
-        import_coco(store, project, path, branch_name=branch, gt_path=DATA / "images_coco.json")
+        import_coco(
+            store, project, path, ImportOptions(branch=branch), gt_path=DATA / "images_coco.json"
+        )
     return project
 
 

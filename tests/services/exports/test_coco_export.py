@@ -17,6 +17,7 @@ from pycocotools.cocoeval import COCOeval
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.exports.coco import export_coco, export_coco_file
 from predscope.services.imports.coco import import_coco
+from predscope.services.imports.options import ImportOptions
 from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store
@@ -70,9 +71,9 @@ def test_coco_val_export_evaluates_like_the_originals(tmp_path: Path, store: Sto
     bbox_file = COCO_VAL / "instances_val2014_fakebbox100_results.json"
     segm_file = COCO_VAL / "instances_val2014_fakesegm100_results.json"
     project = coco_project(store, gt_file, ("bounding_box", "bitmask"))
-    import_coco(store, project, gt_file, branch_name="main", ground_truth=True)
-    import_coco(store, project, bbox_file, branch_name="bbox")
-    import_coco(store, project, segm_file, branch_name="segm")
+    import_coco(store, project, gt_file, ImportOptions(branch="main", ground_truth=True))
+    import_coco(store, project, bbox_file, ImportOptions(branch="bbox"))
+    import_coco(store, project, segm_file, ImportOptions(branch="segm"))
     assert export_coco_file(store, project, tmp_path / "gt.json") == 839
     assert (
         export_coco_file(store, project, tmp_path / "b.json", branch_name="bbox", results=True)
@@ -113,8 +114,8 @@ def test_detectron2_round_trip_and_parity(tmp_path: Path, store: Store) -> None:
     objects = [("person", "bounding_box"), ("person", "bitmask"), ("bed", "bitmask")]
     first = create_project(store, "first", ontology(objects))
     add_data(store, first, units)
-    import_coco(store, first, gt_file, branch_name="main", ground_truth=True)
-    import_coco(store, first, dt_file, branch_name="dt")
+    import_coco(store, first, gt_file, ImportOptions(branch="main", ground_truth=True))
+    import_coco(store, first, dt_file, ImportOptions(branch="dt"))
     export_coco_file(store, first, tmp_path / "gt.json")
     export_coco_file(store, first, tmp_path / "dt.json", branch_name="dt", results=True)
     for iou_type in ("segm",):
@@ -130,8 +131,10 @@ def test_detectron2_round_trip_and_parity(tmp_path: Path, store: Store) -> None:
     # Import the exports into a second project: the same labels come back.
     second = create_project(store, "second", ontology(objects))
     add_data(store, second, units)
-    import_coco(store, second, tmp_path / "gt.json", branch_name="main", ground_truth=True)
-    import_coco(store, second, tmp_path / "dt.json", branch_name="dt")
+    import_coco(
+        store, second, tmp_path / "gt.json", ImportOptions(branch="main", ground_truth=True)
+    )
+    import_coco(store, second, tmp_path / "dt.json", ImportOptions(branch="dt"))
     for branch in ("main", "dt"):
         assert [x[1:] for x in _labels(store, first, branch)] == [
             x[1:] for x in _labels(store, second, branch)

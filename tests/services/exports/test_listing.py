@@ -18,6 +18,7 @@ from predscope.services.exports.listing import (
     verify_listing,
 )
 from predscope.services.imports.encord import import_encord
+from predscope.services.imports.options import ImportOptions
 from predscope.services.projects import add_data, create_project
 from predscope.store.engine import Store, open_store
 
@@ -70,7 +71,7 @@ def test_store_listing_branches_and_placeholders(store: Store) -> None:
     add_data(store, project, [{"title": "image-group-8375e", "images": images}])
     add_data(store, project, [{"title": "unlabelled.png", "width": 10, "height": 10}])
     assert verify_listing(store, project) == []
-    import_encord(store, project, [GROUP], branch_name="preds")
+    import_encord(store, project, [GROUP], ImportOptions(branch="preds", branch_in_rows=True))
     assert verify_listing(store, project) == []
     (only,) = verify_listing(store, project, branch_name="preds")
     assert (only.data_title, only.branch_name, len(only.objects)) == (
@@ -78,7 +79,7 @@ def test_store_listing_branches_and_placeholders(store: Store) -> None:
         "preds",
         2,
     )
-    import_encord(store, project, [GROUP])
+    import_encord(store, project, [GROUP], ImportOptions(branch_in_rows=True))
     every = verify_listing(store, project, all_branches=True)
     assert [(r.data_title, r.branch_name) for r in every] == [
         ("image-group-8375e", "main"),

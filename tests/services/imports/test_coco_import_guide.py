@@ -67,5 +67,7 @@ def test_guide_coco_script_runs_and_refuses_a_second_run(tmp_path: Path) -> None
         [sys.executable, str(SCRIPT)],
         env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
     )  # fmt: skip
-    assert again.returncode != 0 and "DuplicateImportError" in again.stderr
+    assert again.returncode != 0 and "BranchHasLabelsError" in again.stderr
+    # The refusal advises parameters import_coco_labels really has.
+    assert "replace=True" in again.stderr and "append=True" in again.stderr
     store.close()

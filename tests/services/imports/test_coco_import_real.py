@@ -16,6 +16,7 @@ from predscope.objects.coordinates import BoundingBoxCoordinates, PolygonCoordin
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.imports.coco import import_coco
+from predscope.services.imports.options import ImportOptions
 from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store
@@ -60,7 +61,7 @@ def test_coco_val_gt_and_two_prediction_branches(store: Store) -> None:
     images = {im["id"]: im for im in gt["images"]}
     project = coco_project(store, gt_file, ("bounding_box", "bitmask"))
 
-    report = import_coco(store, project, gt_file, branch_name="main", ground_truth=True)
+    report = import_coco(store, project, gt_file, ImportOptions(branch="main", ground_truth=True))
     assert (report.objects, report.clipped, report.kind) == (839, 0, "dataset")
     # Categories with annotations pick the bitmask twin (the file has masks); the 10 unused
     # categories stay unmatched as ambiguous, which is harmless and reported.
@@ -95,7 +96,7 @@ def test_coco_val_gt_and_two_prediction_branches(store: Store) -> None:
         assert stored["area"] == source["area"] and stored["bbox"] == source["bbox"]
 
     bbox_file = COCO_VAL / "instances_val2014_fakebbox100_results.json"
-    bbox = import_coco(store, project, bbox_file, branch_name="bbox")
+    bbox = import_coco(store, project, bbox_file, ImportOptions(branch="bbox"))
     assert bbox.mapping_source == "recorded"
     assert (bbox.objects, bbox.rows, bbox.clipped) == (734, 99, 0)
     dets = json.loads(bbox_file.read_text())
@@ -117,7 +118,7 @@ def test_coco_val_gt_and_two_prediction_branches(store: Store) -> None:
     assert got == want
 
     segm_file = COCO_VAL / "instances_val2014_fakesegm100_results.json"
-    segm = import_coco(store, project, segm_file, branch_name="segm")
+    segm = import_coco(store, project, segm_file, ImportOptions(branch="segm"))
     assert segm.objects == 734
     segm_rows = rows_of(store, project, "segm")
     first = json.loads(segm_file.read_text())[0]
@@ -142,12 +143,14 @@ def test_detectron2_mini_polygon_gt_and_rle_detections(store: Store) -> None:
             for im in gt["images"]
         ],
     )
-    report = import_coco(store, project, gt_file, branch_name="main", ground_truth=True)
+    report = import_coco(store, project, gt_file, ImportOptions(branch="main", ground_truth=True))
     assert report.objects == 2
     # Polygons in the file and a polygon object in the ontology: the polygon twin wins.
     assert report.mapping.categories[0].target is not None
     assert report.mapping.categories[0].target.shape == "polygon"
-    dets = import_coco(store, project, D2 / "dt_maskrcnn_139.json", branch_name="maskrcnn")
+    dets = import_coco(
+        store, project, D2 / "dt_maskrcnn_139.json", ImportOptions(branch="maskrcnn")
+    )
     assert dets.objects == 3 and dets.mapping_source == "recorded"
     rows = rows_of(store, project, "maskrcnn")
     anns = sorted(
@@ -197,7 +200,11 @@ def test_skimage_predictions_via_gt_catalogue(store: Store) -> None:
     project = _skimage_project(store)
     catalogue = SKIMAGE / "images_coco.json"
     haar = import_coco(
-        store, project, SKIMAGE / "pred_opencv_haar_hog.json", branch_name="haar", gt_path=catalogue
+        store,
+        project,
+        SKIMAGE / "pred_opencv_haar_hog.json",
+        ImportOptions(branch="haar"),
+        gt_path=catalogue,
     )
     raw = json.loads((SKIMAGE / "pred_opencv_haar_hog.json").read_text())
     assert haar.objects == len(raw) == 10 and haar.mapping_source == "gt"
@@ -215,7 +222,7 @@ def test_skimage_predictions_via_gt_catalogue(store: Store) -> None:
         store,
         project,
         SKIMAGE / "pred_mediapipe_0.10.21.json",
-        branch_name="mediapipe",
+        ImportOptions(branch="mediapipe"),
         gt_path=catalogue,
     )
     shapes = {m.name: m.target.shape for m in mp.mapping.categories if m.target}
@@ -231,7 +238,11 @@ def test_skimage_predictions_via_gt_catalogue(store: Store) -> None:
     assert masks[0].coordinates.to_numpy_array().sum() > 1000
 
     ocr = import_coco(
-        store, project, SKIMAGE / "pred_rapidocr_1.4.4.json", branch_name="ocr", gt_path=catalogue
+        store,
+        project,
+        SKIMAGE / "pred_rapidocr_1.4.4.json",
+        ImportOptions(branch="ocr"),
+        gt_path=catalogue,
     )
     assert ocr.objects == 6 and ocr.per_class == {"text": 6}
     rows = rows_of(store, project, "ocr")

@@ -17,6 +17,7 @@ from predscope.exceptions import (
 )
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.imports.coco import import_coco, import_coco_labels
+from predscope.services.imports.options import ImportOptions
 from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store
@@ -81,7 +82,7 @@ def test_dataset_with_string_ids_scores_and_clipping(
         {"id": 2, "image_id": "two", "category_id": 2, "bbox": [190, 90, 20, 20], "score": 1.5},
     ]
     report = import_coco(
-        store, project, _write(tmp_path, "d.json", _dataset(anns)), branch_name="preds"
+        store, project, _write(tmp_path, "d.json", _dataset(anns)), ImportOptions(branch="preds")
     )
     assert (report.objects, report.rows, report.clipped) == (2, 2, 1)
     assert {m.how for m in report.mapping.categories} == {"normalised"}
@@ -102,16 +103,14 @@ def test_results_list_needs_a_catalogue(
     results = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]
     path = _write(tmp_path, "r.json", results)
     with pytest.raises(ImportFormatError, match="pass --gt"):
-        import_coco(store, project, path, branch_name="p")
+        import_coco(store, project, path, ImportOptions(branch="p"))
     gt = _write(tmp_path, "gt.json", _dataset([]))
-    assert import_coco(store, project, path, branch_name="p", gt_path=gt).objects == 1
+    assert import_coco(store, project, path, ImportOptions(branch="p"), gt_path=gt).objects == 1
     mapped = import_coco(
         store,
         project,
         path,
-        branch_name="q",
-        image_map={"1": "b.jpg"},
-        category_map={"1": "Dog"},
+        ImportOptions(branch="q", image_map={"1": "b.jpg"}, category_map={"1": "Dog"}),
     )
     assert mapped.mapping_source == "maps"
     assert _boxes(store, project, "q")[0][0] == "b.jpg"
@@ -120,7 +119,7 @@ def test_results_list_needs_a_catalogue(
 def test_custom_score_field(tmp_path: Path, store: Store, project: ProjectRecord) -> None:
     anns = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "conf": 0.25, "score": 0.9}]
     path = _write(tmp_path, "d.json", _dataset(anns))
-    import_coco(store, project, path, branch_name="p", score_field="conf")
+    import_coco(store, project, path, ImportOptions(branch="p"), score_field="conf")
     assert _boxes(store, project, "p")[0][2] == 0.25
 
 
@@ -135,9 +134,11 @@ def test_unknown_category_error_or_skip(
     path = _write(tmp_path, "d.json", {"images": IMAGES, "categories": cats, "annotations": anns})
     before = count_rows(store)
     with pytest.raises(UnknownCategoryError, match="zebra"):
-        import_coco(store, project, path, branch_name="p")
+        import_coco(store, project, path, ImportOptions(branch="p"))
     assert count_rows(store) == before
-    report = import_coco(store, project, path, branch_name="p", on_unknown_category="skip")
+    report = import_coco(
+        store, project, path, ImportOptions(branch="p", on_unknown_category="skip")
+    )
     assert report.objects == 1 and report.skipped_categories == {"3 'zebra'": 1}
 
 
@@ -150,9 +151,13 @@ def test_unmatched_image_error_or_skip(
         tmp_path, "d.json", {"images": images, "categories": CATEGORIES, "annotations": anns}
     )
     with pytest.raises(ImportFormatError, match="zz.jpg"):
-        import_coco(store, project, path, branch_name="p")
-    report = import_coco(store, project, path, branch_name="p", on_unknown_image="skip")
-    assert report.objects == 0 and report.skipped_images == {"9 'zz.jpg'": 1}
+        import_coco(store, project, path, ImportOptions(branch="p"))
+    anns.append({"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.5})
+    path = _write(
+        tmp_path, "d.json", {"images": images, "categories": CATEGORIES, "annotations": anns}
+    )
+    report = import_coco(store, project, path, ImportOptions(branch="p", on_unknown_image="skip"))
+    assert report.objects == 1 and report.skipped_images == {"9 'zz.jpg'": 1}
 
 
 def test_reimport_is_refused_and_replace_swaps(
@@ -160,17 +165,19 @@ def test_reimport_is_refused_and_replace_swaps(
 ) -> None:
     anns = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]
     path = _write(tmp_path, "d.json", _dataset(anns))
-    import_coco(store, project, path, branch_name="p")
+    import_coco(store, project, path, ImportOptions(branch="p"))
     before = count_rows(store)
-    with pytest.raises(DuplicateImportError, match="--replace"):
-        import_coco(store, project, path, branch_name="p")
+    with pytest.raises(DuplicateImportError, match="replace=True"):
+        import_coco(store, project, path, ImportOptions(branch="p"))
     with pytest.raises(DuplicateImportError):
-        import_coco(store, project, path, branch_name="p", dry_run=True)
+        import_coco(store, project, path, ImportOptions(branch="p", dry_run=True))
     assert count_rows(store) == before
     other = _write(tmp_path, "e.json", _dataset([{**anns[0], "image_id": "two", "score": 0.1}]))
-    import_coco(store, project, other, branch_name="p")  # a different file adds to the branch
+    import_coco(
+        store, project, other, ImportOptions(branch="p", append=True)
+    )  # a different file adds to the branch
     assert len(_boxes(store, project, "p")) == 2
-    report = import_coco(store, project, path, branch_name="p", replace=True)
+    report = import_coco(store, project, path, ImportOptions(branch="p", replace=True))
     assert report.replaced
     assert [(t, c) for t, _, c, _ in _boxes(store, project, "p")] == [("a.jpg", 0.9)]
 
@@ -179,7 +186,10 @@ def test_dry_run_writes_nothing(tmp_path: Path, store: Store, project: ProjectRe
     anns = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]
     before = count_rows(store)
     report = import_coco(
-        store, project, _write(tmp_path, "d.json", _dataset(anns)), branch_name="p", dry_run=True
+        store,
+        project,
+        _write(tmp_path, "d.json", _dataset(anns)),
+        ImportOptions(branch="p", dry_run=True),
     )
     assert (report.objects, report.rows, report.dry_run) == (1, 1, True)
     assert count_rows(store) == before
@@ -233,7 +243,7 @@ def test_bad_input_changes_nothing(
     path = _write(tmp_path, "bad.json", payload)
     before = count_rows(store)
     with pytest.raises(ImportFormatError, match=message) as info:
-        import_coco(store, project, path, branch_name="p")
+        import_coco(store, project, path, ImportOptions(branch="p"))
     assert str(path) in str(info.value)
     assert count_rows(store) == before
 
@@ -245,15 +255,15 @@ def test_bad_geometry_for_shape(tmp_path: Path, store: Store, project: ProjectRe
     anns = [{"image_id": 1, "category_id": 5, "segmentation": rle, "score": 0.3}]
     path = _write(tmp_path, "d.json", {"images": IMAGES, "categories": cats, "annotations": anns})
     with pytest.raises(ImportFormatError, match=r"\[0\]\.segmentation.*polygon object 'bird'"):
-        import_coco(store, project, path, branch_name="p")
+        import_coco(store, project, path, ImportOptions(branch="p"))
 
 
 def test_bad_options(tmp_path: Path, store: Store, project: ProjectRecord) -> None:
     path = _write(tmp_path, "d.json", _dataset([GOOD]))
     with pytest.raises(InvalidArgumentsError):
-        import_coco(store, project, path, branch_name="p", on_unknown_category="ignore")
+        import_coco(store, project, path, ImportOptions(branch="p", on_unknown_category="ignore"))
     with pytest.raises(ImportFormatError, match="cannot read"):
-        import_coco(store, project, tmp_path / "missing.json", branch_name="p")
+        import_coco(store, project, tmp_path / "missing.json", ImportOptions(branch="p"))
 
 
 def test_import_coco_labels_encord_signature(store: Store, project: ProjectRecord) -> None:
@@ -273,7 +283,7 @@ def test_import_coco_labels_encord_signature(store: Store, project: ProjectRecor
         labels,
         {1: cat.feature_node_hash},
         {1: FrameIndex(rows["a.jpg"].data_hash, frame=0)},
-        branch_name="enc",
+        ImportOptions(branch="enc"),
         confidence_field_name="score",
     )
     # Unmapped category 2 and image "two" are skipped, as in Encord.
@@ -286,7 +296,7 @@ def test_import_coco_labels_encord_signature(store: Store, project: ProjectRecor
             labels,
             {1: cat.feature_node_hash},
             {1: FrameIndex(rows["a.jpg"].data_hash)},
-            branch_name="enc",
+            ImportOptions(branch="enc"),
             confidence_field_name="score",
         )
 
@@ -319,7 +329,7 @@ def test_stored_documents_are_what_the_codec_writes(
         },
     ]
     path = _write(tmp_path, "gt.json", {"images": IMAGES, "categories": cats, "annotations": anns})
-    import_coco(store, project, path, branch_name="main", ground_truth=True)
+    import_coco(store, project, path, ImportOptions(branch="main", ground_truth=True))
     onto = OntologyStructure.from_dict(project.ontology)
     (row,) = [r for r in list_label_rows(store, project, onto) if r.label_hash]
     with store.read() as conn:
@@ -364,7 +374,7 @@ def test_image_group_frames_by_title_and_map(
         tmp_path, "g.json", {"images": images, "categories": CATEGORIES, "annotations": anns}
     )
     report = import_coco(
-        store, project, path, branch_name="grp", image_map={"2": f"{group.data_hash}:0"}
+        store, project, path, ImportOptions(branch="grp", image_map={"2": f"{group.data_hash}:0"})
     )
     assert (report.objects, report.rows) == (2, 1)
     (row,) = [r for r in list_label_rows(store, project, onto, branch_name="grp") if r.label_hash]
@@ -429,7 +439,10 @@ def test_keypoints_become_a_skeleton(tmp_path: Path, store: Store) -> None:
         ],
     }
     import_coco(
-        store, project, _write(tmp_path, "kp.json", data), branch_name="main", ground_truth=True
+        store,
+        project,
+        _write(tmp_path, "kp.json", data),
+        ImportOptions(branch="main", ground_truth=True),
     )
     structure = OntologyStructure.from_dict(project.ontology)
     (row,) = [r for r in list_label_rows(store, project, structure) if r.label_hash]
@@ -448,3 +461,51 @@ def test_keypoints_become_a_skeleton(tmp_path: Path, store: Store) -> None:
     (ann,) = exported["annotations"]
     assert ann["keypoints"] == [10.0, 5.0, 1, 50.0, 25.0, 2] and ann["num_keypoints"] == 2
     assert exported["categories"][0]["keypoints"] == ["eye", "nose"]
+
+
+def test_mostly_normalised_boxes_warn_with_the_count(
+    tmp_path: Path, store: Store, project: ProjectRecord
+) -> None:
+    """One pixel-sized box used to let nine normalised ones through without a word."""
+    anns = [
+        {"image_id": "two", "category_id": 1, "bbox": [0.1, 0.1, 0.2, 0.2], "score": 0.5}
+    ] * 9 + [{"image_id": "two", "category_id": 1, "bbox": [1.5, 0.1, 0.2, 0.2], "score": 0.5}]
+    report = import_coco(
+        store, project, _write(tmp_path, "n.json", _dataset(anns)), ImportOptions(branch="n")
+    )
+    assert report.objects == 10
+    (warning,) = report.warnings
+    assert warning.startswith("9 of 10 boxes fit in the unit square")
+    assert f"warning: {warning}" in report.summary_lines()
+    assert report.to_dict()["warnings"] == [warning]
+    every = [{**a, "bbox": [0.1, 0.1, 0.2, 0.2]} for a in anns]
+    with pytest.raises(ImportFormatError, match="all 10 boxes fit in the unit square"):
+        import_coco(
+            store, project, _write(tmp_path, "m.json", _dataset(every)), ImportOptions(branch="m")
+        )
+
+
+@pytest.mark.parametrize(
+    "bbox", [[250, 10, 20, 20], [-40, 10, 20, 20], [10, 100, 5, 5], [10, -30, 5, 20]]
+)
+def test_a_box_entirely_outside_its_image_is_an_error(
+    tmp_path: Path, store: Store, project: ProjectRecord, bbox: list[float]
+) -> None:
+    """It used to become a 0x0 box, counted as clipped."""
+    anns = [
+        {"image_id": "two", "category_id": 1, "bbox": [10, 10, 20, 20], "score": 0.5},
+        {"image_id": "two", "category_id": 1, "bbox": bbox, "score": 0.5},
+    ]
+    before = count_rows(store)
+    with pytest.raises(ImportFormatError, match=r"annotations\[1\]\.bbox: the box .* lies "
+                       r"entirely outside its 200x100 image"):  # fmt: skip
+        import_coco(
+            store, project, _write(tmp_path, "o.json", _dataset(anns)), ImportOptions(branch="o")
+        )
+    assert count_rows(store) == before
+    # Partly outside is still clipped and counted.
+    anns[1]["bbox"] = [190, 10, 20, 20]
+    report = import_coco(
+        store, project, _write(tmp_path, "c.json", _dataset(anns)), ImportOptions(branch="c")
+    )
+    assert (report.objects, report.clipped) == (2, 1)

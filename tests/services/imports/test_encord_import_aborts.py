@@ -15,6 +15,7 @@ from sqlalchemy import select
 from predscope.exceptions import ImportFormatError, MediaError
 from predscope.services.exports.encord import export_encord
 from predscope.services.imports.encord import import_encord
+from predscope.services.imports.options import ImportOptions
 from predscope.services.projects import add_data, create_project
 from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord
@@ -116,14 +117,14 @@ def test_bad_record_in_second_file_aborts_everything(
     bad.write_text(json.dumps([copy.deepcopy(NATIVE) | {"branch_name": "other"}, row]))
     before = _dump(store)
     with pytest.raises(ImportFormatError) as info:
-        import_encord(store, project, [good, bad])
+        import_encord(store, project, [good, bad], ImportOptions(branch_in_rows=True))
     message = str(info.value)
     assert message.startswith(f"{bad}:row 1 ("), message
     assert where in message and what in message, message
     assert _dump(store) == before
     # The same files without the bad row import, so the refusal was about that record only.
     bad.write_text(json.dumps([copy.deepcopy(NATIVE) | {"branch_name": "other"}]))
-    report = import_encord(store, project, [good, bad])
+    report = import_encord(store, project, [good, bad], ImportOptions(branch_in_rows=True))
     assert set(report.branches) == {"main", "other"}
 
 
@@ -137,7 +138,7 @@ def test_object_answers_for_an_unknown_object_are_refused(
     path = tmp_path / "rows.json"
     path.write_text(json.dumps(row))
     with pytest.raises(ImportFormatError, match="b3JwaGFu"):
-        import_encord(store, project, [path])
+        import_encord(store, project, [path], ImportOptions(branch_in_rows=True))
     assert export_encord(store, project, branch_name="main") == []
 
 
@@ -162,7 +163,7 @@ def test_answers_for_an_unlabelled_object_name_file_row_hash_and_section(
     path.write_text(json.dumps([copy.deepcopy(NATIVE) | {"branch_name": "x"}, row]))
     before = _dump(store)
     with pytest.raises(ImportFormatError) as info:
-        import_encord(store, project, [path])
+        import_encord(store, project, [path], ImportOptions(branch_in_rows=True))
     message = str(info.value)
     assert message.startswith(f"{path}:row 1 ("), message
     assert f"{section}, object b3JwaGFu, objectHash" in message, message

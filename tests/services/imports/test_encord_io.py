@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from predscope.exceptions import ImportFormatError
+from predscope.exceptions import BranchHasLabelsError, BranchNameError, ImportFormatError
 from predscope.objects.coordinates import (
     AudioCoordinates,
     BitmaskCoordinates,
@@ -30,6 +30,7 @@ from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.exports.encord import export_encord, write_encord_export
 from predscope.services.exports.listing import verify_listing
 from predscope.services.imports.encord import import_encord
+from predscope.services.imports.options import ImportOptions
 from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store, open_store
@@ -104,7 +105,7 @@ def assert_same_row(fixture: dict[str, Any], exported: dict[str, Any]) -> None:
 
 def test_native_fixture_round_trips_field_by_field(store: Store) -> None:
     project = native_project(store)
-    report = import_encord(store, project, [NATIVE])
+    report = import_encord(store, project, [NATIVE], ImportOptions(branch_in_rows=True))
     assert report.branches == {
         "main": {"rows": 1, "objects": 3, "classifications": 3, "replaced": 0}
     }
@@ -118,8 +119,8 @@ def test_native_fixture_round_trips_field_by_field(store: Store) -> None:
 
 def test_image_group_fixture_round_trips_field_by_field(store: Store) -> None:
     project = group_project(store)
-    report = import_encord(store, project, [GROUP])
-    assert (report.rows[0].objects, report.rows[0].classifications) == (2, 3)
+    report = import_encord(store, project, [GROUP], ImportOptions(branch_in_rows=True))
+    assert (report.label_rows[0].objects, report.label_rows[0].classifications) == (2, 3)
     (exported,) = export_encord(store, project)
     fixture = load(GROUP)
     assert_same_row(fixture, exported)
@@ -137,11 +138,11 @@ def test_image_group_fixture_round_trips_field_by_field(store: Store) -> None:
 
 def test_export_reimports_identically(store: Store, tmp_path: Path) -> None:
     first = group_project(store, "first")
-    import_encord(store, first, [GROUP])
+    import_encord(store, first, [GROUP], ImportOptions(branch_in_rows=True))
     out = tmp_path / "export.json"
     assert write_encord_export(store, first, out, branch_name="main") == 1
     second = group_project(store, "second")
-    import_encord(store, second, [out], branch_name="copy")
+    import_encord(store, second, [out], ImportOptions(branch="copy", branch_in_rows=True))
     (a,) = load(out)
     (b,) = export_encord(store, second, branch_name="copy")
     assert b["branch_name"] == "copy"
@@ -167,7 +168,7 @@ def test_bad_record_aborts_the_whole_import(store: Store, tmp_path: Path) -> Non
     bad.write_text(json.dumps([bad_row]))
     before = dump(store)
     with pytest.raises(ImportFormatError) as info:
-        import_encord(store, project, [good, bad])
+        import_encord(store, project, [good, bad], ImportOptions(branch_in_rows=True))
     message = str(info.value)
     assert str(bad) in message
     assert "row 0 ('rousseau_2.jpg')" in message
@@ -183,7 +184,7 @@ def test_dry_run_reports_and_writes_nothing(store: Store, tmp_path: Path) -> Non
     path = tmp_path / "rows.json"
     path.write_text(json.dumps([row, other]))
     before = dump(store)
-    report = import_encord(store, project, [path], dry_run=True)
+    report = import_encord(store, project, [path], ImportOptions(dry_run=True, branch_in_rows=True))
     assert report.dry_run
     assert report.branches == {
         "main": {"rows": 1, "objects": 3, "classifications": 3, "replaced": 0},
@@ -198,28 +199,51 @@ def test_branch_option_then_row_branch_then_main(store: Store, tmp_path: Path) -
     row["branch_name"] = "from-file"
     path = tmp_path / "r.json"
     path.write_text(json.dumps(row))
-    assert import_encord(store, project, [path]).rows[0].branch_name == "from-file"
-    assert import_encord(store, project, [path], branch_name="opt").rows[0].branch_name == "opt"
+    assert (
+        import_encord(store, project, [path], ImportOptions(branch_in_rows=True))
+        .label_rows[0]
+        .branch_name
+        == "from-file"
+    )
+    assert (
+        import_encord(
+            store, project, [path], ImportOptions(branch="opt", branch_in_rows=True, append=True)
+        )
+        .label_rows[0]
+        .branch_name
+        == "opt"
+    )
     del row["branch_name"]
     path.write_text(json.dumps(row))
-    assert import_encord(store, project, [path]).rows[0].branch_name == "main"
+    assert (
+        import_encord(store, project, [path], ImportOptions(branch_in_rows=True, append=True))
+        .label_rows[0]
+        .branch_name
+        == "main"
+    )
     listed = verify_listing(store, project, all_branches=True)
     assert sorted(r.branch_name for r in listed) == ["from-file", "main", "opt"]
+    with pytest.raises(BranchNameError, match="--branch|branch_name"):
+        ImportOptions(branch="bad name!", branch_in_rows=True)
+    row["branch_name"] = "bad name!"  # a row's own branch is checked where it stands
+    path.write_text(json.dumps(row))
     with pytest.raises(ImportFormatError, match="branch_name"):
-        import_encord(store, project, [path], branch_name="bad name!")
+        import_encord(store, project, [path], ImportOptions(branch_in_rows=True))
 
 
-def test_reimport_replaces_the_row(store: Store, tmp_path: Path) -> None:
+def test_append_replaces_the_row(store: Store, tmp_path: Path) -> None:
     project = native_project(store)
-    import_encord(store, project, [NATIVE])
+    import_encord(store, project, [NATIVE], ImportOptions(branch_in_rows=True))
     row = load(NATIVE)
     unit = next(iter(row["data_units"].values()))
     unit["labels"]["objects"] = unit["labels"]["objects"][:1]
     del row["object_answers"]["2c1Uso5b"], row["object_answers"]["f7RpEkg5"]
     path = tmp_path / "one.json"
     path.write_text(json.dumps(row))
-    report = import_encord(store, project, [path])
-    assert report.rows[0].replaced
+    with pytest.raises(BranchHasLabelsError, match="--append|append=True"):
+        import_encord(store, project, [path], ImportOptions(branch_in_rows=True))
+    report = import_encord(store, project, [path], ImportOptions(branch_in_rows=True, append=True))
+    assert report.label_rows[0].replaced
     (exported,) = export_encord(store, project)
     (unit_out,) = exported["data_units"].values()
     assert [o["objectHash"] for o in unit_out["labels"]["objects"]] == ["saG3qh6C"]
@@ -231,7 +255,7 @@ def test_unknown_unit_and_duplicate_rows_are_refused(store: Store, tmp_path: Pat
     twice = tmp_path / "twice.json"
     twice.write_text(json.dumps([row, row]))
     with pytest.raises(ImportFormatError, match=r"row 1 .*already given by .* row 0"):
-        import_encord(store, project, [twice])
+        import_encord(store, project, [twice], ImportOptions(branch_in_rows=True))
     row["data_title"] = "elsewhere.jpg"
     row["data_hash"] = "0000"
     (unit,) = row["data_units"].values()
@@ -239,7 +263,7 @@ def test_unknown_unit_and_duplicate_rows_are_refused(store: Store, tmp_path: Pat
     lost = tmp_path / "lost.json"
     lost.write_text(json.dumps(row))
     with pytest.raises(ImportFormatError, match=r"unknown data unit.*'elsewhere.jpg'"):
-        import_encord(store, project, [lost])
+        import_encord(store, project, [lost], ImportOptions(branch_in_rows=True))
 
 
 # -- every geometry, nested and dynamic attributes, video frames and audio ranges -------------
@@ -359,7 +383,9 @@ def test_every_geometry_round_trips(store: Store, tmp_path: Path) -> None:
     rows = build_rows(project, store)
     path = tmp_path / "rows.json"
     path.write_text(json.dumps(rows))
-    report = import_encord(store, project, [path], branch_name="model")
+    report = import_encord(
+        store, project, [path], ImportOptions(branch="model", branch_in_rows=True)
+    )
     assert report.branches["model"] == {
         "rows": 2, "objects": 8, "classifications": 2, "replaced": 0
     }  # fmt: skip
@@ -405,7 +431,7 @@ def test_video_frame_outside_is_refused_before_writing(store: Store, tmp_path: P
     path.write_text(json.dumps(rows))
     before = dump(store)
     with pytest.raises(ImportFormatError, match=r"row 0 \('clip.mp4'\), frame 12: frame 12 is"):
-        import_encord(store, project, [path])
+        import_encord(store, project, [path], ImportOptions(branch_in_rows=True))
     assert dump(store) == before
 
 
@@ -438,13 +464,15 @@ def test_sdk_project_delegates_to_the_service(store_url: str) -> None:
 def test_current_classification_form_alone_imports(store: Store, tmp_path: Path) -> None:
     """Rows written by SDK >= 0.1.205 carry classifications only as ``range`` entries."""
     project = native_project(store)
-    import_encord(store, project, [NATIVE])
+    import_encord(store, project, [NATIVE], ImportOptions(branch_in_rows=True))
     (row,) = export_encord(store, project)
     for unit in row["data_units"].values():
         unit["labels"]["classifications"] = []
     path = tmp_path / "range_only.json"
     path.write_text(json.dumps(row))
-    report = import_encord(store, project, [path], branch_name="range-only")
-    assert report.rows[0].classifications == 3
+    report = import_encord(
+        store, project, [path], ImportOptions(branch="range-only", branch_in_rows=True)
+    )
+    assert report.label_rows[0].classifications == 3
     (again,) = export_encord(store, project, branch_name="range-only")
     assert again["classification_answers"] == row["classification_answers"]

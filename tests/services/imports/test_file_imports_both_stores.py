@@ -18,6 +18,7 @@ from pycocotools.cocoeval import COCOeval
 from predscope.exceptions import DuplicateImportError, ImportFormatError
 from predscope.services.exports.coco import export_coco_file
 from predscope.services.imports.coco import import_coco
+from predscope.services.imports.options import ImportOptions
 from predscope.services.imports.text import import_voc, import_yolo
 from predscope.services.projects import add_data, create_project
 from predscope.store.engine import Store, open_store
@@ -67,29 +68,29 @@ def test_coco_refuse_replace_and_export_parity(
 ) -> None:
     gt_file, dt_file = D2 / "gt_val2017_139_285.json", D2 / "dt_maskrcnn_139.json"
     dets = json.loads(dt_file.read_text())
-    import_coco(store, d2, gt_file, branch_name="main", ground_truth=True)
-    first = import_coco(store, d2, dt_file, branch_name="dt")
+    import_coco(store, d2, gt_file, ImportOptions(branch="main", ground_truth=True))
+    first = import_coco(store, d2, dt_file, ImportOptions(branch="dt"))
     assert first.objects == len(dets) and first.mapping_source == "recorded"
     want = sorted((t, float(d["score"]), False) for d in dets for t in ["000000000139.jpg"])
     assert [(t, s, m) for t, s, m in _scores(store, d2, "dt")] == want
     before = count_rows(store)
 
     with pytest.raises(DuplicateImportError, match="replace"):
-        import_coco(store, d2, dt_file, branch_name="dt")
+        import_coco(store, d2, dt_file, ImportOptions(branch="dt"))
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([*dets[:2], {**dets[2], "bbox": [0, 0, -4, 3]}]))
     with pytest.raises(ImportFormatError, match=r"\[2\]\.bbox"):
-        import_coco(store, d2, bad, branch_name="dt", replace=True)
+        import_coco(store, d2, bad, ImportOptions(branch="dt", replace=True))
     assert count_rows(store) == before
 
     # --replace with a smaller file swaps the branch's labels: nothing old survives.
     subset = tmp_path / "subset.json"
     subset.write_text(json.dumps([{**d, "score": 2.5 + i} for i, d in enumerate(dets[:3])]))
-    report = import_coco(store, d2, subset, branch_name="dt", replace=True)
+    report = import_coco(store, d2, subset, ImportOptions(branch="dt", replace=True))
     assert report.replaced and report.objects == 3
     assert [s for _, s, _ in _scores(store, d2, "dt")] == [2.5, 3.5, 4.5]
     # Replacing with the original file again restores exactly the first import.
-    import_coco(store, d2, dt_file, branch_name="dt", replace=True)
+    import_coco(store, d2, dt_file, ImportOptions(branch="dt", replace=True))
     assert _scores(store, d2, "dt") == want
     gt = json.loads(gt_file.read_text())
     titles = {im["id"]: im["file_name"] for im in gt["images"]}
@@ -106,9 +107,13 @@ def test_coco_refuse_replace_and_export_parity(
 
 
 def test_coco_dry_run_reports_without_writing(store: Store, d2: ProjectRecord) -> None:
-    import_coco(store, d2, D2 / "gt_val2017_139_285.json", branch_name="main", ground_truth=True)
+    import_coco(
+        store, d2, D2 / "gt_val2017_139_285.json", ImportOptions(branch="main", ground_truth=True)
+    )
     before = count_rows(store)
-    report = import_coco(store, d2, D2 / "dt_maskrcnn_139.json", branch_name="dt", dry_run=True)
+    report = import_coco(
+        store, d2, D2 / "dt_maskrcnn_139.json", ImportOptions(branch="dt", dry_run=True)
+    )
     dets = json.loads((D2 / "dt_maskrcnn_139.json").read_text())
     assert (report.dry_run, report.objects) == (True, len(dets))
     assert sum(report.per_class.values()) == len(dets)
@@ -127,20 +132,21 @@ def padilla(store: Store) -> ProjectRecord:
 
 
 def _yolo(store: Store, project: ProjectRecord, folder: Path, **kw: Any) -> Any:
-    return import_yolo(store, project, folder, class_mode="name", score_column="second", **kw)
+    options = ImportOptions(**kw)
+    return import_yolo(store, project, folder, options, class_mode="name", score_column="second")
 
 
 def test_yolo_dry_run_and_replace(tmp_path: Path, store: Store, padilla: ProjectRecord) -> None:
     before = count_rows(store)
-    dry = _yolo(store, padilla, PADILLA / "detections_rel", branch_name="y", dry_run=True)
+    dry = _yolo(store, padilla, PADILLA / "detections_rel", branch="y", dry_run=True)
     assert (dry.objects, dry.dry_run) == (24, True)
     assert count_rows(store) == before
-    _yolo(store, padilla, PADILLA / "detections_rel", branch_name="y")
+    _yolo(store, padilla, PADILLA / "detections_rel", branch="y")
     assert len(_scores(store, padilla, "y")) == 24
     folder = tmp_path / "dets"
     folder.mkdir()
     (folder / "00001.txt").write_text("person 0.125 0.5 0.5 0.2 0.2\n")
-    report = _yolo(store, padilla, folder, branch_name="y", replace=True)
+    report = _yolo(store, padilla, folder, branch="y", replace=True)
     assert report.replaced
     assert _scores(store, padilla, "y") == [("00001.jpg", 0.125, False)]
 
@@ -164,13 +170,13 @@ def test_voc_refuse_dry_run_and_replace(
     (first / "b.xml").write_text(VOC.format(name="00002.jpg", score=0.5))
     (second / "c.xml").write_text(VOC.format(name="00003.jpg", score=0.25))
     before = count_rows(store)
-    assert import_voc(store, padilla, first, branch_name="v", dry_run=True).objects == 2
+    assert import_voc(store, padilla, first, ImportOptions(branch="v", dry_run=True)).objects == 2
     assert count_rows(store) == before
-    import_voc(store, padilla, first, branch_name="v")
+    import_voc(store, padilla, first, ImportOptions(branch="v"))
     assert _scores(store, padilla, "v") == [("00001.jpg", 0.75, False), ("00002.jpg", 0.5, False)]
     after = count_rows(store)
     with pytest.raises(DuplicateImportError):
-        import_voc(store, padilla, first, branch_name="v")
+        import_voc(store, padilla, first, ImportOptions(branch="v"))
     assert count_rows(store) == after
-    assert import_voc(store, padilla, second, branch_name="v", replace=True).replaced
+    assert import_voc(store, padilla, second, ImportOptions(branch="v", replace=True)).replaced
     assert _scores(store, padilla, "v") == [("00003.jpg", 0.25, False)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from predscope.services.imports.writer import CocoImportReport
+from predscope.services.imports.report import ImportReport
 
 
 @pytest.mark.parametrize(
@@ -22,7 +22,7 @@ from predscope.services.imports.writer import CocoImportReport
     ],
 )
 def test_first_summary_line(dry_run: bool, replaced: bool, expected: str, absent: str) -> None:
-    report = CocoImportReport(
+    report = ImportReport(
         source="preds.json",
         branch_name="model-a",
         dry_run=dry_run,

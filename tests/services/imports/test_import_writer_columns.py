@@ -19,6 +19,7 @@ from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.imports.coco import import_coco
 from predscope.services.imports.documents import EntryTemplates, _box_fragments, new_hashes
 from predscope.services.imports.documents import _entries as _dict_entries
+from predscope.services.imports.options import ImportOptions
 from predscope.services.imports.writer import PlannedObject, UnitPlan
 from predscope.services.projects import add_data, create_project
 from predscope.store import label_rows as row_repo
@@ -114,7 +115,7 @@ def test_interleaved_images_and_shapes_keep_file_order(
     gt.write_text(json.dumps(dataset))
     path = tmp_path / "dt.json"
     path.write_text(json.dumps(results))
-    report = import_coco(store, project, path, branch_name="preds", gt_path=gt)
+    report = import_coco(store, project, path, ImportOptions(branch="preds"), gt_path=gt)
     assert report.objects == 5 and report.rows == 2
     assert report.clipped == 1 and report.missing_scores == 1
     assert list(report.per_class.items()) == [("dog", 2), ("cat", 3)]
@@ -142,7 +143,10 @@ def test_unmatched_categories_are_counted_in_order_of_first_use(
     path = tmp_path / "gt.json"
     path.write_text(json.dumps(dataset))
     report = import_coco(
-        store, project, path, branch_name="main", ground_truth=True, on_unknown_category="skip"
+        store,
+        project,
+        path,
+        ImportOptions(branch="main", ground_truth=True, on_unknown_category="skip"),
     )
     assert list(report.skipped_categories.items()) == [("9 'yak'", 3), ("7 'zebra'", 2)]
     assert report.objects == 1

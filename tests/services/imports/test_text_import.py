@@ -9,6 +9,7 @@ import pytest
 
 from predscope.exceptions import DuplicateImportError, ImportFormatError, UnknownCategoryError
 from predscope.objects.ontology_structure import OntologyStructure
+from predscope.services.imports.options import ImportOptions
 from predscope.services.imports.text import import_voc, import_yolo
 from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
@@ -67,8 +68,7 @@ def test_padilla_yolo_gt_and_detections(store: Store, padilla: ProjectRecord) ->
         store,
         padilla,
         PADILLA / "groundtruths_rel",
-        branch_name="main",
-        ground_truth=True,
+        ImportOptions(branch="main", ground_truth=True),
         class_mode="name",
         score_column="none",
     )
@@ -78,7 +78,7 @@ def test_padilla_yolo_gt_and_detections(store: Store, padilla: ProjectRecord) ->
         store,
         padilla,
         PADILLA / "detections_rel",
-        branch_name="dets",
+        ImportOptions(branch="dets"),
         class_mode="name",
         score_column="second",
     )
@@ -95,7 +95,7 @@ def test_padilla_yolo_gt_and_detections(store: Store, padilla: ProjectRecord) ->
             store,
             padilla,
             PADILLA / "detections_rel",
-            branch_name="dets",
+            ImportOptions(branch="dets"),
             class_mode="name",
             score_column="second",
         )
@@ -110,9 +110,11 @@ def test_yolo_index_mode_clipping_and_unknown_class(
     (folder / "00001.txt").write_text("0 0.05 0.5 0.2 0.2 0.9\n1 0.5 0.5 0.1 0.1 0.3\n")
     before = count_rows(store)
     with pytest.raises(UnknownCategoryError, match="car"):
-        import_yolo(store, padilla, folder, branch_name="y")
+        import_yolo(store, padilla, folder, ImportOptions(branch="y"))
     assert count_rows(store) == before
-    report = import_yolo(store, padilla, folder, branch_name="y", on_unknown_category="skip")
+    report = import_yolo(
+        store, padilla, folder, ImportOptions(branch="y", on_unknown_category="skip")
+    )
     assert (report.objects, report.clipped, report.skipped_categories) == (1, 1, {"car": 1})
     ((title, box, conf, _),) = _labels(store, padilla, "y")
     assert title == "00001.jpg" and conf == 0.9
@@ -133,7 +135,7 @@ VOC = """<annotation>
 def test_voc_files(tmp_path: Path, store: Store, padilla: ProjectRecord) -> None:
     (tmp_path / "a.xml").write_text(VOC.format(name="00001.jpg"))
     (tmp_path / "b.xml").write_text(VOC.format(name="00002.jpg"))
-    report = import_voc(store, padilla, tmp_path, branch_name="main", ground_truth=True)
+    report = import_voc(store, padilla, tmp_path, ImportOptions(branch="main", ground_truth=True))
     assert (report.objects, report.rows, report.clipped) == (4, 2, 2)
     labels = _labels(store, padilla, "main")
     assert labels[0][0] == "00001.jpg"
@@ -154,8 +156,23 @@ def test_voc_errors_change_nothing(tmp_path: Path, store: Store, padilla: Projec
     bad.write_text(VOC.format(name="00001.jpg").replace("<width>200", "<width>300"))
     before = count_rows(store)
     with pytest.raises(ImportFormatError, match="300x200"):
-        import_voc(store, padilla, bad, branch_name="v")
+        import_voc(store, padilla, bad, ImportOptions(branch="v"))
     bad.write_text('<!DOCTYPE x [<!ENTITY a "b">]>' + VOC.format(name="00001.jpg"))
     with pytest.raises(ImportFormatError, match="DTD"):
-        import_voc(store, padilla, bad, branch_name="v")
+        import_voc(store, padilla, bad, ImportOptions(branch="v"))
+    assert count_rows(store) == before
+
+
+def test_a_voc_box_entirely_outside_its_image_is_an_error(
+    tmp_path: Path, store: Store, padilla: ProjectRecord
+) -> None:
+    """It used to become a 0x0 box, counted as clipped."""
+    (tmp_path / "a.xml").write_text(
+        "<annotation><filename>00001.jpg</filename><size><width>200</width><height>200</height>"
+        "</size><object><name>person</name><bndbox><xmin>250</xmin><ymin>10</ymin>"
+        "<xmax>290</xmax><ymax>50</ymax></bndbox></object></annotation>"
+    )
+    before = count_rows(store)
+    with pytest.raises(ImportFormatError, match=r"a.xml:object\[0\]: the box .* entirely outside"):
+        import_voc(store, padilla, tmp_path, ImportOptions(branch="v"))
     assert count_rows(store) == before

@@ -19,7 +19,7 @@ import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
-from predscope.exceptions import ImportFormatError, InvalidArgumentsError
+from predscope.exceptions import ImportFormatError
 from predscope.formats.coco_mapping import (
     CocoId,
     ImageMatch,
@@ -34,25 +34,24 @@ from predscope.formats.coco_mapping import (
 from predscope.formats.coco_reader import CocoFile, index_of, read_coco
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.imports.coco_convert import convert_annotations
+from predscope.services.imports.options import ImportOptions, MapInput
+from predscope.services.imports.report import ImportReport
 from predscope.services.imports.writer import (
-    CocoImportReport,
     UnitPlan,
     find_ground_truth_import,
     handle_unmatched,
     object_targets,
     paused_gc,
+    refuse_empty,
     unit_targets,
     write_plan,
 )
 from predscope.services.progress import Progress
-from predscope.store.branches import MAIN_BRANCH, validate_branch_name
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
 from predscope.utilities.coco.datastructure import FrameIndex
 
-__all__ = ["CocoImportReport", "import_coco", "import_coco_labels"]
-
-MapInput = str | Path | Mapping[str, str] | None
+__all__ = ["ImportReport", "import_coco", "import_coco_labels"]
 
 _ORIGINS = {
     "file": "listed in the file",
@@ -259,16 +258,18 @@ def _plan(
     ontology: OntologyStructure,
     parsed: CocoFile,
     scores: NDArray[np.float64],
-    report: CocoImportReport,
-    options: dict[str, Any],
+    report: ImportReport,
+    options: ImportOptions,
+    gt_path: str | Path | None,
+    progress: Progress | None,
 ) -> tuple[dict[str, UnitPlan], _Catalogue]:
     source = parsed.source
     prefix = "annotations" if parsed.kind == "dataset" else ""
-    imap, imap_source = _as_map(options["image_map"], "image map")
-    cmap, cmap_source = _as_map(options["category_map"], "category map")
+    imap, imap_source = _as_map(options.image_map, "image map")
+    cmap, cmap_source = _as_map(options.category_map, "category map")
     units = unit_targets(store, project)
     have_maps = imap is not None or cmap is not None
-    cat = _catalogue(store, project, parsed, units, options["gt_path"], have_maps)
+    cat = _catalogue(store, project, parsed, units, gt_path, have_maps)
     ann = parsed.annotations
     img_index = _locate(source, prefix, "image_id", ann.image_id, cat.image_ids, cat.origin)
     cat_index = _locate(
@@ -295,8 +296,8 @@ def _plan(
     ]
     bad_cat = _unmatched(cat_index, cat_targets)
     bad_img = _unmatched(img_index, img_targets)
-    handle_unmatched(report, "category", bad_cat, cat_labels, options["on_unknown_category"])
-    handle_unmatched(report, "image", bad_img, img_labels, options["on_unknown_image"])
+    handle_unmatched(report, "category", bad_cat, cat_labels, options.on_unknown_category)
+    handle_unmatched(report, "image", bad_img, img_labels, options.on_unknown_image)
     plan = convert_annotations(
         parsed,
         prefix,
@@ -310,7 +311,7 @@ def _plan(
         img_labels,
         ontology,
         report,
-        progress=options["progress"],
+        progress=progress,
     )
     return plan, cat
 
@@ -333,41 +334,26 @@ def import_coco(
     store: Store,
     project: ProjectRecord,
     path: str | Path,
+    options: ImportOptions,
     *,
-    branch_name: str,
-    ground_truth: bool = False,
-    dry_run: bool = False,
-    replace: bool = False,
-    on_unknown_category: str = "error",
-    on_unknown_image: str = "error",
     gt_path: str | Path | None = None,
-    image_map: MapInput = None,
-    category_map: MapInput = None,
     score_field: str = "score",
     progress: Progress | None = None,
-) -> CocoImportReport:
-    """Import a COCO results list or dataset into ``branch_name`` (see the module docstring).
+) -> ImportReport:
+    """Import a COCO results list or dataset as ``options`` say (see the module docstring).
 
-    Maps are file paths or ``{key: value}`` dicts (see ``formats.coco_mapping.load_map_file``).
+    ``gt_path`` gives a results list its images and categories; ``score_field`` names the
+    annotation field holding the confidence.
     """
     return _import_bytes(
         store,
         project,
         _read_bytes(path),
         str(path),
-        branch_name=branch_name,
-        ground_truth=ground_truth,
-        dry_run=dry_run,
-        replace=replace,
+        options,
         score_field=score_field,
-        options={
-            "on_unknown_category": on_unknown_category,
-            "on_unknown_image": on_unknown_image,
-            "gt_path": gt_path,
-            "image_map": image_map,
-            "category_map": category_map,
-            "progress": progress,
-        },
+        gt_path=gt_path,
+        progress=progress,
     )
 
 
@@ -377,21 +363,13 @@ def _import_bytes(
     project: ProjectRecord,
     data: bytes,
     source: str,
+    options: ImportOptions,
     *,
-    branch_name: str,
-    ground_truth: bool,
-    dry_run: bool,
-    replace: bool,
     score_field: str | None,
-    options: dict[str, Any],
-) -> CocoImportReport:
-    for name in ("on_unknown_category", "on_unknown_image"):
-        if options[name] not in ("error", "skip"):
-            raise InvalidArgumentsError(
-                f"import coco: {name}={options[name]!r} - use 'error' or 'skip'"
-            )
+    gt_path: str | Path | None,
+    progress: Progress | None,
+) -> ImportReport:
     started = time.perf_counter()
-    branch = validate_branch_name(branch_name)
     digest = hashlib.sha256(data).hexdigest()
     parsed = read_coco(data, source)
     if score_field is None:
@@ -401,20 +379,22 @@ def _import_bytes(
     else:
         scores = _custom_scores(data, source, score_field, parsed)
     del data
-    report = CocoImportReport(
+    report = ImportReport(
         source=source,
-        branch_name=branch,
-        ground_truth=ground_truth,
-        dry_run=dry_run,
+        branch_name=options.branch_name,
+        ground_truth=options.ground_truth,
+        dry_run=options.dry_run,
         sha256=digest,
         kind=parsed.kind,
         annotations=len(parsed.annotations),
     )
+    if not report.annotations:  # an empty list fails as such, before it needs a catalogue
+        refuse_empty(report, options)
     ontology = OntologyStructure.from_dict(project.ontology)
-    plan, cat = _plan(store, project, ontology, parsed, scores, report, options)
+    plan, cat = _plan(store, project, ontology, parsed, scores, report, options, gt_path, progress)
     del parsed
     params: dict[str, Any] = {"score_field": score_field, "mapping_source": cat.origin}
-    if ground_truth:
+    if options.ground_truth:
         params.update(_ground_truth_params(cat, report.mapping))
     write_plan(
         store,
@@ -422,10 +402,10 @@ def _import_bytes(
         ontology,
         plan,
         report,
+        options,
         kind="coco",
-        replace=replace,
         params=params,
-        progress=options["progress"],
+        progress=progress,
     )
     report.seconds = time.perf_counter() - started
     return report
@@ -437,19 +417,21 @@ def import_coco_labels(
     labels_dict: Mapping[str, Any],
     category_id_to_feature_hash: Mapping[Any, str],
     image_id_to_frame_index: Mapping[Any, FrameIndex],
+    options: ImportOptions,
     *,
-    branch_name: str | None = None,
     confidence_field_name: str | None = None,
-) -> CocoImportReport:
+) -> ImportReport:
     """Encord's ``import_coco_labels``: explicit maps, and ids left out of them are skipped.
 
     Unlike Encord, predictions get ``manual_annotation=False``, scores are kept as given, and
-    importing the same dict into a branch twice is refused instead of duplicating every object.
-    Onto ``main`` without a confidence field the dict is ground truth (``iscrowd``/``area`` kept).
+    an import into a branch holding labels must say ``replace`` or ``append`` instead of
+    duplicating every object. ``options`` gives the branch and mode; its maps and unknown-id
+    policies are set here (the explicit maps, and skip).
     """
+    import dataclasses
+
     import orjson
 
-    branch = branch_name or MAIN_BRANCH
     try:
         data = orjson.dumps(labels_dict, option=orjson.OPT_NON_STR_KEYS)
     except TypeError as exc:
@@ -464,22 +446,20 @@ def import_coco_labels(
             for k, v in image_id_to_frame_index.items()
         }
     )
+    options = dataclasses.replace(
+        options,
+        on_unknown_category="skip",
+        on_unknown_image="skip",
+        image_map=imap,
+        category_map=cmap,
+    )
     return _import_bytes(
         store,
         project,
         data,
         "labels_dict",
-        branch_name=branch,
-        ground_truth=branch == MAIN_BRANCH and confidence_field_name is None,
-        dry_run=False,
-        replace=False,
+        options,
         score_field=confidence_field_name,
-        options={
-            "on_unknown_category": "skip",
-            "on_unknown_image": "skip",
-            "gt_path": None,
-            "image_map": imap,
-            "category_map": cmap,
-            "progress": None,
-        },
+        gt_path=None,
+        progress=None,
     )

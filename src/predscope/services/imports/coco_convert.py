@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from predscope.exceptions import CoordinatesError, ImportFormatError
+from predscope.formats.coco_checks import normalised_box_warning, unit_square_count
 from predscope.formats.coco_geometry import (
     coco_bbox_to_box,
     coco_keypoints_to_skeleton,
@@ -34,7 +35,8 @@ from predscope.objects.coordinates import (
     RotatableBoundingBoxCoordinates,
 )
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.imports.writer import CocoImportReport, UnitPlan
+from predscope.services.imports.report import ImportReport
+from predscope.services.imports.writer import UnitPlan
 from predscope.services.progress import Progress, progress_steps
 
 __all__ = ["convert_annotations", "effective_sizes"]
@@ -108,20 +110,52 @@ def _clip_boxes(
 
 
 def _check_normalised(
-    source: str, bbox: NDArray[np.float64], width: NDArray[np.float64], height: NDArray[np.float64]
+    source: str,
+    bbox: NDArray[np.float64],
+    width: NDArray[np.float64],
+    height: NDArray[np.float64],
+    report: ImportReport,
 ) -> None:
-    """The encord-active #534 trap: fractions where COCO wants pixels, for the whole file."""
-    if bbox.shape[0] == 0:
-        return
-    small = np.all(np.abs(bbox) <= 1.0) and np.all(np.maximum(width, height) > 2)
-    if small:
+    """Fractions where COCO wants pixels: refused when every box fits the unit square, a warning
+    in the report when most do (``formats.coco_checks``, shared with ``predscope eval``)."""
+    total = int(bbox.shape[0])
+    count = unit_square_count(bbox, width, height)
+    if total and count == total:
         raise ImportFormatError(
             source,
             "annotations",
-            "every bbox value is <= 1, so the boxes look normalised (0..1), but COCO bbox is in "
-            "pixels [x, y, width, height]",
+            f"all {total} boxes fit in the unit square (0..1), so they look normalised, but COCO "
+            "bbox is in pixels [x, y, width, height]",
             "multiply by the image width/height, or import the file as YOLO",
         )
+    warning = normalised_box_warning(count, total)
+    if warning is not None:
+        report.warnings.append(warning)
+
+
+def _check_outside(
+    source: str,
+    prefix: str,
+    bbox: NDArray[np.float64],
+    clipped: NDArray[np.float64],
+    sizes: tuple[NDArray[np.float64], NDArray[np.float64]],
+    used: NDArray[np.bool_],
+) -> None:
+    """A box with an area whose clipped version has none lies entirely outside its image."""
+    with np.errstate(invalid="ignore"):
+        gone = used & (bbox[:, 2] > 0) & (bbox[:, 3] > 0)
+        gone &= (clipped[:, 0] <= 0) | (clipped[:, 1] <= 0)
+    if not gone.any():
+        return
+    i = int(np.flatnonzero(gone)[0])
+    where = f"{prefix}[{i}].bbox" if prefix else f"[{i}].bbox"
+    raise ImportFormatError(
+        source,
+        where,
+        f"the box {bbox[i].tolist()} lies entirely outside its {int(sizes[0][i])}x"
+        f"{int(sizes[1][i])} image ({int(np.count_nonzero(gone))} such box(es) in the file)",
+        "check the annotation's image_id, and that bbox is [x, y, width, height] in pixels",
+    )
 
 
 class _Geometry:
@@ -292,7 +326,7 @@ def convert_annotations(
     keypoint_names: Sequence[Sequence[str] | None],
     image_labels: Sequence[str],
     ontology: OntologyStructure,
-    report: CocoImportReport,
+    report: ImportReport,
     *,
     progress: Progress | None = None,
 ) -> dict[str, UnitPlan]:
@@ -318,9 +352,10 @@ def convert_annotations(
             "register the data unit with its width and height",
         )
     boxed = keep & ann.has_bbox
-    _check_normalised(source, ann.bbox[boxed], width[boxed], height[boxed])
+    _check_normalised(source, ann.bbox[boxed], width[boxed], height[boxed], report)
     with np.errstate(invalid="ignore", divide="ignore"):
         boxes, box_clipped = _clip_boxes(ann.bbox, width, height, boxed)
+    _check_outside(source, prefix, ann.bbox, boxes, (width, height), boxed)
     kept = np.flatnonzero(keep)
     order, counts, units = _unit_groups(img_index[kept], img_targets)
     rows = kept[order]  # annotation index per planned object, grouped by unit

@@ -1,19 +1,24 @@
 """Import of Encord label-row JSON into a project (export: ``services.exports.encord``).
 
 An import is all or nothing: every row is matched, validated and decoded before the first write,
-and all writes share one transaction, so a bad record anywhere leaves the store as it was. A row in
-the file is the whole truth for its (data unit, branch): importing replaces what that row held.
+and all writes share one transaction, so a bad record anywhere leaves the store as it was.
+
+The re-import rule is every import's (``writer.check_target``): a target branch that already holds
+labels needs ``replace`` (the branch's labels become the file's rows, all others removed) or
+``append`` (the file's rows are added; a row for a unit the branch already has replaces that row,
+since an Encord row is the whole truth for its data unit). The same file appended twice is refused.
+A row without ``branch_name`` is on ``main``, as Encord's SDK reads it.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from predscope.exceptions import ImportFormatError, PredscopeError
+from predscope.exceptions import EmptyImportError, ImportFormatError, PredscopeError
 from predscope.formats.encord import (
     EncordRowSource,
     prepare_row,
@@ -23,6 +28,9 @@ from predscope.formats.encord import (
 )
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_structure import OntologyStructure
+from predscope.services.imports.options import ImportOptions
+from predscope.services.imports.report import ImportedRow, ImportReport
+from predscope.services.imports.writer import check_target
 from predscope.services.progress import Advance, Progress, no_progress, progress_steps
 from predscope.services.rows import metadata_from_record, paused_gc, write_rows
 
@@ -43,49 +51,6 @@ LABEL_STATUSES = frozenset(
         "REVIEWED_TWICE",
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ImportedRow:
-    source: str
-    index: int
-    data_title: str
-    data_hash: str
-    branch_name: str
-    objects: int
-    classifications: int
-    replaced: bool
-
-
-@dataclass(slots=True)
-class EncordImportReport:
-    """What an import wrote (or, with ``dry_run``, would write)."""
-
-    dry_run: bool
-    files: list[str]
-    rows: list[ImportedRow] = field(default_factory=list)
-
-    @property
-    def branches(self) -> dict[str, dict[str, int]]:
-        """Per branch: rows, objects, classifications and rows replaced."""
-        out: dict[str, dict[str, int]] = {}
-        for row in self.rows:
-            counts = out.setdefault(
-                row.branch_name, {"rows": 0, "objects": 0, "classifications": 0, "replaced": 0}
-            )
-            counts["rows"] += 1
-            counts["objects"] += row.objects
-            counts["classifications"] += row.classifications
-            counts["replaced"] += int(row.replaced)
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "files": list(self.files),
-            "branches": self.branches,
-            "rows": [asdict(r) for r in self.rows],
-        }
 
 
 class _UnitIndex:
@@ -130,7 +95,9 @@ class _UnitIndex:
 def _branch_for(src: EncordRowSource, branch_name: str | None) -> str:
     from predscope.store.branches import validate_branch_name
 
-    name = branch_name or src.data.get("branch_name") or MAIN
+    if branch_name is not None:
+        return branch_name  # checked by ImportOptions
+    name = src.data.get("branch_name", MAIN)
     try:
         return validate_branch_name(name)
     except PredscopeError as exc:
@@ -156,15 +123,18 @@ def _prepare_all(
     project: ProjectRecord,
     ontology: OntologyStructure,
     sources: Sequence[EncordRowSource],
-    branch_name: str | None,
+    options: ImportOptions,
+    digests: dict[str, str],
     *,
-    create: bool,
     advance: Advance = no_progress,
 ) -> list[tuple[EncordRowSource, LabelRowV2, bool]]:
-    """Match, validate and decode every row; with ``create``, make the rows that are missing."""
+    """Match, check the re-import rule, validate and decode every row; unless a dry run, swap
+    the branches' labels (``replace``) and make the rows that are missing."""
     from predscope.store.data_units import list_data_units
-    from predscope.store.label_rows import create_rows, list_row_metadata
+    from predscope.store.imports import delete_imports
+    from predscope.store.label_rows import create_rows, delete_branch_rows, list_row_metadata
 
+    branch_name, create = options.branch, not options.dry_run
     index = _UnitIndex(list_data_units(conn, project.id))
     targets: list[tuple[EncordRowSource, DataUnitRecord, str]] = []
     seen: dict[tuple[str, str], EncordRowSource] = {}
@@ -181,12 +151,28 @@ def _prepare_all(
             )
         seen[(unit.data_hash, branch)] = src
         targets.append((src, unit, branch))
+    branches = sorted({b for _, _, b in targets})
+    for branch in branches:
+        files = sorted({s.source for s, _, b in targets if b == branch})
+        check_target(
+            conn,
+            project,
+            options,
+            branch=branch,
+            source=", ".join(files),
+            digests=[digests[f] for f in files],
+        )
     records: dict[tuple[str, str], RowRecord] = {}
-    for branch in sorted({b for _, _, b in targets}):
+    for branch in branches:
         hashes = [u.data_hash for _, u, b in targets if b == branch]
         for record in list_row_metadata(conn, project.id, branch_name=branch, data_hashes=hashes):
             records[(record.data_hash, branch)] = record
     replaced = {key for key, record in records.items() if record.label_hash is not None}
+    if create and options.replace:
+        for branch in branches:
+            delete_branch_rows(conn, project.id, branch, allow_main=True)
+            delete_imports(conn, project.id, branch)
+        records = {key: replace(r, label_hash=None) for key, r in records.items()}
     if create:
         # Inside the import's transaction: a later bad record rolls these back too.
         missing = [key for key, record in records.items() if record.label_hash is None]
@@ -211,19 +197,39 @@ def import_encord(
     store: Store,
     project: ProjectRecord,
     paths: Iterable[str | Path],
+    options: ImportOptions,
     *,
-    branch_name: str | None = None,
-    dry_run: bool = False,
     progress: Progress | None = None,
-) -> EncordImportReport:
-    """Import label-row files into ``project``; the branch is ``branch_name``, else each
-    row's ``branch_name``, else ``main``."""
+) -> ImportReport:
+    """Import label-row files into ``project``; the branch is ``options.branch``, else (with
+    ``branch_in_rows``) each row's ``branch_name``, else ``main``."""
     files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     sources: list[EncordRowSource] = []
     for path in files:
         sources.extend(read_label_row_file(path))
+    digests = {str(p): _digest(p) for p in files}
     ontology = OntologyStructure.from_dict(project.ontology)
-    report = EncordImportReport(dry_run=dry_run, files=[str(p) for p in files])
+    report = ImportReport(
+        source=", ".join(str(p) for p in files),
+        branch_name=options.branch or "",
+        format="encord",
+        kind="encord",
+        dry_run=options.dry_run,
+        mode=options.mode,
+        replaced=options.replace,
+        sha256=digests[str(files[0])] if len(files) == 1 else "",
+        annotations=len(sources),
+        mapping_source="rows",
+        files=[str(p) for p in files],
+    )
+    if not sources:
+        raise EmptyImportError(
+            report.source,
+            "",
+            "nothing to import: the file(s) hold no label rows",
+            "export label rows with `predscope export encord` or Encord's SDK",
+        )
+    dry_run = options.dry_run
     context = store.read() if dry_run else store.begin()
     verb = "checking" if dry_run else "importing"
     with (
@@ -231,13 +237,11 @@ def import_encord(
         progress_steps(progress, f"{verb} {len(sources)} label rows", len(sources)) as advance,
         context as conn,
     ):
-        prepared = _prepare_all(
-            conn, project, ontology, sources, branch_name, create=not dry_run, advance=advance
-        )
+        prepared = _prepare_all(conn, project, ontology, sources, options, digests, advance=advance)
         if not dry_run:
             write_rows(conn, project, [row for _, row, _ in prepared])
         for src, row, was_there in prepared:
-            report.rows.append(
+            report.label_rows.append(
                 ImportedRow(
                     source=src.source,
                     index=src.index,
@@ -249,19 +253,28 @@ def import_encord(
                     replaced=was_there,
                 )
             )
+        report.rows = len(report.label_rows)
+        report.objects = sum(r.objects for r in report.label_rows)
+        report.classifications = sum(r.classifications for r in report.label_rows)
+        if not report.branch_name:
+            report.branch_name = ", ".join(report.branches)
         if not dry_run:
-            _record(conn, project, files, report)
+            _record(conn, project, files, digests, report)
     return report
 
 
 def _record(
-    conn: Connection, project: ProjectRecord, files: Sequence[Path], report: EncordImportReport
+    conn: Connection,
+    project: ProjectRecord,
+    files: Sequence[Path],
+    digests: dict[str, str],
+    report: ImportReport,
 ) -> None:
     """Provenance: one record per (file, branch) written."""
     from predscope.store.imports import record_import
 
     for path in files:
-        mine = [r for r in report.rows if r.source == str(path)]
+        mine = [r for r in report.label_rows if r.source == str(path)]
         for branch in sorted({r.branch_name for r in mine}):
             on_branch = [r for r in mine if r.branch_name == branch]
             record_import(
@@ -270,8 +283,8 @@ def _record(
                 branch,
                 "encord",
                 path.name,
-                _digest(path),
-                params={"path": str(path)},
+                digests[str(path)],
+                params={"path": str(path), "mode": report.mode},
                 report={
                     "rows": len(on_branch),
                     "objects": sum(r.objects for r in on_branch),

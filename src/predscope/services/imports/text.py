@@ -13,9 +13,9 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Required, TypedDict, Unpack
+from typing import Any
 
-from predscope.exceptions import ImportFormatError, InvalidArgumentsError
+from predscope.exceptions import ImportFormatError
 from predscope.formats.coco_mapping import (
     MappingReport,
     ObjectTarget,
@@ -32,9 +32,10 @@ from predscope.objects.coordinates import (
     RotatableBoundingBoxCoordinates,
 )
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.imports.coco import MapInput, _as_map
+from predscope.services.imports.coco import _as_map
+from predscope.services.imports.options import ImportOptions
+from predscope.services.imports.report import ImportReport
 from predscope.services.imports.writer import (
-    CocoImportReport,
     Plan,
     PlannedObject,
     handle_unmatched,
@@ -42,33 +43,12 @@ from predscope.services.imports.writer import (
     unit_targets,
     write_plan,
 )
-from predscope.store.branches import validate_branch_name
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
 
-__all__ = ["ImportOptions", "import_voc", "import_yolo"]
+__all__ = ["import_voc", "import_yolo"]
 
 _BOX_SHAPES = ("bounding_box", "rotatable_bounding_box", "polygon")
-
-
-class ImportOptions(TypedDict, total=False):
-    """The keywords YOLO and VOC imports share with ``import_coco``; defaults as there.
-
-    ``ground_truth``/``dry_run``/``replace`` default to False, ``on_unknown_*`` to "error" and
-    the maps to None (match by name). Only ``branch_name`` is required.
-    """
-
-    branch_name: Required[str]
-    ground_truth: bool
-    dry_run: bool
-    replace: bool
-    on_unknown_category: str
-    on_unknown_image: str
-    image_map: MapInput
-    category_map: MapInput
-
-
-_OPTION_KEYS = ImportOptions.__required_keys__ | ImportOptions.__optional_keys__
 
 
 class _Box:
@@ -135,12 +115,12 @@ def _plan_boxes(
     images: list[tuple[str, str]],
     objects: list[ObjectTarget],
     units: list[UnitTarget],
-    report: CocoImportReport,
-    options: dict[str, Any],
+    report: ImportReport,
+    options: ImportOptions,
 ) -> Plan:
     labels = list(dict.fromkeys(b.label for b in boxes))
-    imap, imap_source = _as_map(options["image_map"], "image map")
-    cmap, cmap_source = _as_map(options["category_map"], "category map")
+    imap, imap_source = _as_map(options.image_map, "image map")
+    cmap, cmap_source = _as_map(options.category_map, "category map")
     mapping = match_categories(
         [(label, label) for label in labels],
         objects,
@@ -154,9 +134,9 @@ def _plan_boxes(
     img_targets = [m.target for m in found.images]
     bad_cat = Counter(labels.index(b.label) for b in boxes if cat_targets[b.label] is None)
     bad_img = Counter(b.image for b in boxes if img_targets[b.image] is None)
-    handle_unmatched(report, "category", bad_cat, labels, options["on_unknown_category"])
+    handle_unmatched(report, "category", bad_cat, labels, options.on_unknown_category)
     handle_unmatched(
-        report, "image", bad_img, [name for _, name in images], options["on_unknown_image"]
+        report, "image", bad_img, [name for _, name in images], options.on_unknown_image
     )
     plan: Plan = {}
     per_class: Counter[str] = Counter()
@@ -165,6 +145,14 @@ def _plan_boxes(
         if target is None or unit is None:
             continue
         clipped_box, clipped = _clip(box)
+        if clipped and box.w > 0 and box.h > 0 and not (clipped_box[2] > 0 and clipped_box[3] > 0):
+            raise ImportFormatError(
+                box.where[0],
+                box.where[1],
+                f"the box (x {box.x:g}, y {box.y:g}, w {box.w:g}, h {box.h:g}, as fractions of "
+                "the image) lies entirely outside its image",
+                "check the coordinates and which image the box belongs to",
+            )
         report.clipped += clipped
         coords = _coordinates(target, clipped_box, box.where)
         if report.ground_truth:
@@ -204,29 +192,15 @@ class _Batch:
 
 def _run(
     store: Store, project: ProjectRecord, batch: _Batch, options: ImportOptions
-) -> CocoImportReport:
+) -> ImportReport:
     started = time.perf_counter()
     fmt = batch.fmt
-    unknown = sorted(set(options) - _OPTION_KEYS)
-    if unknown:
-        raise TypeError(f"import_{fmt}() got unexpected keyword argument(s): {unknown}")
-    if "branch_name" not in options:
-        raise TypeError(f"import_{fmt}() missing required keyword-only argument: 'branch_name'")
-    rules = {
-        "on_unknown_category": options.get("on_unknown_category", "error"),
-        "on_unknown_image": options.get("on_unknown_image", "error"),
-        "image_map": options.get("image_map"),
-        "category_map": options.get("category_map"),
-    }
-    for name in ("on_unknown_category", "on_unknown_image"):
-        if rules[name] not in ("error", "skip"):
-            raise InvalidArgumentsError(f"import {fmt}: {name}={rules[name]!r} - error or skip")
-    report = CocoImportReport(
+    report = ImportReport(
         source=batch.source,
-        branch_name=validate_branch_name(options["branch_name"]),
+        branch_name=options.branch_name,
         format=fmt,
-        ground_truth=options.get("ground_truth", False),
-        dry_run=options.get("dry_run", False),
+        ground_truth=options.ground_truth,
+        dry_run=options.dry_run,
         sha256=batch.digest,
         kind=fmt,
         annotations=len(batch.boxes),
@@ -234,16 +208,16 @@ def _run(
     )
     ontology = OntologyStructure.from_dict(project.ontology)
     units = unit_targets(store, project)
-    plan = _plan_boxes(batch.boxes, batch.images, object_targets(ontology), units, report, rules)
+    plan = _plan_boxes(batch.boxes, batch.images, object_targets(ontology), units, report, options)
     if batch.sizes is not None:
         _check_sizes(report, batch.sizes)
-    replace, params = options.get("replace", False), {"format": fmt}
-    write_plan(store, project, ontology, plan, report, kind=fmt, replace=replace, params=params)
+    params = {"format": fmt}
+    write_plan(store, project, ontology, plan, report, options, kind=fmt, params=params)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _check_sizes(report: CocoImportReport, sizes: list[tuple[str, int, int]]) -> None:
+def _check_sizes(report: ImportReport, sizes: list[tuple[str, int, int]]) -> None:
     """A VOC box is normalised by its file's size: that size must be the data unit's."""
     for match, (path, width, height) in zip(report.mapping.images, sizes, strict=True):
         unit = match.target
@@ -263,16 +237,13 @@ def import_yolo(
     store: Store,
     project: ProjectRecord,
     path: str | Path,
+    options: ImportOptions,
     *,
     class_names: Sequence[str] | str | Path | None = None,
     class_mode: ClassMode = "index",
     score_column: ScoreColumn = "auto",
-    **options: Unpack[ImportOptions],
-) -> CocoImportReport:
-    """Import a folder of YOLO ``.txt`` files (one per image, matched by stem to data units).
-
-    ``options`` are the keywords every file import takes (see ``ImportOptions``).
-    """
+) -> ImportReport:
+    """Import a folder of YOLO ``.txt`` files (one per image, matched by stem to data units)."""
     files = read_yolo_dir(
         path, class_names=class_names, class_mode=class_mode, score_column=score_column
     )
@@ -290,14 +261,11 @@ def import_voc(
     store: Store,
     project: ProjectRecord,
     path: str | Path,
+    options: ImportOptions,
     *,
     one_based: bool = True,
-    **options: Unpack[ImportOptions],
-) -> CocoImportReport:
-    """Import one Pascal VOC XML file or a folder of them (``<filename>`` matched to data units).
-
-    ``options`` are the keywords every file import takes (see ``ImportOptions``).
-    """
+) -> ImportReport:
+    """Import one Pascal VOC XML file or a folder of them (``<filename>`` matched to data units)."""
     files = read_voc_dir(path, one_based=one_based)
     boxes = [
         _Box(

@@ -1,9 +1,10 @@
 """The writing half of every file import (COCO, YOLO, VOC): one report type, one transaction.
 
 Importers first build a ``Plan`` (validated coordinates per data unit) without touching the store;
-``write_plan`` then refuses a repeated file, optionally swaps the branch's labels, creates the rows,
-adds the objects through the objects layer (so stored documents are canonical) and saves them with
-``services.rows.write_rows``, in chunks, inside one transaction: any failure leaves nothing behind.
+``write_plan`` then applies the re-import rule (``check_target``), optionally swaps the branch's
+labels, creates the rows, adds the objects through the objects layer (so stored documents are
+canonical) and saves them with ``services.rows.write_rows``, in chunks, inside one transaction:
+any failure leaves nothing behind.
 Single images skip the per-object instances: ``import_documents`` builds their documents directly.
 """
 
@@ -11,17 +12,25 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from predscope.exceptions import DuplicateImportError, ImportFormatError, UnknownCategoryError
-from predscope.formats.coco_mapping import MappingReport, ObjectTarget, UnitTarget
+from predscope.exceptions import (
+    BranchHasLabelsError,
+    DuplicateImportError,
+    EmptyImportError,
+    ImportFormatError,
+    UnknownCategoryError,
+)
+from predscope.formats.coco_mapping import ObjectTarget, UnitTarget
 from predscope.objects.coordinates import BoundingBoxCoordinates
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.label_row_metadata import now_string
 from predscope.objects.ontology_object import Object
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.imports.documents import EntryTemplates, fast_document
+from predscope.services.imports.options import ImportOptions
+from predscope.services.imports.report import ImportReport
 from predscope.services.progress import Progress, progress_steps
 from predscope.services.rows import (
     OntologyIndex,
@@ -38,13 +47,15 @@ from predscope.store.engine import Store
 from predscope.store.records import ImportRecord, ProjectRecord
 
 __all__ = [
-    "CocoImportReport",
+    "ImportReport",
     "Plan",
     "PlannedObject",
     "UnitPlan",
+    "check_target",
     "find_ground_truth_import",
     "handle_unmatched",
     "paused_gc",
+    "refuse_empty",
     "object_targets",
     "unit_targets",
     "write_plan",
@@ -124,79 +135,8 @@ class UnitPlan:
             yield PlannedObject(fh, frame, c, conf, extra, box)
 
 
-@dataclass
-class CocoImportReport:
-    """What an import wrote (or, with ``dry_run``, would write), and how it matched the file."""
-
-    source: str
-    branch_name: str
-    format: str = "coco"
-    ground_truth: bool = False
-    dry_run: bool = False
-    replaced: bool = False
-    sha256: str = ""
-    kind: str = ""
-    annotations: int = 0
-    objects: int = 0
-    rows: int = 0
-    clipped: int = 0
-    missing_scores: int = 0
-    per_class: dict[str, int] = field(default_factory=dict)
-    skipped_categories: dict[str, int] = field(default_factory=dict)
-    skipped_images: dict[str, int] = field(default_factory=dict)
-    mapping: MappingReport = field(default_factory=MappingReport)
-    mapping_source: str = "file"
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON data (``--json`` output and the stored import record)."""
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "mapping"}
-        out["mapping"] = {
-            "counts": self.mapping.counts(),
-            "categories": [
-                {
-                    "id": m.coco_id,
-                    "name": m.name,
-                    "how": m.how,
-                    "object": m.target.title if m.target else None,
-                    "feature_hash": m.target.feature_hash if m.target else None,
-                    "reason": m.reason,
-                }
-                for m in self.mapping.categories
-            ],
-            "unmatched_images": [
-                {"id": m.coco_id, "file_name": m.file_name, "how": m.how, "reason": m.reason}
-                for m in self.mapping.unmatched_images
-            ],
-        }
-        return out
-
-    def summary_lines(self) -> list[str]:
-        verb = "would write" if self.dry_run else "wrote"
-        replaced = "would replace" if self.dry_run else "replaced"
-        counts = self.mapping.counts()
-        lines = [
-            f"{self.source}: {self.annotations} annotations ({self.kind or self.format}) -> "
-            f"branch {self.branch_name!r}: {verb} {self.objects} objects in {self.rows} rows"
-            + (f" ({replaced} the branch's labels)" if self.replaced else ""),
-            f"categories: {counts['categories_matched']} matched, "
-            f"{counts['categories_unmatched']} unmatched; images: {counts['images_matched']} "
-            f"matched, {counts['images_unmatched']} unmatched (from {self.mapping_source})",
-        ]
-        if self.clipped:
-            lines.append(f"clipped to the image: {self.clipped} objects")
-        if self.missing_scores:
-            lines.append(f"no score (confidence 1.0): {self.missing_scores} objects")
-        for label, n in self.skipped_categories.items():
-            lines.append(f"skipped, unknown category {label}: {n} annotations")
-        for label, n in self.skipped_images.items():
-            lines.append(f"skipped, unknown image {label}: {n} annotations")
-        lines += [f"  {name}: {n}" for name, n in sorted(self.per_class.items())]
-        return lines
-
-
 def handle_unmatched(
-    report: CocoImportReport, kind: str, counts: Counter[int], labels: list[str], policy: str
+    report: ImportReport, kind: str, counts: Counter[int], labels: list[str], policy: str
 ) -> None:
     """Record skipped annotations per unmatched category/image, or raise (policy ``error``)."""
     if not counts:
@@ -249,22 +189,80 @@ def find_ground_truth_import(store: Store, project: ProjectRecord) -> ImportReco
     return found[-1] if found else None
 
 
-def _check_duplicate(
-    conn: Any, project: ProjectRecord, report: CocoImportReport, replace: bool
+def check_target(
+    conn: Any,
+    project: ProjectRecord,
+    options: ImportOptions,
+    *,
+    branch: str,
+    source: str,
+    digests: Sequence[str],
 ) -> None:
-    earlier = import_repo.find_imports(
-        conn, project.id, branch_name=report.branch_name, sha256=report.sha256
-    )
-    if not earlier or replace:
-        return
-    rows = row_repo.list_row_metadata(conn, project.id, branch_name=report.branch_name)
-    if any(r.label_hash and (r.object_count or r.classification_count) for r in rows):
-        when = earlier[-1].created_at.strftime("%Y-%m-%d %H:%M:%S")
+    """The re-import rule: a branch holding labels needs ``replace`` or ``append``, and the very
+    same file (one of ``digests``) is never appended twice. Checked inside the write transaction
+    (and on a dry run)."""
+    held = [
+        r
+        for r in row_repo.list_row_metadata(conn, project.id, branch_name=branch)
+        if r.label_hash and (r.object_count or r.classification_count)
+    ]
+    earlier = import_repo.find_imports(conn, project.id, branch_name=branch)
+    same = [r for r in earlier if r.sha256 in digests]
+    if options.mode == "append" and same and held:
+        when = same[-1].created_at.strftime("%Y-%m-%d %H:%M:%S")
         raise DuplicateImportError(
-            f"{report.source}: this file (sha256 {report.sha256[:12]}...) was already imported "
-            f"into branch {report.branch_name!r} of project {project.title!r} on {when} UTC - pass "
-            "replace (--replace) to swap the branch's labels for this file's, or use a new branch"
+            f"{source}: this very file (sha256 {same[-1].sha256[:12]}...) was already "
+            f"imported into branch {branch!r} of project {project.title!r} on {when} UTC - "
+            f"appending it again would duplicate every object; pass {options.spell('replace')} "
+            "to swap the branch's labels for this file's, or use a new branch"
         )
+    if options.mode != "new" or not held:
+        return
+    objects = sum(r.object_count for r in held)
+    classifications = sum(r.classification_count for r in held)
+    what = f"{objects} objects and {classifications} classifications in {len(held)} rows"
+    if earlier:
+        last = earlier[-1]
+        when = last.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        again = " (this very file)" if last.sha256 in digests else ""
+        what += f", last imported from {last.source_name}{again} on {when} UTC"
+    else:
+        what += " (saved, not imported)"
+    raise BranchHasLabelsError(
+        f"{source}: branch {branch!r} of project {project.title!r} already holds labels: "
+        f"{what} - pass {options.spell('replace')} to swap them for this import's, or "
+        f"{options.spell('append')} to add this import's to them"
+    )
+
+
+def refuse_empty(report: ImportReport, options: ImportOptions) -> None:
+    """An import that would write nothing is an error that says why (and is not recorded)."""
+    if report.objects or report.classifications:
+        return
+    if report.annotations == 0:
+        why = "it holds no annotations"
+    else:
+        parts = []
+        if report.skipped_images:
+            n = sum(report.skipped_images.values())
+            parts.append(
+                f"{n} were skipped because their {len(report.skipped_images)} image(s) match no "
+                f"data unit ({options.spell('on_unknown_image')} skip)"
+            )
+        if report.skipped_categories:
+            n = sum(report.skipped_categories.values())
+            parts.append(
+                f"{n} were skipped because their {len(report.skipped_categories)} category(ies) "
+                f"match no ontology object ({options.spell('on_unknown_category')} skip)"
+            )
+        why = f"of its {report.annotations} annotations, " + "; ".join(parts or ["none is kept"])
+    raise EmptyImportError(
+        report.source,
+        "",
+        f"nothing to import into branch {report.branch_name!r}: {why}",
+        "check that the file belongs to this project (file names, image ids, category names), "
+        "or give an image or category map",
+    )
 
 
 def _build_rows(
@@ -302,19 +300,26 @@ def write_plan(
     project: ProjectRecord,
     ontology: OntologyStructure,
     plan: Mapping[str, list[PlannedObject] | UnitPlan],
-    report: CocoImportReport,
+    report: ImportReport,
+    options: ImportOptions,
     *,
     kind: str,
-    replace: bool,
     params: dict[str, Any],
     progress: Progress | None = None,
 ) -> None:
     """Write ``plan`` onto ``report.branch_name`` in one transaction (nothing on ``dry_run``)."""
     report.rows = len(plan)
-    report.replaced = replace
+    report.mode = options.mode
+    report.replaced = options.replace
+    refuse_empty(report, options)
+    target: dict[str, Any] = {
+        "branch": report.branch_name,
+        "source": report.source,
+        "digests": [report.sha256],
+    }
     if report.dry_run:
         with store.read() as conn:
-            _check_duplicate(conn, project, report, replace)
+            check_target(conn, project, options, **target)
         return
     objects = {o.feature_node_hash: o for o in ontology.objects}
     manual = report.ground_truth
@@ -323,8 +328,8 @@ def write_plan(
     templates = EntryTemplates(ontology, manual, stamp)
     index = OntologyIndex(ontology)
     with paused_gc(), store.begin() as conn:
-        _check_duplicate(conn, project, report, replace)
-        if replace:
+        check_target(conn, project, options, **target)
+        if options.replace:
             row_repo.delete_branch_rows(conn, project.id, branch, allow_main=True)
             import_repo.delete_imports(conn, project.id, branch)
         hashes = list(plan)
