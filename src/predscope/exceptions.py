@@ -145,3 +145,10 @@ class SignatureError(PredscopeError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class IdTypeWarning(UserWarning):
+    """A file writes the same id as a number in one place and as a string in another; predscope
+    reads them as one id (as faster-coco-eval does) and names the places."""
+
+    code = "id_type_mismatch"
