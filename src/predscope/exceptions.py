@@ -165,3 +165,10 @@ class LabelRowConflictError(PredscopeError):
     """A save over a label row that another writer saved after this row was read (lost update)."""
 
     code = "label_row_conflict"
+
+
+class IdTypeWarning(UserWarning):
+    """A file writes the same id as a number in one place and as a string in another; predscope
+    reads them as one id (as faster-coco-eval does) and names the places."""
+
+    code = "id_type_mismatch"

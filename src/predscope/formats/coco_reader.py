@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -21,7 +22,7 @@ import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
-from predscope.exceptions import ImportFormatError
+from predscope.exceptions import IdTypeWarning, ImportFormatError
 
 Fields = Literal["bbox", "segm", "keypoints", "all"]
 Ids = NDArray[np.int64] | tuple[object, ...]
@@ -418,10 +419,60 @@ def read_coco_file(path: str, fields: Fields = "all") -> CocoFile:
     return read_coco(data, path, fields)
 
 
+_INT_TEXT = re.compile(r"-?(0|[1-9][0-9]*)")
+_ID_LISTS = {"image_id": "images", "category_id": "categories"}
+
+
+def id_key(value: object) -> object:
+    """The id a value stands for: a string holding a plain integer ("2299") is that integer."""
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value):
+        return int(value)
+    return value
+
+
+def _kind(value: object) -> str:
+    return "a string" if isinstance(value, str) else "a number"
+
+
 def index_of(
     source: str, prefix: str, field: str, values: Ids, ids: Sequence[object]
 ) -> NDArray[np.int64]:
-    """Position of each value in ``ids`` (file order), -1 where unknown."""
+    """Position of each value in ``ids`` (file order), -1 where unknown.
+
+    A value that only matches once numbers and integer strings are read alike ("2299" and
+    2299) matches, with an ``IdTypeWarning`` naming both places.
+    """
+    pos = _exact_index(values, ids)
+    missing = np.flatnonzero(pos < 0)
+    if missing.size == 0 or not ids:
+        return pos
+    lookup: dict[object, int] = {}
+    for i, v in enumerate(ids):
+        lookup.setdefault(id_key(v), i)
+    seq = values.tolist() if isinstance(values, np.ndarray) else values
+    first: tuple[int, int] | None = None
+    count = 0
+    for m in missing.tolist():
+        hit = lookup.get(id_key(seq[m]), -1)
+        if hit >= 0:
+            pos[m] = hit
+            count += 1
+            first = first or (m, hit)
+    if first is not None:
+        m, hit = first
+        where = f"{prefix}[{m}].{field}" if prefix else f"[{m}].{field}"
+        target = f"{_ID_LISTS.get(field, 'ids')}[{hit}].id"
+        more = f" (and {count - 1} more like it)" if count > 1 else ""
+        warnings.warn(
+            f"{source}: {where} is {_kind(seq[m])} {seq[m]!r} while {target} is "
+            f"{_kind(ids[hit])} {ids[hit]!r}{more} - read as one id; write ids with one type",
+            IdTypeWarning,
+            stacklevel=2,
+        )
+    return pos
+
+
+def _exact_index(values: Ids, ids: Sequence[object]) -> NDArray[np.int64]:
     if isinstance(values, np.ndarray) and all(type(v) is int for v in ids):
         id_arr = np.array(ids, dtype=np.int64).reshape(-1)
         order = np.argsort(id_arr, kind="stable")
@@ -444,7 +495,33 @@ def sorted_order(source: str, what: str, ids: Sequence[object]) -> NDArray[np.in
     try:
         order = sorted(range(len(ids)), key=lambda i: ids[i])  # type: ignore[arg-type,return-value]
     except TypeError:
+        order = _mixed_order(source, what, ids)
+    return np.array(order, dtype=np.int64).reshape(-1)
+
+
+def _mixed_order(source: str, what: str, ids: Sequence[object]) -> list[int]:
+    """Ascending order of ids mixing numbers and integer strings, read as numbers."""
+    keys = [id_key(v) for v in ids]
+    if not all(type(k) is int for k in keys):
         raise ImportFormatError(
             source, what, "mixes integer and string ids", "use one id type throughout"
-        ) from None
-    return np.array(order, dtype=np.int64).reshape(-1)
+        )
+    seen: dict[object, int] = {}
+    for i, k in enumerate(keys):
+        if k in seen:
+            raise ImportFormatError(
+                source,
+                f"{what}[{i}].id",
+                f"{ids[i]!r} is the same id as {what}[{seen[k]}].id {ids[seen[k]]!r}",
+                "every id must be unique",
+            )
+        seen[k] = i
+    s = next(i for i, v in enumerate(ids) if isinstance(v, str))
+    n = next(i for i, v in enumerate(ids) if not isinstance(v, str))
+    warnings.warn(
+        f"{source}: {what}[{s}].id is the string {ids[s]!r} while {what}[{n}].id is the number "
+        f"{ids[n]!r} - integer strings are read as numbers; write ids with one type",
+        IdTypeWarning,
+        stacklevel=3,
+    )
+    return sorted(range(len(ids)), key=lambda i: keys[i])  # type: ignore[arg-type,return-value]
