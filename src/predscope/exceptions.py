@@ -145,3 +145,9 @@ class SignatureError(PredscopeError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class AnalysisRunningError(PredscopeError):
+    """Another live process is analysing the same prediction set; wait for it to finish."""
+
+    code = "analysis_running"
