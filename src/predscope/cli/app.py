@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "evaluate",  # eval GT DT
     "analyse",  # analyse a branch against main, store the run
     "metrics",  # metrics of a stored run; prediction sets and their review
+    "query",  # objects, units: the query layer
     "demo",  # the README's main job
     "keys",  # keys add|list|remove: Ed25519 keys for Encord SDK scripts
 )

@@ -11,11 +11,15 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from predscope.services.progress import Progress
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
+
+if TYPE_CHECKING:
+    from predscope.services.query import Page
 
 
 class AnalysisMixin:
@@ -76,3 +80,59 @@ class AnalysisMixin:
         return set_review(
             self._store, self._record, branch_name, against=against, status=status, notes=notes
         )
+
+    def query_objects(
+        self,
+        branch_name: str,
+        *,
+        kind: str = "prediction",
+        outcome: str | Sequence[str] | None = None,
+        iou_threshold: float = 0.5,
+        object_names: str | Sequence[str] | None = None,
+        error_type: str | Sequence[str] | None = None,
+        min_confidence: float | None = None,
+        max_confidence: float | None = None,
+        min_iou: float | None = None,
+        max_iou: float | None = None,
+        properties: Mapping[str, Sequence[float | None]] | None = None,
+        attributes: Mapping[str, str | Sequence[str]] | None = None,
+        data_hash: str | None = None,
+        order_by: str = "-confidence",
+        offset: int = 0,
+        limit: int = 50,
+        against: str = "main",
+    ) -> Page:
+        """Stored objects of the latest analysis, filtered and sorted (``.items``, ``.total``).
+
+        >>> page = project.query_objects("model-a", outcome="FP", iou_threshold=0.75,
+        ...     object_names=["person"], min_confidence=0.7, order_by="-area_px")  # doctest: +SKIP
+        """
+        from predscope.services.query import query_objects
+
+        return query_objects(
+            self._store,
+            self._record,
+            branch_name,
+            kind=kind,
+            outcome=outcome,
+            iou_threshold=iou_threshold,
+            object_names=object_names,
+            error_type=error_type,
+            min_confidence=min_confidence,
+            max_confidence=max_confidence,
+            min_iou=min_iou,
+            max_iou=max_iou,
+            properties=properties,
+            attributes=attributes,
+            data_hash=data_hash,
+            order_by=order_by,
+            offset=offset,
+            limit=limit,
+            against=against,
+        )
+
+    def query_data_units(self, branch_name: str, **filters: Any) -> Page:
+        """Per-image TP / FP / FN (see ``services.query.query_data_units`` for the filters)."""
+        from predscope.services.query import query_data_units
+
+        return query_data_units(self._store, self._record, branch_name, **filters)

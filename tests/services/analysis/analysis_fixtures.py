@@ -16,9 +16,12 @@ def bbox_project(store: Store, title: str = "coco-bbox") -> Project:
     return Project(store, coco_project(store, title, "bounding_box", BBOX))
 
 
-def stored_objects(store: Store, set_id: int | None = None) -> list[dict[str, Any]]:
-    """Every stored object row (without the surrogate id), in a stable order."""
-    query = select(*[c for c in analysis_objects.c if c.name not in ("id", "set_id")])
+def stored_objects(
+    store: Store, set_id: int | None = None, *, with_id: bool = False
+) -> list[dict[str, Any]]:
+    """Every stored object row (without the surrogate id unless asked), in a stable order."""
+    skip = ("set_id",) if with_id else ("id", "set_id")
+    query = select(*[c for c in analysis_objects.c if c.name not in skip])
     if set_id is not None:
         query = query.where(analysis_objects.c.set_id == set_id)
     with store.read() as conn:

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import update
 
 from predscope.evaluation.confusion import confusion_matrix
+from predscope.evaluation.errors import tide_errors
 from predscope.evaluation.params import CocoParams
 from predscope.exceptions import LabelRowError, ResourceNotFoundError
 from predscope.services.analysis.evaluate import evaluate_branch
@@ -73,6 +74,27 @@ def test_stored_outcomes_equal_the_engine_at_every_threshold(store: Store) -> No
         assert {h for h, r in gts.items() if r[f"o{t}"] == 4} == missed
 
 
+def test_stored_error_types_and_properties_equal_the_pure_functions(store: Store) -> None:
+    project = bbox_project(store)
+    out = analyse(store, project.record, "model")
+    ref = evaluate_branch(store, project.record, "model")
+    tide = tide_errors(ref.ground_truth, ref.detections, CocoParams())
+    rows = stored_objects(store)
+    preds = {r["object_hash"]: r for r in rows if r["kind"] == 0}
+    gts = {r["object_hash"]: r for r in rows if r["kind"] == 1}
+    assert [preds[h]["error_type"] for h in ref.detection_object_hashes] == tide.dt_error.tolist()
+    assert [gts[h]["error_type"] for h in ref.gt_object_hashes] == tide.gt_error.tolist()
+    assert [preds[h]["best_iou_any"] for h in ref.detection_object_hashes] == pytest.approx(
+        tide.best_iou_any.tolist(), abs=0
+    )
+    doc = get_metrics(store, project.record, "model")
+    assert doc["errors"]["counts"] == tide.counts
+    assert doc["errors"]["dap"] == tide.dap and doc["errors"]["dap_run"] == out.run.id
+    areas = [gts[h]["area_px"] for h in ref.gt_object_hashes]
+    assert areas == ref.ground_truth.area.tolist()  # COCO's area for imported ground truth
+    assert all(r["objects_in_image"] >= 1 for r in rows)
+
+
 def test_aggregate_of_records_equals_evaluate_coco(store: Store) -> None:
     project = coco_project(store, "coco-segm", "bitmask", SEGM)
     analyse(store, project, "model", iou_type="segm")
@@ -97,7 +119,13 @@ def test_aggregate_of_records_equals_evaluate_coco(store: Store) -> None:
 
 
 def _comparable(doc: dict) -> dict:
-    return {k: v for k, v in doc.items() if k not in ("run", "freshness", "latest_attempt")}
+    """A metrics document without what differs by design between runs over the same data.
+
+    dAP needs every frame, so incremental runs carry the last full run's (docs/metrics.md).
+    """
+    out = {k: v for k, v in doc.items() if k not in ("run", "freshness", "latest_attempt")}
+    out["errors"] = {k: v for k, v in doc["errors"].items() if k not in ("dap", "dap_run")}
+    return out
 
 
 def test_incremental_run_equals_a_full_run(store: Store) -> None:
@@ -123,6 +151,7 @@ def test_incremental_run_equals_a_full_run(store: Store) -> None:
     full_doc = get_metrics(store, project.record, "model")
     assert _comparable(inc_doc) == _comparable(full_doc)
     assert inc_rows == stored_objects(store)
+    assert inc_doc["errors"]["dap_run"] < full_doc["errors"]["dap_run"] == full.run.id
     assert full_doc["stats"] == evaluate_branch(store, project.record, "model").stats
     # nothing changed: an incremental run re-matches nothing and still agrees
     again = analyse(store, project.record, "model")

@@ -36,7 +36,7 @@ def _run_info(run: RunRecord) -> dict[str, Any]:
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "timings": run.timings,
         "progress": run.progress,
-        "params": {k: v for k, v in run.params.items() if k != "basis"},
+        "params": {k: v for k, v in run.params.items() if k not in ("basis", "categories")},
         "engine_version": run.engine_version,
     }
 

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from predscope.evaluation.accumulate import accumulate
 from predscope.evaluation.coco_eval import evaluate_coco
+from predscope.evaluation.errors import TideResult, tide_errors
 from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth
 from predscope.evaluation.matching import MatchState
 from predscope.evaluation.outcomes import build_outcomes, single_threshold_outcomes
@@ -38,7 +39,8 @@ class Records:
 
     ``d_codes`` [Nd, A, T] holds ``Outcome`` codes (NOT_EVALUATED where ``d_rank`` is -1);
     ``d_conf`` is the GT class of the class-agnostic match at IoU 0.5 (K = background, -1 = not
-    counted) and ``g_conf_missed`` whether that matching left the GT unmatched.
+    counted) and ``g_conf_missed`` whether that matching left the GT unmatched. TIDE error
+    types are per image too (each test looks only at the detection's own image).
     """
 
     d_image: I32
@@ -52,6 +54,8 @@ class Records:
     g_crowd: NDArray[np.bool_]
     g_ignored: NDArray[np.bool_]  # [Ng, A]
     g_conf_missed: NDArray[np.bool_]
+    d_error: NDArray[np.int8]  # TIDE ``ErrorType`` per detection (fg 0.5, bg 0.1)
+    g_error: NDArray[np.int8]
 
     def keep_images(self, keep: NDArray[np.bool_]) -> Records:
         """The records of images where ``keep[image]`` is true."""
@@ -90,6 +94,7 @@ class FrameMatch:
     """One ``evaluate_coco`` pass over some frames, scattered to input order.
 
     ``d_match`` / ``g_match`` [N, T] are input rows of the partner (-1 none), ``*_iou`` its IoU.
+    ``tide`` holds the error types (its dAP only when asked for: it needs every frame).
     """
 
     records: Records
@@ -97,13 +102,20 @@ class FrameMatch:
     d_iou: F64
     g_match: I32
     g_iou: F64
+    tide: TideResult
 
 
 def match_frames(
-    gt: CocoGroundTruth, dt: CocoDetections, params: CocoParams, image_map: I32
+    gt: CocoGroundTruth,
+    dt: CocoDetections,
+    params: CocoParams,
+    image_map: I32,
+    *,
+    with_dap: bool = False,
 ) -> FrameMatch:
     """Evaluate frames (local image indices) and return records with global image indices."""
     ev = evaluate_coco(gt, dt, params)
+    tide = tide_errors(gt, dt, params, with_dap=with_dap)
     st = ev.match_state
     outcomes = ev.outcomes
     nd, ng = dt.num_detections, gt.num_annotations
@@ -133,8 +145,10 @@ def match_frames(
         g_crowd=gt.iscrowd.copy(),
         g_ignored=ignored,
         g_conf_missed=g_missed,
+        d_error=tide.dt_error.astype(np.int8),
+        g_error=tide.gt_error.astype(np.int8),
     )
-    return FrameMatch(records, d_match, d_iou, g_match, g_iou)
+    return FrameMatch(records, d_match, d_iou, g_match, g_iou, tide)
 
 
 CONFUSION_IOU = 0.5

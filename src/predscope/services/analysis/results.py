@@ -14,15 +14,17 @@ from typing import Any
 import numpy as np
 
 from predscope.evaluation.curves import pr_curves
+from predscope.evaluation.errors import ERROR_KEYS, ErrorType
 from predscope.evaluation.results import CocoEvaluation, Outcome
 from predscope.evaluation.summary import mean_valid
-from predscope.services.analysis.records import CONFUSION_IOU, Records, confusion
+from predscope.services.analysis.records import CONFUSION_IOU, FrameMatch, Records, confusion
 
 CURVE_POINTS = 200  # raw PR operating points kept per class (the F1-best point always kept)
 PROVENANCE = {
     "coco": ["stats", "per_class", "pr_curves.interpolated"],
     "extensions": [
         "counts",
+        "errors (TIDE types, dAP)",
         "classes.tp",
         "classes.fp",
         "classes.fn",
@@ -156,4 +158,31 @@ def build_results(
         },
         "categories": categories,
         "provenance": PROVENANCE,
+    }
+
+
+def error_summary(
+    records: Records, fm: FrameMatch, run_id: int, previous: dict[str, Any]
+) -> dict[str, Any]:
+    """TIDE counts (exact for every run) and dAP (from the last full run, which computes it).
+
+    dAP fixes every error of a type across all frames and re-runs the engine, so it needs all
+    frames: an incremental run keeps the last full run's dAP and says which run that was.
+    """
+    counts = {
+        key: int(np.count_nonzero(records.d_error == kind)) for kind, key in ERROR_KEYS.items()
+    }
+    counts["missed"] = int(np.count_nonzero(records.g_error == ErrorType.MISSED))
+    if fm.tide.dap:
+        dap: dict[str, Any] = dict(fm.tide.dap)
+        dap_run: int | None = run_id
+    else:
+        old = previous.get("errors") or {}
+        dap, dap_run = old.get("dap") or {}, old.get("dap_run")
+    return {
+        "fg_iou": fm.tide.fg_iou,
+        "bg_iou": fm.tide.bg_iou,
+        "counts": counts,
+        "dap": dap,
+        "dap_run": dap_run,
     }

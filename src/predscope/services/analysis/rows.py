@@ -3,9 +3,9 @@
 Outcome codes per threshold (``o0..o9``, area range "all"): detections 0 FP, 1 TP, 2 ignored
 (matched a crowd region), 3 not evaluated (beyond maxDets); ground truth 1 TP, 2 ignored (crowd),
 4 FN. ``p<t>`` is the partner's ``seq`` (its position among the other kind's objects of the same
-frame), ``i<t>`` the IoU with it. Properties come from the evaluated box in pixels: area (the
-engine's area: mask pixels for masks, the COCO area for imported ground truth), area relative to
-the frame, aspect ratio w/h, and the distance from the box to the nearest frame edge.
+frame), ``i<t>`` the IoU with it. Properties are ``evaluation.properties.object_properties`` of
+the evaluated box in pixels, with the engine's area (mask pixels for masks, the COCO area for
+imported ground truth); ``error_type`` is the TIDE ``ErrorType`` code.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from predscope.evaluation.properties import object_properties
 from predscope.evaluation.results import Outcome
 from predscope.services.analysis.inputs import BranchColumns, FrameTable
 from predscope.services.analysis.records import FN_CODE, FrameMatch
@@ -30,6 +31,14 @@ OUTCOME_NAMES = {
 }
 OUTCOME_CODES = {v: k for k, v in OUTCOME_NAMES.items()}
 KIND_CODES = {"prediction": 0, "ground_truth": 1}
+PROPERTY_NAMES = (
+    "area_px",
+    "area_share",
+    "aspect_ratio",
+    "border_distance_px",
+    "border_distance_share",
+    "objects_in_image",
+)
 
 
 @dataclass(frozen=True)
@@ -48,23 +57,14 @@ def _partner(match: NDArray[np.int32], seq: NDArray[np.int64]) -> list[Any]:
     return [None if m < 0 else int(seq[m]) for m in match.tolist()]
 
 
-def _properties(cols: BranchColumns, frames: FrameTable) -> dict[str, NDArray[np.float64]]:
-    width = np.array(frames.width, dtype=np.float64)[cols.image]
-    height = np.array(frames.height, dtype=np.float64)[cols.image]
+def _properties(cols: BranchColumns, frames: FrameTable) -> dict[str, Any]:
+    size = np.stack([np.array(frames.width), np.array(frames.height)], axis=1).astype(np.float64)
+    props = object_properties(cols.bbox, cols.image, size.reshape(-1, 2), cols.area)
     x, y, w, h = (cols.bbox[:, i] for i in range(4))
-    border = np.minimum.reduce([x, y, width - x - w, height - y - h])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        aspect = np.where(h > 0, w / np.where(h > 0, h, 1.0), 0.0)
-    return {
-        "x": x,
-        "y": y,
-        "w": w,
-        "h": h,
-        "area": cols.area,
-        "relative_area": cols.area / (width * height),
-        "aspect_ratio": aspect,
-        "border_distance": np.maximum(border, 0.0),
-    }
+    out: dict[str, Any] = {"x": x, "y": y, "w": w, "h": h}
+    for name in PROPERTY_NAMES:
+        out[name] = getattr(props, name)
+    return out
 
 
 def object_columns(
@@ -99,6 +99,8 @@ def object_columns(
             "class_id": cols.category,
             "confidence": cols.score if kind == 0 else np.ones(n),
             **_properties(cols, frames),
+            "error_type": (rec.d_error if kind == 0 else rec.g_error).astype(np.int64),
+            "best_iou_any": fm.tide.best_iou_any if kind == 0 else np.full(n, np.nan),
         }
         for t in range(num_t):
             out[f"o{t}"] = codes[:, t].astype(np.int64)

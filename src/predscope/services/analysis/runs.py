@@ -44,7 +44,7 @@ from predscope.services.analysis.inputs import (
     read_branch,
 )
 from predscope.services.analysis.records import Records, aggregate, concat, match_frames
-from predscope.services.analysis.results import build_results
+from predscope.services.analysis.results import build_results, error_summary
 from predscope.services.analysis.rows import object_columns
 from predscope.services.branches import require_branch
 from predscope.services.progress import Progress, ProgressUpdate
@@ -257,6 +257,9 @@ def _execute(
         old_state = None
         if not full and previous is not None and previous.params.get("basis") == basis:
             old_state = repo.load_state(conn, pset.id)
+        previous_results = (
+            repo.run_results(conn, previous.id) if old_state is not None and previous else {}
+        )
         if old_state is None:
             changed = {r.unit.id for r in gt_records}
         else:
@@ -276,7 +279,7 @@ def _execute(
     with reporter.stage(STAGES[2]):
         gt = ground_truth_inputs(gt_cols, sub_frames, cats)
         dt = detection_inputs(dt_cols)
-        fm = match_frames(gt, dt, coco_params, image_map)
+        fm = match_frames(gt, dt, coco_params, image_map, with_dap=old_state is None)
     with reporter.stage(STAGES[3]):
         if old_state is None:
             all_records = fm.records
@@ -292,6 +295,7 @@ def _execute(
             )
         ]
         results = build_results(ev, all_records, categories)
+        results["errors"] = error_summary(all_records, fm, run.id, previous_results)
         results.update(
             images=len(frames.keys),
             ground_truth=int(all_records.g_cat.size),
@@ -314,7 +318,11 @@ def _execute(
                 changed_units=len(changed),
                 gt_fingerprint=fingerprint(gt_records),
                 pred_fingerprint=fingerprint(pr_records),
-                params={**run.params, "basis": basis},
+                params={
+                    **run.params,
+                    "basis": basis,
+                    "categories": [[c["feature_hash"], c["name"]] for c in categories],
+                },
                 results=results,
                 finished_at=_now(),
             )
