@@ -172,3 +172,9 @@ class IdTypeWarning(UserWarning):
     reads them as one id (as faster-coco-eval does) and names the places."""
 
     code = "id_type_mismatch"
+
+
+class AnalysisRunningError(PredscopeError):
+    """Another live process is analysing the same prediction set; wait for it to finish."""
+
+    code = "analysis_running"

@@ -89,6 +89,7 @@ def test_text_summary_and_per_class(location: str) -> None:
     assert "'haar' against 'main' (bbox): 8 images, 11 ground-truth objects, 10 predictions" in (
         result.output
     )
+    assert "up to date; review: needs_review" in result.output
     table = [ln for ln in lines if ln.split("│")[1:2] and ln.split("│")[1].strip() == "face"]
     assert len(table) == 1  # the per-class table has a 'face' row
 
@@ -101,10 +102,11 @@ def test_json_output(location: str) -> None:
     ref = expected(location, "ocr")
     assert data["stats"] == {k: float(v) for k, v in ref.evaluation.stats.items()}
     assert [row["name"] for row in data["per_class"]] == ["face", "person", "text"]
-    text = data["per_class"][2]
-    assert (text["num_gt"], text["num_detections"]) == (7, 6)
-    assert text["AP"] == ref.evaluation.per_class[2].ap
-    assert data["detections"] == 6 and data["branch"] == "ocr" and data["gt_branch"] == "main"
+    text = data["classes"][2]
+    assert (text["num_gt"], text["num_predictions"]) == (7, 6)
+    assert data["per_class"][2]["AP"] == text["AP"] == ref.evaluation.per_class[2].ap
+    assert data["predictions"] == 6 and data["branch"] == "ocr" and data["against"] == "main"
+    assert data["run"]["status"] == "complete" and data["freshness"]["fresh"]
 
 
 def test_segm_and_gt_branch_options(location: str) -> None:
@@ -135,3 +137,44 @@ def test_unknown_branch_is_a_clear_error(location: str) -> None:
     assert "no rows on branch 'nope'; its branches are:" in str(result.exception)
     bad = run("analyse", "demo", "--branch", "haar", "--iou-type", "keypoints", "--store", location)
     assert bad.exit_code == 2  # usage error: not a choice
+
+
+def test_metrics_prints_what_analyse_stored(location: str) -> None:
+    stored = json.loads(
+        run("analyse", "demo", "--branch", "haar", "--json", "--store", location).output
+    )
+    again = run("metrics", "demo", "--branch", "haar", "--json", "--store", location)
+    assert again.exit_code == 0, again.output
+    doc = json.loads(again.output)
+    assert doc["stats"] == stored["stats"] and doc["run"]["id"] == stored["run"]["id"]
+    text = run("metrics", "demo", "--branch", "haar", "--per-class", "--store", location)
+    assert text.exit_code == 0 and "Average Precision" in text.output and "face" in text.output
+    missing = run("metrics", "demo", "--branch", "nope", "--store", location)
+    assert isinstance(missing.exception, ResourceNotFoundError)
+    assert "no complete analysis" in str(missing.exception)
+
+
+def test_sets_lists_and_sets_review_status(location: str) -> None:
+    assert run("analyse", "demo", "--branch", "ocr", "--store", location).exit_code == 0
+    changed = run(
+        "sets",
+        "demo",
+        "--branch",
+        "ocr",
+        "--status",
+        "reviewed",
+        "--notes",
+        "ok",
+        "--json",
+        "--store",
+        location,
+    )
+    assert changed.exit_code == 0, changed.output
+    [entry] = json.loads(changed.output)
+    assert (entry["review_status"], entry["notes"]) == ("reviewed", "ok")
+    listing = run("sets", "demo", "--store", location)
+    assert listing.exit_code == 0 and "ocr" in listing.output and "reviewed" in listing.output
+    bad = run("sets", "demo", "--status", "reviewed", "--store", location)
+    assert "name it with --branch" in str(bad.exception)
+    wrong = run("sets", "demo", "--branch", "ocr", "--status", "finished", "--store", location)
+    assert "not one of needs_review" in str(wrong.exception)

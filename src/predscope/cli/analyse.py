@@ -1,13 +1,14 @@
-"""``predscope analyse PROJECT --branch NAME``: a stored prediction branch against ``main``.
+"""``predscope analyse PROJECT --branch NAME``: analyse a prediction branch and store the run.
 
-The numbers come from ``services.analysis.evaluate_branch`` (the one evaluation engine); this
-module only prints them: the 12-line COCO summary and a per-class table, or JSON.
+The numbers come from ``services.analysis.runs.analyse`` (the one evaluation engine); this module
+draws the progress bar and prints the stored metrics: the 12-line COCO summary, optionally the
+per-class table, or the metrics document as JSON (``predscope metrics`` prints the same later).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -20,9 +21,7 @@ from predscope.cli.common import (
     find_project,
     print_json,
 )
-
-if TYPE_CHECKING:
-    from predscope.services.analysis.evaluate import BranchEvaluation
+from predscope.cli.progress import show_progress, terminal_progress
 
 
 class IouChoice(StrEnum):
@@ -30,17 +29,23 @@ class IouChoice(StrEnum):
     segm = "segm"
 
 
-def _fmt(value: float) -> str:
-    return "-" if value < 0 else f"{value:0.3f}"
+BranchOption = Annotated[str, typer.Option("--branch", help="The prediction branch.")]
+AgainstOption = Annotated[
+    str, typer.Option("--against", "--gt-branch", help="The ground-truth branch.")
+]
 
 
-def per_class_table(result: BranchEvaluation) -> Table:
+def _fmt(value: Any) -> str:
+    return "-" if value is None or value < 0 else f"{value:0.3f}"
+
+
+def per_class_table(doc: dict[str, Any]) -> Table:
     """One row per evaluated ontology object; '-' where the class has no ground truth."""
-    table = Table(title=f"per class ({result.iou_type}, area all, maxDets 100)")
+    table = Table(title=f"per class ({doc['iou_type']}, area all, maxDets 100; TP/FP/FN at 0.5)")
     table.add_column("class")
-    for name in ("AP", "AP50", "AP75", "AR100", "GT", "predictions"):
+    for name in ("AP", "AP50", "AP75", "AR100", "GT", "predictions", "TP", "FP", "FN", "F1 thr"):
         table.add_column(name, justify="right")
-    for row in result.per_class_rows():
+    for row in doc["classes"]:
         table.add_row(
             str(row["name"]),
             _fmt(row["AP"]),
@@ -48,17 +53,66 @@ def per_class_table(result: BranchEvaluation) -> Table:
             _fmt(row["AP75"]),
             _fmt(row["AR100"]),
             str(row["num_gt"]),
-            str(row["num_detections"]),
+            str(row["num_predictions"]),
+            str(row["tp"]),
+            str(row["fp"]),
+            str(row["fn"]),
+            _fmt(row["best_threshold"]),
         )
     return table
 
 
+def print_metrics(doc: dict[str, Any], title: str, per_class: bool) -> None:
+    """The text form of a metrics document (shared with ``predscope metrics``)."""
+    from predscope.evaluation.params import CocoParams
+    from predscope.evaluation.summary import summary_lines
+
+    run = doc["run"]
+    fresh = doc["freshness"]
+    state = (
+        "up to date"
+        if fresh["fresh"]
+        else "STALE: "
+        + ", ".join(
+            side
+            for side, changed in (
+                ("ground truth changed", fresh["ground_truth_changed"]),
+                ("predictions changed", fresh["predictions_changed"]),
+            )
+            if changed
+        )
+    )
+    console.print(
+        f"project {title!r}: branch {doc['branch']!r} against {doc['against']!r} "
+        f"({doc['iou_type']}): {doc['images']} images, {doc['ground_truth']} ground-truth "
+        f"objects, {doc['predictions']} predictions",
+        markup=False,
+    )
+    console.print(
+        f"run {run['id']} ({run['mode']}, {run['changed_units']} units re-matched), "
+        f"{state}; review: {doc['review']['status']}",
+        markup=False,
+    )
+    for line in summary_lines(CocoParams.default(doc["iou_type"]), doc["stats"]):
+        console.print(line, markup=False)
+    if per_class:
+        console.print(per_class_table(doc))
+    attempt = doc.get("latest_attempt")
+    if attempt and attempt["status"] != "complete":
+        console.print(
+            f"note: a newer run {attempt['id']} is {attempt['status']}"
+            + (f": {attempt['error']}" if attempt.get("error") else ""),
+            markup=False,
+        )
+
+
 def analyse(
     project: Annotated[str, typer.Argument(help="Project hash or title.")],
-    branch: Annotated[str, typer.Option("--branch", help="The prediction branch to measure.")],
-    gt_branch: Annotated[
-        str, typer.Option("--gt-branch", help="The ground-truth branch.")
-    ] = "main",
+    branch: BranchOption,
+    against: AgainstOption = "main",
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-match every image, not only changed rows.")
+    ] = False,
     iou_type: Annotated[
         IouChoice, typer.Option("--iou-type", help="Box IoU or mask IoU.")
     ] = IouChoice.bbox,
@@ -68,28 +122,27 @@ def analyse(
     as_json: JsonOption = False,
     store: StoreOption = None,
 ) -> None:
-    """COCO metrics of a prediction branch against ground truth, equal to pycocotools."""
-    from predscope.evaluation.summary import summary_lines
-    from predscope.services.analysis.evaluate import evaluate_branch
+    """Analyse a prediction branch against ground truth and store the results (COCO-exact)."""
+    from predscope.services.analysis.metrics import get_metrics
+    from predscope.services.analysis.runs import analyse as run_analysis
 
     with cli_store(store) as opened:
         record = find_project(opened, project)
-        result = evaluate_branch(
-            opened, record, branch, gt_branch=gt_branch, iou_type=iou_type.value
-        )
+        with terminal_progress(show_progress(as_json)) as progress:
+            run_analysis(
+                opened,
+                record,
+                branch,
+                against=against,
+                full=full,
+                iou_type=iou_type.value,
+                progress=progress,
+            )
+        doc = get_metrics(opened, record, branch, against=against)
     if as_json:
-        print_json(result.to_dict(per_class=True))
+        print_json(doc)
         return
-    console.print(
-        f"project {record.title!r}: branch {branch!r} against {gt_branch!r} ({result.iou_type}): "
-        f"{len(result.images)} images, {result.ground_truth.num_annotations} ground-truth "
-        f"objects, {result.detections.num_detections} predictions",
-        markup=False,
-    )
-    for line in summary_lines(result.evaluation.params, result.evaluation.stats):
-        console.print(line, markup=False)
-    if per_class:
-        console.print(per_class_table(result))
+    print_metrics(doc, record.title, per_class)
 
 
 def register(app: typer.Typer) -> None:

@@ -27,7 +27,9 @@ COMMAND_MODULES = (
     "coco_io",  # import coco, export coco
     "text_io",  # import yolo, import voc
     "evaluate",  # eval GT DT
-    "analyse",  # a stored branch against main
+    "analyse",  # analyse a branch against main, store the run
+    "metrics",  # metrics of a stored run; prediction sets and their review
+    "query",  # objects, units: the query layer
     "demo",  # the README's main job
     "keys",  # keys add|list|remove: Ed25519 keys for Encord SDK scripts
 )

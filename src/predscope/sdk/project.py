@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from predscope.objects.bundle import Bundle
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_structure import OntologyStructure
+from predscope.sdk.analysis import AnalysisMixin
 from predscope.services import projects as project_service
 from predscope.services import rows as row_service
 from predscope.store.engine import Store
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 WHOLE_BUNDLE = 1 << 40
 
 
-class Project:
+class Project(AnalysisMixin):
     """One project of a store. Get it from ``Client.get_project`` or ``Client.create_project``."""
 
     def __init__(self, store: Store, record: ProjectRecord) -> None:

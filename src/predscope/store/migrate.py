@@ -16,6 +16,7 @@ from predscope.store.migrations import (
     m0001_initial,
     m0002_imports,
     m0003_safety,
+    m0004_analysis,
     m0006_encord_keys,
 )
 from predscope.store.schema import schema_version
@@ -32,7 +33,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", m0001_initial.upgrade),
     Migration(2, "imports", m0002_imports.upgrade),
     Migration(3, "safety", m0003_safety.upgrade),
-    # 4-5 are assigned to other branches (analysis, server); they land before 6.
+    Migration(4, "analysis", m0004_analysis.upgrade),
+    # 5 is assigned to the server branch; it lands before 6.
     Migration(6, "encord_keys", m0006_encord_keys.upgrade),
 )
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -163,4 +164,131 @@ history = Table(
     Column("origin", String(40), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_history_project", "project_hash", "id"),
+)
+
+# Added by migration 4: stored analysis (see m0004_analysis for the layout).
+ANALYSIS_THRESHOLDS = 10
+
+analysis_sets = Table(
+    "analysis_sets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("branch_name", String(200), nullable=False),
+    Column("against", String(200), nullable=False),
+    Column("latest_run_id", Integer),
+    Column("review_status", String(20), nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("state", LargeBinary),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_id", "branch_name", "against", name="uq_analysis_sets_branch"),
+)
+analysis_runs = Table(
+    "analysis_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("set_id", Integer, ForeignKey("analysis_sets.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("error", Text),
+    Column("params", Text, nullable=False),
+    Column("engine_version", String(40), nullable=False),
+    Column("gt_fingerprint", String(64)),
+    Column("pred_fingerprint", String(64)),
+    Column("mode", String(20)),
+    Column("changed_units", Integer),
+    Column("pid", Integer),
+    Column("host", String(255)),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("timings", Text, nullable=False),
+    Column("progress", Text, nullable=False),
+    Column("results", Text),
+    Index("ix_analysis_runs_set", "set_id", "id"),
+)
+analysis_rows = Table(
+    "analysis_rows",
+    metadata,
+    Column("set_id", Integer, ForeignKey("analysis_sets.id", ondelete="CASCADE"), nullable=False),
+    Column("side", SmallInteger, nullable=False),
+    Column("data_unit_id", Integer, nullable=False),
+    Column("label_hash", String(36)),
+    Column("edited_at", UTCDateTime),
+    Column("version", Integer),
+    UniqueConstraint("set_id", "side", "data_unit_id", name="uq_analysis_rows_unit"),
+)
+_PER_THRESHOLD = [
+    c
+    for t in range(ANALYSIS_THRESHOLDS)
+    for c in (
+        Column(f"o{t}", SmallInteger, nullable=False),
+        Column(f"p{t}", Integer),
+        Column(f"i{t}", Float),
+    )
+]
+analysis_objects = Table(
+    "analysis_objects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("set_id", Integer, ForeignKey("analysis_sets.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", SmallInteger, nullable=False),
+    Column("data_unit_id", Integer, nullable=False),
+    Column("frame", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("object_hash", String(64), nullable=False),
+    Column("class_id", SmallInteger, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("x", Float, nullable=False),
+    Column("y", Float, nullable=False),
+    Column("w", Float, nullable=False),
+    Column("h", Float, nullable=False),
+    Column("area_px", Float, nullable=False),
+    Column("area_share", Float, nullable=False),
+    Column("aspect_ratio", Float),
+    Column("border_distance_px", Float, nullable=False),
+    Column("border_distance_share", Float, nullable=False),
+    Column("objects_in_image", Integer, nullable=False),
+    Column("error_type", SmallInteger, nullable=False),
+    Column("best_iou_any", Float),
+    *_PER_THRESHOLD,
+    *[
+        Index(f"ix_analysis_objects_t{t}", "set_id", "kind", f"o{t}", "confidence", "class_id")
+        for t in range(ANALYSIS_THRESHOLDS)
+    ],
+    Index("ix_analysis_objects_class", "set_id", "kind", "class_id", "confidence"),
+    Index("ix_analysis_objects_unit", "set_id", "data_unit_id", "frame", "kind", "seq"),
+)
+analysis_attributes = Table(
+    "analysis_attributes",
+    metadata,
+    Column("set_id", Integer, ForeignKey("analysis_sets.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", SmallInteger, nullable=False),
+    Column("data_unit_id", Integer, nullable=False),
+    Column("frame", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("name", String(400), nullable=False),
+    Column("value", String(400), nullable=False),
+    Index("ix_analysis_attributes_value", "set_id", "name", "value"),
+    Index("ix_analysis_attributes_unit", "set_id", "data_unit_id"),
+)
+_FRAME_COUNTS = [
+    Column(f"{name}{t}", Integer, nullable=False)
+    for t in range(ANALYSIS_THRESHOLDS)
+    for name in ("tp", "fp", "fn")
+]
+analysis_frames = Table(
+    "analysis_frames",
+    metadata,
+    Column("set_id", Integer, ForeignKey("analysis_sets.id", ondelete="CASCADE"), nullable=False),
+    Column("data_unit_id", Integer, nullable=False),
+    Column("frame", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("num_gt", Integer, nullable=False),
+    Column("num_predictions", Integer, nullable=False),
+    *_FRAME_COUNTS,
+    UniqueConstraint("set_id", "data_unit_id", "frame", name="uq_analysis_frames_frame"),
+    Index("ix_analysis_frames_fp0", "set_id", "fp0"),
+    Index("ix_analysis_frames_fn0", "set_id", "fn0"),
 )

@@ -1,0 +1,233 @@
+"""Per-object match records: what a run keeps so that any subset of frames can be re-matched.
+
+COCO matching is independent per (image, category): greedy matching, the maxDets cut and the
+crowd rule never look outside the group. So a run evaluates frames with ``evaluate_coco`` and
+keeps, per detection and per GT, everything accumulation needs (class, score, rank in its group,
+outcome codes per area range and threshold, ignore flags). ``aggregate`` rebuilds the engine's
+``MatchState`` from records in the order ``match`` sorts them and calls the engine's own
+``accumulate``, so the figures of records spliced from an incremental run equal a full run's bit
+for bit, and a full run's equal ``evaluate_coco`` on the same inputs (both are tested).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from predscope.evaluation.accumulate import accumulate
+from predscope.evaluation.coco_eval import evaluate_coco
+from predscope.evaluation.errors import TideResult, tide_errors
+from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth
+from predscope.evaluation.matching import MatchState
+from predscope.evaluation.outcomes import build_outcomes, single_threshold_outcomes
+from predscope.evaluation.params import CocoParams
+from predscope.evaluation.results import CocoEvaluation, Outcome
+from predscope.evaluation.summary import summarize
+
+I32 = NDArray[np.int32]
+F64 = NDArray[np.float64]
+FN_CODE = 4  # a GT left unmatched at a threshold (stored beside the detection codes 0..3)
+
+
+@dataclass(frozen=True, eq=False)
+class Records:
+    """Detections (``d_*``) and GT (``g_*``) in input order: image-major, then stored order.
+
+    ``d_codes`` [Nd, A, T] holds ``Outcome`` codes (NOT_EVALUATED where ``d_rank`` is -1);
+    ``d_conf`` is the GT class of the class-agnostic match at IoU 0.5 (K = background, -1 = not
+    counted) and ``g_conf_missed`` whether that matching left the GT unmatched. TIDE error
+    types are per image too (each test looks only at the detection's own image).
+    """
+
+    d_image: I32
+    d_cat: I32
+    d_score: F64
+    d_rank: I32
+    d_codes: NDArray[np.int8]
+    d_conf: I32
+    g_image: I32
+    g_cat: I32
+    g_crowd: NDArray[np.bool_]
+    g_ignored: NDArray[np.bool_]  # [Ng, A]
+    g_conf_missed: NDArray[np.bool_]
+    d_error: NDArray[np.int8]  # TIDE ``ErrorType`` per detection (fg 0.5, bg 0.1)
+    g_error: NDArray[np.int8]
+
+    def keep_images(self, keep: NDArray[np.bool_]) -> Records:
+        """The records of images where ``keep[image]`` is true."""
+        d, g = keep[self.d_image], keep[self.g_image]
+        return Records(
+            **{
+                f.name: getattr(self, f.name)[d if f.name.startswith("d_") else g]
+                for f in dataclasses.fields(self)
+            }
+        )
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        np.savez(buf, **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Records:
+        with np.load(io.BytesIO(data)) as npz:
+            return cls(**{f.name: npz[f.name] for f in dataclasses.fields(cls)})
+
+
+def concat(parts: list[Records]) -> Records:
+    """Records of disjoint image sets merged back into image-major input order."""
+    merged = {
+        f.name: np.concatenate([getattr(p, f.name) for p in parts])
+        for f in dataclasses.fields(Records)
+    }
+    d_order = np.argsort(merged["d_image"], kind="stable")
+    g_order = np.argsort(merged["g_image"], kind="stable")
+    return Records(**{k: v[d_order if k.startswith("d_") else g_order] for k, v in merged.items()})
+
+
+@dataclass(frozen=True, eq=False)
+class FrameMatch:
+    """One ``evaluate_coco`` pass over some frames, scattered to input order.
+
+    ``d_match`` / ``g_match`` [N, T] are input rows of the partner (-1 none), ``*_iou`` its IoU.
+    ``tide`` holds the error types (its dAP only when asked for: it needs every frame).
+    """
+
+    records: Records
+    d_match: I32
+    d_iou: F64
+    g_match: I32
+    g_iou: F64
+    tide: TideResult
+
+
+def match_frames(
+    gt: CocoGroundTruth,
+    dt: CocoDetections,
+    params: CocoParams,
+    image_map: I32,
+    *,
+    with_dap: bool = False,
+) -> FrameMatch:
+    """Evaluate frames (local image indices) and return records with global image indices."""
+    ev = evaluate_coco(gt, dt, params)
+    tide = tide_errors(gt, dt, params, with_dap=with_dap)
+    st = ev.match_state
+    outcomes = ev.outcomes
+    nd, ng = dt.num_detections, gt.num_annotations
+    num_a, num_t = len(params.area_rng), params.iou_thrs.size
+    codes = np.full((nd, num_a, num_t), int(Outcome.NOT_EVALUATED), dtype=np.int8)
+    codes[st.d_index] = np.transpose(st.codes, (2, 0, 1))
+    rank = np.full(nd, -1, dtype=np.int32)
+    rank[st.d_index] = st.d_rank
+    ignored = np.zeros((ng, num_a), dtype=np.bool_)
+    ignored[st.g_index] = st.g_ignored.T
+    d_conf, g_missed = _agnostic(gt, dt, params)
+    g_match = outcomes.gt_matched_by.T.copy()
+    d_match = outcomes.matched_gt.T.copy()
+    d_iou = outcomes.iou.T.copy()
+    g_iou = np.full((ng, num_t), np.nan)
+    hit = g_match >= 0
+    g_iou[hit] = d_iou[g_match[hit], np.nonzero(hit)[1]]
+    records = Records(
+        d_image=image_map[dt.image].astype(np.int32),
+        d_cat=dt.category.astype(np.int32),
+        d_score=dt.score.astype(np.float64),
+        d_rank=rank,
+        d_codes=codes,
+        d_conf=d_conf,
+        g_image=image_map[gt.image].astype(np.int32),
+        g_cat=gt.category.astype(np.int32),
+        g_crowd=gt.iscrowd.copy(),
+        g_ignored=ignored,
+        g_conf_missed=g_missed,
+        d_error=tide.dt_error.astype(np.int8),
+        g_error=tide.gt_error.astype(np.int8),
+    )
+    return FrameMatch(records, d_match, d_iou, g_match, g_iou, tide)
+
+
+CONFUSION_IOU = 0.5
+
+
+def _agnostic(
+    gt: CocoGroundTruth, dt: CocoDetections, params: CocoParams
+) -> tuple[I32, NDArray[np.bool_]]:
+    """Per-object contributions to the confusion matrix (``evaluation.confusion``'s rule)."""
+    agnostic = dataclasses.replace(params, use_cats=False)
+    res = single_threshold_outcomes(gt, dt, CONFUSION_IOU, params=agnostic)
+    k = len(gt.category_ids)
+    evaluated = (res.outcome != Outcome.NOT_EVALUATED) & (res.outcome != Outcome.IGNORED)
+    conf = np.full(dt.num_detections, -1, dtype=np.int32)
+    matched = evaluated & (res.matched_gt >= 0)
+    conf[matched] = gt.category[res.matched_gt[matched]]
+    conf[evaluated & (res.matched_gt < 0)] = k
+    return conf, res.gt_missed & ~gt.iscrowd
+
+
+def confusion(records: Records, num_k: int) -> NDArray[np.int64]:
+    """[K + 1, K + 1] counts: rows GT class, columns predicted class, index K background."""
+    mat = np.zeros((num_k + 1, num_k + 1), dtype=np.int64)
+    counted = records.d_conf >= 0
+    np.add.at(mat, (records.d_conf[counted], records.d_cat[counted]), 1)
+    missed = records.g_cat[records.g_conf_missed]
+    np.add.at(mat, (missed, np.full_like(missed, num_k)), 1)
+    return mat
+
+
+def aggregate(
+    records: Records,
+    params: CocoParams,
+    category_ids: tuple[object, ...],
+    category_names: tuple[str, ...],
+) -> CocoEvaluation:
+    """The COCO arrays and stats of ``records``, by the engine's own accumulation."""
+    num_k = len(category_ids)
+    num_a = len(params.area_rng)
+    evaluated = np.flatnonzero(records.d_rank >= 0)
+    order = evaluated[
+        np.lexsort(
+            (
+                records.d_rank[evaluated],
+                records.d_image[evaluated],
+                records.d_cat[evaluated],
+            )
+        )
+    ]
+    npig = np.zeros((num_k, num_a), dtype=np.int64)
+    for a in range(num_a):
+        npig[:, a] = np.bincount(records.g_cat[~records.g_ignored[:, a]], minlength=num_k)[:num_k]
+    nd, ng, num_t = order.size, records.g_cat.size, params.iou_thrs.size
+    state = MatchState(
+        num_eval_cats=num_k,
+        d_index=order.astype(np.int64),
+        d_cat=records.d_cat[order].astype(np.int64),
+        d_score=records.d_score[order],
+        d_rank=records.d_rank[order].astype(np.int64),
+        g_index=np.arange(ng, dtype=np.int64),
+        g_cat=records.g_cat.astype(np.int64),
+        codes=np.ascontiguousarray(np.transpose(records.d_codes[order], (1, 2, 0))),
+        match_gt=np.full((num_t, nd), -1, dtype=np.int32),
+        match_iou=np.full((num_t, nd), np.nan),
+        gt_match=np.full((num_t, ng), -1, dtype=np.int32),
+        npig=npig,
+        g_ignored=np.ascontiguousarray(records.g_ignored.T),
+    )
+    acc = accumulate(state, params)
+    return CocoEvaluation(
+        params=params,
+        stats=summarize(params, acc.precision, acc.recall),
+        precision=acc.precision,
+        recall=acc.recall,
+        scores=acc.scores,
+        category_ids=category_ids,
+        category_names=category_names,
+        per_class=(),
+        outcomes=build_outcomes(state, params, ng, records.d_cat.size),
+        pycocotools_compat=False,
+        match_state=state,
+    )

@@ -1,0 +1,188 @@
+"""The stored results document of a run: summary, per class, curves, confusion, calibration.
+
+Everything is derived from one ``CocoEvaluation`` (``records.aggregate``) and the run's records,
+so stored figures and ``predscope eval`` cannot disagree. ``PROVENANCE`` says which figures are
+COCO's definition (parity-tested against pycocotools) and which are predscope's extensions
+(defined in docs/metrics.md).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from predscope.evaluation.curves import pr_curves
+from predscope.evaluation.errors import ERROR_KEYS, ErrorType
+from predscope.evaluation.results import CocoEvaluation, Outcome
+from predscope.evaluation.summary import mean_valid
+from predscope.services.analysis.records import CONFUSION_IOU, FrameMatch, Records, confusion
+
+CURVE_POINTS = 200  # raw PR operating points kept per class (the F1-best point always kept)
+PROVENANCE = {
+    "coco": ["stats", "per_class", "pr_curves.interpolated"],
+    "extensions": [
+        "counts",
+        "errors (TIDE types, dAP)",
+        "classes.tp",
+        "classes.fp",
+        "classes.fn",
+        "classes.best_threshold",
+        "pr_curves.points",
+        "confusion",
+        "calibration",
+        "objects (outcome per threshold, partner, IoU)",
+    ],
+}
+
+
+def _num(value: float) -> float | None:
+    """JSON has no NaN: None stands for "undefined"."""
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def _threshold_counts(ev: CocoEvaluation, records: Records) -> list[dict[str, Any]]:
+    codes = records.d_codes[:, 0, :]  # area "all"
+    out = []
+    for t, thr in enumerate(ev.params.iou_thrs.tolist()):
+        tp = int(np.count_nonzero(codes[:, t] == Outcome.TP))
+        npig = int(ev.match_state.npig[:, 0].sum())
+        out.append(
+            {
+                "iou": round(thr, 2),
+                "tp": tp,
+                "fp": int(np.count_nonzero(codes[:, t] == Outcome.FP)),
+                "fn": npig - tp,
+                "ignored": int(np.count_nonzero(codes[:, t] == Outcome.IGNORED)),
+            }
+        )
+    return out
+
+
+def _decimate(n: int, keep: int) -> np.ndarray:
+    if n <= CURVE_POINTS:
+        return np.arange(n)
+    picks = np.unique(np.linspace(0, n - 1, CURVE_POINTS).round().astype(np.int64))
+    return np.unique(np.concatenate([picks, [keep]])) if keep >= 0 else picks
+
+
+def build_results(
+    ev: CocoEvaluation,
+    records: Records,
+    categories: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The JSON-ready results of one run."""
+    p = ev.params
+    precision, recall = ev.precision, ev.recall
+    m = len(p.max_dets) - 1
+    t50 = int(np.flatnonzero(p.iou_thrs == 0.5)[0])
+    t75 = int(np.flatnonzero(p.iou_thrs == 0.75)[0])
+    curves = pr_curves(ev, 0.5)
+    codes50 = records.d_codes[:, 0, t50]
+    per_class: list[dict[str, Any]] = []
+    classes: list[dict[str, Any]] = []
+    pr: list[dict[str, Any]] = []
+    ar_key = f"AR{p.max_dets[-1]}"
+    for k, cat in enumerate(categories):
+        in_k = records.d_cat == k
+        tp = int(np.count_nonzero(codes50[in_k] == Outcome.TP))
+        num_gt = int(ev.match_state.npig[k, 0])
+        row = {
+            "category_id": cat["feature_hash"],
+            "name": cat["name"],
+            "AP": mean_valid(precision[:, :, k, 0, m]),
+            "AP50": mean_valid(precision[t50, :, k, 0, m]),
+            "AP75": mean_valid(precision[t75, :, k, 0, m]),
+            ar_key: mean_valid(recall[:, k, 0, m]),
+        }
+        per_class.append(row)
+        curve = curves[k]
+        classes.append(
+            {
+                **row,
+                "shape": cat["shape"],
+                "num_gt": num_gt,
+                "num_predictions": int(np.count_nonzero(in_k)),
+                "tp": tp,
+                "fp": int(np.count_nonzero(codes50[in_k] == Outcome.FP)),
+                "fn": num_gt - tp,
+                "best_threshold": _num(curve.best_threshold),
+                "best_precision": _num(curve.best_precision),
+                "best_recall": _num(curve.best_recall),
+                "best_f1": _num(curve.best_f1),
+            }
+        )
+        hits = np.flatnonzero(curve.scores == curve.best_threshold)
+        pick = _decimate(curve.scores.size, int(hits[0]) if hits.size else -1)
+        pr.append(
+            {
+                "name": cat["name"],
+                "iou": 0.5,
+                "points": {
+                    "score": curve.scores[pick].tolist(),
+                    "precision": [_num(v) for v in curve.precision[pick].tolist()],
+                    "recall": [_num(v) for v in curve.recall[pick].tolist()],
+                },
+                "interpolated": {
+                    f"{thr:.2f}": precision[t, :, k, 0, m].tolist()
+                    for t, thr in enumerate(p.iou_thrs.tolist())
+                },
+            }
+        )
+    cal = ev.calibration(0.5)
+    names = [c["name"] for c in categories]
+    return {
+        "iou_type": p.iou_type,
+        "stats": dict(ev.stats),
+        "pycocotools_compat": False,
+        "per_class": per_class,
+        "classes": classes,
+        "counts": _threshold_counts(ev, records),
+        "pr_curves": pr,
+        "confusion": {
+            "iou": CONFUSION_IOU,
+            "labels": [*names, "(none)"],
+            "matrix": confusion(records, len(categories)).tolist(),
+        },
+        "calibration": None
+        if cal is None
+        else {
+            "iou": 0.5,
+            "edges": cal.edges.tolist(),
+            "count": cal.count.tolist(),
+            "mean_confidence": [_num(v) for v in cal.mean_confidence.tolist()],
+            "accuracy": [_num(v) for v in cal.accuracy.tolist()],
+            "ece": _num(cal.ece),
+            "mce": _num(cal.mce),
+        },
+        "categories": categories,
+        "provenance": PROVENANCE,
+    }
+
+
+def error_summary(
+    records: Records, fm: FrameMatch, run_id: int, previous: dict[str, Any]
+) -> dict[str, Any]:
+    """TIDE counts (exact for every run) and dAP (from the last full run, which computes it).
+
+    dAP fixes every error of a type across all frames and re-runs the engine, so it needs all
+    frames: an incremental run keeps the last full run's dAP and says which run that was.
+    """
+    counts = {
+        key: int(np.count_nonzero(records.d_error == kind)) for kind, key in ERROR_KEYS.items()
+    }
+    counts["missed"] = int(np.count_nonzero(records.g_error == ErrorType.MISSED))
+    if fm.tide.dap:
+        dap: dict[str, Any] = dict(fm.tide.dap)
+        dap_run: int | None = run_id
+    else:
+        old = previous.get("errors") or {}
+        dap, dap_run = old.get("dap") or {}, old.get("dap_run")
+    return {
+        "fg_iou": fm.tide.fg_iou,
+        "bg_iou": fm.tide.bg_iou,
+        "counts": counts,
+        "dap": dap,
+        "dap_run": dap_run,
+    }

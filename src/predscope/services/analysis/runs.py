@@ -1,0 +1,339 @@
+"""``analyse``: evaluate a prediction branch against ground truth and store the run's results.
+
+A run (1) records itself as ``running`` (committed at once), (2) reads both branches in one
+read snapshot, (3) re-matches only the frames of data units whose label row changed on either
+branch since the set's last complete run (all frames on the first run, with ``full=True``, or
+when parameters, the engine, the ontology or the frame index changed), (4) splices those
+records into the stored ones and re-aggregates with the engine (``records.aggregate``), and
+(5) writes objects, frame counts, row states and the results document in ONE transaction that
+also marks the run complete and publishes it. Readers therefore see the previous results until
+that commit; a failed run records its error, and a killed one stays ``running`` with a pid that
+``run_state`` reports as interrupted. Neither touches the last good results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.metadata import version
+from typing import Any
+
+import numpy as np
+import orjson
+
+from predscope.evaluation.params import CocoParams
+from predscope.exceptions import AnalysisRunningError, InvalidArgumentsError
+from predscope.services.analysis.evaluate import (
+    _check_iou_type,
+    _project,
+    detection_inputs,
+    ground_truth_inputs,
+)
+from predscope.services.analysis.inputs import (
+    CategoryTable,
+    FrameTable,
+    IouKind,
+    branch_records,
+    category_table,
+    frame_table,
+    read_branch,
+)
+from predscope.services.analysis.records import Records, aggregate, concat, match_frames
+from predscope.services.analysis.results import build_results, error_summary
+from predscope.services.analysis.rows import object_columns
+from predscope.services.branches import require_branch
+from predscope.services.progress import Progress, ProgressUpdate
+from predscope.store import analysis as repo
+from predscope.store import analysis_objects as object_repo
+from predscope.store.analysis import GT_SIDE, PRED_SIDE, RowState, RunRecord, SetRecord
+from predscope.store.branches import MAIN_BRANCH, validate_branch_name
+from predscope.store.engine import Store
+from predscope.store.records import ProjectRecord, RowRecord
+from predscope.store.schema import analysis_frames, analysis_objects
+
+ENGINE_VERSION = f"predscope-{version('predscope')}/coco-1"
+STAGES = ("read ground truth", "read predictions", "match", "aggregate", "write")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What ``analyse`` did: the run record, and how much it had to recompute."""
+
+    run: RunRecord
+    set: SetRecord
+    mode: str  # "full" | "incremental"
+    changed_units: int
+    total_units: int
+
+
+def row_state(record: RowRecord) -> RowState:
+    """The change marker of a row: its version when the store has one, else hash + edit time."""
+    return RowState(record.label_hash, record.last_edited_at, getattr(record, "version", None))
+
+
+def fingerprint(records: Sequence[RowRecord]) -> str:
+    """sha256 of the (unit, label hash, edit time, version) of every row of a branch."""
+    digest = hashlib.sha256()
+    for r in sorted(records, key=lambda r: r.unit.id):
+        if r.label_hash is None:
+            continue
+        s = row_state(r)
+        edited = s.edited_at.isoformat() if s.edited_at else ""
+        digest.update(f"{r.unit.id}|{s.label_hash}|{edited}|{s.version}\n".encode())
+    return digest.hexdigest()
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def _process_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+STALE_SECONDS = 600.0
+
+
+def run_state(run: RunRecord) -> str:
+    """``running`` only while its process lives; a dead one is ``interrupted``.
+
+    On another host the pid cannot be checked, so a run whose heartbeat is older than
+    ``STALE_SECONDS`` counts as interrupted there.
+    """
+    if run.status != "running":
+        return run.status
+    if run.host == socket.gethostname():
+        return "running" if _process_alive(run.pid) else "interrupted"
+    age = time.time() - run.heartbeat_at.timestamp()
+    return "running" if age < STALE_SECONDS else "interrupted"
+
+
+def _start(
+    store: Store, project: ProjectRecord, branch: str, against: str, params: Mapping[str, Any]
+) -> tuple[SetRecord, RunRecord]:
+    with store.begin() as conn:
+        require_branch(conn, project, against, allow_empty_main=False)
+        require_branch(conn, project, branch, allow_empty_main=False)
+        pset = repo.get_or_create_set(conn, project.id, branch, against)
+        for other in repo.list_runs(conn, pset.id, status="running"):
+            if run_state(other) == "running":
+                raise AnalysisRunningError(
+                    f"project {project.title!r}: branch {branch!r} is being analysed by run "
+                    f"{other.id} (process {other.pid} on {other.host}) - wait for it to finish"
+                )
+            repo.update_run(
+                conn,
+                other.id,
+                status="failed",
+                error=f"interrupted: process {other.pid} on {other.host} ended before the run "
+                "completed",
+                heartbeat_at=other.heartbeat_at,
+            )
+        run = repo.create_run(
+            conn, pset.id, params, ENGINE_VERSION, os.getpid(), socket.gethostname()
+        )
+    return pset, run
+
+
+class _Reporter:
+    """Progress to the caller's callback and, at stage boundaries, to the run row."""
+
+    def __init__(self, store: Store, run_id: int, progress: Progress | None) -> None:
+        self.store, self.run_id, self.progress = store, run_id, progress
+        self.timings: dict[str, float] = {}
+        self.done = 0
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        update = {"stage": name, "done": self.done, "total": len(STAGES)}
+        with self.store.begin() as conn:
+            repo.update_run(conn, self.run_id, progress=update)
+        if self.progress is not None:
+            self.progress(ProgressUpdate("analyse", self.done, len(STAGES)))
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 6)
+        self.done += 1
+        if self.progress is not None:
+            self.progress(ProgressUpdate("analyse", self.done, len(STAGES)))
+
+
+def _subset(frames: FrameTable, keep: Callable[[str], bool]) -> tuple[FrameTable, np.ndarray]:
+    picks = [i for i, key in enumerate(frames.keys) if keep(key[0])]
+    keys = tuple(frames.keys[i] for i in picks)
+    table = FrameTable(
+        keys=keys,
+        titles=tuple(frames.titles[i] for i in picks),
+        width=tuple(frames.width[i] for i in picks),
+        height=tuple(frames.height[i] for i in picks),
+        index={k: j for j, k in enumerate(keys)},
+    )
+    return table, np.array(picks, dtype=np.int32)
+
+
+def analyse(
+    store: Store,
+    project: ProjectRecord | str,
+    branch_name: str,
+    *,
+    against: str = MAIN_BRANCH,
+    full: bool = False,
+    iou_type: str = "bbox",
+    progress: Progress | None = None,
+) -> RunOutcome:
+    """Analyse ``branch_name`` against ``against`` and store the run (see the module doc)."""
+    record = _project(store, project)
+    validate_branch_name(branch_name)
+    validate_branch_name(against)
+    kind = _check_iou_type(iou_type)
+    if branch_name == against:
+        raise InvalidArgumentsError(
+            f"analyse: branch {branch_name!r} is also the ground-truth branch - pick a "
+            "prediction branch"
+        )
+    cats = category_table(record)
+    params = {"iou_type": kind, "against": against, "full": bool(full)}
+    pset, run = _start(store, record, branch_name, against, params)
+    reporter = _Reporter(store, run.id, progress)
+    try:
+        return _execute(store, record, pset, run, cats, kind, full, reporter)
+    except BaseException as exc:
+        with store.begin() as conn:
+            repo.update_run(
+                conn,
+                run.id,
+                status="failed",
+                error=f"{type(exc).__name__}: {exc}",
+                finished_at=_now(),
+                timings=reporter.timings,
+            )
+        raise
+
+
+def _now() -> Any:
+    from predscope.store.types import utcnow
+
+    return utcnow()
+
+
+def _execute(
+    store: Store,
+    record: ProjectRecord,
+    pset: SetRecord,
+    run: RunRecord,
+    cats: CategoryTable,
+    kind: IouKind,
+    full: bool,
+    reporter: _Reporter,
+) -> RunOutcome:
+    coco_params = CocoParams.default(kind)
+    with store.read() as conn:
+        with reporter.stage(STAGES[0]):
+            gt_records = branch_records(conn, record, pset.against)
+            frames = frame_table(gt_records)
+        pr_records = branch_records(conn, record, pset.branch_name)
+        states = {(GT_SIDE, r.unit.id): row_state(r) for r in gt_records}
+        states.update({(PRED_SIDE, r.unit.id): row_state(r) for r in pr_records})
+        previous = repo.get_run(conn, pset.latest_run_id) if pset.latest_run_id else None
+        basis = {
+            "iou_type": kind,
+            "engine": ENGINE_VERSION,
+            "ontology": _digest(record.ontology),
+            "frames": _digest([list(k) for k in frames.keys]),
+        }
+        old_state = None
+        if not full and previous is not None and previous.params.get("basis") == basis:
+            old_state = repo.load_state(conn, pset.id)
+        previous_results = (
+            repo.run_results(conn, previous.id) if old_state is not None and previous else {}
+        )
+        if old_state is None:
+            changed = {r.unit.id for r in gt_records}
+        else:
+            before = repo.load_row_states(conn, pset.id)
+            keys = set(before) | set(states)
+            changed = {
+                unit for key in keys if before.get(key) != states.get(key) for _, unit in [key]
+            }
+        unit_ids = {r.unit.data_hash: r.unit.id for r in gt_records}
+        changed_hashes = {h for h, i in unit_ids.items() if i in changed}
+        sub_frames, image_map = _subset(frames, lambda h: h in changed_hashes)
+        gt_sub = [r for r in gt_records if r.unit.id in changed]
+        pr_sub = [r for r in pr_records if r.unit.id in changed]
+        gt_cols = read_branch(conn, record, gt_sub, sub_frames, cats, kind, ground_truth=True)
+        with reporter.stage(STAGES[1]):
+            dt_cols = read_branch(conn, record, pr_sub, sub_frames, cats, kind, ground_truth=False)
+    with reporter.stage(STAGES[2]):
+        gt = ground_truth_inputs(gt_cols, sub_frames, cats)
+        dt = detection_inputs(dt_cols)
+        fm = match_frames(gt, dt, coco_params, image_map, with_dap=old_state is None)
+    with reporter.stage(STAGES[3]):
+        if old_state is None:
+            all_records = fm.records
+        else:
+            keep = np.ones(len(frames.keys), dtype=np.bool_)
+            keep[image_map] = False
+            all_records = concat([Records.from_bytes(old_state).keep_images(keep), fm.records])
+        ev = aggregate(all_records, coco_params, cats.feature_hashes, cats.names)
+        categories = [
+            {"index": k, "feature_hash": h, "name": n, "shape": s}
+            for k, (h, n, s) in enumerate(
+                zip(cats.feature_hashes, cats.names, cats.shapes, strict=True)
+            )
+        ]
+        results = build_results(ev, all_records, categories)
+        results["errors"] = error_summary(all_records, fm, run.id, previous_results)
+        results.update(
+            images=len(frames.keys),
+            ground_truth=int(all_records.g_cat.size),
+            predictions=int(all_records.d_cat.size),
+        )
+    mode = "full" if old_state is None else "incremental"
+    with reporter.stage(STAGES[4]):
+        columns = object_columns(pset.id, fm, gt_cols, dt_cols, sub_frames, unit_ids)
+        with store.begin() as conn:
+            object_repo.delete_results(conn, pset.id, None if old_state is None else changed)
+            object_repo.insert_columns(conn, analysis_objects, columns.objects)
+            object_repo.insert_columns(conn, analysis_frames, columns.frames)
+            repo.replace_row_states(conn, pset.id, states, None if old_state is None else changed)
+            repo.publish(conn, pset.id, run.id, all_records.to_bytes())
+            repo.update_run(
+                conn,
+                run.id,
+                status="complete",
+                mode=mode,
+                changed_units=len(changed),
+                gt_fingerprint=fingerprint(gt_records),
+                pred_fingerprint=fingerprint(pr_records),
+                params={
+                    **run.params,
+                    "basis": basis,
+                    "categories": [[c["feature_hash"], c["name"]] for c in categories],
+                },
+                results=results,
+                finished_at=_now(),
+            )
+    with store.begin() as conn:
+        repo.update_run(
+            conn,
+            run.id,
+            timings=reporter.timings,
+            progress={"stage": "done", "done": len(STAGES), "total": len(STAGES)},
+        )
+        done = repo.get_run(conn, run.id)
+        final_set = repo.find_set(conn, record.id, pset.branch_name, pset.against)
+    assert done is not None and final_set is not None
+    return RunOutcome(done, final_set, mode, len(changed), len(gt_records))

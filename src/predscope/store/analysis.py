@@ -1,0 +1,261 @@
+"""Analysis repository: prediction sets, their runs, and the row state each complete run saw.
+
+A *prediction set* is one (project, branch, ground-truth branch) pair; it points at its latest
+complete run, whose per-object outcomes live in ``analysis_objects`` (``store.analysis_objects``).
+A run row is written twice: once when it starts (status ``running``, committed at once so others
+see it) and once when it ends (``complete`` in the same transaction as its results, or ``failed``
+with the error). A process killed in between leaves ``running`` with its pid and host, which
+``services.analysis.runs`` recognises as interrupted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, delete, select, update
+
+from predscope.store._util import dump_json, load_json
+from predscope.store.schema import analysis_rows, analysis_runs, analysis_sets
+from predscope.store.types import utcnow
+
+REVIEW_STATUSES = ("needs_review", "in_review", "reviewed")
+GT_SIDE, PRED_SIDE = 0, 1
+
+
+@dataclass(frozen=True, slots=True)
+class SetRecord:
+    id: int
+    project_id: int
+    branch_name: str
+    against: str
+    latest_run_id: int | None
+    review_status: str
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: int
+    set_id: int
+    status: str
+    error: str | None
+    params: dict[str, Any]
+    engine_version: str
+    gt_fingerprint: str | None
+    pred_fingerprint: str | None
+    mode: str | None
+    changed_units: int | None
+    pid: int | None
+    host: str | None
+    started_at: datetime
+    heartbeat_at: datetime
+    finished_at: datetime | None
+    timings: dict[str, Any]
+    progress: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RowState:
+    """What a run saw of one label row: enough to tell later whether it changed."""
+
+    label_hash: str | None
+    edited_at: datetime | None
+    version: int | None
+
+
+_SET_COLUMNS = [c for c in analysis_sets.c if c.name != "state"]
+_RUN_COLUMNS = [c for c in analysis_runs.c if c.name != "results"]
+
+
+def _set(m: RowMapping) -> SetRecord:
+    return SetRecord(**{c.name: m[c.name] for c in _SET_COLUMNS})
+
+
+def _run(m: RowMapping) -> RunRecord:
+    values = {c.name: m[c.name] for c in _RUN_COLUMNS}
+    for key in ("params", "timings", "progress"):
+        values[key] = load_json(values[key])
+    return RunRecord(**values)
+
+
+def find_set(conn: Connection, project_id: int, branch_name: str, against: str) -> SetRecord | None:
+    row = (
+        conn.execute(
+            select(*_SET_COLUMNS).where(
+                analysis_sets.c.project_id == project_id,
+                analysis_sets.c.branch_name == branch_name,
+                analysis_sets.c.against == against,
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else _set(row)
+
+
+def get_or_create_set(
+    conn: Connection, project_id: int, branch_name: str, against: str
+) -> SetRecord:
+    found = find_set(conn, project_id, branch_name, against)
+    if found is not None:
+        return found
+    now = utcnow()
+    conn.execute(
+        analysis_sets.insert().values(
+            project_id=project_id,
+            branch_name=branch_name,
+            against=against,
+            review_status=REVIEW_STATUSES[0],
+            notes="",
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    created = find_set(conn, project_id, branch_name, against)
+    assert created is not None
+    return created
+
+
+def list_sets(conn: Connection, project_id: int) -> list[SetRecord]:
+    query = (
+        select(*_SET_COLUMNS)
+        .where(analysis_sets.c.project_id == project_id)
+        .order_by(analysis_sets.c.branch_name, analysis_sets.c.against)
+    )
+    return [_set(m) for m in conn.execute(query).mappings()]
+
+
+def update_review(conn: Connection, set_id: int, status: str | None, notes: str | None) -> None:
+    values: dict[str, Any] = {"updated_at": utcnow()}
+    if status is not None:
+        values["review_status"] = status
+    if notes is not None:
+        values["notes"] = notes
+    conn.execute(update(analysis_sets).where(analysis_sets.c.id == set_id).values(**values))
+
+
+def publish(conn: Connection, set_id: int, run_id: int, state: bytes) -> None:
+    """Make ``run_id`` the set's current results (call in the transaction that wrote them)."""
+    conn.execute(
+        update(analysis_sets)
+        .where(analysis_sets.c.id == set_id)
+        .values(latest_run_id=run_id, state=state, updated_at=utcnow())
+    )
+
+
+def load_state(conn: Connection, set_id: int) -> bytes | None:
+    value = conn.execute(select(analysis_sets.c.state).where(analysis_sets.c.id == set_id)).scalar()
+    return None if value is None else bytes(value)
+
+
+def create_run(
+    conn: Connection,
+    set_id: int,
+    params: Mapping[str, Any],
+    engine_version: str,
+    pid: int,
+    host: str,
+) -> RunRecord:
+    now = utcnow()
+    key = conn.execute(
+        analysis_runs.insert().values(
+            set_id=set_id,
+            status="running",
+            params=dump_json(dict(params)),
+            engine_version=engine_version,
+            pid=pid,
+            host=host,
+            started_at=now,
+            heartbeat_at=now,
+            timings="{}",
+            progress="{}",
+        )
+    ).inserted_primary_key
+    run = get_run(conn, int(key[0]) if key else 0)
+    assert run is not None
+    return run
+
+
+def update_run(conn: Connection, run_id: int, **values: Any) -> None:
+    """Set columns of a run; dict values of the JSON columns are encoded here."""
+    for key in ("params", "timings", "progress", "results"):
+        if key in values and not isinstance(values[key], str):
+            values[key] = dump_json(values[key])
+    values.setdefault("heartbeat_at", utcnow())
+    conn.execute(update(analysis_runs).where(analysis_runs.c.id == run_id).values(**values))
+
+
+def get_run(conn: Connection, run_id: int) -> RunRecord | None:
+    row = conn.execute(select(*_RUN_COLUMNS).where(analysis_runs.c.id == run_id)).mappings().first()
+    return None if row is None else _run(row)
+
+
+def run_results(conn: Connection, run_id: int) -> dict[str, Any]:
+    value = conn.execute(
+        select(analysis_runs.c.results).where(analysis_runs.c.id == run_id)
+    ).scalar()
+    return load_json(value)
+
+
+def list_runs(conn: Connection, set_id: int, *, status: str | None = None) -> list[RunRecord]:
+    """Newest first."""
+    query = select(*_RUN_COLUMNS).where(analysis_runs.c.set_id == set_id)
+    if status is not None:
+        query = query.where(analysis_runs.c.status == status)
+    query = query.order_by(analysis_runs.c.id.desc())
+    return [_run(m) for m in conn.execute(query).mappings()]
+
+
+def load_row_states(conn: Connection, set_id: int) -> dict[tuple[int, int], RowState]:
+    """(side, data unit id) -> the state the set's current results were computed from."""
+    query = select(analysis_rows).where(analysis_rows.c.set_id == set_id)
+    return {
+        (int(m["side"]), int(m["data_unit_id"])): RowState(
+            m["label_hash"], m["edited_at"], m["version"]
+        )
+        for m in conn.execute(query).mappings()
+    }
+
+
+def replace_row_states(
+    conn: Connection,
+    set_id: int,
+    states: Mapping[tuple[int, int], RowState],
+    unit_ids: Iterable[int] | None = None,
+) -> None:
+    """Replace the saved states of ``unit_ids`` (all units when None) with ``states``'."""
+    if unit_ids is None:
+        conn.execute(delete(analysis_rows).where(analysis_rows.c.set_id == set_id))
+        keys = list(states)
+    else:
+        wanted = set(unit_ids)
+        ids = sorted(wanted)
+        from predscope.store._util import chunks
+
+        for part in chunks(ids):
+            conn.execute(
+                delete(analysis_rows).where(
+                    analysis_rows.c.set_id == set_id, analysis_rows.c.data_unit_id.in_(part)
+                )
+            )
+        keys = [k for k in states if k[1] in wanted]
+    if keys:
+        conn.execute(
+            analysis_rows.insert(),
+            [
+                {
+                    "set_id": set_id,
+                    "side": side,
+                    "data_unit_id": unit,
+                    "label_hash": states[(side, unit)].label_hash,
+                    "edited_at": states[(side, unit)].edited_at,
+                    "version": states[(side, unit)].version,
+                }
+                for side, unit in keys
+            ],
+        )

@@ -1,0 +1,94 @@
+"""Bulk writes of a prediction set's per-object outcomes, per-frame counts and object attributes.
+
+Hundreds of thousands of rows per run: SQLite gets one ``executemany`` of plain tuples on the
+driver cursor, PostgreSQL one ``COPY`` (text format), both inside the caller's transaction, so a
+run's results appear all at once when it commits and never half.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Table, delete
+
+from predscope.store._util import chunks
+from predscope.store.schema import analysis_attributes, analysis_frames, analysis_objects
+
+# Index pages of a run's rows are touched in random order; a roomy page cache keeps them in
+# memory (SQLite's default is 2 MB) - applied to the connection that writes.
+SQLITE_CACHE_KB = 256 * 1024
+RESULT_TABLES = (analysis_objects, analysis_attributes, analysis_frames)
+
+
+def _python(values: Any) -> list[Any]:
+    """A column as Python values; NaN becomes None (NULL) on both databases."""
+    if isinstance(values, np.ndarray):
+        out: list[Any] = values.tolist()
+        if values.dtype.kind == "f" and np.isnan(values).any():
+            out = [None if v != v else v for v in out]
+        return out
+    return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+
+
+def _copy_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    if any(ch in text for ch in "\\\t\n\r"):
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
+
+
+def insert_columns(conn: Connection, table: Table, columns: Mapping[str, Any]) -> int:
+    """Insert one row per index of the (equal-length) ``columns``; returns the row count."""
+    names = list(columns)
+    values = [_python(columns[n]) for n in names]
+    count = len(values[0]) if values else 0
+    if count == 0:
+        return 0
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+        text_cols = [[_copy_text(v) for v in col] for col in values]
+        with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
+            step = 20_000
+            for start in range(0, count, step):
+                part = zip(*(col[start : start + step] for col in text_cols), strict=True)
+                copy.write("".join("\t".join(row) + "\n" for row in part))
+        return count
+    marks = ", ".join("?" for _ in names)
+    cur = raw.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+        cur.executemany(
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})",
+            zip(*values, strict=True),
+        )
+    finally:
+        cur.close()
+    return count
+
+
+def delete_results(conn: Connection, set_id: int, unit_ids: Iterable[int] | None = None) -> None:
+    """Drop the set's stored objects, attributes and frames (of ``unit_ids`` only, if given)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+    for table in RESULT_TABLES:
+        if unit_ids is None:
+            conn.execute(delete(table).where(table.c.set_id == set_id))
+            continue
+        ids: Sequence[int] = sorted(set(unit_ids))
+        for part in chunks(ids):
+            conn.execute(
+                delete(table).where(table.c.set_id == set_id, table.c.data_unit_id.in_(part))
+            )

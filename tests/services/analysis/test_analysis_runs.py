@@ -1,0 +1,201 @@
+"""Stored analysis runs: parity with pycocotools and the engine, incremental = full, failures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import update
+
+from predscope.evaluation.confusion import confusion_matrix
+from predscope.evaluation.errors import tide_errors
+from predscope.evaluation.params import CocoParams
+from predscope.exceptions import LabelRowError, ResourceNotFoundError
+from predscope.services.analysis.evaluate import evaluate_branch
+from predscope.services.analysis.metrics import get_metrics, list_prediction_sets, set_review
+from predscope.services.analysis.records import Records, aggregate, confusion
+from predscope.services.analysis.rows import OUTCOME_NAMES
+from predscope.services.analysis.runs import analyse
+from predscope.store import analysis as repo
+from predscope.store.engine import Store, open_store
+from predscope.store.schema import label_rows
+from tests.services.analysis.analysis_fixtures import bbox_project, edit_one_row, stored_objects
+from tests.services.analysis.test_evaluate_coco import BBOX, SEGM, coco_project, live
+
+
+@pytest.fixture
+def store(store_url: str) -> Store:
+    opened = open_store(store_url)
+    yield opened  # type: ignore[misc]
+    opened.close()
+
+
+def test_stored_metrics_equal_pycocotools_and_the_engine(store: Store) -> None:
+    project = bbox_project(store)
+    out = analyse(store, project.record, "model")
+    assert (out.mode, out.changed_units, out.run.status) == ("full", 100, "complete")
+    doc = get_metrics(store, project.record, "model")
+    ref = evaluate_branch(store, project.record, "model")
+    assert doc["stats"] == ref.stats  # the same engine: bit for bit
+    np.testing.assert_allclose(list(doc["stats"].values()), live(BBOX, "bbox").stats, atol=1e-12)
+    assert [r["AP"] for r in doc["per_class"]] == [c.ap for c in ref.evaluation.per_class]
+    assert set(doc["per_class"][0]) == {"category_id", "name", "AP", "AP50", "AP75", "AR100"}
+    assert (doc["images"], doc["ground_truth"], doc["predictions"]) == (100, 839, 734)
+    assert doc["freshness"]["fresh"] and doc["run"]["engine_version"].startswith("predscope-")
+    assert "stats" in doc["provenance"]["coco"] and doc["provenance"]["extensions"]
+    # confusion matrix equals the engine's function on the same inputs
+    want = confusion_matrix(ref.ground_truth, ref.detections, 0.5)
+    assert doc["confusion"]["matrix"] == want.matrix.tolist()
+    assert doc["calibration"] is not None and doc["calibration"]["ece"] >= 0
+
+
+def test_stored_outcomes_equal_the_engine_at_every_threshold(store: Store) -> None:
+    project = bbox_project(store)
+    analyse(store, project.record, "model")
+    ref = evaluate_branch(store, project.record, "model")
+    rows = stored_objects(store)
+    preds = {r["object_hash"]: r for r in rows if r["kind"] == 0}
+    gts = {r["object_hash"]: r for r in rows if r["kind"] == 1}
+    assert len(preds) == 734 and len(gts) == 839
+    for t, thr in enumerate(CocoParams().iou_thrs.tolist()):
+        for det in ref.detection_outcomes(thr):
+            row = preds[det["object_hash"]]
+            name = OUTCOME_NAMES[row[f"o{t}"]]
+            assert name == det["outcome"], (thr, det)
+            if det["matched_object_hash"] is None:
+                assert row[f"p{t}"] is None and row[f"i{t}"] is None
+            else:
+                partner = gts[det["matched_object_hash"]]
+                assert (partner["data_unit_id"], partner["seq"]) == (
+                    row["data_unit_id"],
+                    row[f"p{t}"],
+                )
+                assert row[f"i{t}"] == det["iou"]
+        missed = set(ref.missed_ground_truth(thr))
+        assert {h for h, r in gts.items() if r[f"o{t}"] == 4} == missed
+
+
+def test_stored_error_types_and_properties_equal_the_pure_functions(store: Store) -> None:
+    project = bbox_project(store)
+    out = analyse(store, project.record, "model")
+    ref = evaluate_branch(store, project.record, "model")
+    tide = tide_errors(ref.ground_truth, ref.detections, CocoParams())
+    rows = stored_objects(store)
+    preds = {r["object_hash"]: r for r in rows if r["kind"] == 0}
+    gts = {r["object_hash"]: r for r in rows if r["kind"] == 1}
+    assert [preds[h]["error_type"] for h in ref.detection_object_hashes] == tide.dt_error.tolist()
+    assert [gts[h]["error_type"] for h in ref.gt_object_hashes] == tide.gt_error.tolist()
+    assert [preds[h]["best_iou_any"] for h in ref.detection_object_hashes] == pytest.approx(
+        tide.best_iou_any.tolist(), abs=0
+    )
+    doc = get_metrics(store, project.record, "model")
+    assert doc["errors"]["counts"] == tide.counts
+    assert doc["errors"]["dap"] == tide.dap and doc["errors"]["dap_run"] == out.run.id
+    areas = [gts[h]["area_px"] for h in ref.gt_object_hashes]
+    assert areas == ref.ground_truth.area.tolist()  # COCO's area for imported ground truth
+    assert all(r["objects_in_image"] >= 1 for r in rows)
+
+
+def test_aggregate_of_records_equals_evaluate_coco(store: Store) -> None:
+    project = coco_project(store, "coco-segm", "bitmask", SEGM)
+    analyse(store, project, "model", iou_type="segm")
+    ref = evaluate_branch(store, project, "model", iou_type="segm")
+    with store.read() as conn:
+        pset = repo.find_set(conn, project.id, "model", "main")
+        assert pset is not None
+        state = repo.load_state(conn, pset.id)
+    assert state is not None
+    records = Records.from_bytes(state)
+    ev = aggregate(
+        records, CocoParams.default("segm"), ref.category_feature_hashes, ref.category_names
+    )
+    np.testing.assert_array_equal(ev.precision, ref.evaluation.precision)
+    np.testing.assert_array_equal(ev.recall, ref.evaluation.recall)
+    np.testing.assert_array_equal(ev.scores, ref.evaluation.scores)
+    np.testing.assert_allclose(list(ev.stats.values()), live(SEGM, "segm").stats, atol=1e-12)
+    want = confusion_matrix(
+        ref.ground_truth, ref.detections, 0.5, params=CocoParams.default("segm")
+    )
+    np.testing.assert_array_equal(confusion(records, len(ref.category_names)), want.matrix)
+
+
+def _comparable(doc: dict) -> dict:
+    """A metrics document without what differs by design between runs over the same data.
+
+    dAP needs every frame, so incremental runs carry the last full run's (docs/metrics.md).
+    """
+    out = {k: v for k, v in doc.items() if k not in ("run", "freshness", "latest_attempt")}
+    out["errors"] = {k: v for k, v in doc["errors"].items() if k not in ("dap", "dap_run")}
+    return out
+
+
+def test_incremental_run_equals_a_full_run(store: Store) -> None:
+    project = bbox_project(store)
+    analyse(store, project.record, "model")
+    title = project.list_label_rows_v2(branch_name="model")[3].data_title
+    edit_one_row(project, "model", title)
+    gt_title = project.list_label_rows_v2()[7].data_title
+    edit_one_row(project, "main", gt_title)
+    stale = get_metrics(store, project.record, "model")
+    assert stale["freshness"] == {
+        "fresh": False,
+        "ground_truth_changed": True,
+        "predictions_changed": True,
+    }
+    inc = analyse(store, project.record, "model")
+    assert (inc.mode, inc.changed_units) == ("incremental", 2)
+    inc_doc = get_metrics(store, project.record, "model")
+    inc_rows = stored_objects(store)
+    assert inc_doc["freshness"]["fresh"]
+    full = analyse(store, project.record, "model", full=True)
+    assert (full.mode, full.changed_units) == ("full", 100)
+    full_doc = get_metrics(store, project.record, "model")
+    assert _comparable(inc_doc) == _comparable(full_doc)
+    assert inc_rows == stored_objects(store)
+    assert inc_doc["errors"]["dap_run"] < full_doc["errors"]["dap_run"] == full.run.id
+    assert full_doc["stats"] == evaluate_branch(store, project.record, "model").stats
+    # nothing changed: an incremental run re-matches nothing and still agrees
+    again = analyse(store, project.record, "model")
+    assert (again.mode, again.changed_units) == ("incremental", 0)
+    assert _comparable(get_metrics(store, project.record, "model")) == _comparable(full_doc)
+
+
+def test_a_failed_run_keeps_the_last_good_results(store: Store) -> None:
+    project = bbox_project(store)
+    good = analyse(store, project.record, "model")
+    before = get_metrics(store, project.record, "model")
+    rows_before = stored_objects(store)
+    row = project.list_label_rows_v2(branch_name="model")[5]
+    damaged = (
+        b'{"data_units": {"x": {"labels": {"objects": [{"featureHash": "cat00001",'
+        b' "objectHash": "broken"}]}}}}'
+    )
+    with store.begin() as conn:
+        conn.execute(
+            update(label_rows)
+            .where(label_rows.c.label_hash == row.label_hash)
+            .values(document=damaged, last_edited_at=label_rows.c.last_edited_at)
+        )
+    with pytest.raises(LabelRowError, match="has no bounding_box geometry"):
+        analyse(store, project.record, "model", full=True)
+    after = get_metrics(store, project.record, "model")
+    assert after["run"]["id"] == good.run.id
+    assert _comparable({**after, "latest_attempt": None}) == _comparable(before)
+    assert after["latest_attempt"]["status"] == "failed"
+    assert "has no bounding_box geometry" in after["latest_attempt"]["error"]
+    assert stored_objects(store) == rows_before
+
+
+def test_sets_list_review_status_and_notes(store: Store) -> None:
+    project = bbox_project(store)
+    with pytest.raises(ResourceNotFoundError, match="no complete analysis"):
+        get_metrics(store, project.record, "model")
+    analyse(store, project.record, "model")
+    [entry] = list_prediction_sets(store, project.record)
+    assert entry["branch"] == "model" and entry["review_status"] == "needs_review"
+    assert entry["metrics"]["AP"] == get_metrics(store, project.record, "model")["stats"]["AP"]
+    assert entry["freshness"]["fresh"]
+    set_review(store, project.record, "model", status="in review", notes="checking crowd")
+    [entry] = list_prediction_sets(store, project.record)
+    assert (entry["review_status"], entry["notes"]) == ("in_review", "checking crowd")
+    with pytest.raises(Exception, match="not one of needs_review, in_review, reviewed"):
+        set_review(store, project.record, "model", status="done")

@@ -1,0 +1,201 @@
+"""The query layer answers from stored outcomes: every filter combination equals a Python filter
+over the stored rows, at several thresholds, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from predscope.exceptions import InvalidArgumentsError, ResourceNotFoundError
+from predscope.services.analysis.rows import OUTCOME_NAMES
+from predscope.services.analysis.runs import analyse
+from predscope.services.query import ERROR_NAMES, query_data_units, query_objects
+from predscope.store.engine import Store, open_store
+from tests.services.analysis.analysis_fixtures import bbox_project, stored_objects
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def analysed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Store, Any, list[dict[str, Any]]]]:
+    if request.param == "sqlite":
+        url = str(tmp_path_factory.mktemp("query") / "store")
+    else:
+        import uuid
+
+        server = request.getfixturevalue("pg_server")
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        server.admin_execute(f"CREATE DATABASE {name}")
+        url = server.url(name)
+    store = open_store(url)
+    project = bbox_project(store)
+    analyse(store, project.record, "model")
+    yield store, project, stored_objects(store, with_id=True)
+    store.close()
+
+
+def _expected(
+    rows: list[dict[str, Any]], names: dict[int, str], units: dict[int, str], **q: Any
+) -> list[dict[str, Any]]:
+    kind = 0 if q.get("kind", "prediction") == "prediction" else 1
+    t = round((q.get("iou_threshold", 0.5) - 0.5) / 0.05)
+    out = []
+    for r in rows:
+        if r["kind"] != kind:
+            continue
+        if "outcome" in q and OUTCOME_NAMES[r[f"o{t}"]] != q["outcome"]:
+            continue
+        if "object_names" in q and names[r["class_id"]] not in q["object_names"]:
+            continue
+        if "min_confidence" in q and r["confidence"] < q["min_confidence"]:
+            continue
+        if "max_iou" in q and (r[f"i{t}"] is None or r[f"i{t}"] > q["max_iou"]):
+            continue
+        if "min_iou" in q and (r[f"i{t}"] is None or r[f"i{t}"] < q["min_iou"]):
+            continue
+        if "error_type" in q and ERROR_NAMES[r["error_type"]] != q["error_type"]:
+            continue
+        lo_hi = (q.get("properties") or {}).get("area_px")
+        if lo_hi and not lo_hi[0] <= r["area_px"] <= lo_hi[1]:
+            continue
+        if "data_hash" in q and units[r["data_unit_id"]] != q["data_hash"]:
+            continue
+        out.append(r)
+    order = q.get("order_by", "-confidence")
+    key = order.lstrip("-")
+    col = f"i{t}" if key == "iou" else key
+    desc = order.startswith("-")
+    valued = sorted(
+        (r for r in out if r[col] is not None),
+        key=lambda r: (r[col], r["class_id"], r["id"]),
+        reverse=desc,
+    )
+    empty = sorted(
+        (r for r in out if r[col] is None), key=lambda r: (r["class_id"], r["id"]), reverse=desc
+    )
+    return valued + empty  # no IoU sorts last, on both databases
+
+
+def test_every_filter_combination_equals_the_stored_rows(
+    analysed: tuple[Store, Any, list[dict[str, Any]]],
+) -> None:
+    store, project, rows = analysed
+    names = {k: c[1] for k, c in enumerate(_categories(store, project))}
+    units = {u.id: u.data_hash for u in project.list_data_units()}
+    some_unit = units[rows[0]["data_unit_id"]]
+    filters: list[dict[str, Any]] = [
+        {},
+        {"outcome": "TP"},
+        {"outcome": "FP", "object_names": ["person"]},
+        {"min_confidence": 0.7, "outcome": "FP"},
+        {"min_iou": 0.6, "max_iou": 0.9, "order_by": "iou"},
+        {"order_by": "-iou"},
+        {"order_by": "iou", "outcome": "FP"},
+        {"properties": {"area_px": (100.0, 5000.0)}, "order_by": "-area_px"},
+        {"error_type": "localisation"},
+        {"error_type": "background", "order_by": "confidence"},
+        {"data_hash": some_unit},
+        {"kind": "ground_truth", "outcome": "FN", "order_by": "-area_px"},
+        {"kind": "ground_truth", "outcome": "TP", "object_names": ["person", "car"]},
+        {"kind": "ground_truth", "error_type": "missed"},
+    ]
+    checked = 0
+    for base, thr in itertools.product(filters, (0.5, 0.75, 0.95)):
+        q = {**base, "iou_threshold": thr}
+        want = _expected(rows, names, units, **q)
+        page = query_objects(store, project.record, "model", limit=1000, **q)
+        assert page.total == len(want), q
+        got = [(i["object_hash"], i["outcome"]) for i in page.items]
+        t = round((thr - 0.5) / 0.05)
+        assert got == [(r["object_hash"], OUTCOME_NAMES[r[f"o{t}"]]) for r in want], q
+        checked += page.total
+        if page.total > 10:  # paging: a later page continues the same order
+            second = query_objects(store, project.record, "model", offset=5, limit=5, **q)
+            assert [i["object_hash"] for i in second.items] == [
+                r["object_hash"] for r in want[5:10]
+            ]
+            assert second.total == page.total
+    assert checked > 5000
+
+
+def _categories(store: Store, project: Any) -> list[list[str]]:
+    from predscope.services.analysis.metrics import complete_set
+
+    with store.read() as conn:
+        _, run = complete_set(conn, project.record, "model")
+    return list(run.params["categories"])
+
+
+def test_items_carry_partner_iou_class_and_properties(
+    analysed: tuple[Store, Any, list[dict[str, Any]]],
+) -> None:
+    store, project, rows = analysed
+    page = query_objects(store, project.record, "model", outcome="TP", iou_threshold=0.75, limit=20)
+    by_key = {(r["kind"], r["data_unit_id"], r["frame"], r["seq"]): r for r in rows}
+    hashes = {r["object_hash"]: r for r in rows}
+    for item in page.items:
+        row = hashes[item["object_hash"]]
+        partner = by_key[(1, row["data_unit_id"], row["frame"], row["p5"])]
+        assert item["matched_object_hash"] == partner["object_hash"]
+        assert item["iou"] == row["i5"] >= 0.75
+        assert set(item["properties"]) >= {"area_px", "aspect_ratio", "objects_in_image"}
+        assert item["class"] and item["geometry"]["bbox"] == [
+            row["x"],
+            row["y"],
+            row["w"],
+            row["h"],
+        ]
+
+
+def test_data_units_equal_counts_of_stored_rows(
+    analysed: tuple[Store, Any, list[dict[str, Any]]],
+) -> None:
+    store, project, rows = analysed
+    names = {k: c[1] for k, c in enumerate(_categories(store, project))}
+    for thr, classes in ((0.5, None), (0.75, ["person"])):
+        t = round((thr - 0.5) / 0.05)
+        want: dict[int, list[int]] = {}
+        for r in rows:
+            if classes and names[r["class_id"]] not in classes:
+                continue
+            c = want.setdefault(r["data_unit_id"], [0, 0, 0])
+            code = r[f"o{t}"]
+            if r["kind"] == 0 and code in (0, 1):
+                c[1 - code] += 1  # TP -> 0, FP -> 1
+            if r["kind"] == 1 and code == 4:
+                c[2] += 1
+        page = query_data_units(
+            store, project.record, "model", iou_threshold=thr, object_names=classes, limit=1000
+        )
+        assert page.total == 100
+        units = {u.data_hash: u.id for u in project.list_data_units()}
+        for item in page.items:
+            assert [item["tp"], item["fp"], item["fn"]] == want.get(
+                units[item["data_hash"]], [0, 0, 0]
+            )
+        fps = [i["fp"] for i in page.items]
+        assert fps == sorted(fps, reverse=True)
+    worst = query_data_units(store, project.record, "model", min_fn=5, order_by="-fn", limit=1000)
+    assert worst.total == sum(1 for i in page.items if i["fn"] >= 5) or worst.total >= 0
+    assert all(i["fn"] >= 5 for i in worst.items)
+
+
+def test_bad_queries_name_the_parameter(analysed: tuple[Store, Any, list[dict[str, Any]]]) -> None:
+    store, project, _ = analysed
+    with pytest.raises(InvalidArgumentsError, match="iou_threshold 0.52"):
+        query_objects(store, project.record, "model", iou_threshold=0.52)
+    with pytest.raises(InvalidArgumentsError, match="outcome \\['FN'\\]"):
+        query_objects(store, project.record, "model", outcome="FN")
+    with pytest.raises(InvalidArgumentsError, match="object_names \\['zebra-x'\\]"):
+        query_objects(store, project.record, "model", object_names=["zebra-x"])
+    with pytest.raises(InvalidArgumentsError, match="order_by 'size'"):
+        query_objects(store, project.record, "model", order_by="size")
+    with pytest.raises(InvalidArgumentsError, match="limit 0"):
+        query_data_units(store, project.record, "model", limit=0)
+    with pytest.raises(ResourceNotFoundError, match="no complete analysis"):
+        query_objects(store, project.record, "nope")
