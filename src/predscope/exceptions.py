@@ -145,3 +145,21 @@ class SignatureError(PredscopeError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class AuthenticationError(PredscopeError):
+    """A request to a server that requires a token came without a valid one."""
+
+    code = "unauthorized"
+
+
+class RequestTooLargeError(PredscopeError):
+    """A request body over the server's size limit."""
+
+    code = "request_too_large"
+
+
+class ServerConfigError(PredscopeError):
+    """``predscope serve`` settings that would make the server unsafe or cannot work."""
+
+    code = "server_config"

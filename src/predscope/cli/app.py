@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "analyse",  # a stored branch against main
     "demo",  # the README's main job
     "keys",  # keys add|list|remove: Ed25519 keys for Encord SDK scripts
+    "serve",  # the HTTP API
+    "token",  # tokens for serve off loopback
 )
 
 err_console = Console(stderr=True, soft_wrap=True)

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, inspect, select, text
 
 from predscope.exceptions import SchemaVersionError
-from predscope.store.migrations import m0001_initial, m0002_imports, m0006_encord_keys
+from predscope.store.migrations import (
+    m0001_initial,
+    m0002_imports,
+    m0005_server,
+    m0006_encord_keys,
+)
 from predscope.store.schema import schema_version
 
 
@@ -26,7 +31,8 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", m0001_initial.upgrade),
     Migration(2, "imports", m0002_imports.upgrade),
-    # 3-5 are assigned to other branches (data safety, analysis, server); they land before 6.
+    # 3 and 4 are assigned to other branches (data safety, analysis).
+    Migration(5, "server", m0005_server.upgrade),
     Migration(6, "encord_keys", m0006_encord_keys.upgrade),
 )
 
