@@ -178,3 +178,21 @@ class AnalysisRunningError(PredscopeError):
     """Another live process is analysing the same prediction set; wait for it to finish."""
 
     code = "analysis_running"
+
+
+class AuthenticationError(PredscopeError):
+    """A request to a server that requires a token came without a valid one."""
+
+    code = "unauthorized"
+
+
+class RequestTooLargeError(PredscopeError):
+    """A request body over the server's size limit."""
+
+    code = "request_too_large"
+
+
+class ServerConfigError(PredscopeError):
+    """``predscope serve`` settings that would make the server unsafe or cannot work."""
+
+    code = "server_config"

@@ -32,6 +32,8 @@ COMMAND_MODULES = (
     "query",  # objects, units: the query layer
     "demo",  # the README's main job
     "keys",  # keys add|list|remove: Ed25519 keys for Encord SDK scripts
+    "serve",  # the HTTP API
+    "token",  # tokens for serve off loopback
 )
 
 err_console = Console(stderr=True, soft_wrap=True)

@@ -17,6 +17,7 @@ from predscope.store.migrations import (
     m0002_imports,
     m0003_safety,
     m0004_analysis,
+    m0005_server,
     m0006_encord_keys,
 )
 from predscope.store.schema import schema_version
@@ -34,7 +35,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "imports", m0002_imports.upgrade),
     Migration(3, "safety", m0003_safety.upgrade),
     Migration(4, "analysis", m0004_analysis.upgrade),
-    # 5 is assigned to the server branch; it lands before 6.
+    Migration(5, "server", m0005_server.upgrade),
     Migration(6, "encord_keys", m0006_encord_keys.upgrade),
 )
 

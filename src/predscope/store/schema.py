@@ -67,6 +67,8 @@ data_units = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("project_id", "data_hash", name="uq_data_units_project_hash"),
     Index("ix_data_units_project_title", "project_id", "data_title"),
+    # Added by migration 5: the server finds a unit's media by its data hash alone.
+    Index("ix_data_units_hash", "data_hash"),
 )
 
 data_unit_images = Table(
@@ -291,4 +293,37 @@ analysis_frames = Table(
     UniqueConstraint("set_id", "data_unit_id", "frame", name="uq_analysis_frames_frame"),
     Index("ix_analysis_frames_fp0", "set_id", "fp0"),
     Index("ix_analysis_frames_fn0", "set_id", "fn0"),
+)
+
+# Added by migration 5 (the server): API tokens are kept as SHA-256 digests only.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_id", String(36), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", String(36), nullable=False, unique=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE")),
+    Column("kind", String(40), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("stage", Text, nullable=False, default=""),
+    Column("done", Integer, nullable=False, default=0),
+    Column("total", Integer),
+    Column("params", Text, nullable=False, default="{}"),
+    Column("result", Text),
+    Column("error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Index("ix_jobs_project_created", "project_id", "created_at"),
+    Index("ix_jobs_status", "status"),
 )

@@ -1,0 +1,119 @@
+"""Errors as JSON, ``{"error": {"code", "message"}}``, and THE mapping from predscope's exceptions
+to HTTP statuses. Routes raise ``PredscopeError`` subclasses and never pick a status themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import predscope.exceptions as exc
+
+log = logging.getLogger("predscope.server")
+
+# Most specific first: the first class in an exception's MRO found here decides its status.
+STATUS: dict[type[exc.PredscopeError], int] = {
+    exc.AuthenticationError: 401,
+    exc.ResourceNotFoundError: 404,
+    exc.ResourceExistsError: 409,
+    exc.DuplicateImportError: 409,
+    exc.LabelRowError: 409,
+    exc.RequestTooLargeError: 413,
+    exc.ImportFormatError: 422,
+    exc.InvalidArgumentsError: 422,
+    exc.BranchNameError: 422,
+    exc.CoordinatesError: 422,
+    exc.FrameError: 422,
+    exc.AnswerError: 422,
+    exc.OntologyError: 422,
+    exc.EvaluationError: 422,
+    exc.MediaError: 422,
+    exc.StoreBusyError: 503,
+    exc.SchemaVersionError: 500,
+    exc.StoreError: 503,
+    exc.ServerConfigError: 500,
+    exc.PredscopeError: 400,
+}
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
+
+
+def status_for(error: exc.PredscopeError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def error_response(error: exc.PredscopeError) -> JSONResponse:
+    status = status_for(error)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status == 503:
+        headers["Retry-After"] = "5"
+    return JSONResponse(error_body(error.code, str(error)), status_code=status, headers=headers)
+
+
+def _where(loc: tuple[Any, ...] | list[Any]) -> tuple[str, str]:
+    """("query", "limit") from FastAPI's location tuple; the body has no single name."""
+    parts = [str(p) for p in loc]
+    source = parts[0] if parts else "request"
+    name = ".".join(parts[1:]) if len(parts) > 1 else source
+    return source, name
+
+
+def _validation(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = []
+    for item in error.errors():
+        source, name = _where(item.get("loc", ()))
+        problems.append({"in": source, "parameter": name, "problem": item.get("msg", "")})
+    first = problems[0] if problems else {"in": "request", "parameter": "", "problem": "invalid"}
+    message = f"{first['in']} parameter {first['parameter']!r}: {first['problem']}"
+    if len(problems) > 1:
+        message += f" (and {len(problems) - 1} more)"
+    body = error_body(
+        exc.InvalidArgumentsError.code,
+        message,
+        parameter=first["parameter"],
+        problems=problems,
+    )
+    return JSONResponse(body, status_code=422)
+
+
+def _predscope(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, exc.PredscopeError)
+    return error_response(error)
+
+
+def _http(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    code = _HTTP_CODES.get(error.status_code, "http_error")
+    message = str(error.detail) if error.detail else code.replace("_", " ")
+    return JSONResponse(
+        error_body(code, message), status_code=error.status_code, headers=error.headers
+    )
+
+
+def _unexpected(_: Request, error: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=error)
+    return JSONResponse(
+        error_body("internal_error", f"internal error ({type(error).__name__}) - see the log"),
+        status_code=500,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(exc.PredscopeError, _predscope)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)
