@@ -72,7 +72,7 @@ def test_every_object_carries_the_attributes_the_ui_and_tests_select_on() -> Non
     p1 = objs["obj-p1"]
     assert (p1.get("data-outcome"), p1.get("data-score"), p1.get("data-class")) == (
         "tp",
-        "0.9123",
+        "0.91234",
         "car",
     )
     assert p1.get("data-layer") == "pred"

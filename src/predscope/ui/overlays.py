@@ -74,8 +74,13 @@ def line_style(obj: OverlayObject) -> LineStyle:
 
 
 def score_text(score: float) -> str:
-    """A score as shown and as stored in ``data-score`` (the slider compares this very text)."""
+    """A score as a label shows it (4 significant digits)."""
     return f"{score:.4g}"
+
+
+def score_attr(score: float) -> str:
+    """A score as ``data-score`` holds it: exact, since the client's slider compares it."""
+    return repr(float(score))
 
 
 def label_text(obj: OverlayObject) -> str:
@@ -244,7 +249,7 @@ def object_markup(obj: OverlayObject, font_size: float, labels: bool = True) -> 
         color=style.colour,
         data_layer=obj.layer,
         data_outcome=obj.outcome,
-        data_score=None if obj.score is None else score_text(obj.score),
+        data_score=None if obj.score is None else score_attr(obj.score),
         data_class=obj.class_name,
         data_object=obj.object_id,
         data_partner=obj.partner_id,
@@ -254,9 +259,12 @@ def object_markup(obj: OverlayObject, font_size: float, labels: bool = True) -> 
     if labels:
         ext = shape_extent(obj.shape)
         above = ext.y - font_size * 0.3
-        y = above if above > font_size else ext.y + font_size * 1.05
+        inside = obj.layer == "gt" or above < font_size  # GT labels inside: pred ones above
+        y = ext.y + font_size * 1.05 if inside else above
+        place = "inside" if obj.layer == "gt" else "above"
         body.append(
             f'<text class="label"{attrs(x=num(ext.x + 1), y=num(y), font_size=num(font_size))}'
+            f"{attrs(data_top=num(ext.y), data_place=place)}"
             f' fill="{style.colour}" stroke="#000" stroke-width="{num(font_size / 5)}"'
             f' stroke-opacity="0.75" paint-order="stroke">{text(label_text(obj))}</text>'
         )
@@ -264,14 +272,20 @@ def object_markup(obj: OverlayObject, font_size: float, labels: bool = True) -> 
     return "".join(body)
 
 
-def overlay_svg(frame: OverlayFrame, *, labels: bool = True, testid: str | None = None) -> str:
+def overlay_svg(
+    frame: OverlayFrame,
+    *,
+    labels: bool = True,
+    testid: str | None = None,
+    font_size: float | None = None,
+) -> str:
     """The ``<svg>`` for one frame: a ``gt`` layer under a ``pred`` layer.
 
     >>> frame = OverlayFrame(10, 10, (OverlayObject("a", "gt", Box(1, 1, 4, 4), "cat", "fn"),))
     >>> 'data-outcome="fn"' in overlay_svg(frame)
     True
     """
-    font = max(9.0, min(frame.width, frame.height) / 30)
+    font = font_size or max(9.0, min(frame.width, frame.height) / 30)
     counts = {layer: sum(o.layer == layer for o in frame.objects) for layer in ("gt", "pred")}
     label = f"{counts['gt']} ground-truth and {counts['pred']} predicted objects"
     head = attrs(
