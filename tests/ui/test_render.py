@@ -134,3 +134,15 @@ def test_demo_pages_are_csp_clean() -> None:
         assert "<style" not in html
     assert explorer_page("opencv").count('data-outcome="fp"') == fp_count("opencv")
     assert CONTENT_SECURITY_POLICY.startswith("default-src 'self'")
+
+
+def test_slider_covers_unbounded_scores_with_round_steps() -> None:
+    objs = tuple(
+        OverlayObject(str(i), "pred", Box(0, 0, 1, 1), "x", "fp", s)
+        for i, s in enumerate((0.24, 7.4477))
+    )
+    s = Slider.for_objects(objs)
+    assert (s.minimum, s.maximum, s.value, s.step) == (0.0, 7.4477, 0.0, 0.01)
+    p = Slider.for_objects(objs[:1], 0.5)
+    assert (p.minimum, p.maximum, p.value, p.step) == (0.0, 1.0, 0.5, 0.001)
+    assert Slider.for_objects(()).maximum == 1.0
