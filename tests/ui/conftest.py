@@ -57,6 +57,12 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
+def _remote(url: str) -> bool:
+    if url.startswith(("data:", "blob:", "about:")):
+        return False
+    return (urlsplit(url).hostname or "") not in LOOPBACK
+
+
 class PageProblems:
     """What went wrong while a page ran; ``allow`` lets a test expect one kind of problem."""
 
@@ -85,8 +91,7 @@ def page(
     context.add_init_script(CSP_PROBE)
 
     def gate(route: Any) -> None:
-        host = urlsplit(route.request.url).hostname or ""
-        if route.request.url.startswith(("data:", "blob:", "about:")) or host in LOOPBACK:
+        if not _remote(route.request.url):
             route.continue_()
         else:
             problems.add("request to another host", route.request.url)
@@ -103,10 +108,14 @@ def page(
         ),
     )
     pg.on("pageerror", lambda e: problems.add("uncaught exception", str(e)))
-    pg.on(
-        "requestfailed",
-        lambda r: problems.add("failed request", f"{r.url} ({r.failure})"),
-    )
+
+    def failed(r: Any) -> None:
+        # An image the page itself dropped (src changed, navigation) is not a failure.
+        if r.failure == "net::ERR_ABORTED" and r.resource_type == "image" and not _remote(r.url):
+            return
+        problems.add("failed request", f"{r.url} ({r.failure})")
+
+    pg.on("requestfailed", failed)
     pg.on(
         "response",
         lambda r: problems.add("HTTP error", f"{r.status} {r.url}") if r.status >= 400 else None,

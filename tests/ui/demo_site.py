@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import numpy as np
 
 from predscope.evaluation.coco_eval import evaluate_coco
+from predscope.evaluation.confusion import confusion_matrix
 from predscope.evaluation.curves import pr_curves
 from predscope.evaluation.outcomes import single_threshold_outcomes
 from predscope.evaluation.results import Outcome
@@ -42,8 +43,10 @@ from predscope.ui.views import (
     Chart,
     Chrome,
     ClassRow,
+    Confusion,
     DetailView,
     ExplorerView,
+    FilterField,
     Link,
     SetOption,
     Slider,
@@ -159,12 +162,20 @@ def explorer_page(set_name: str) -> str:
         for im in ds.images
     )
     objects = tuple(o for f in ds.frames.values() for o in f.objects)
+    classes = sorted({o.class_name for o in objects})
+    fields = (
+        FilterField("class", "Class", "select", tuple((c, c) for c in classes)),
+        FilterField("outcome", "Outcome", "multi", (("tp", "TP"), ("fp", "FP"), ("fn", "FN"))),
+        FilterField("iou", "IoU at least", "number", minimum=0, maximum=1, step=0.05),
+    )
     return render_explorer(
         ExplorerView(
             _chrome("Explorer", "explorer", set_name, "/explorer"),
             tiles,
             Slider.for_objects(objects),
             len(tiles),
+            fields=fields,
+            reset_href=f"/explorer?{urlencode({'set': set_name})}",
         )
     )
 
@@ -283,6 +294,16 @@ def summary_page(set_name: str) -> str:
             ),
         ),
     )
+    cm = confusion_matrix(gt, dt, 0.5)
+    names = cm.labels[:-1]
+    confusion = Confusion(
+        names,
+        tuple(tuple(int(v) for v in row) for row in cm.matrix),
+        tuple(
+            tuple(f"/explorer?{urlencode({**q, 'gt': a, 'pred': b})}" for b in (*names, "(none)"))
+            for a in (*names, "(none)")
+        ),
+    )
     return render_summary(
         SummaryView(
             _chrome("Summary", "summary", set_name, "/summary"),
@@ -290,6 +311,7 @@ def summary_page(set_name: str) -> str:
             tuple(rows),
             charts,
             "COCO bbox evaluation, IoU 0.50:0.95, 100 detections per image; counts at IoU 0.5.",
+            confusion,
         )
     )
 

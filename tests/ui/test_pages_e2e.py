@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from predscope.ui.render import CONTENT_SECURITY_POLICY
 from tests.ui.conftest import PageProblems
@@ -167,13 +168,18 @@ def test_frame_scrubber_shows_one_frame_and_its_overlay(page: Any, site: str) ->
         page.locator("[data-testid='overlay-frame-0']"),
         page.locator("[data-testid='overlay-frame-1']"),
     )
-    assert f0.is_visible() and f1.is_hidden() and img.get_attribute("src") == "/media/astronaut.png"
+    expect(f0).to_be_visible()
+    expect(f1).to_be_hidden()
+    expect(img).to_have_attribute("src", "/media/astronaut.png")
     page.keyboard.press(".")
-    assert f1.is_visible() and f0.is_hidden() and img.get_attribute("src") == "/media/camera.png"
+    expect(f1).to_be_visible()
+    expect(f0).to_be_hidden()
+    expect(img).to_have_attribute("src", "/media/camera.png")
     assert _query(page)["frame"] == ["1"]
     page.wait_for_function("document.querySelector('[data-testid=frame-image]').complete")
     page.locator("#frame").fill("0")
-    assert f0.is_visible() and page.locator("#frame-value").inner_text() == "0"
+    expect(f0).to_be_visible()
+    expect(page.locator("#frame-value")).to_have_text("0")
     # the person mask (RLE) on the astronaut is drawn as a path, a TP
     assert f0.locator("path.mask").count() == 1
     assert f0.locator("g.obj:has(path.mask)").get_attribute("data-outcome") == "tp"
@@ -250,3 +256,41 @@ def test_the_page_guard_catches_other_hosts_inline_script_and_console_errors(
     assert "request to another host: https://cdn.example.com/x.png" in problems.found
     assert any(p.startswith("failed request: https://cdn.example.com") for p in problems.found)
     problems.found.clear()
+
+
+def test_labels_keep_one_size_on_screen_and_stay_inside_the_image(page: Any, site: str) -> None:
+    _open(page, f"{site}/explorer?set=opencv")
+    boxes = page.locator("svg.overlay text.label").evaluate_all(
+        """els => els.filter(e => e.getBoundingClientRect().width > 0).map(e => {
+            const r = e.getBoundingClientRect(), s = e.ownerSVGElement;
+            const img = s.parentElement.querySelector('img').getBoundingClientRect();
+            const vb = s.viewBox.baseVal;
+            const k = Math.min(img.width / vb.width, img.height / vb.height);
+            const x0 = img.left + (img.width - vb.width * k) / 2;
+            return [r.height, r.left >= x0 - 1, r.right <= x0 + vb.width * k + 1];
+        })"""
+    )
+    assert len(boxes) > 20
+    heights = [h for h, _, _ in boxes]
+    assert max(heights) - min(heights) < 2  # 1000 px and 384 px wide photos alike
+    assert all(inside_left and inside_right for _, inside_left, inside_right in boxes)
+
+
+def test_a_confusion_cell_opens_its_objects_and_filters_live_in_the_url(
+    page: Any, site: str
+) -> None:
+    _open(page, f"{site}/summary?set=opencv")
+    cell = page.locator("td.cell[data-gt='(none)'][data-pred='face']")
+    assert cell.get_attribute("data-count") == "7"  # Haar's false faces: 5 on coins, 2 on hubble
+    assert cell.get_attribute("class") == "cell fp heat-9"
+    cell.locator("a").click()
+    page.wait_for_url(re.compile(r"/explorer\?"))
+    assert _query(page) == {"set": ["opencv"], "gt": ["(none)"], "pred": ["face"]}
+    page.wait_for_selector("body[data-ready='true']")
+    page.select_option("#f-class", "face")
+    page.select_option("#f-outcome", ["fp", "fn"])
+    page.fill("#f-iou", "0.3")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(re.compile(r"class=face"))
+    q = _query(page)
+    assert q["outcome"] == ["fp", "fn"] and q["iou"] == ["0.3"] and q["set"] == ["opencv"]

@@ -264,7 +264,7 @@ def object_markup(obj: OverlayObject, font_size: float, labels: bool = True) -> 
         place = "inside" if obj.layer == "gt" else "above"
         body.append(
             f'<text class="label"{attrs(x=num(ext.x + 1), y=num(y), font_size=num(font_size))}'
-            f"{attrs(data_top=num(ext.y), data_place=place)}"
+            f"{attrs(data_left=num(ext.x), data_top=num(ext.y), data_place=place)}"
             f' fill="{style.colour}" stroke="#000" stroke-width="{num(font_size / 5)}"'
             f' stroke-opacity="0.75" paint-order="stroke">{text(label_text(obj))}</text>'
         )

@@ -93,6 +93,24 @@ class Tile:
 
 
 @dataclass(frozen=True)
+class FilterField:
+    """One control of the explorer's filter form (a GET form: the filters are the URL).
+
+    ``kind`` is "select" (one of ``options``, "" = any), "multi" (several), "number" (with
+    ``minimum``/``maximum``/``step``) or "text". ``value`` holds the current choice(s).
+    """
+
+    name: str
+    label: str
+    kind: str = "select"
+    options: tuple[tuple[str, str], ...] = ()  # (value, label)
+    value: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+
+
+@dataclass(frozen=True)
 class ExplorerView:
     chrome: Chrome
     tiles: tuple[Tile, ...]
@@ -101,6 +119,8 @@ class ExplorerView:
     prev_href: str | None = None
     next_href: str | None = None
     filters: tuple[tuple[str, str], ...] = ()  # other query parameters the filter form keeps
+    fields: tuple[FilterField, ...] = ()
+    reset_href: str | None = None  # the same view without filters
 
 
 @dataclass(frozen=True)
@@ -166,9 +186,39 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Confusion:
+    """Object confusion counts: rows are ground-truth classes, columns predicted classes.
+
+    The last row and column are ``background`` (e.g. "(none)"): a prediction matching no GT is
+    counted in the last row (an FP), a GT matched by nothing in the last column (an FN).
+    ``hrefs`` (same shape, None for no link) open those objects in the explorer.
+    """
+
+    classes: tuple[str, ...]
+    counts: tuple[tuple[int, ...], ...]  # (len(classes) + 1) x (len(classes) + 1)
+    hrefs: tuple[tuple[str | None, ...], ...] = ()
+    background: str = "(none)"
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return (*self.classes, self.background)
+
+    def heat(self, count: int) -> int:
+        """Colour step 0..9 on a log scale, so rare confusions stay visible beside large ones."""
+        top = max((c for row in self.counts for c in row), default=0)
+        if count <= 0 or top <= 0:
+            return 0
+        return max(1, round(9 * math.log1p(count) / math.log1p(top)))
+
+    def href(self, i: int, j: int) -> str | None:
+        return self.hrefs[i][j] if self.hrefs else None
+
+
+@dataclass(frozen=True)
 class SummaryView:
     chrome: Chrome
     cards: tuple[Card, ...]
     classes: tuple[ClassRow, ...]
     charts: tuple[Chart, ...] = ()
     parameters: str = ""  # how the numbers were computed, printed under the cards
+    confusion: Confusion | None = None
