@@ -180,6 +180,30 @@ def explorer_page(set_name: str) -> str:
     )
 
 
+def patches_page(set_name: str, outcome: str) -> str:
+    """One crop tile per object with this outcome (FiftyOne's "evaluation patches")."""
+    ds = demo_set(set_name)
+    q = urlencode({"set": set_name})
+    tiles = tuple(
+        Tile(
+            str(im["id"]),
+            f"{o.class_name} in {im['file_name']}",
+            f"/media/{im['file_name']}",
+            ds.frames[im["id"]],
+            f"/unit/{im['id']}?{q}",
+            focus=o.object_id,
+        )
+        for im in ds.images
+        for o in ds.frames[im["id"]].objects
+        if o.outcome == outcome
+    )
+    objects = tuple(o for t in tiles for o in t.frame.objects)
+    chrome = _chrome("Patches", "explorer", set_name, "/patches")
+    slider = Slider.for_objects(objects)
+    nouns = ("object", "objects")
+    return render_explorer(ExplorerView(chrome, tiles, slider, len(tiles), noun=nouns))
+
+
 def detail_page(set_name: str, image_id: int) -> str:
     ds = demo_set(set_name)
     ids = [im["id"] for im in ds.images]
@@ -335,6 +359,7 @@ def route(path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
         "/explorer": lambda: explorer_page(set_name),
         "/summary": lambda: summary_page(set_name),
         "/video": lambda: video_page(set_name),
+        "/patches": lambda: patches_page(set_name, query.get("outcome", ["fp"])[0]),
     }
     if path in pages:
         return 200, "text/html; charset=utf-8", pages[path]().encode()

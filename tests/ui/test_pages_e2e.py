@@ -294,3 +294,22 @@ def test_a_confusion_cell_opens_its_objects_and_filters_live_in_the_url(
     page.wait_for_url(re.compile(r"class=face"))
     q = _query(page)
     assert q["outcome"] == ["fp", "fn"] and q["iou"] == ["0.3"] and q["set"] == ["opencv"]
+
+
+def test_patches_show_one_crop_per_false_positive_zoomed_to_it(page: Any, site: str) -> None:
+    _open(page, f"{site}/patches?set=opencv&outcome=fp")
+    crops = page.locator("svg.overlay.crop")
+    assert crops.count() == fp_count("opencv")
+    for crop in crops.all():
+        focus = crop.locator("g.obj.focus")
+        assert focus.count() == 1 and focus.get_attribute("data-outcome") == "fp"
+        vx, vy, vw, vh = (float(v) for v in crop.get_attribute("viewBox").split())
+        shape = focus.locator("rect").first
+        x, y = float(shape.get_attribute("x")), float(shape.get_attribute("y"))
+        w, h = float(shape.get_attribute("width")), float(shape.get_attribute("height"))
+        assert vx <= x and vy <= y and x + w <= vx + vw and y + h <= vy + vh
+        label = focus.locator("text.label")
+        assert label.is_visible()
+    assert page.locator("svg.overlay.crop image").evaluate_all(
+        "els => els.every(e => e.getBBox().width > 0)"
+    )

@@ -303,3 +303,60 @@ def overlay_svg(
         out.append("</g>")
     out.append("</svg>")
     return "".join(out)
+
+
+def crop_box(frame: OverlayFrame, box: Box, margin: float = 0.25, min_size: float = 32.0) -> Box:
+    """The region a crop tile shows: ``box`` grown by ``margin`` of its size, kept in the image."""
+    w = max(box.w * (1 + 2 * margin), min_size)
+    h = max(box.h * (1 + 2 * margin), min_size)
+    w, h = min(w, frame.width), min(h, frame.height)
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2
+    x = min(max(cx - w / 2, 0.0), frame.width - w)
+    y = min(max(cy - h / 2, 0.0), frame.height - h)
+    return Box(x, y, w, h)
+
+
+def crop_svg(
+    frame: OverlayFrame,
+    image_url: str,
+    focus: str,
+    *,
+    margin: float = 0.25,
+    testid: str | None = None,
+) -> str:
+    """One object's crop (an "evaluation patch"): the image and every overlay, zoomed to it.
+
+    The image is an SVG ``<image>`` (same origin, so the CSP allows it) and the ``viewBox`` is the
+    object's box plus ``margin``: no cropped copy of the picture is made. The focused object gets
+    the class ``focus``; the others stay drawn for context.
+    """
+    target = next((o for o in frame.objects if o.object_id == focus), None)
+    if target is None:
+        raise KeyError(f"crop: no object {focus!r} in this frame")
+    region = crop_box(frame, shape_extent(target.shape), margin)
+    font = max(region.w, region.h) / 240 * 11
+    head = attrs(
+        class_="overlay crop",
+        viewBox=f"{num(region.x)} {num(region.y)} {num(region.w)} {num(region.h)}",
+        preserveAspectRatio="xMidYMid meet",
+        role="img",
+        aria_label=f"{label_text(target)}, cropped",
+        data_focus=focus,
+        data_testid=testid,
+    )
+    out = [
+        f"<svg{head}>",
+        f"<image{attrs(href=image_url, width=frame.width, height=frame.height)}"
+        ' preserveAspectRatio="none"/>',
+    ]
+    for layer in ("gt", "pred"):
+        out.append(f'<g class="layer"{attrs(data_layer=layer)}>')
+        for o in frame.objects:
+            if o.layer == layer:
+                markup = object_markup(o, font)
+                out.append(
+                    markup.replace('class="obj ', 'class="obj focus ', 1) if o is target else markup
+                )
+        out.append("</g>")
+    out.append("</svg>")
+    return "".join(out)

@@ -18,7 +18,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from predscope.ui.overlays import overlay_svg, score_attr, score_text
+from predscope.ui.overlays import crop_svg, overlay_svg, score_attr, score_text
 from predscope.ui.shapes import OverlayFrame
 from predscope.ui.views import DetailView, ExplorerView, SummaryView
 
@@ -36,6 +36,10 @@ def _overlay(frame: OverlayFrame, *, testid: str | None = None, grid: bool = Fal
     return Markup(overlay_svg(frame, testid=testid, font_size=font))
 
 
+def _crop(frame: OverlayFrame, image_url: str, focus: str) -> Markup:
+    return Markup(crop_svg(frame, image_url, focus))
+
+
 def _metric(value: float, digits: int = 3) -> str:
     return "n/a" if value != value or value < 0 else f"{value:.{digits}f}"
 
@@ -50,7 +54,12 @@ def _env() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(
-        overlay=_overlay, metric=_metric, score=score_text, score_attr=score_attr, safe_svg=Markup
+        overlay=_overlay,
+        crop=_crop,
+        metric=_metric,
+        score=score_text,
+        score_attr=score_attr,
+        safe_svg=Markup,
     )
     return env
 

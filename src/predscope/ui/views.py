@@ -86,6 +86,7 @@ class Tile:
     image_url: str
     frame: OverlayFrame
     href: str
+    focus: str | None = None  # an object id: the tile is that object's crop (a "patch")
 
     @property
     def counts(self) -> dict[str, int]:
@@ -121,6 +122,7 @@ class ExplorerView:
     filters: tuple[tuple[str, str], ...] = ()  # other query parameters the filter form keeps
     fields: tuple[FilterField, ...] = ()
     reset_href: str | None = None  # the same view without filters
+    noun: tuple[str, str] = ("data unit", "data units")  # what a tile is: ("object", "objects")
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,14 @@ export function fitLabels(root) {
     const size = LABEL_PX / scale;
     for (const label of svg.querySelectorAll("text.label")) {
       const top = Number(label.dataset.top);
-      const inside = label.dataset.place === "inside" || top - size * 0.3 < size;
+      const inside = label.dataset.place === "inside" || top - size * 0.3 < vb.y + size;
       label.setAttribute("font-size", String(size));
       label.setAttribute("stroke-width", String(size / 5));
       label.setAttribute("y", String(inside ? top + size * 1.05 : top - size * 0.3));
       // Keep the label inside the image: shift it left when it would run off the right edge.
       const left = Number(label.dataset.left) + 1;
       const width = label.getComputedTextLength();
-      label.setAttribute("x", String(Math.max(0, Math.min(left, vb.width - width - 1))));
+      label.setAttribute("x", String(Math.max(vb.x, Math.min(left, vb.x + vb.width - width - 1))));
     }
   }
 }
