@@ -29,28 +29,46 @@ from predscope.evaluation.outcomes import single_threshold_outcomes
 from predscope.evaluation.results import Outcome
 from predscope.formats.coco import load_coco_pair
 from predscope.objects.bitmask import coco_rle_to_rle_string
-from predscope.ui.charts import Bar, Curve, bar_chart, confidence_histogram, pr_curves_chart
+from predscope.ui.charts import (
+    Bar,
+    Curve,
+    Delta,
+    bar_chart,
+    confidence_histogram,
+    delta_chart,
+    pr_curves_chart,
+)
 from predscope.ui.render import (
     CONTENT_SECURITY_POLICY,
     STATIC_DIR,
+    render_compare,
     render_detail,
     render_explorer,
+    render_project,
+    render_start,
     render_summary,
 )
 from predscope.ui.shapes import Box, Mask, OverlayFrame, OverlayObject, Polygon, Shape
 from predscope.ui.views import (
     Card,
+    Cell,
     Chart,
     Chrome,
     ClassRow,
+    CompareView,
     Confusion,
     DetailView,
     ExplorerView,
     FilterField,
     Link,
+    OntologyItem,
+    ProjectCard,
+    ProjectView,
     SetOption,
     Slider,
+    StartView,
     SummaryView,
+    Table,
     Tile,
     VideoFrame,
 )
@@ -340,6 +358,100 @@ def summary_page(set_name: str) -> str:
     )
 
 
+def start_page() -> str:
+    branches = tuple(Link(k, f"/explorer?set={k}") for k in SETS)
+    sets = tuple(Link(k, f"/summary?set={k}") for k in SETS)
+    card = ProjectCard(
+        "skimage demo",
+        "/project",
+        8,
+        (Link("main", "/project"), *branches),
+        sets,
+        "scikit-image sample photos, hand-drawn faces, persons and text lines",
+    )
+    return render_start(StartView(Chrome("Projects"), (card,)))
+
+
+def project_page() -> str:
+    onto = json.loads((DATA / "demo_ontology.json").read_text())
+    items = tuple(
+        OntologyItem(
+            o["name"], o["shape"], o["color"], tuple(a["name"] for a in o.get("attributes", ()))
+        )
+        for o in onto["objects"]
+    )
+    gt_doc = json.loads((DATA / "demo_ground_truth.json").read_text())
+    per_image: dict[int, int] = {}
+    for a in gt_doc["annotations"]:
+        per_image[a["image_id"]] = per_image.get(a["image_id"], 0) + 1
+    units = tuple(
+        (
+            Cell(im["file_name"], f"/unit/{im['id']}?set=opencv"),
+            Cell(f"{im['width']}×{im['height']}", value=im["width"] * im["height"]),
+            Cell(str(per_image.get(im["id"], 0)), value=per_image.get(im["id"], 0)),
+        )
+        for im in gt_doc["images"]
+    )
+    branch_rows = [
+        (Cell("main"), Cell(str(len(gt_doc["annotations"])), value=len(gt_doc["annotations"])))
+    ]
+    for k, f in SETS.items():
+        n = len(json.loads((DATA / f).read_text()))
+        branch_rows.append((Cell(k, f"/summary?set={k}"), Cell(str(n), value=n)))
+    tables = (
+        Table("Branches", ("Branch", "Objects"), tuple(branch_rows), (False, True), "branches"),
+        Table("Data units", ("Title", "Size", "GT objects"), units, (False, True, True), "units"),
+    )
+    cards = (
+        Card("Data units", "8"),
+        Card("Branches", str(len(SETS) + 1)),
+        Card("Classes", str(len(items))),
+    )
+    return render_project(ProjectView(Chrome("Project", "skimage demo"), cards, items, tables))
+
+
+def compare_page(a: str, b: str) -> str:
+    """Per-class AP deltas and the ground-truth objects whose outcome changed from A to B."""
+    evs = {}
+    for name in (a, b):
+        gt, dt = load_coco_pair(str(DATA / "demo_ground_truth.json"), str(DATA / SETS[name]))
+        evs[name] = {c.name: c.ap for c in evaluate_coco(gt, dt).per_class}
+    deltas = [Delta(k, evs[b][k] - evs[a][k], href=f"/summary?set={b}") for k in evs[a]]
+    before = {
+        o.object_id: (o, im)
+        for im, f in demo_set(a).frames.items()
+        for o in f.objects
+        if o.layer == "gt"
+    }
+    changed = []
+    for im, f in demo_set(b).frames.items():
+        for o in f.objects:
+            old = before.get(o.object_id)
+            if o.layer == "gt" and old and old[0].outcome != o.outcome:
+                changed.append(
+                    (
+                        Cell(o.object_id, f"/unit/{im}?set={b}"),
+                        Cell(o.class_name),
+                        Cell((old[0].outcome or "").upper(), kind=old[0].outcome or ""),
+                        Cell((o.outcome or "").upper(), kind=o.outcome or ""),
+                    )
+                )
+    table = Table(
+        f"Ground truth whose outcome changed ({len(changed)})",
+        ("Object", "Class", a, b),
+        tuple(changed),
+        testid="changed",
+    )
+    cards = (
+        Card("Classes better", str(sum(d.delta > 0 for d in deltas))),
+        Card("Classes worse", str(sum(d.delta < 0 for d in deltas))),
+        Card("Objects changed", str(len(changed))),
+    )
+    chart = Chart("AP per class, B - A", delta_chart(deltas, title=f"AP {b} - {a}"))
+    chrome = _chrome("Compare", "summary", b, "/compare")
+    return render_compare(CompareView(chrome, a, b, cards, (chart,), (table,)))
+
+
 def route(path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
     """(status, content type, body) for one request."""
     set_name = query.get("set", ["opencv"])[0]
@@ -356,6 +468,9 @@ def route(path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
             ctype = "text/javascript"
         return 200, ctype, files[name].read_bytes()
     pages = {
+        "/": start_page,
+        "/project": project_page,
+        "/compare": lambda: compare_page(query.get("a", ["opencv"])[0], set_name),
         "/explorer": lambda: explorer_page(set_name),
         "/summary": lambda: summary_page(set_name),
         "/video": lambda: video_page(set_name),

@@ -313,3 +313,21 @@ def test_patches_show_one_crop_per_false_positive_zoomed_to_it(page: Any, site: 
     assert page.locator("svg.overlay.crop image").evaluate_all(
         "els => els.every(e => e.getBBox().width > 0)"
     )
+
+
+def test_start_project_and_compare_pages_link_through(page: Any, site: str) -> None:
+    _open(page, f"{site}/")
+    page.get_by_role("link", name="skimage demo").click()
+    page.wait_for_url(re.compile(r"/project$"))
+    page.wait_for_selector("body[data-ready='true']")
+    units = page.locator("[data-testid='units']")
+    units.get_by_role("button", name="GT objects").click()
+    titles = units.locator("tbody tr td:first-child").all_inner_texts()
+    assert titles[:3] == ["page.png", "astronaut.png", "camera.png"]  # 7, 2, 2: ties keep order
+    units.get_by_role("button", name="Size").click()  # descending by pixel count
+    assert units.locator("tbody tr td:first-child").first.inner_text() == "hubble_deep_field.jpg"
+    _open(page, f"{site}/compare?a=opencv&set=mediapipe")
+    changed = page.locator("[data-testid='changed'] tbody tr")
+    assert changed.count() == 2
+    changed.first.locator("a").click()
+    page.wait_for_url(re.compile(r"/unit/\d+\?set=mediapipe"))

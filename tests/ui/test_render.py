@@ -146,3 +146,25 @@ def test_slider_covers_unbounded_scores_with_round_steps() -> None:
     p = Slider.for_objects(objs[:1], 0.5)
     assert (p.minimum, p.maximum, p.value, p.step) == (0.0, 1.0, 0.5, 0.001)
     assert Slider.for_objects(()).maximum == 1.0
+
+
+def test_start_project_and_compare_pages() -> None:
+    from tests.ui.demo_site import compare_page, project_page, start_page
+
+    start = _tags(start_page())
+    hrefs = [a.get("href") for t, a in start if t == "a"]
+    assert "/project" in hrefs and "/summary?set=opencv" in hrefs
+    project = project_page()
+    tags = _tags(project)
+    swatches = [a.get("fill") for t, a in tags if t == "rect"]
+    assert swatches == ["#D33115", "#FCDC00", "#009CE0"]  # the ontology's own colours
+    assert re.search(r"<strong>text</strong> <span class=\"muted\">polygon</span>", project)
+    (units,) = [a for t, a in tags if a.get("data-testid") == "units"]
+    assert units is not None and project.count("<tr>") == 1 + 4 + 1 + 8
+    compare = compare_page("opencv", "mediapipe")
+    # face and person AP rose, but without an interval no change is called significant
+    assert compare.count('class="delta unclear"') == 3 and 'class="interval"' not in compare
+    assert re.findall(r'class="bar-value"[^>]*>([^<]*)<', compare) == ["+0.199", "+0.202", "+0.000"]
+    assert re.search(r"Ground truth whose outcome changed \(2\)", compare)
+    rows = re.findall(r'<td class=" count-(\w+)">', compare)
+    assert rows == ["fn", "tp", "fn", "tp"]

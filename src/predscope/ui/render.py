@@ -20,7 +20,14 @@ from markupsafe import Markup
 
 from predscope.ui.overlays import crop_svg, overlay_svg, score_attr, score_text
 from predscope.ui.shapes import OverlayFrame
-from predscope.ui.views import DetailView, ExplorerView, SummaryView
+from predscope.ui.views import (
+    CompareView,
+    DetailView,
+    ExplorerView,
+    ProjectView,
+    StartView,
+    SummaryView,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CONTENT_SECURITY_POLICY = (
@@ -77,3 +84,18 @@ def render_detail(view: DetailView) -> str:
 def render_summary(view: SummaryView) -> str:
     """The model summary: cards, the per-class table and the charts."""
     return _env().get_template("summary.html").render(view=view, chrome=view.chrome)
+
+
+def render_start(view: StartView) -> str:
+    """Every project with its counts, branches and analysed prediction sets."""
+    return _env().get_template("start.html").render(view=view, chrome=view.chrome)
+
+
+def render_project(view: ProjectView) -> str:
+    """One project: counts, ontology, branches, data units, the verify listing."""
+    return _env().get_template("project.html").render(view=view, chrome=view.chrome)
+
+
+def render_compare(view: CompareView) -> str:
+    """Two prediction sets side by side."""
+    return _env().get_template("compare.html").render(view=view, chrome=view.chrome)

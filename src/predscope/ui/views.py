@@ -224,3 +224,77 @@ class SummaryView:
     charts: tuple[Chart, ...] = ()
     parameters: str = ""  # how the numbers were computed, printed under the cards
     confusion: Confusion | None = None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell: text, an optional link, a sort value and a kind ("tp", "fp", "fn")."""
+
+    text: str
+    href: str | None = None
+    value: float | None = None
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A generic sortable table (branches, data units, the verify listing, compare rows)."""
+
+    caption: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    numeric: tuple[bool, ...] = ()  # per column: right-aligned, sorted as numbers
+    testid: str | None = None
+
+    def is_numeric(self, col: int) -> bool:
+        return col < len(self.numeric) and self.numeric[col]
+
+
+@dataclass(frozen=True)
+class ProjectCard:
+    """One project on the start page."""
+
+    name: str
+    href: str
+    units: int
+    branches: tuple[Link, ...] = ()
+    sets: tuple[Link, ...] = ()  # analysed prediction sets, each a link to its summary
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class StartView:
+    chrome: Chrome
+    projects: tuple[ProjectCard, ...]
+
+
+@dataclass(frozen=True)
+class OntologyItem:
+    """One ontology object or classification, with its colour swatch."""
+
+    name: str
+    shape: str
+    colour: str = "#888888"
+    attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    """A project: counts, the ontology, then tables (branches, data units, the verify listing)."""
+
+    chrome: Chrome
+    cards: tuple[Card, ...]
+    ontology: tuple[OntologyItem, ...]
+    tables: tuple[Table, ...]
+
+
+@dataclass(frozen=True)
+class CompareView:
+    """Two prediction sets side by side: headline deltas, charts, per-class and changed objects."""
+
+    chrome: Chrome
+    a: str
+    b: str
+    cards: tuple[Card, ...]
+    charts: tuple[Chart, ...] = ()
+    tables: tuple[Table, ...] = ()
