@@ -45,6 +45,7 @@ from predscope.ui.render import (
     render_detail,
     render_explorer,
     render_project,
+    render_run,
     render_start,
     render_summary,
 )
@@ -64,6 +65,7 @@ from predscope.ui.views import (
     OntologyItem,
     ProjectCard,
     ProjectView,
+    RunView,
     SetOption,
     Slider,
     StartView,
@@ -452,6 +454,53 @@ def compare_page(a: str, b: str) -> str:
     return render_compare(CompareView(chrome, a, b, cards, (chart,), (table,)))
 
 
+_POLLS: dict[str, int] = {}
+_POLL_LOCK = threading.Lock()
+RUN_STEPS = 4
+
+
+def run_status(run_id: str) -> dict[str, object]:
+    """A stand-in run: each poll advances one step; run "bad" fails at step 2."""
+    with _POLL_LOCK:
+        n = _POLLS[run_id] = _POLLS.get(run_id, -1) + 1
+    if run_id == "bad" and n >= 2:
+        return {
+            "state": "failed",
+            "done": 2,
+            "total": RUN_STEPS,
+            "stage": "matching",
+            "message": "ImportFormatError: $.annotations[3].bbox: expected 4 numbers, got 3",
+            "result_href": None,
+        }
+    if n >= RUN_STEPS:
+        return {
+            "state": "done",
+            "done": RUN_STEPS,
+            "total": RUN_STEPS,
+            "stage": "done",
+            "message": "",
+            "result_href": "/summary?set=opencv",
+        }
+    return {
+        "state": "running",
+        "done": n,
+        "total": RUN_STEPS,
+        "stage": "matching",
+        "message": "",
+        "result_href": None,
+    }
+
+
+def run_page(run_id: str) -> str:
+    view = RunView(
+        Chrome("Analysis run", "skimage demo"),
+        f"Analysing {run_id}",
+        f"/runs/{run_id}/status",
+        rerun_action=f"/runs/{run_id}/again",
+    )
+    return render_run(view)
+
+
 def route(path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
     """(status, content type, body) for one request."""
     set_name = query.get("set", ["opencv"])[0]
@@ -467,7 +516,11 @@ def route(path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
         if name.endswith(".js"):
             ctype = "text/javascript"
         return 200, ctype, files[name].read_bytes()
+    if path.startswith("/runs/") and path.endswith("/status"):
+        body = json.dumps(run_status(path.split("/")[2])).encode()
+        return 200, "application/json", body
     pages = {
+        "/run": lambda: run_page(query.get("id", ["ok"])[0]),
         "/": start_page,
         "/project": project_page,
         "/compare": lambda: compare_page(query.get("a", ["opencv"])[0], set_name),

@@ -18,6 +18,7 @@ OWN_STATIC = {
     "app.js",
     "keys.js",
     "labels.js",
+    "run.js",
     "layers.js",
     "scrubber.js",
     "sort.js",

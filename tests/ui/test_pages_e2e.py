@@ -331,3 +331,21 @@ def test_start_project_and_compare_pages_link_through(page: Any, site: str) -> N
     assert changed.count() == 2
     changed.first.locator("a").click()
     page.wait_for_url(re.compile(r"/unit/\d+\?set=mediapipe"))
+
+
+def test_a_run_page_follows_the_progress_to_the_results(page: Any, site: str) -> None:
+    _open(page, f"{site}/run?id=ok-{id(page)}")
+    page.wait_for_url(re.compile(r"/summary\?set=opencv"), timeout=10_000)
+    assert page.locator("[data-testid='summary']").is_visible()
+
+
+def test_a_failed_run_shows_its_message(page: Any, site: str) -> None:
+    _open(page, f"{site}/run?id=bad")
+    message = page.locator("[data-testid='run-message']")
+    expect(message).to_be_visible(timeout=10_000)
+    expect(message).to_contain_text("$.annotations[3].bbox")
+    assert page.locator("[data-testid='run']").get_attribute("data-state") == "failed"
+    assert page.locator("[data-testid='run-count']").inner_text() == "2 / 4"
+    assert page.locator("[data-testid='run-stage']").inner_text() == "failed during matching"
+    assert page.locator("[data-testid='run-progress']").evaluate("e => e.value") == 2
+    assert page.get_by_role("button", name="Run again").is_visible()

@@ -25,6 +25,7 @@ from predscope.ui.views import (
     DetailView,
     ExplorerView,
     ProjectView,
+    RunView,
     StartView,
     SummaryView,
 )
@@ -99,3 +100,8 @@ def render_project(view: ProjectView) -> str:
 def render_compare(view: CompareView) -> str:
     """Two prediction sets side by side."""
     return _env().get_template("compare.html").render(view=view, chrome=view.chrome)
+
+
+def render_run(view: RunView) -> str:
+    """An analysis run's progress page (polls ``view.status_url``)."""
+    return _env().get_template("run.html").render(view=view, chrome=view.chrome)

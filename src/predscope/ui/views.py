@@ -298,3 +298,25 @@ class CompareView:
     cards: tuple[Card, ...]
     charts: tuple[Chart, ...] = ()
     tables: tuple[Table, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunView:
+    """An analysis run: its progress, polled on the client from ``status_url``.
+
+    ``status_url`` answers JSON ``{"state": "queued"|"running"|"done"|"failed", "done": int,
+    "total": int, "stage": str, "message": str, "result_href": str | null}``; on "done" the
+    page goes to ``result_href``, on "failed" it shows ``message``. Without JS the page is a
+    snapshot with a reload link.
+    """
+
+    chrome: Chrome
+    title: str
+    status_url: str
+    state: str = "queued"
+    done: int = 0
+    total: int = 0
+    stage: str = ""
+    message: str = ""
+    result_href: str | None = None
+    rerun_action: str | None = None  # POST target of a "Run again" button (failed or stale)

@@ -5,6 +5,7 @@ import { initZoom } from "./zoom.js";
 import { initScrubber } from "./scrubber.js";
 import { initSort } from "./sort.js";
 import { initLabels } from "./labels.js";
+import { initRun } from "./run.js";
 
 const notice = document.getElementById("js-notice");
 
@@ -19,7 +20,7 @@ window.addEventListener("error", (event) => fail(event.message || "error"));
 window.addEventListener("unhandledrejection", (event) => fail(String(event.reason)));
 
 function start() {
-  const features = [initLayers, initLabels, initZoom, initScrubber, initSort, initKeys];
+  const features = [initLayers, initLabels, initZoom, initScrubber, initSort, initRun, initKeys];
   let ok = true;
   for (const init of features) {
     try {
