@@ -16,8 +16,10 @@ from predscope.formats.coco import load_coco_pair
 from predscope.ui.charts import (
     Bar,
     Curve,
+    Delta,
     bar_chart,
     confidence_histogram,
+    delta_chart,
     pr_curves_chart,
     reliability_diagram,
 )
@@ -159,3 +161,31 @@ def test_reliability_diagram_skips_empty_bins() -> None:
         reliability_diagram([0, 0.5, 1], [float("nan"), 1.0], [float("nan"), 0.9], [0, 2])
     )
     assert len(root.findall("rect[@class='bar']")) == 1
+
+
+def test_delta_chart_marks_only_intervals_that_exclude_zero() -> None:
+    deltas = [
+        Delta("face", 0.12, 0.05, 0.2, "/cmp?cls=face"),
+        Delta("person", -0.3, -0.4, -0.1),
+        Delta("text", 0.02, -0.05, 0.08),
+        Delta("dog", 0.1),
+    ]
+    root = ET.fromstring(delta_chart(deltas))
+    groups = {g.get("data-label"): g for g in root.findall("g[@data-label]")}
+    kinds = {k: g.get("class") for k, g in groups.items()}
+    assert kinds == {
+        "face": "delta better",
+        "person": "delta worse",
+        "text": "delta unclear",
+        "dog": "delta unclear",
+    }
+    fills = {k: g.find(".//circle").get("fill") for k, g in groups.items()}  # type: ignore[union-attr]
+    assert fills["text"] == "none" and fills["face"] != "none"  # hollow = not significant
+    zero = [ln for ln in root.iter("line") if ln.get("stroke-opacity") == "0.6"]
+    assert len(zero) == 1
+    x0 = float(zero[0].get("x1", "nan"))
+    cx = {k: float(g.find(".//circle").get("cx", "nan")) for k, g in groups.items()}  # type: ignore[union-attr]
+    assert cx["face"] > x0 > cx["person"]
+    assert cx["face"] - x0 == pytest.approx((x0 - cx["person"]) * 0.12 / 0.3, rel=1e-3)
+    assert groups["face"].find("a").get("href") == "/cmp?cls=face"  # type: ignore[union-attr]
+    assert groups["dog"].find("line") is None  # no interval, no whisker

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from predscope.objects.bitmask import encode_rle_string
-from predscope.ui.overlays import STYLES, line_style, mask_path, overlay_svg
+from predscope.ui.overlays import STYLES, crop_box, crop_svg, line_style, mask_path, overlay_svg
 from predscope.ui.shapes import (
     Box,
     Keypoint,
@@ -72,7 +72,7 @@ def test_every_object_carries_the_attributes_the_ui_and_tests_select_on() -> Non
     p1 = objs["obj-p1"]
     assert (p1.get("data-outcome"), p1.get("data-score"), p1.get("data-class")) == (
         "tp",
-        "0.9123",
+        "0.91234",
         "car",
     )
     assert p1.get("data-layer") == "pred"
@@ -197,3 +197,30 @@ def test_empty_frame_still_has_both_layers() -> None:
     root = _svg()
     assert [g.get("data-layer") for g in root] == ["gt", "pred"]
     assert root.get("aria-label") == "0 ground-truth and 0 predicted objects"
+
+
+def test_crop_box_grows_the_object_and_stays_in_the_image() -> None:
+    frame = OverlayFrame(100, 80)
+    assert crop_box(frame, Box(40, 30, 20, 10), 0.25, min_size=0) == Box(35, 27.5, 30, 15)
+    assert crop_box(frame, Box(40, 30, 20, 10), 0.25) == Box(34, 19, 32, 32)  # at least 32 px
+    edge = crop_box(frame, Box(90, 70, 10, 10), 0.5, min_size=0)
+    assert (edge.x + edge.w, edge.y + edge.h) == (100, 80)  # shifted back inside
+    big = crop_box(frame, Box(0, 0, 100, 80), 0.5)
+    assert big == Box(0, 0, 100, 80)
+
+
+def test_crop_svg_zooms_to_the_focus_object_over_the_image() -> None:
+    objs = (
+        OverlayObject("a", "gt", Box(10, 10, 40, 40), "car", "tp"),
+        OverlayObject("b", "pred", Box(12, 12, 40, 40), "car", "tp", 0.9),
+        OverlayObject("c", "pred", Box(70, 50, 8, 8), "car", "fp", 0.4),
+    )
+    root = ET.fromstring(crop_svg(OverlayFrame(100, 80, objs), "/m/1", "c", margin=0.5))
+    assert root.get("viewBox") == "58 38 32 32"  # min size 32 around the 8 px box at (74, 54)
+    image = root.find("image")
+    assert image is not None and image.get("href") == "/m/1" and image.get("width") == "100"
+    classes = {g.get("data-object"): g.get("class", "") for g in _objects(root)}
+    assert "focus" in classes["c"].split() and "focus" not in classes["a"]
+    assert root.get("aria-label") == "FP car 0.4, cropped"
+    with pytest.raises(KeyError):
+        crop_svg(OverlayFrame(100, 80, objs), "/m/1", "nope")

@@ -268,6 +268,14 @@ def _nice(lo: float, hi: float, n: int = 5) -> list[float]:
     return [float(v) for v in np.round(np.linspace(lo, hi, n + 1), 6)]
 
 
+def _nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 (times a power of ten) at or above ``value`` (1 for 0)."""
+    if not math.isfinite(value) or value <= 0:
+        return 1.0
+    base = 10.0 ** math.floor(math.log10(value))
+    return next(m * base for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * base >= value * (1 - 1e-12))
+
+
 def _int_ticks(top: int) -> list[float]:
     step = max(1, math.ceil(top / 4))
     return [float(v) for v in range(0, top + 1, step)]
@@ -380,5 +388,82 @@ def reliability_diagram(
             f'<text class="ece"{attrs(x=f.left + 8, y=f.top + 12)} fill="currentColor"'
             f' font-size="12">ECE {ece:.3f}</text>'
         )
+    out.append("</svg>")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A difference between two prediction sets (B - A) with its confidence interval."""
+
+    label: str
+    delta: float
+    low: float | None = None
+    high: float | None = None
+    href: str | None = None
+
+
+def delta_chart(
+    deltas: Sequence[Delta],
+    *,
+    title: str = "Change per class (B - A)",
+    digits: int = 3,
+    width: int = 460,
+    testid: str | None = "deltas",
+) -> str:
+    """A dot per item at its delta, a whisker for its interval, a line at zero.
+
+    An item whose interval excludes zero is marked ``significant`` (filled dot, class
+    ``better``/``worse``); one that straddles zero is a hollow dot, so the cue is not colour alone.
+    """
+    row, label_w = 22, min(180, 20 + 7 * max((len(d.label) for d in deltas), default=4))
+    height = 30 + row * max(1, len(deltas)) + 26
+    ends = [
+        v for d in deltas for v in (d.delta, d.low, d.high) if v is not None and math.isfinite(v)
+    ]
+    reach = _nice_ceiling(max((abs(v) for v in ends), default=0.0))
+    f = _Frame(width, height, label_w, 80, 22, 26, -reach * 1.05, reach * 1.05, 0.0, 1.0)
+    out = _open("deltas", f, title, testid)
+    out.append('<g class="axes" fill="currentColor" font-size="11">')
+    for v in _nice(-reach, reach, 4):
+        x = num(f.x(v))
+        out.append(
+            f"<line{attrs(x1=x, x2=x, y1=f.top - 4, y2=height - f.bottom)}"
+            f' stroke="currentColor" stroke-opacity="{0.6 if v == 0 else 0.15}"/>'
+            f'<text{attrs(x=x, y=height - f.bottom + 14)} text-anchor="middle">{v:+.3g}</text>'
+        )
+    out.append("</g>")
+    for i, d in enumerate(deltas):
+        cy = f.top + i * row + row / 2
+        lo = d.low if d.low is not None and math.isfinite(d.low) else None
+        hi = d.high if d.high is not None and math.isfinite(d.high) else None
+        significant = lo is not None and hi is not None and (lo > 0 or hi < 0)
+        kind = ("better" if d.delta > 0 else "worse") if significant else "unclear"
+        colour = {"better": TP_COLOUR, "worse": FP_COLOUR, "unclear": "#9aa3b2"}[kind]
+        interval = f" [{_fmt(lo, digits)}, {_fmt(hi, digits)}]" if lo is not None else ""
+        shown = f"{d.delta:+.{digits}f}{interval}" if math.isfinite(d.delta) else "n/a"
+        parts = [
+            f"<g{attrs(class_=f'delta {kind}', data_label=d.label, data_delta=_fmt(d.delta, 6))}>",
+            f'<text class="bar-label"{attrs(x=f.left - 6, y=num(cy + 4))} text-anchor="end"'
+            f' fill="currentColor" font-size="12">{text(d.label)}</text>',
+        ]
+        if lo is not None and hi is not None:
+            parts.append(
+                f'<line class="interval"{attrs(x1=num(f.x(lo)), x2=num(f.x(hi)), y1=num(cy))}'
+                f'{attrs(y2=num(cy), stroke=colour)} stroke-width="2"/>'
+            )
+        dot = (
+            f'<circle class="point"{attrs(cx=num(f.x(d.delta)), cy=num(cy), r=5, stroke=colour)}'
+            f'{attrs(fill=colour if significant else "none")} stroke-width="2">'
+            f"<title>{text(d.label)}: {text(shown)}</title></circle>"
+        )
+        parts.append(f"<a{attrs(href=d.href)}>{dot}</a>" if d.href else dot)
+        parts.append(
+            f'<text class="bar-value"{attrs(x=width - f.right + 6, y=num(cy + 4))}'
+            f' fill="currentColor" font-size="11">{text(shown.split(" ")[0])}</text></g>'
+        )
+        out.extend(parts)
+    if not deltas:
+        out.append(_empty(f, "nothing to compare"))
     out.append("</svg>")
     return "".join(out)

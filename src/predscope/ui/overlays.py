@@ -74,8 +74,13 @@ def line_style(obj: OverlayObject) -> LineStyle:
 
 
 def score_text(score: float) -> str:
-    """A score as shown and as stored in ``data-score`` (the slider compares this very text)."""
+    """A score as a label shows it (4 significant digits)."""
     return f"{score:.4g}"
+
+
+def score_attr(score: float) -> str:
+    """A score as ``data-score`` holds it: exact, since the client's slider compares it."""
+    return repr(float(score))
 
 
 def label_text(obj: OverlayObject) -> str:
@@ -244,7 +249,7 @@ def object_markup(obj: OverlayObject, font_size: float, labels: bool = True) -> 
         color=style.colour,
         data_layer=obj.layer,
         data_outcome=obj.outcome,
-        data_score=None if obj.score is None else score_text(obj.score),
+        data_score=None if obj.score is None else score_attr(obj.score),
         data_class=obj.class_name,
         data_object=obj.object_id,
         data_partner=obj.partner_id,
@@ -254,9 +259,12 @@ def object_markup(obj: OverlayObject, font_size: float, labels: bool = True) -> 
     if labels:
         ext = shape_extent(obj.shape)
         above = ext.y - font_size * 0.3
-        y = above if above > font_size else ext.y + font_size * 1.05
+        inside = obj.layer == "gt" or above < font_size  # GT labels inside: pred ones above
+        y = ext.y + font_size * 1.05 if inside else above
+        place = "inside" if obj.layer == "gt" else "above"
         body.append(
             f'<text class="label"{attrs(x=num(ext.x + 1), y=num(y), font_size=num(font_size))}'
+            f"{attrs(data_left=num(ext.x), data_top=num(ext.y), data_place=place)}"
             f' fill="{style.colour}" stroke="#000" stroke-width="{num(font_size / 5)}"'
             f' stroke-opacity="0.75" paint-order="stroke">{text(label_text(obj))}</text>'
         )
@@ -264,14 +272,20 @@ def object_markup(obj: OverlayObject, font_size: float, labels: bool = True) -> 
     return "".join(body)
 
 
-def overlay_svg(frame: OverlayFrame, *, labels: bool = True, testid: str | None = None) -> str:
+def overlay_svg(
+    frame: OverlayFrame,
+    *,
+    labels: bool = True,
+    testid: str | None = None,
+    font_size: float | None = None,
+) -> str:
     """The ``<svg>`` for one frame: a ``gt`` layer under a ``pred`` layer.
 
     >>> frame = OverlayFrame(10, 10, (OverlayObject("a", "gt", Box(1, 1, 4, 4), "cat", "fn"),))
     >>> 'data-outcome="fn"' in overlay_svg(frame)
     True
     """
-    font = max(9.0, min(frame.width, frame.height) / 30)
+    font = font_size or max(9.0, min(frame.width, frame.height) / 30)
     counts = {layer: sum(o.layer == layer for o in frame.objects) for layer in ("gt", "pred")}
     label = f"{counts['gt']} ground-truth and {counts['pred']} predicted objects"
     head = attrs(
@@ -286,6 +300,63 @@ def overlay_svg(frame: OverlayFrame, *, labels: bool = True, testid: str | None 
     for layer in ("gt", "pred"):
         out.append(f'<g class="layer"{attrs(data_layer=layer)}>')
         out.extend(object_markup(o, font, labels) for o in frame.objects if o.layer == layer)
+        out.append("</g>")
+    out.append("</svg>")
+    return "".join(out)
+
+
+def crop_box(frame: OverlayFrame, box: Box, margin: float = 0.25, min_size: float = 32.0) -> Box:
+    """The region a crop tile shows: ``box`` grown by ``margin`` of its size, kept in the image."""
+    w = max(box.w * (1 + 2 * margin), min_size)
+    h = max(box.h * (1 + 2 * margin), min_size)
+    w, h = min(w, frame.width), min(h, frame.height)
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2
+    x = min(max(cx - w / 2, 0.0), frame.width - w)
+    y = min(max(cy - h / 2, 0.0), frame.height - h)
+    return Box(x, y, w, h)
+
+
+def crop_svg(
+    frame: OverlayFrame,
+    image_url: str,
+    focus: str,
+    *,
+    margin: float = 0.25,
+    testid: str | None = None,
+) -> str:
+    """One object's crop (an "evaluation patch"): the image and every overlay, zoomed to it.
+
+    The image is an SVG ``<image>`` (same origin, so the CSP allows it) and the ``viewBox`` is the
+    object's box plus ``margin``: no cropped copy of the picture is made. The focused object gets
+    the class ``focus``; the others stay drawn for context.
+    """
+    target = next((o for o in frame.objects if o.object_id == focus), None)
+    if target is None:
+        raise KeyError(f"crop: no object {focus!r} in this frame")
+    region = crop_box(frame, shape_extent(target.shape), margin)
+    font = max(region.w, region.h) / 240 * 11
+    head = attrs(
+        class_="overlay crop",
+        viewBox=f"{num(region.x)} {num(region.y)} {num(region.w)} {num(region.h)}",
+        preserveAspectRatio="xMidYMid meet",
+        role="img",
+        aria_label=f"{label_text(target)}, cropped",
+        data_focus=focus,
+        data_testid=testid,
+    )
+    out = [
+        f"<svg{head}>",
+        f"<image{attrs(href=image_url, width=frame.width, height=frame.height)}"
+        ' preserveAspectRatio="none"/>',
+    ]
+    for layer in ("gt", "pred"):
+        out.append(f'<g class="layer"{attrs(data_layer=layer)}>')
+        for o in frame.objects:
+            if o.layer == layer:
+                markup = object_markup(o, font)
+                out.append(
+                    markup.replace('class="obj ', 'class="obj focus ', 1) if o is target else markup
+                )
         out.append("</g>")
     out.append("</svg>")
     return "".join(out)

@@ -1,0 +1,79 @@
+"""The UI's own files only, nothing fetched from elsewhere, nothing the CSP would block."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from predscope.ui.render import STATIC_DIR
+
+UI = STATIC_DIR.parent
+TEMPLATES = UI / "templates"
+ASSETS = sorted([*TEMPLATES.glob("*.html"), *STATIC_DIR.glob("*.css"), *STATIC_DIR.glob("*.js")])
+REMOTE = re.compile(r"https?://|(?<![:\w])//cdn|url\(\s*['\"]?//", re.IGNORECASE)
+OWN_STATIC = {
+    "app.css",
+    "app.js",
+    "keys.js",
+    "labels.js",
+    "run.js",
+    "layers.js",
+    "scrubber.js",
+    "sort.js",
+    "url.js",
+    "zoom.js",
+}
+
+
+def test_there_are_assets_to_check() -> None:
+    assert {p.suffix for p in ASSETS} == {".html", ".css", ".js"}
+
+
+@pytest.mark.parametrize("path", ASSETS, ids=lambda p: p.name)
+def test_no_asset_references_another_host(path: Path) -> None:
+    hits = [
+        f"{path.name}:{n}: {line.strip()}"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if REMOTE.search(line)
+    ]
+    assert hits == []
+
+
+def test_the_check_catches_remote_references() -> None:
+    for bad in (
+        '<script src="https://cdn.x/y.js">',
+        "@import url(//cdn.x/a.css);",
+        '<link href="//cdn.jsdelivr.net/a.css">',
+        "fetch('http://x')",
+    ):
+        assert REMOTE.search(bad), bad
+    assert not REMOTE.search("import { a } from './url.js'; // a comment")
+
+
+def test_static_holds_only_the_projects_own_files() -> None:
+    """No vendored library: every file is one of ours, and each names itself in its first line."""
+    files = {p.name for p in STATIC_DIR.iterdir()}
+    assert files == OWN_STATIC
+    for name in files:
+        head = (STATIC_DIR / name).read_text(encoding="utf-8").splitlines()[0]
+        assert head.startswith(("//", "/*")), f"{name}: a file of ours starts with what it does"
+        assert not re.search(r"\.min\.|license|copyright|@version", head, re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", sorted(TEMPLATES.glob("*.html")), ids=lambda p: p.name)
+def test_templates_have_no_inline_script_style_or_handler(path: Path) -> None:
+    """``default-src 'self'`` blocks all three; they would silently not run."""
+    html = path.read_text(encoding="utf-8")
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script>"
+    assert not re.search(r"\son[a-z]+\s*=", html), "inline event handler"
+    assert not re.search(r"\sstyle\s*=|<style", html), "inline style"
+    assert "javascript:" not in html
+
+
+@pytest.mark.parametrize("path", sorted(STATIC_DIR.glob("*.js")), ids=lambda p: p.name)
+def test_scripts_use_no_eval_or_markup_strings(path: Path) -> None:
+    js = path.read_text(encoding="utf-8")
+    for banned in ("eval(", "new Function", "innerHTML", 'setAttribute("style"', ".cssText"):
+        assert banned not in js, f"{path.name} uses {banned}"
