@@ -221,7 +221,7 @@ class EncordApi:
         rows = self._rows(project, records)
         if rows:
             rows[0].backend.initialise_rows(rows)  # type: ignore[union-attr]
-        documents = [r.to_encord_dict() for r in rows]
+        documents = [wire.complete_units(r.to_encord_dict()) for r in rows]
         return documents[0] if single and documents else documents
 
     def save_rows(

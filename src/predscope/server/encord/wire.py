@@ -8,6 +8,7 @@ object of their own, so both get stable UUIDs derived from the project hash.
 
 from __future__ import annotations
 
+import mimetypes
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -158,3 +159,22 @@ def fill_created_by(document: dict[str, Any], email: str) -> None:
     for entry in (document.get("classification_answers") or {}).values():
         if isinstance(entry, dict) and "range" in entry:
             fill(entry)
+
+
+_FALLBACK_MIME = {"image": "image/jpeg", "img_group": "image/jpeg", "video": "video/mp4",
+                  "audio": "audio/mpeg"}  # fmt: skip
+
+
+def complete_units(document: dict[str, Any]) -> dict[str, Any]:
+    """The SDK reads every data unit's ``data_type`` (its MIME type) and ``data_link`` keys;
+    units registered by title and size alone have neither, so the link is null and the type is
+    named from the title, else from the row's data type."""
+    kind = str(document.get("data_type") or "")
+    for unit in (document.get("data_units") or {}).values():
+        if not isinstance(unit, dict):
+            continue
+        unit.setdefault("data_link", None)
+        if not unit.get("data_type"):
+            guessed = mimetypes.guess_type(str(unit.get("data_title") or ""))[0]
+            unit["data_type"] = guessed or _FALLBACK_MIME.get(kind, "application/octet-stream")
+    return document
