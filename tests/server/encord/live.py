@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import uvicorn
@@ -18,11 +18,13 @@ from predscope.store.engine import Store
 
 
 @contextmanager
-def serve_encord(store: Store, *, max_body: int | None = None) -> Iterator[str]:
+def serve_encord(
+    store: Store, *, max_body: int | None = None, clock: Callable[[], float] = time.time
+) -> Iterator[str]:
     """Base URL of a running server (``http://127.0.0.1:PORT``) until the block ends."""
     app = FastAPI()
     kwargs = {} if max_body is None else {"max_body": max_body}
-    app.include_router(encord_router(EncordApi(store), **kwargs))
+    app.include_router(encord_router(EncordApi(store, clock=clock), **kwargs))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
