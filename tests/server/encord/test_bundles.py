@@ -15,7 +15,7 @@ from predscope.services.encord_keys import add_key
 from predscope.store import label_rows as row_repo
 from predscope.store.engine import Store, open_store
 from predscope.store.projects import get_project
-from tests.examples.test_guide_scripts import GUIDE
+from tests.examples.test_guide_scripts import GUIDE, _ground_truth, _make_project
 from tests.server.encord.guide import port_script
 from tests.server.encord.keys import KeyPair, make_key_pair
 from tests.server.encord.live import serve_encord
@@ -85,3 +85,26 @@ def test_list_branches_pages_through_every_branch(newest_sdk: SdkEnv, tmp_path: 
                                   project_hash)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert sorted(done.stdout.split()) == names
+
+
+def test_copy_labels_to_branch(newest_sdk: SdkEnv, tmp_path: Path) -> None:
+    folder = tmp_path / "store"
+    with Client(folder) as client:
+        project = _make_project(client, "copy")
+        _ground_truth(project)  # one row on main, with an object and a classification
+        project_hash = project.project_hash
+    key = make_key_pair(tmp_path / "keys")
+    with open_store(folder) as store:
+        _grant(store, key, project_hash)
+        with serve_encord(store) as url:
+            done = newest_sdk.run(SCRIPTS / "copy_branch.py", url, str(key.private_path),
+                                  project_hash, "reviewed")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "0"]
+    with Client(folder) as client:
+        project = client.get_project(project_hash)
+        assert project.list_branches() == ["main", "reviewed"]
+        [row] = [r for r in project.list_label_rows_v2(branch_name="reviewed") if r.label_hash]
+        row.initialise_labels()
+        assert len(row.get_object_instances()) == 1
+        assert len(row.get_classification_instances()) == 1

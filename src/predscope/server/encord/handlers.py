@@ -114,7 +114,7 @@ class EncordApi:
             raise InvalidArgumentsError("copy-branch: targetBranchName is required")
         source = body.get("sourceBranchName", body.get("source_branch_name")) or "main"
         labels = body.get("labelUuids", body.get("label_uuids"))
-        data = body.get("dataHashes", body.get("data_hashes"))
+        data = body.get("dataUuids", body.get("data_uuids"))
         return copy_labels_to_branch(
             self.store,
             project,
