@@ -79,7 +79,7 @@ def test_data_add_folder_records_real_sizes(store: str) -> None:
     run("project", "create", "P", "--ontology", str(ONTOLOGY), "--store", store)
     code, out, _ = run("data", "add", "P", str(IMAGES), "--json", "--store", store)
     assert code == 0, out
-    units = json.loads(out)
+    units = json.loads(out)["added"]
     files = sorted(p for p in IMAGES.iterdir() if p.suffix in (".png", ".jpg"))
     assert [u["data_title"] for u in units] == [p.name for p in files]
     for unit, path in zip(units, files, strict=True):
