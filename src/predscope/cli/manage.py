@@ -93,12 +93,11 @@ def branches_remove(
             f"Remove branch {branch!r} of {record.title!r} ({rows} rows, {objects} objects)?", yes
         )
         change = remove_branch(st, record, branch, force=force, origin=ORIGIN)
-    if as_json:
-        print_json(change.to_dict())
-        return
-    console.print(
+    _done(
+        as_json,
+        change.to_dict(),
         f"Removed branch {branch!r} of {record.title!r}: {change.rows} rows, {change.objects} "
-        f"objects, {change.imports} import record(s)"
+        f"objects, {change.imports} import record(s)",
     )
 
 
@@ -121,12 +120,11 @@ def branches_rename(
         record = get_project(st, project)
         confirm(f"Rename branch {old!r} of {record.title!r} to {new!r}?", yes)
         change = rename_branch(st, record, old, new, force=force, origin=ORIGIN)
-    if as_json:
-        print_json(change.to_dict())
-        return
-    console.print(
+    _done(
+        as_json,
+        change.to_dict(),
         f"Renamed branch {old!r} of {record.title!r} to {new!r} ({change.rows} rows, "
-        f"{change.imports} import record(s))"
+        f"{change.imports} import record(s))",
     )
 
 
@@ -150,12 +148,11 @@ def data_remove(
             yes,
         )
         removal = remove_data_units(st, record, units, force=force, origin=ORIGIN)
-    if as_json:
-        print_json(removal.to_dict())
-        return
-    console.print(
+    _done(
+        as_json,
+        removal.to_dict(),
         f"Removed {removal.data_units} data unit(s) of {record.title!r}: {removal.rows} rows, "
-        f"{removal.objects} objects"
+        f"{removal.objects} objects",
     )
 
 
@@ -182,14 +179,21 @@ def project_remove(
             yes,
         )
         removal = remove_project(st, record, force=force, origin=ORIGIN)
-    if as_json:
-        print_json(removal.to_dict())
-        return
-    console.print(
+    _done(
+        as_json,
+        removal.to_dict(),
         f"Removed project {record.title!r}: {removal.data_units} data units, {removal.rows} "
         f"rows, {removal.objects} objects (`predscope history {record.project_hash}` keeps the "
-        "record)"
+        "record)",
     )
+
+
+def _done(as_json: bool, result: dict[str, Any], text: str) -> None:
+    """What a command did: its result as JSON with ``--json``, else one sentence."""
+    if as_json:
+        print_json(result)
+    else:
+        console.print(text)
 
 
 def _event_dict(event: HistoryRecord) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from predscope.store import label_rows as row_repo
 from predscope.store import projects as project_repo
 from predscope.store.branches import MAIN_BRANCH, validate_branch_name
 from predscope.store.engine import Store
-from predscope.store.records import ProjectRecord
+from predscope.store.records import ImportRecord, ProjectRecord
 
 
 def require_branch(
@@ -83,6 +83,18 @@ def refuse_main_without_force(action: str, touches_main: bool, force: bool) -> N
         )
 
 
+def _existing_branch(
+    conn: Connection, project: ProjectRecord, name: str
+) -> tuple[int, int, list[ImportRecord]]:
+    """Lock the project, then (rows, objects, import records) of a branch that must exist."""
+    project_repo.lock_project(conn, project.id)
+    rows, objects = row_repo.count_branch_rows(conn, project.id, name)
+    held = import_repo.find_imports(conn, project.id, branch_name=name)
+    if rows == 0 and not held:
+        require_branch(conn, project, name, allow_empty_main=False)
+    return rows, objects, held
+
+
 def remove_branch(
     store: Store,
     project: ProjectRecord,
@@ -99,11 +111,7 @@ def remove_branch(
     validate_branch_name(branch_name)
     refuse_main_without_force(f"remove branch {branch_name!r}", branch_name == MAIN_BRANCH, force)
     with store.begin() as conn:
-        project_repo.lock_project(conn, project.id)
-        rows, objects = row_repo.count_branch_rows(conn, project.id, branch_name)
-        held = import_repo.find_imports(conn, project.id, branch_name=branch_name)
-        if rows == 0 and not held:
-            require_branch(conn, project, branch_name, allow_empty_main=False)
+        rows, objects, held = _existing_branch(conn, project, branch_name)
         row_repo.delete_branch_rows(conn, project.id, branch_name, allow_main=True)
         import_repo.delete_imports(conn, project.id, branch_name)
         change = BranchChange("remove branch", branch_name, rows, objects, len(held))
@@ -130,11 +138,7 @@ def rename_branch(
     touches_main = MAIN_BRANCH in (old, new)
     refuse_main_without_force(f"rename branch {old!r} to {new!r}", touches_main, force)
     with store.begin() as conn:
-        project_repo.lock_project(conn, project.id)
-        rows, objects = row_repo.count_branch_rows(conn, project.id, old)
-        held = import_repo.find_imports(conn, project.id, branch_name=old)
-        if rows == 0 and not held:
-            require_branch(conn, project, old, allow_empty_main=False)
+        rows, objects, held = _existing_branch(conn, project, old)
         taken_rows, _ = row_repo.count_branch_rows(conn, project.id, new)
         if taken_rows or import_repo.find_imports(conn, project.id, branch_name=new):
             raise ResourceExistsError(

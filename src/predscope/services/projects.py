@@ -99,8 +99,8 @@ def expand_items(items: Sequence[DataItem], title_from: str = "relative") -> lis
     """
     if title_from not in TITLE_FROM:
         raise InvalidArgumentsError(
-            f"add data: title_from={title_from!r} - use 'relative' (path inside the folder, "
-            "the default) or 'name' (the file name only)"
+            f"add data: title_from={title_from!r} (--title-from) is not a title rule - use "
+            "'relative' (the path inside the folder, the default) or 'name' (the file name)"
         )
     out: list[Any] = []
     for item in items:
