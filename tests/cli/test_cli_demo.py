@@ -69,3 +69,43 @@ def test_demo_command_prints_every_branch_and_refuses_bad_data_dir(tmp_path: Pat
     bad = runner.invoke(app, ["demo", "--store", str(tmp_path / "t"), "--data", str(tmp_path)])
     assert bad.exit_code == 2
     assert not (tmp_path / "t").exists()
+
+
+@pytest.mark.slow
+def test_demo_adds_to_the_store_it_is_given_and_removes_nothing_else(tmp_path: Path) -> None:
+    """`--store ~/.predscope` used to erase the folder; now only the demo project is replaced."""
+    from predscope.exceptions import ResourceExistsError
+    from predscope.sdk.client import Client
+    from predscope.services.history import list_history
+
+    store = tmp_path / "users-store"
+    with Client(store) as client:
+        mine = client.create_project("mine", ontology={"objects": [], "classifications": []})
+        mine.add_data([{"title": "kept.jpg", "width": 4, "height": 4}])
+    (store / "notes.txt").write_text("keep me")
+    app = build_app()
+    hashes = []
+    for _ in range(2):
+        result = CliRunner().invoke(app, ["demo", "--store", str(store)])
+        assert result.exit_code == 0, result.output
+        with Client(store) as client:
+            hashes.append(client.get_project("skimage-demo").project_hash)
+    assert (store / "notes.txt").read_text() == "keep me"
+    with Client(store) as client:
+        assert sorted(p.title for p in client.list_projects()) == ["mine", "skimage-demo"]
+        assert [u.data_title for u in client.get_project("mine").list_data_units()] == ["kept.jpg"]
+        # The first demo project was removed through the removal path, and its history says so.
+        assert client.list_projects()[-1].project_hash == hashes[1] != hashes[0]
+        last = list_history(client.store, hashes[0])[-1]
+        assert (last.action, last.origin, last.subject) == (
+            "remove project",
+            "demo",
+            "skimage-demo",
+        )
+    # A project of the user's that merely has the demo's title is left alone.
+    other = tmp_path / "other"
+    with Client(other) as client:
+        client.create_project("skimage-demo", ontology={"objects": [], "classifications": []})
+        with pytest.raises(ResourceExistsError, match="not the demo's"):
+            run_demo(client.store, DATA)
+        assert [p.title for p in client.list_projects()] == ["skimage-demo"]

@@ -79,7 +79,7 @@ def test_data_add_folder_records_real_sizes(store: str) -> None:
     run("project", "create", "P", "--ontology", str(ONTOLOGY), "--store", store)
     code, out, _ = run("data", "add", "P", str(IMAGES), "--json", "--store", store)
     assert code == 0, out
-    units = json.loads(out)
+    units = json.loads(out)["added"]
     files = sorted(p for p in IMAGES.iterdir() if p.suffix in (".png", ".jpg"))
     assert [u["data_title"] for u in units] == [p.name for p in files]
     for unit, path in zip(units, files, strict=True):
@@ -146,3 +146,23 @@ def test_console_script_exit_codes_and_one_line_errors(store: str) -> None:
     )  # fmt: skip
     assert usage.returncode == 2
     assert "--ontology" in usage.stderr
+
+
+def test_data_add_titles_keep_folders_and_re_adding_skips(store: str, tmp_path: Path) -> None:
+    import shutil
+
+    cams = tmp_path / "cams"
+    for cam, source in (("cam1", "camera.png"), ("cam2", "coins.png")):
+        (cams / cam).mkdir(parents=True)
+        shutil.copy(IMAGES / source, cams / cam / "0001.png")
+    run("project", "create", "P", "--ontology", str(ONTOLOGY), "--store", store)
+    code, _, exc = run("data", "add", "P", str(cams), "--title-from", "name", "--store", store)
+    assert code == 1 and isinstance(exc, ResourceExistsError)
+    assert "cam1/0001.png" in str(exc) and "cam2/0001.png" in str(exc)
+    code, out, _ = run("data", "add", "P", str(cams), "--json", "--store", store)
+    assert code == 0 and [u["data_title"] for u in json.loads(out)["added"]] == [
+        "cam1/0001.png",
+        "cam2/0001.png",
+    ]
+    code, out, _ = run("data", "add", "P", str(cams), "--store", store)
+    assert code == 0 and "Added 0 data unit(s) to 'P', skipped 2 already registered" in out

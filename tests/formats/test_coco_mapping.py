@@ -167,3 +167,28 @@ def test_empty_map_value_leaves_unmatched() -> None:
     assert report.categories[0].target is None and report.categories[0].how == "map"
     images = match_images([(1, "b.png")], UNITS, image_map={"1": ""})
     assert images.images[0].target is None
+
+
+def test_images_in_other_folders_never_match_by_file_name() -> None:
+    """Titles keep folders now (cam1/0001.png); a folder that differs is a different image."""
+    units = [
+        UnitTarget("c1", "cam1/0001.png", 64, 48),
+        UnitTarget("c2", "cam2/0002.png", 64, 48),
+        UnitTarget("c3", "cam3/0003.png", 64, 48),
+        UnitTarget("c4", "cam4/0003.png", 64, 48),
+    ]
+    names = [
+        (1, "cam1/0001.png"),  # the full relative title
+        (2, "0002.png"),  # a bare file name, unambiguous
+        (3, "data/cam2/0002.png"),  # a prefix folder before the title's own folders
+        (4, "cam9/0001.png"),  # same file name, another folder: not this unit
+        (5, "0003.png"),  # bare, but two units have it
+    ]
+    by_id = {m.coco_id: m for m in match_images(names, units).images}
+    assert by_id[1].how == "path" and by_id[1].target is not None
+    assert by_id[1].target.data_hash == "c1"
+    assert by_id[2].how == "basename" and by_id[2].target is not None
+    assert by_id[2].target.data_hash == "c2"
+    assert by_id[3].target is not None and by_id[3].target.data_hash == "c2"
+    assert by_id[4].how == "none" and by_id[4].target is None
+    assert by_id[5].how == "ambiguous"

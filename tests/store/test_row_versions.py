@@ -83,6 +83,9 @@ def test_a_save_over_a_newer_version_is_refused_and_names_the_row(store_url: str
         message = str(caught.value)
         assert "'a.jpg' on branch 'preds'" in message and "list the row again" in message
         assert caught.value.code == "label_row_conflict"
+        from predscope.server.errors import status_for
+
+        assert status_for(caught.value) == 409  # the HTTP API answers "conflict"
         [kept] = _row(project_two).get_object_instances()  # the first save's object survives
         assert kept.get_annotation(0).coordinates.top_left_x == pytest.approx(0.1)
         # Redoing the change on a fresh copy works.

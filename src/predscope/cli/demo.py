@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +22,10 @@ def _fmt(value: float) -> str:
 def demo(
     store: Annotated[
         Path,
-        typer.Option("--store", help="Folder for the demo store (recreated)."),
+        typer.Option(
+            "--store",
+            help="Store to add the demo project to (only an earlier demo project is replaced).",
+        ),
     ] = Path(".predscope-demo"),
     data: Annotated[
         Path,
@@ -38,9 +40,7 @@ def demo(
         raise typer.BadParameter(
             f"{data} has no demo_ontology.json - point --data at data/skimage-images"
         )
-    if store.exists():
-        shutil.rmtree(store)
-    with open_store(store) as opened:
+    with open_store(store) as opened:  # never deletes files: the store keeps everything else
         result = run_demo(opened, data, say=lambda line: console.print(f"- {line}"))
 
     table = Table(

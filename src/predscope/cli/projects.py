@@ -24,35 +24,11 @@ from predscope.cli.common import (
 )
 from predscope.cli.groups import data_app, ontology_app, project_app
 from predscope.cli.progress import show_progress, terminal_progress
-from predscope.exceptions import ImportFormatError, InvalidArgumentsError
+from predscope.exceptions import ImportFormatError
 
 if TYPE_CHECKING:
     from predscope.store.engine import Store
     from predscope.store.records import DataUnitRecord, ProjectRecord
-
-MEDIA_SUFFIXES = frozenset(
-    {
-        ".png",
-        ".jpg",
-        ".jpeg",
-        ".bmp",
-        ".gif",
-        ".tif",
-        ".tiff",
-        ".webp",
-        ".mp4",
-        ".mov",
-        ".avi",
-        ".mkv",
-        ".webm",
-        ".wav",
-        ".mp3",
-        ".flac",
-        ".ogg",
-        ".m4a",
-    }
-)
-
 
 # -- plain data shared by text and JSON output ----------------------------------------------
 
@@ -209,23 +185,6 @@ def read_ontology_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def expand_media_paths(paths: list[Path]) -> list[Path]:
-    """Files as given; folders become their media files in name order."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in MEDIA_SUFFIXES)
-            if not found:
-                raise InvalidArgumentsError(
-                    f"data add: folder {path} holds no media files - pass image, video or audio "
-                    "files or a folder containing them"
-                )
-            out.extend(found)
-        else:
-            out.append(path)
-    return out
-
-
 # -- commands --------------------------------------------------------------------------------
 
 
@@ -300,29 +259,41 @@ def project_show(
     console.print(table)
 
 
+TitleFromOption = Annotated[
+    str,
+    typer.Option(
+        "--title-from",
+        help="Titles of files found in folders: 'relative' (cam1/0001.png) or 'name' (0001.png).",
+    ),
+]
+
+
 @data_app.command("add")
 def data_add(
     project: ProjectArgument,
-    paths: Annotated[list[Path], typer.Argument(help="Media files or folders of them.")],
+    paths: Annotated[list[Path], typer.Argument(help="Media files or folders (searched deeply).")],
+    title_from: TitleFromOption = "relative",
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Register media files as data units (they stay where they are)."""
+    """Register media files as data units (they stay where they are); re-adding skips them."""
     from predscope.services.projects import add_data, get_project
 
-    files = expand_media_paths(paths)
     with cli_store(store) as st, terminal_progress(show_progress(as_json)) as progress:
         record = get_project(st, project)
-        units = add_data(st, record, files, progress=progress)
+        report = add_data(st, record, paths, title_from=title_from, progress=progress, origin="cli")
     if as_json:
-        print_json([unit_dict(u) for u in units])
+        skipped_items = report.to_dict()["skipped_items"]
+        print_json({"added": [unit_dict(u) for u in report.added], "skipped": skipped_items})
         return
-    table = Table("title", "type", "width", "height")
-    table.add_column("data hash", overflow="fold")
-    for u in units:
-        table.add_row(u.data_title, u.data_type, str(u.width), str(u.height), u.data_hash)
-    console.print(table)
-    console.print(f"Added {len(units)} data unit(s) to {record.title!r}")
+    if report.added:
+        table = Table("title", "type", "width", "height")
+        table.add_column("data hash", overflow="fold")
+        for u in report.added:
+            table.add_row(u.data_title, u.data_type, str(u.width), str(u.height), u.data_hash)
+        console.print(table)
+    skipped = f", skipped {len(report.skipped)} already registered" if report.skipped else ""
+    console.print(f"Added {len(report.added)} data unit(s) to {record.title!r}{skipped}")
 
 
 @ontology_app.command("show")
@@ -375,5 +346,8 @@ def branches(
 
 
 def register(app: typer.Typer) -> None:
-    """Group commands register on import (cli/groups.py); ``branches`` is top-level."""
-    app.command("branches")(branches)
+    """Group commands register on import (cli/groups.py); ``branches`` and ``history`` (and the
+    removal commands) live in ``cli.manage``."""
+    from predscope.cli import manage
+
+    manage.register(app)

@@ -3,8 +3,8 @@
 Encord's guide makes users write this matching by hand; predscope does it by default and reports
 what it did, so a wrong guess is visible before anything is written. Categories match by name
 (exact, then ignoring case and separators), images by ``file_name`` (full relative path, then
-basename); explicit map files win over both. Nothing here touches the database: callers hand in
-plain target lists.
+the file name where no folder named on both sides differs); explicit map files win over both.
+Nothing here touches the database: callers hand in plain target lists.
 """
 
 from __future__ import annotations
@@ -356,6 +356,25 @@ def _resolve_unit(
     return titled[0] if len(titled) == 1 else None
 
 
+def _path_tail_matches(path: str, candidates: list[UnitTarget]) -> list[UnitTarget]:
+    """Units whose title and ``path`` agree on every folder both name, counted from the file.
+
+    A bare ``0001.png`` matches ``cam1/0001.png`` and ``data/cam1/0001.png`` matches a unit titled
+    ``cam1/0001.png`` (or a bare ``0001.png``), but ``cam1/0001.png`` never matches
+    ``cam2/0001.png``: a folder in both names that differs is a different image.
+    """
+    if not candidates:
+        return candidates
+    parts = PurePosixPath(path).parts
+    out = []
+    for unit in candidates:
+        title_parts = PurePosixPath(_clean_path(unit.title)).parts
+        n = min(len(parts), len(title_parts))
+        if parts[len(parts) - n :] == title_parts[len(title_parts) - n :]:
+            out.append(unit)
+    return out
+
+
 def _match_image_by_name(
     coco_id: CocoId,
     file_name: str,
@@ -368,7 +387,7 @@ def _match_image_by_name(
     path = _clean_path(file_name)
     tiers = [
         ("path", by_path.get(path, [])),
-        ("basename", by_base.get(PurePosixPath(path).name, [])),
+        ("basename", _path_tail_matches(path, by_base.get(PurePosixPath(path).name, []))),
     ]
     if by_stem is not None:
         stem = _stem(path)

@@ -13,6 +13,7 @@ from typing import Any
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.sdk.project import Project
 from predscope.services import projects as project_service
+from predscope.services.removal import Removal, remove_project
 from predscope.store.engine import Store, open_store
 
 
@@ -57,6 +58,16 @@ class Client:
 
     def list_projects(self) -> list[Project]:
         return [Project(self.store, r) for r in project_service.list_projects(self.store)]
+
+    def remove_project(self, project_hash: str, *, force: bool = False) -> Removal:
+        """Remove a project (by hash or title) with its data units, rows and imports.
+
+        One transaction; the history keeps the removal. A project with ground truth on ``main``
+        is removed only with ``force=True``.
+
+        >>> client.remove_project("old-experiment")  # doctest: +SKIP
+        """
+        return remove_project(self.store, str(project_hash), force=force)
 
     def close(self) -> None:
         if self._store is not None:

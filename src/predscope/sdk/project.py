@@ -16,10 +16,13 @@ from predscope.objects.bundle import Bundle
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.sdk.analysis import AnalysisMixin
+from predscope.services import branches as branch_service
+from predscope.services import history as history_service
 from predscope.services import projects as project_service
+from predscope.services import removal as removal_service
 from predscope.services import rows as row_service
 from predscope.store.engine import Store
-from predscope.store.records import DataUnitRecord, ProjectRecord
+from predscope.store.records import DataUnitRecord, HistoryRecord, ProjectRecord
 
 if TYPE_CHECKING:
     from predscope.services.imports.report import ImportReport
@@ -85,12 +88,41 @@ class Project(AnalysisMixin):
     # -- data ----------------------------------------------------------------------------------
 
     def add_data(
-        self, items: Iterable[str | os.PathLike[str] | dict[str, Any]]
-    ) -> list[DataUnitRecord]:
+        self,
+        items: Iterable[str | os.PathLike[str] | dict[str, Any]],
+        *,
+        title_from: str = "relative",
+    ) -> project_service.AddDataReport:
         """Register media: paths are probed (images with Pillow, video and audio with PyAV);
-        dicts ``{title, width, height, ...}`` register a unit by size alone; a dict
-        ``{title, images: [...]}`` makes an image group. One transaction for all items."""
-        return project_service.add_data(self._store, self._record, items)
+        folders are walked recursively, their files titled by the path inside the folder
+        (``cam1/0001.png``; ``title_from="name"``: the file name); dicts
+        ``{title, width, height, ...}`` register a unit by size alone; a dict
+        ``{title, images: [...]}`` makes an image group. One transaction for all items.
+
+        Files already registered are skipped; a title another unit has is refused. The report
+        iterates over the units added and lists the skipped ones:
+
+        >>> report = project.add_data(["images/"])  # doctest: +SKIP
+        >>> len(report), len(report.skipped)  # doctest: +SKIP
+        (120, 0)
+        """
+        return project_service.add_data(self._store, self._record, items, title_from=title_from)
+
+    def remove_data_units(
+        self, titles_or_hashes: Sequence[str], *, force: bool = False
+    ) -> removal_service.Removal:
+        """Remove data units (by data hash or exact title) and their rows on every branch.
+
+        One transaction, recorded in the history; units with ground truth on ``main`` need
+        ``force=True``.
+        """
+        return removal_service.remove_data_units(
+            self._store, self._record, list(titles_or_hashes), force=force
+        )
+
+    def list_history(self) -> list[HistoryRecord]:
+        """What happened to the project (additions, imports, removals, renames), oldest first."""
+        return history_service.list_history(self._store, self._record)
 
     def add_image_group(
         self, title: str, images: Sequence[str | os.PathLike[str] | dict[str, Any]]
@@ -167,6 +199,24 @@ class Project(AnalysisMixin):
     def list_branches(self) -> list[str]:
         """Branches holding at least one row, ``main`` first."""
         return row_service.list_branches(self._store, self._record)
+
+    def remove_branch(self, name: str, *, force: bool = False) -> branch_service.BranchChange:
+        """Remove a branch's rows and import records (one transaction, recorded in the history).
+
+        ``main`` holds the ground truth: it is removed only with ``force=True``.
+
+        >>> project.remove_branch("model-a")  # doctest: +SKIP
+        """
+        return branch_service.remove_branch(self._store, self._record, name, force=force)
+
+    def rename_branch(
+        self, old: str, new: str, *, force: bool = False
+    ) -> branch_service.BranchChange:
+        """Rename a branch (rows and import records); an existing ``new`` is refused.
+
+        Renaming ``main``, or onto ``main``, needs ``force=True``.
+        """
+        return branch_service.rename_branch(self._store, self._record, old, new, force=force)
 
     def copy_labels_to_branch(
         self,

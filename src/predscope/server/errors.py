@@ -23,6 +23,7 @@ STATUS: dict[type[exc.PredscopeError], int] = {
     exc.ResourceExistsError: 409,
     exc.DuplicateImportError: 409,
     exc.LabelRowError: 409,
+    exc.LabelRowConflictError: 409,  # a save over a newer version of the row
     exc.RequestTooLargeError: 413,
     exc.ImportFormatError: 422,
     exc.InvalidArgumentsError: 422,

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from predscope.services.imports.report import ImportReport
 
 PROJECT_TITLE = "skimage-demo"
+# Marks the project as the demo's own: only a project with this title and description is replaced.
+PROJECT_DESCRIPTION = "scikit-image photos, three detectors"
 
 # (branch, predictions file): each file is one real detector's output on the photos.
 PREDICTION_BRANCHES = (
@@ -61,16 +63,26 @@ Say = Callable[[str], None]
 
 
 def run_demo(store: Store, data_dir: Path, *, say: Say = lambda _: None) -> DemoResult:
-    """Build the demo project in ``store`` (replacing an earlier demo project) and evaluate it."""
+    """Build the demo project in ``store`` and evaluate it.
+
+    An earlier demo project in the store is removed first, through the same removal (and history
+    record) as ``client.remove_project``; nothing else in the store is touched.
+    """
     from predscope.services.analysis.evaluate import evaluate_branch
     from predscope.services.imports.coco import import_coco
     from predscope.services.imports.options import ImportOptions
     from predscope.services.projects import add_data, create_project, list_projects
+    from predscope.services.removal import remove_project
 
-    if any(p.title == PROJECT_TITLE for p in list_projects(store)):
-        raise_existing(store)
+    for earlier in list_projects(store):
+        if earlier.title != PROJECT_TITLE:
+            continue
+        if earlier.description != PROJECT_DESCRIPTION:
+            raise_existing(store)
+        remove_project(store, earlier, force=True, origin="demo")
+        say(f"removed the earlier demo project {earlier.title!r} ({earlier.project_hash})")
     ontology = json.loads((data_dir / "demo_ontology.json").read_text(encoding="utf-8"))
-    project = create_project(store, PROJECT_TITLE, ontology, "scikit-image photos, three detectors")
+    project = create_project(store, PROJECT_TITLE, ontology, PROJECT_DESCRIPTION)
     say(f"created project {project.title!r} ({project.project_hash})")
 
     images = sorted((data_dir / "images").iterdir())
@@ -112,8 +124,9 @@ def raise_existing(store: Store) -> None:
     from predscope.exceptions import ResourceExistsError
 
     raise ResourceExistsError(
-        f"store {store.location}: already holds a project {PROJECT_TITLE!r} - "
-        "run the demo with a fresh --store folder (the default demo folder is recreated each run)"
+        f"store {store.location}: already holds a project {PROJECT_TITLE!r} that is not the "
+        "demo's (its description differs), so the demo leaves it alone - run the demo with "
+        "another --store folder, or rename that project"
     )
 
 

@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence as SequenceABC
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import orjson
 
-from predscope.exceptions import InvalidArgumentsError, MediaError
+from predscope.exceptions import (
+    InvalidArgumentsError,
+    MediaError,
+    ResourceExistsError,
+)
 from predscope.objects.ontology_structure import OntologyStructure
+from predscope.services import history
 from predscope.services.progress import Advance, Progress, no_progress, progress_steps
 from predscope.store import data_units as unit_repo
 from predscope.store import projects as project_repo
-from predscope.store.data_units import UNIT_COLUMNS
+from predscope.store.data_units import UNIT_COLUMNS, UnitKey
 from predscope.store.engine import Store
 from predscope.store.records import DATA_TYPES, DataUnitRecord, NewDataUnit, NewImage, ProjectRecord
 
@@ -27,6 +34,100 @@ OntologyInput = OntologyStructure | Mapping[str, Any] | str | os.PathLike[str]
 DataItem = str | os.PathLike[str] | Mapping[str, Any] | NewDataUnit
 
 _UNIT_FIELDS = (*UNIT_COLUMNS, "data_hash")  # what a dict may give besides title/type/images
+
+
+MEDIA_SUFFIXES = frozenset(
+    {
+        ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp",
+        ".mp4", ".mov", ".avi", ".mkv", ".webm",
+        ".wav", ".mp3", ".flac", ".ogg", ".m4a",
+    }
+)  # fmt: skip
+TITLE_FROM = ("relative", "name")
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFile:
+    """A media file to register under ``title`` (found in a folder, or given directly)."""
+
+    path: Path
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedItem:
+    """An item that was already registered: the unit that holds it, and the file."""
+
+    data_title: str
+    data_hash: str
+    data_link: str | None
+
+
+@dataclass(frozen=True)
+class AddDataReport(SequenceABC[DataUnitRecord]):
+    """What ``add_data`` did; iterating it (or indexing) gives the units added, in order."""
+
+    added: list[DataUnitRecord]
+    skipped: list[SkippedItem] = field(default_factory=list)
+
+    @overload
+    def __getitem__(self, index: int) -> DataUnitRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[DataUnitRecord]: ...
+    def __getitem__(self, index: int | slice) -> DataUnitRecord | list[DataUnitRecord]:
+        return self.added[index]
+
+    def __len__(self) -> int:
+        return len(self.added)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": len(self.added),
+            "skipped": len(self.skipped),
+            "skipped_items": [
+                {"data_title": s.data_title, "data_hash": s.data_hash, "data_link": s.data_link}
+                for s in self.skipped
+            ],
+        }
+
+
+def expand_items(items: Sequence[DataItem], title_from: str = "relative") -> list[Any]:
+    """Folders become their media files (recursively, in path order); paths become ``MediaFile``.
+
+    ``title_from="relative"``: a file found in a folder is titled by its path inside the folder
+    (``cam1/0001.png``); ``"name"``: by its file name. A file given directly keeps its name.
+    """
+    if title_from not in TITLE_FROM:
+        raise InvalidArgumentsError(
+            f"add data: title_from={title_from!r} (--title-from) is not a title rule - use "
+            "'relative' (the path inside the folder, the default) or 'name' (the file name)"
+        )
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, MediaFile) or not isinstance(item, (str, os.PathLike)):
+            out.append(item)
+            continue
+        text = os.fspath(item)
+        path = Path(text).expanduser()
+        if "://" in text or not path.is_dir():
+            out.append(MediaFile(path, path.name) if "://" not in text else item)
+            continue
+        found = sorted(
+            p
+            for p in path.rglob("*")
+            if p.suffix.lower() in MEDIA_SUFFIXES
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        if not found:
+            raise InvalidArgumentsError(
+                f"add data: folder {path} holds no media files (searched recursively for "
+                f"{', '.join(sorted(MEDIA_SUFFIXES))}) - pass media files or a folder of them"
+            )
+        for p in found:
+            title = p.relative_to(path).as_posix() if title_from == "relative" else p.name
+            out.append(MediaFile(p, title))
+    return out
 
 
 def ontology_to_dict(ontology: OntologyInput) -> dict[str, Any]:
@@ -89,8 +190,9 @@ def list_data_units(store: Store, project: ProjectRecord) -> list[DataUnitRecord
         return unit_repo.list_data_units(conn, project.id)
 
 
-def _probe(path: str | os.PathLike[str]) -> NewDataUnit:
-    """A unit titled by the file name, linked to the absolute path, sized as stored on disk."""
+def _probe(path: str | os.PathLike[str], title: str | None = None) -> NewDataUnit:
+    """A unit titled ``title`` (default: the file name), linked to the absolute path, sized as
+    stored on disk."""
     # Imported here: probing pulls in Pillow and PyAV, which dict-only callers never need.
     from predscope.services.media import probe_media
 
@@ -106,7 +208,7 @@ def _probe(path: str | os.PathLike[str]) -> NewDataUnit:
     if info.exif_orientation is not None:
         extra["exif_orientation"] = info.exif_orientation
     return NewDataUnit(
-        data_title=info.path.name,
+        data_title=title or info.path.name,
         data_type=info.data_type,
         data_link=str(info.path.resolve()),
         mime_type=info.mime_type,
@@ -204,6 +306,8 @@ def to_new_units(items: Iterable[DataItem], advance: Advance = no_progress) -> l
             units.append(item)
         elif isinstance(item, Mapping):
             units.append(_unit_from_dict(item, index))
+        elif isinstance(item, MediaFile):
+            units.append(_probe(item.path, item.title))
         elif isinstance(item, (str, os.PathLike)):
             units.append(_probe(item))
         else:
@@ -220,15 +324,132 @@ def add_data(
     project: ProjectRecord,
     items: Iterable[DataItem],
     *,
+    title_from: str = "relative",
     progress: Progress | None = None,
-) -> list[DataUnitRecord]:
-    """Register media (probed first, outside the transaction) as data units, in one transaction."""
-    items = list(items) if not isinstance(items, str | bytes | os.PathLike | Mapping) else items
-    total = len(items) if isinstance(items, list) else 0
-    with progress_steps(progress, f"reading {total} media files", total) as advance:
-        units = to_new_units(items, advance)
+    origin: str = history.PYTHON,
+) -> AddDataReport:
+    """Register media as data units, in one transaction; returns what was added and skipped.
+
+    Folders are walked recursively; with ``title_from="relative"`` (the default) a file found in a
+    folder is titled by its path inside it (``cam1/0001.png``), with ``"name"`` by its file name.
+    A file already registered in the project is skipped (counted in the report); a new unit whose
+    title another unit has is refused, naming both, and nothing is added.
+
+    >>> report = add_data(store, project, ["images/"])  # doctest: +SKIP
+    >>> len(report.added), len(report.skipped)  # doctest: +SKIP
+    (120, 0)
+    """
+    if isinstance(items, (str, bytes, os.PathLike, Mapping)):
+        raise InvalidArgumentsError(
+            "add_data: pass a list of items (paths, folders or dicts), not a single item"
+        )
+    expanded = expand_items(list(items), title_from)
+    with store.read() as conn:
+        known = unit_repo.unit_keys(conn, project.id)
+    by_link = {k.data_link: k for k in known if k.data_link}
+    # Files already registered are skipped before they are probed (re-adding a folder is cheap).
+    skipped: list[SkippedItem] = []
+    fresh: list[Any] = []
+    seen_links: dict[str, str] = {}
+    for item in expanded:
+        link = _link_of(item)
+        if link is not None:
+            earlier = by_link.get(link)
+            if earlier is not None:
+                skipped.append(SkippedItem(earlier.data_title, earlier.data_hash, link))
+                continue
+            if link in seen_links:
+                skipped.append(SkippedItem(seen_links[link], "", link))
+                continue
+            seen_links[link] = _title_hint(item)
+        fresh.append(item)
+    with progress_steps(progress, f"reading {len(fresh)} media files", len(fresh)) as advance:
+        units = to_new_units(fresh, advance)
     with store.begin() as conn:
-        return unit_repo.add_data_units(conn, project.id, units)
+        project_repo.lock_project(conn, project.id)
+        known = unit_repo.unit_keys(conn, project.id)  # again, under the lock
+        units, more = _drop_registered(units, known)
+        skipped.extend(more)
+        added = unit_repo.add_data_units(conn, project.id, units)
+        if added:
+            details = {"added": len(added), "skipped": len(skipped)}
+            history.record(
+                conn, project, "add data", f"{len(added)} data units", details, origin=origin
+            )
+    return AddDataReport(added, skipped)
+
+
+def _link_of(item: Any) -> str | None:
+    if isinstance(item, MediaFile):
+        return str(item.path.resolve())
+    if isinstance(item, (str, os.PathLike)) and "://" not in os.fspath(item):
+        return str(Path(item).expanduser().resolve())
+    if isinstance(item, Mapping) and isinstance(item.get("data_link"), str):
+        return str(item["data_link"])
+    if isinstance(item, NewDataUnit):
+        return item.data_link
+    return None
+
+
+def _title_hint(item: Any) -> str:
+    if isinstance(item, MediaFile):
+        return item.title
+    if isinstance(item, Mapping):
+        return str(item.get("title") or item.get("data_title") or "")
+    if isinstance(item, NewDataUnit):
+        return item.data_title
+    return Path(item).name
+
+
+def _same_unit(unit: NewDataUnit, key: UnitKey) -> bool:
+    """A dict-registered unit given again exactly (title, type, link, size): a no-op."""
+    return (unit.data_type, unit.data_link, unit.width, unit.height) == (
+        key.data_type,
+        key.data_link,
+        key.width,
+        key.height,
+    )
+
+
+def _drop_registered(
+    units: list[NewDataUnit], known: Sequence[UnitKey]
+) -> tuple[list[NewDataUnit], list[SkippedItem]]:
+    """Split off units already in the project; refuse a title two different units would share."""
+    by_title: dict[str, UnitKey] = {}
+    for key in known:
+        by_title.setdefault(key.data_title, key)
+    by_link = {k.data_link: k for k in known if k.data_link}
+    keep: list[NewDataUnit] = []
+    skipped: list[SkippedItem] = []
+    new_titles: dict[str, NewDataUnit] = {}
+    for unit in units:
+        if unit.data_link and unit.data_link in by_link:
+            earlier = by_link[unit.data_link]
+            skipped.append(SkippedItem(earlier.data_title, earlier.data_hash, unit.data_link))
+            continue
+        clash = by_title.get(unit.data_title)
+        if clash is not None:
+            if unit.data_type != "img_group" and _same_unit(unit, clash):
+                skipped.append(SkippedItem(clash.data_title, clash.data_hash, unit.data_link))
+                continue
+            raise ResourceExistsError(
+                f"add data: title {unit.data_title!r} ({unit.data_link or 'no file'}) is already "
+                f"the title of data unit {clash.data_hash} ({clash.data_link or 'no file'}); two "
+                "units with one title would make imports by file name ambiguous - nothing was "
+                "added: add the folder that holds the files (titles keep their relative path, "
+                "e.g. cam1/0001.png) or give the unit another title"
+            )
+        twin = new_titles.get(unit.data_title)
+        if twin is not None:
+            raise ResourceExistsError(
+                f"add data: {twin.data_link or 'an item'} and {unit.data_link or 'another item'} "
+                f"would both be titled {unit.data_title!r} - nothing was added: add the folder "
+                "that holds them (titles keep their relative path, e.g. cam1/0001.png) or give "
+                "them distinct titles"
+            )
+        new_titles[unit.data_title] = unit
+        keep.append(unit)
+    return keep, skipped
 
 
 def add_image_group(
@@ -236,4 +457,6 @@ def add_image_group(
 ) -> DataUnitRecord:
     unit = image_group_unit(title, images)
     with store.begin() as conn:
+        project_repo.lock_project(conn, project.id)
+        _drop_registered([unit], unit_repo.unit_keys(conn, project.id))  # refuses a taken title
         return unit_repo.add_data_units(conn, project.id, [unit])[0]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, select
@@ -36,6 +37,38 @@ UNIT_COLUMNS = (
     "audio_bit_depth",
     "audio_num_channels",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class UnitKey:
+    """What decides whether media are already registered: title, link, type and size."""
+
+    id: int
+    data_hash: str
+    data_title: str
+    data_link: str | None
+    data_type: str
+    width: int | None
+    height: int | None
+
+
+def unit_keys(conn: Connection, project_id: int) -> list[UnitKey]:
+    """Every unit's identifying columns (no image frames, no JSON), in insertion order."""
+    c = data_units.c
+    rows = conn.execute(
+        select(c.id, c.data_hash, c.data_title, c.data_link, c.data_type, c.width, c.height)
+        .where(c.project_id == project_id)
+        .order_by(c.id)
+    )
+    return [UnitKey(*row) for row in rows]
+
+
+def delete_data_units(conn: Connection, unit_ids: Sequence[int]) -> int:
+    """Delete units (their image frames and label rows go with them: foreign keys cascade)."""
+    removed = 0
+    for part in chunks(list(unit_ids)):
+        removed += int(conn.execute(data_units.delete().where(data_units.c.id.in_(part))).rowcount)
+    return removed
 
 
 def unit_record(m: RowMapping, images: tuple[ImageRecord, ...] = ()) -> DataUnitRecord:

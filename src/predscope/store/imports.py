@@ -86,3 +86,13 @@ def delete_imports(conn: Connection, project_id: int, branch_name: str) -> int:
         )
     )
     return int(result.rowcount)
+
+
+def rename_imports(conn: Connection, project_id: int, old: str, new: str) -> int:
+    """Move the import records of branch ``old`` onto ``new`` (a renamed branch keeps them)."""
+    result = conn.execute(
+        imports.update()
+        .where(imports.c.project_id == project_id, imports.c.branch_name == old)
+        .values(branch_name=validate_branch_name(new))
+    )
+    return int(result.rowcount)

@@ -439,3 +439,21 @@ def delete_unit_rows(conn: Connection, unit_ids: Sequence[int]) -> tuple[int, in
         conn.execute(delete(label_rows).where(where))
         rows, objects = rows + int(n), objects + int(o)
     return rows, objects
+
+
+def count_unit_objects(conn: Connection, unit_ids: Sequence[int], branch_name: str) -> int:
+    """Objects plus classifications these units hold on one branch (what removing them loses)."""
+    total = 0
+    for part in chunks(list(unit_ids)):
+        total += int(
+            conn.execute(
+                select(
+                    func.coalesce(
+                        func.sum(label_rows.c.object_count + label_rows.c.classification_count), 0
+                    )
+                ).where(
+                    label_rows.c.data_unit_id.in_(part), label_rows.c.branch_name == branch_name
+                )
+            ).scalar_one()
+        )
+    return total

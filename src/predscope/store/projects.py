@@ -119,3 +119,21 @@ def touch_project(conn: Connection, project_id: int) -> None:
     conn.execute(
         projects.update().where(projects.c.id == project_id).values(last_edited_at=utcnow())
     )
+
+
+def lock_project(conn: Connection, project_id: int) -> None:
+    """Serialise writers that check-then-change one project (PostgreSQL row lock; SQLite's writer
+    lock already serialises), so two removals or additions cannot both pass their checks."""
+    found = conn.execute(
+        select(projects.c.id).where(projects.c.id == project_id).with_for_update()
+    ).first()
+    if found is None:
+        raise ResourceNotFoundError(
+            f"project id {project_id}: no such project in this store - it may have been removed"
+        )
+
+
+def delete_project(conn: Connection, project_id: int) -> int:
+    """Delete a project; its units, label rows and imports go with it (foreign keys cascade)."""
+    result = conn.execute(projects.delete().where(projects.c.id == project_id))
+    return int(result.rowcount)
