@@ -1,7 +1,8 @@
 """``predscope labels PROJECT``: the verify listing of the prediction-import guide.
 
-Text output is line for line what the guide's verify script prints, so users can check an import
-without writing the script; ``--json`` carries the same content (plus nested answers) as data.
+Text output is what the guide's verify script prints, line for line, plus what that script leaves
+out: nested attribute answers and each classification frame's confidence, so users can check an
+import without writing the script; ``--json`` carries the same content as data. Both stream.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from predscope.services.branches import require_branch
 from predscope.services.exports.listing_model import (
     AnnotationListing,
     AttributeListing,
+    ClassificationFrameListing,
     ClassificationListing,
     ObjectListing,
     RowListing,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AnnotationListing",
     "AttributeListing",
+    "ClassificationFrameListing",
     "ClassificationListing",
     "ObjectListing",
     "RowListing",
@@ -152,6 +154,7 @@ def row_listing(row: LabelRowV2) -> RowListing:
     classifications: list[ClassificationListing] = []
     for inst in row.get_classification_instances():
         answer = inst.get_answer()
+        annotations = inst.get_annotations()
         has_hash = hasattr(answer, "feature_node_hash")
         classifications.append(
             ClassificationListing(
@@ -161,7 +164,11 @@ def row_listing(row: LabelRowV2) -> RowListing:
                 answer=answer_to_json(answer),
                 answer_text=str(answer.value) if has_hash else str(answer),  # type: ignore[union-attr]
                 answer_hash=str(answer.feature_node_hash) if has_hash else None,  # type: ignore[union-attr]
-                frames=[a.frame for a in inst.get_annotations()],
+                frames=[a.frame for a in annotations],
+                annotations=[
+                    ClassificationFrameListing(a.frame, a.confidence, a.manual_annotation)
+                    for a in annotations
+                ],
             )
         )
     return RowListing(
@@ -286,7 +293,9 @@ def verify_listing(
 
 
 def listing_lines(listings: Sequence[RowListing]) -> list[str]:
-    """The lines the guide's verify script prints, in its order and wording."""
+    """The lines the guide's verify script prints, in its order and wording, plus what it leaves
+    out and ``--json`` carries: nested attribute answers (indented under the answer they hang
+    from) and each classification frame's confidence."""
     lines: list[str] = []
     for row in listings:
         lines.append(f"Title: {row.data_title}, branch: {row.branch_name}")
@@ -303,6 +312,7 @@ def listing_lines(listings: Sequence[RowListing]) -> list[str]:
             for attr in obj.attributes:
                 lines.append(f"{attr.attribute_text} {obj.instance_text}")
                 lines.append(f"  answer: {attr.answer_text}")
+                _nested_lines(attr.nested, "  ", lines)
         for cls in row.classifications:
             lines.append(f"classificationHash: {cls.classification_hash}")
             lines.append(f"Classification name: {cls.classification_name}")
@@ -310,9 +320,17 @@ def listing_lines(listings: Sequence[RowListing]) -> list[str]:
             lines.append(f"Classification answer: {cls.answer_text}")
             if cls.answer_hash is not None:
                 lines.append(f"Classification answer hash: {cls.answer_hash}")
-            for frame in cls.frames:
-                lines.append(f"Classification appears on frame: {frame}")
+            for frame in cls.annotations:
+                lines.append(f"Classification appears on frame: {frame.frame}")
+                lines.append(f"  confidence: {frame.confidence}, manual: {frame.manual_annotation}")
     return lines
+
+
+def _nested_lines(nested: Sequence[AttributeListing], indent: str, lines: list[str]) -> None:
+    for sub in nested:
+        lines.append(f"{indent}nested {sub.attribute_text}")
+        lines.append(f"{indent}  answer: {sub.answer_text}")
+        _nested_lines(sub.nested, indent + "  ", lines)
 
 
 def listing_to_json(listings: Sequence[RowListing]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from typing import Any
 __all__ = [
     "AnnotationListing",
     "AttributeListing",
+    "ClassificationFrameListing",
     "ClassificationListing",
     "ObjectListing",
     "RowListing",
@@ -57,6 +58,16 @@ class ClassificationListing:
     answer_text: str
     answer_hash: str | None
     frames: list[int]
+    annotations: list[ClassificationFrameListing] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassificationFrameListing:
+    """Where a classification is given, with the confidence and origin of that frame's answer."""
+
+    frame: int
+    confidence: float
+    manual_annotation: bool
 
 
 @dataclass(frozen=True, slots=True)
