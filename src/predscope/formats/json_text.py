@@ -21,7 +21,7 @@ __all__ = ["dumps_indented", "encode_indented", "json_default", "write_json_arra
 
 _INDENT = "  "
 _INF = float("inf")
-_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+_FIELDS: dict[tuple[type, int], tuple[tuple[str, str], ...]] = {}
 
 
 def json_default(value: Any) -> Any:
@@ -46,12 +46,14 @@ def _float(value: float) -> str:
     return float.__repr__(value)
 
 
-def _fields(cls: type) -> tuple[tuple[str, str], ...]:
-    """(attribute, encoded key) of a dataclass, computed once per class."""
-    found = _FIELDS.get(cls)
+def _fields(cls: type, level: int) -> tuple[tuple[str, str], ...]:
+    """(attribute, text before its value) of a dataclass nested ``level`` deep, made once."""
+    found = _FIELDS.get((cls, level))
     if found is None:
-        found = _FIELDS[cls] = tuple(
-            (f.name, encode_basestring(f.name)) for f in dataclasses.fields(cls)
+        inner = "\n" + _INDENT * (level + 1)
+        found = _FIELDS[(cls, level)] = tuple(
+            (f.name, ("{" if i == 0 else ",") + inner + encode_basestring(f.name) + ": ")
+            for i, f in enumerate(dataclasses.fields(cls))
         )
     return found
 
@@ -101,18 +103,20 @@ def _encode(value: Any, level: int, out: list[str]) -> None:
             _encode(item, level + 1, out)
         out.append("\n" + _INDENT * level + "}")
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        if not _fields(kind):
+        fields = _fields(kind, level)
+        if not fields:
             out.append("{}")
             return
-        inner = "\n" + _INDENT * (level + 1)
-        out.append("{")
-        first = True
-        for name, key in _fields(kind):
-            out.append(inner if first else "," + inner)
-            first = False
-            out.append(key)
-            out.append(": ")
-            _encode(getattr(value, name), level + 1, out)
+        for name, before in fields:
+            out.append(before)
+            item = getattr(value, name)
+            item_kind = type(item)
+            if item_kind is str:  # the common leaves inline: most fields are one of these
+                out.append(encode_basestring(item))
+            elif item_kind is int:
+                out.append(int.__repr__(item))
+            else:
+                _encode(item, level + 1, out)
         out.append("\n" + _INDENT * level + "}")
     elif isinstance(value, str | int | float | list | dict):  # subclasses: as json treats them
         out.append(_stdlib(value, level))

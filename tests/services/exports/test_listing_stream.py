@@ -21,6 +21,7 @@ from predscope.formats.json_text import write_json_array
 from predscope.objects.coordinates import BoundingBoxCoordinates
 from predscope.services.demo import run_demo
 from predscope.services.exports import listing_documents
+from predscope.services.exports.coco import write_coco_export
 from predscope.services.exports.listing import (
     iter_listing,
     listing_lines,
@@ -29,6 +30,7 @@ from predscope.services.exports.listing import (
 )
 from predscope.services.imports.coco import import_coco
 from predscope.services.imports.encord import import_encord
+from predscope.services.imports.options import ImportOptions
 from predscope.services.projects import add_data, create_project, get_project
 from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord
@@ -45,7 +47,9 @@ def location(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     run_demo(store, DATA / "skimage-images")
     encord = create_project(store, "encord", ENCORD / "ontology_all_types_dict.json")
     add_data(store, encord, [{"title": "rousseau_2.jpg", "width": 1200, "height": 924}])
-    import_encord(store, encord, [ENCORD / "label_row_native_image.json"], branch_name="main")
+    import_encord(
+        store, encord, [ENCORD / "label_row_native_image.json"], ImportOptions(branch="main")
+    )
     group = create_project(store, "group", ENCORD / "ontology_image_group.json")
     units = json.loads((ENCORD / "label_row_image_group.json").read_text())["data_units"]
     images = [
@@ -53,13 +57,15 @@ def location(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         for u in sorted(units.values(), key=lambda u: int(u["data_sequence"]))
     ]
     add_data(store, group, [{"title": "image-group-8375e", "images": images}])
-    import_encord(store, group, [ENCORD / "label_row_image_group.json"], branch_name="main")
+    import_encord(
+        store, group, [ENCORD / "label_row_image_group.json"], ImportOptions(branch="main")
+    )
     gt_file = COCO_VAL / "instances_val2014_100.json"
     coco = coco_project(store, gt_file, ("bounding_box", "bitmask"), title="coco")
-    import_coco(store, coco, gt_file, branch_name="main", ground_truth=True)
+    import_coco(store, coco, gt_file, ImportOptions(ground_truth=True))
     for name in ("bbox", "segm"):
         results = COCO_VAL / f"instances_val2014_fake{name}100_results.json"
-        import_coco(store, coco, results, branch_name=name)
+        import_coco(store, coco, results, ImportOptions(branch=name))
     store.close()
     yield folder
 
@@ -177,3 +183,31 @@ def test_an_unplain_document_falls_back(tmp_path: Path) -> None:
     assert listing_documents.listing_from_document(head, {}, kinds) == listed.__class__(
         *head, [], []
     )
+
+
+def test_coco_export_from_documents_equals_the_decoded_export(
+    location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain rows exported straight from their JSON give the bytes of the decoder's export."""
+    import io
+
+    from predscope.services.exports import coco
+
+    def exports(store: Store) -> list[bytes]:
+        out = []
+        for title, branch in (("coco", "main"), ("coco", "bbox"), ("coco", "segm")):
+            for results in (False, True):
+                buffer = io.BytesIO()
+                project = get_project(store, title)
+                write_coco_export(store, project, buffer, branch_name=branch, results=results)
+                out.append(buffer.getvalue())
+        return out
+
+    def decoder_only(*args: object) -> object:
+        raise listing_documents.NotPlain
+
+    with open_store(location) as store:
+        fast = exports(store)
+        monkeypatch.setattr(coco, "plain_objects", decoder_only)
+        assert exports(store) == fast
+        assert all(len(b) > 1000 for b in fast)

@@ -5,7 +5,8 @@ more than everything else a listing does, yet most prediction rows are plain: ob
 attributes on images, no classifications. For those, ``listing_from_document`` builds the same
 ``RowListing`` from the JSON directly (boxes without building coordinate objects at all); for any
 other row it returns ``None`` and the caller decodes the row the usual way. The two agree byte for
-byte (tests/services/exports/test_listing_stream.py compares them on the shipped data).
+byte (tests/services/exports/test_listing_stream.py compares them on the shipped data). The COCO
+export reads plain rows the same way (``plain_objects``, ``entry_coordinates``).
 """
 
 from __future__ import annotations
