@@ -177,4 +177,52 @@ def test_matches_the_ported_guide_script(store: str) -> None:
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr
-    assert cli.stdout == script.stdout
+    assert "  nested " in cli.stdout  # the fixture has nested answers the script does not print
+    assert guide_lines(cli.stdout) == script.stdout.splitlines()
+
+
+def guide_lines(text: str) -> list[str]:
+    """The listing without the lines it adds to the guide's script: nested answers (each
+    ``nested`` line and the deeper-indented lines under it) and classification confidences."""
+    kept: list[str] = []
+    nested_at: int | None = None
+    previous = ""
+    for line in text.splitlines():
+        depth = len(line) - len(line.lstrip(" "))
+        if line.lstrip().startswith("nested "):
+            nested_at = depth
+        elif nested_at is not None and depth > nested_at:
+            pass
+        elif previous.startswith("Classification appears on frame: ") and line.startswith(
+            "  confidence: "
+        ):
+            nested_at = None
+        else:
+            nested_at = None
+            kept.append(line)
+        previous = line
+    return kept
+
+
+def test_text_shows_nested_answers_and_classification_confidence(store: str) -> None:
+    """What ``--json`` carries beyond the guide's script is in the text too."""
+    lines = run("labels", "P", "--store", store).stdout.splitlines()
+    at = lines.index("  nested RadioAttribute(name='1 2 radio 1', feature_node_hash='NDYyMjQx', "
+                     "uid=[6, 1, 2, 1], required=False, dynamic=False, options=2)")  # fmt: skip
+    assert lines[at - 1].startswith("  answer: NestableOption(feature_node_hash='MTcxMjAy'")
+    assert lines[at + 1].startswith("    answer: NestableOption(feature_node_hash='MTI4MjQy'")
+    listing = json.loads(run("labels", "P", "--store", store, "--json").stdout)
+    [nested] = [
+        attr["nested"][0]
+        for obj in listing[0]["objects"]
+        for attr in obj["attributes"]
+        if attr["nested"]
+    ]
+    assert nested["name"] == "1 2 radio 1" and nested["answer"]["label"] == "1 2 1 option "
+    rousseau = lines.index("Classification answer: Rousseau")
+    assert lines[rousseau + 1 : rousseau + 3] == [
+        "Classification appears on frame: 0",
+        "  confidence: 1, manual: True",
+    ]
+    [text] = [c for c in listing[0]["classifications"] if c["answer"] == "Rousseau"]
+    assert text["annotations"] == [{"frame": 0, "confidence": 1, "manual_annotation": True}]

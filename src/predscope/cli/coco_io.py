@@ -6,8 +6,9 @@ class); it is one transaction, so an error means nothing changed. ``--dry-run`` 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -84,26 +85,21 @@ def export_coco_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Export a branch as a COCO dataset (ground truth) or results list (--results)."""
-    from predscope.formats.coco_writer import write_coco_json
-    from predscope.services.exports.coco import export_coco
+    from predscope.services.exports.coco import export_coco_file, write_coco_export
     from predscope.services.projects import get_project
 
     if iou_type not in ("auto", "bbox", "segm"):
         raise typer.BadParameter("--iou-type must be auto, bbox or segm")
+    options: dict[str, Any] = {"branch_name": branch, "results": results, "iou_type": iou_type}
     with cli_store(store) as st:
         record = get_project(st, project)
-        payload = export_coco(
-            st,
-            record,
-            branch_name=branch,
-            results=results,
-            iou_type=iou_type,  # type: ignore[arg-type]
-        )
-    count = len(payload) if isinstance(payload, list) else len(payload["annotations"])
-    if str(out) == "-":
-        print_json(payload)
-        return
-    write_coco_json(payload, out)
+        if str(out) == "-":  # readable JSON on stdout, written as it is made
+            stdout = sys.stdout.buffer
+            write_coco_export(st, record, stdout, indent=True, **options)
+            stdout.write(b"\n")
+            stdout.flush()
+            return
+        count = export_coco_file(st, record, out, **options)
     if as_json:
         print_json({"annotations": count, "branch": branch, "path": str(out)})
         return

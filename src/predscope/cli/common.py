@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -60,21 +59,11 @@ def find_project(store: Store, project: str) -> ProjectRecord:
     return get_project(store, project)
 
 
-def _default(value: Any) -> Any:
-    """JSON fallback for values the listing and records carry (dates, paths, tuples)."""
-    iso = getattr(value, "isoformat", None)
-    if callable(iso):
-        return iso()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
 def to_json_text(data: Any) -> str:
     """Stable, readable JSON (sorted only where the caller sorted; unicode kept)."""
-    return json.dumps(data, indent=2, ensure_ascii=False, default=_default)
+    from predscope.formats.json_text import json_default
+
+    return json.dumps(data, indent=2, ensure_ascii=False, default=json_default)
 
 
 def print_json(data: Any) -> None:

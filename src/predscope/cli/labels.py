@@ -1,16 +1,18 @@
 """``predscope labels PROJECT``: the verify listing of the prediction-import guide.
 
-Text output is line for line what the guide's verify script prints, so users can check an import
-without writing the script; ``--json`` carries the same content (plus nested answers) as data.
+Text output is what the guide's verify script prints, line for line, plus what that script leaves
+out: nested attribute answers and each classification frame's confidence, so users can check an
+import without writing the script; ``--json`` carries the same content as data. Both stream.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
-from predscope.cli.common import JsonOption, StoreOption, cli_store, print_json
+from predscope.cli.common import JsonOption, StoreOption, cli_store
 
 
 def labels(
@@ -31,20 +33,20 @@ def labels(
         raise typer.BadParameter(
             "pass --branch NAME or --all-branches, not both", param_hint="--branch"
         )
+    from predscope.formats.json_text import write_json_array
+    from predscope.services.exports.listing import iter_listing, listing_lines
+
     with cli_store(store) as st:
         record = get_project(st, project)
-        from predscope.services.exports.listing import (
-            listing_lines,
-            listing_to_json,
-            verify_listing,
-        )
-
-        listing = verify_listing(st, record, branch_name=branch, all_branches=all_branches)
-    if as_json:
-        print_json(listing_to_json(listing))
-        return
-    for line in listing_lines(listing):
-        typer.echo(line)
+        # Streams: each row is written as soon as it is listed (errors come before the first).
+        rows = iter_listing(st, record, branch_name=branch, all_branches=all_branches)
+        if as_json:
+            write_json_array(rows, sys.stdout.write)
+            sys.stdout.write("\n")
+            return
+        for row in rows:
+            for line in listing_lines([row]):
+                typer.echo(line)
 
 
 def register(app: typer.Typer) -> None:

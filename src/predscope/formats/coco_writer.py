@@ -8,10 +8,10 @@ entry's ``coco`` key (``bbox``, ``area``, ``iscrowd``, ``id``), so exported GT i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import orjson
 
@@ -23,6 +23,7 @@ from predscope.formats.coco_geometry import (
     segmentation_area_bbox,
     skeleton_to_coco_keypoints,
 )
+from predscope.formats.json_text import encode_indented
 from predscope.objects.bitmask import BitmaskCoordinates
 from predscope.objects.coordinates import (
     BoundingBoxCoordinates,
@@ -37,7 +38,9 @@ __all__ = [
     "IouType",
     "coco_fields",
     "dataset_dict",
+    "export_frame",
     "write_coco_json",
+    "write_json_items",
 ]
 
 IouType = Literal["auto", "bbox", "segm"]
@@ -183,3 +186,53 @@ def dataset_dict(
 def write_coco_json(payload: dict[str, Any] | list[dict[str, Any]], path: str | Path) -> None:
     """Write a dataset or results list as compact JSON."""
     Path(path).write_bytes(orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY))
+
+
+def export_frame(
+    results: bool,
+    images: Sequence[ExportImage],
+    categories: Sequence[ExportCategory],
+    description: str = "",
+    *,
+    indent: bool = False,
+) -> tuple[bytes, bytes]:
+    """The bytes before and after the annotation list of an export written as it goes.
+
+    ``head + <write_json_items(...)> + tail`` equals ``orjson.dumps`` of the whole dataset dict or
+    results list (``indent``: ``json.dumps(..., indent=2, ensure_ascii=False)``).
+    """
+    if results:
+        return b"", b""
+    frame = dataset_dict(images, categories, [], description)
+    before = {k: frame[k] for k in ("info", "licenses", "images")}
+    if not indent:
+        head = orjson.dumps(before, option=orjson.OPT_SERIALIZE_NUMPY)[:-1] + b',"annotations":'
+        tail = b',"categories":' + orjson.dumps(frame["categories"]) + b"}"
+        return head, tail
+    parts = [f'\n  "{key}": {encode_indented(value, 1)},' for key, value in before.items()]
+    text_head = "{" + "".join(parts) + '\n  "annotations": '
+    text_tail = ',\n  "categories": ' + encode_indented(frame["categories"], 1) + "\n}"
+    return text_head.encode(), text_tail.encode()
+
+
+def write_json_items(
+    items: Iterable[Any], out: IO[bytes], *, indent: bool = False, level: int = 0
+) -> int:
+    """Write ``items`` as one JSON array (compact, or indented as if ``level`` deep); the count.
+
+    Each item is encoded and written on its own, so only one is held at a time.
+    """
+    count = 0
+    if not indent:
+        for item in items:
+            out.write(b"," if count else b"[")
+            out.write(orjson.dumps(item, option=orjson.OPT_SERIALIZE_NUMPY))
+            count += 1
+        out.write(b"]" if count else b"[]")
+        return count
+    pad = "\n" + "  " * (level + 1)
+    for item in items:
+        out.write(((("," if count else "[") + pad) + encode_indented(item, level + 1)).encode())
+        count += 1
+    out.write(("\n" + "  " * level + "]" if count else "[]").encode())
+    return count

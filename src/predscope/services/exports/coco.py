@@ -8,9 +8,12 @@ object title, so a ``person`` box and a ``person`` mask share a category).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from predscope.exceptions import InvalidArgumentsError
 from predscope.formats.coco_mapping import COCO_SHAPES
@@ -20,18 +23,28 @@ from predscope.formats.coco_writer import (
     IouType,
     coco_fields,
     dataset_dict,
-    write_coco_json,
+    export_frame,
+    write_json_items,
 )
+from predscope.objects.label_row import LabelRowV2
+from predscope.objects.ontology_object_instance import ObjectInstance
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.branches import require_branch
+from predscope.objects.options import Option
+from predscope.services.exports.listing import decoded_row, existing_records, stored_documents
+from predscope.services.exports.listing_documents import (
+    NOT_PLAIN,
+    ObjectKinds,
+    entry_coordinates,
+    plain_objects,
+)
 from predscope.services.imports.writer import find_ground_truth_import
-from predscope.services.rows import StoreRowBackend, list_label_rows
+from predscope.services.rows import StoreRowBackend, paused_gc
 from predscope.store import data_units as unit_repo
 from predscope.store.branches import validate_branch_name
 from predscope.store.engine import Store
-from predscope.store.records import ProjectRecord
+from predscope.store.records import ProjectRecord, RowRecord
 
-__all__ = ["export_coco", "export_coco_file"]
+__all__ = ["attribute_answers", "export_coco", "export_coco_file", "write_coco_export"]
 
 
 def _categories(
@@ -101,6 +114,155 @@ def _images(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What every annotation of one export needs: ids, categories, the output's kind."""
+
+    branch: str
+    records: list[RowRecord]
+    categories: list[ExportCategory]
+    by_title: dict[str, ExportCategory]
+    images: dict[tuple[str, int], ExportImage]
+    results: bool
+    iou_type: IouType
+    description: str
+
+
+class _Renumber(Exception):
+    """The stored annotation ids are missing or repeat: the export numbers them 1..N."""
+
+
+def _plan(
+    store: Store, project: ProjectRecord, branch_name: str, results: bool, iou_type: IouType
+) -> _Plan:
+    branch = validate_branch_name(branch_name)
+    if iou_type not in ("auto", "bbox", "segm"):
+        raise InvalidArgumentsError(f"export coco: iou_type={iou_type!r} - use auto, bbox or segm")
+    ontology = OntologyStructure.from_dict(project.ontology)
+    gt = find_ground_truth_import(store, project)
+    recorded_images = gt.params.get("images", []) if gt is not None else []
+    recorded_cats = gt.params.get("categories", []) if gt is not None else []
+    categories, by_title = _categories(ontology, recorded_cats)
+    images = _images(store, project, recorded_images)
+    description = f"{project.title} / {branch}"
+    records = existing_records(store, project, branch, False)  # a misspelt branch raises here
+    return _Plan(branch, records, categories, by_title, images, results, iou_type, description)
+
+
+# (object name, frame, coordinates, confidence, stored ``coco`` dict, attribute answers)
+_Item = tuple[str, int, Any, float, Any, dict[str, Any] | None]
+
+
+def _row_items(
+    record: RowRecord,
+    document: dict[str, Any],
+    kinds: ObjectKinds,
+    decode: Callable[[RowRecord, dict[str, Any]], LabelRowV2],
+) -> list[_Item]:
+    """Every annotation of a row in the decoder's order; plain rows straight from the JSON."""
+    try:
+        return [
+            (kind.name, frame, entry_coordinates(e), e.get("confidence", 1.0), e.get("coco"), None)
+            for _, kind, frames in plain_objects(document, record.unit.data_type, kinds)
+            for frame, e in sorted(frames.items())
+        ]
+    except NOT_PLAIN:
+        pass
+    row = decode(record, document)
+    items: list[_Item] = []
+    for inst in row.get_object_instances():
+        for ann in inst.get_annotations():
+            stored = ann.extra.get("coco") if ann.extra else None
+            answers = attribute_answers(inst, ann.frame)
+            items.append(
+                (inst.object_name, ann.frame, ann.coordinates, ann.confidence, stored, answers)
+            )
+    return items
+
+
+def attribute_answers(inst: ObjectInstance, frame: int) -> dict[str, Any] | None:
+    """An object's answers as COCO ``attributes``: text as given, radio as the option's title,
+    checklist as a list of titles; dynamic attributes as answered on ``frame``; unanswered left
+    out (``None`` when nothing is answered)."""
+    out: dict[str, Any] = {}
+    for attribute in inst.ontology_item.attributes:
+        answer: Any = inst.get_answer(attribute, filter_frame=frame)
+        if attribute.dynamic:
+            answer = answer[0].answer if answer else None
+        if isinstance(answer, Option):
+            out[attribute.name] = answer.label
+        elif isinstance(answer, list):
+            if answer:
+                out[attribute.name] = [a.label for a in answer]
+        elif answer is not None and answer != "":
+            out[attribute.name] = answer
+    return out or None
+
+
+def _annotations(
+    store: Store, project: ProjectRecord, plan: _Plan, *, number: bool
+) -> Iterator[dict[str, Any]]:
+    """The export's annotations, row by row, read in batches.
+
+    Ground truth keeps its imported ids when every annotation has one and none repeats; with
+    ``number=False`` a missing or repeated id raises ``_Renumber`` (the caller starts again
+    with ``number=True``, which numbers 1..N), so deciding never needs the whole list.
+    """
+    ontology = OntologyStructure.from_dict(project.ontology)
+    backend = StoreRowBackend(store, project, ontology)
+    kinds = ObjectKinds(ontology)
+
+    def decode(record: RowRecord, document: dict[str, Any]) -> LabelRowV2:
+        return decoded_row(record, document, ontology, backend)
+
+    results, iou_type, by_title, images = plan.results, plan.iou_type, plan.by_title, plan.images
+    seen: set[str] = set()
+    count = 0
+    for batch in stored_documents(store, plan.records):
+        with paused_gc():
+            items = [(r, _row_items(r, d, kinds, decode)) for r, d in batch]
+        del batch
+        for record, row_items in items:
+            data_hash = record.unit.data_hash
+            for name, frame, coords, confidence, stored, answers in row_items:
+                category = by_title.get(name)
+                image = images.get((data_hash, frame)) if category is not None else None
+                if category is None or image is None:
+                    continue
+                stored = stored if isinstance(stored, dict) else None
+                fields = coco_fields(
+                    coords,
+                    image.width,
+                    image.height,
+                    results=results,
+                    iou_type=iou_type,
+                    stored=stored,
+                    keypoint_names=category.keypoints,
+                )
+                if fields is None:
+                    continue
+                count += 1
+                head: dict[str, Any] = {"image_id": image.id, "category_id": category.id}
+                has_id = stored is not None and "id" in stored
+                if results:
+                    head["score"] = confidence
+                elif has_id:
+                    if not number:
+                        key = repr(stored["id"])  # type: ignore[index]
+                        if key in seen:
+                            raise _Renumber
+                        seen.add(key)
+                    head["id"] = count if number else stored["id"]  # type: ignore[index]
+                elif not number:
+                    raise _Renumber
+                ann = {**head, **fields}
+                if answers:
+                    ann["attributes"] = answers
+                if number and not has_id:
+                    ann["id"] = count
+                yield ann
+
+
 def export_coco(
     store: Store,
     project: ProjectRecord,
@@ -113,68 +275,77 @@ def export_coco(
 
     ``iou_type`` (results only): ``auto`` writes boxes as ``bbox`` and masks/polygons as RLE
     ``segmentation``; ``bbox`` writes every object as a box; ``segm`` keeps masks only.
+    Objects' attribute answers come out as a per-annotation ``attributes`` dict. For a branch
+    too large to hold, ``write_coco_export`` writes the same JSON as it goes.
     """
-    branch = validate_branch_name(branch_name)
-    if iou_type not in ("auto", "bbox", "segm"):
-        raise InvalidArgumentsError(f"export coco: iou_type={iou_type!r} - use auto, bbox or segm")
-    ontology = OntologyStructure.from_dict(project.ontology)
-    gt = find_ground_truth_import(store, project)
-    recorded_images = gt.params.get("images", []) if gt is not None else []
-    recorded_cats = gt.params.get("categories", []) if gt is not None else []
-    categories, by_title = _categories(ontology, recorded_cats)
-    images = _images(store, project, recorded_images)
-    backend = StoreRowBackend(store, project, ontology)
-    rows = [
-        r
-        for r in list_label_rows(store, project, ontology, backend=backend, branch_name=branch)
-        if r.label_hash is not None
-    ]
-    if not rows:
-        with store.read() as conn:  # a misspelt branch is an error, not an empty file
-            require_branch(conn, project, branch)
-    backend.initialise_rows(rows)
-    annotations: list[dict[str, Any]] = []
-    for row in rows:
-        for inst in row.get_object_instances():
-            category = by_title.get(inst.object_name)
-            if category is None:
-                continue
-            for ann in inst.get_annotations():
-                image = images.get((row.data_hash, ann.frame))
-                if image is None:
-                    continue
-                stored = (ann.extra or {}).get("coco") if ann.extra else None
-                fields = coco_fields(
-                    ann.coordinates,
-                    image.width,
-                    image.height,
-                    results=results,
-                    iou_type=iou_type,
-                    stored=stored if isinstance(stored, dict) else None,
-                    keypoint_names=category.keypoints,
-                )
-                if fields is None:
-                    continue
-                head: dict[str, Any] = {"image_id": image.id, "category_id": category.id}
-                if results:
-                    head["score"] = ann.confidence
-                elif isinstance(stored, dict) and "id" in stored:
-                    head["id"] = stored["id"]
-                annotations.append({**head, **fields})
+    plan = _plan(store, project, branch_name, results, iou_type)
     if results:
-        return annotations
-    _number_annotations(annotations)
-    ordered = sorted(images.values(), key=lambda im: (str(type(im.id)), im.id))
-    return dataset_dict(ordered, categories, annotations, f"{project.title} / {branch}")
+        return list(_annotations(store, project, plan, number=False))
+    try:
+        annotations = list(_annotations(store, project, plan, number=False))
+    except _Renumber:
+        annotations = list(_annotations(store, project, plan, number=True))
+    return dataset_dict(_ordered(plan), plan.categories, annotations, plan.description)
 
 
-def _number_annotations(annotations: list[dict[str, Any]]) -> None:
-    """Keep the imported ids when they are complete and unique, else number 1..N in order."""
-    ids = [a.get("id") for a in annotations]
-    if None not in ids and len(set(map(repr, ids))) == len(ids):
-        return
-    for number, ann in enumerate(annotations, start=1):
-        ann["id"] = number
+def _ordered(plan: _Plan) -> list[ExportImage]:
+    return sorted(plan.images.values(), key=lambda im: (str(type(im.id)), im.id))
+
+
+def write_coco_export(
+    store: Store,
+    project: ProjectRecord,
+    out: BinaryIO,
+    *,
+    branch_name: str = "main",
+    results: bool = False,
+    iou_type: IouType = "auto",
+    indent: bool = False,
+) -> int:
+    """Write ``export_coco``'s JSON to ``out`` as it is made; returns the annotations written.
+
+    The bytes equal ``orjson.dumps`` of the whole export (``indent``: ``json.dumps(indent=2)``'s),
+    yet only one batch of rows is held. A dataset whose stored ids turn out incomplete is written
+    again with numbered ids: ``out`` is rewound when it can be, else the annotations wait in a
+    temporary file.
+    """
+    plan = _plan(store, project, branch_name, results, iou_type)
+    head, tail = export_frame(
+        plan.results, _ordered(plan), plan.categories, plan.description, indent=indent
+    )
+    out.write(head)
+    if results:
+        count = write_json_items(
+            _annotations(store, project, plan, number=False), out, indent=indent
+        )
+    else:
+        count = _write_numbered(store, project, plan, out, indent)
+    out.write(tail)
+    return count
+
+
+def _write_numbered(
+    store: Store, project: ProjectRecord, plan: _Plan, out: BinaryIO, indent: bool
+) -> int:
+    """The dataset's annotations, first with the stored ids, again numbered if they fail."""
+    seekable = out.seekable()
+    with tempfile.TemporaryFile() as spare:
+        target: BinaryIO = out if seekable else spare
+        start = target.tell()
+        try:
+            count = write_json_items(
+                _annotations(store, project, plan, number=False), target, indent=indent, level=1
+            )
+        except _Renumber:
+            target.seek(start)
+            target.truncate()
+            count = write_json_items(
+                _annotations(store, project, plan, number=True), target, indent=indent, level=1
+            )
+        if not seekable:
+            spare.seek(0)
+            shutil.copyfileobj(spare, out)
+    return count
 
 
 def export_coco_file(
@@ -186,9 +357,16 @@ def export_coco_file(
     results: bool = False,
     iou_type: IouType = "auto",
 ) -> int:
-    """Write the export to ``path``; returns the number of annotations written."""
-    payload = export_coco(
-        store, project, branch_name=branch_name, results=results, iou_type=iou_type
-    )
-    write_coco_json(payload, path)
-    return len(payload) if isinstance(payload, list) else len(payload["annotations"])
+    """Write the export to ``path`` (a temporary file renamed at the end, so a failed export
+    leaves no half-written file); returns the number of annotations written."""
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with partial.open("wb") as out:
+            count = write_coco_export(
+                store, project, out, branch_name=branch_name, results=results, iou_type=iou_type
+            )
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count

@@ -1,14 +1,17 @@
 """The verify listing: every stored row with its objects, annotations, answers and classifications.
 
-It reads rows through the same objects the guide's verify script uses (``LabelRowV2`` and its
-instances), so ``predscope labels`` shows what that script prints; the result is plain data that
-the CLI renders as text (``listing_lines``) or JSON (``listing_to_json``).
+It shows rows as the guide's verify script sees them through ``LabelRowV2`` and its instances, so
+``predscope labels`` prints what that script prints; the result is plain data that the CLI renders
+as text (``listing_lines``) or JSON (``json_text.write_json_array``). ``iter_listing`` streams:
+rows are read from the store in batches and listed one at a time, plain rows straight from their
+stored documents (``listing_documents``), the others through the decoder, so memory stays flat
+however large the branch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from predscope.exceptions import InvalidArgumentsError
@@ -20,66 +23,40 @@ from predscope.objects.ontology_object_instance import ObjectInstance
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.objects.options import Option
 from predscope.services.branches import require_branch
+from predscope.services.exports.listing_model import (
+    AnnotationListing,
+    AttributeListing,
+    ClassificationFrameListing,
+    ClassificationListing,
+    ObjectListing,
+    RowListing,
+)
 
 if TYPE_CHECKING:
     from predscope.store.engine import Store
-    from predscope.store.records import ProjectRecord
+    from predscope.store.records import ProjectRecord, RowRecord
 
+__all__ = [
+    "AnnotationListing",
+    "AttributeListing",
+    "ClassificationFrameListing",
+    "ClassificationListing",
+    "ObjectListing",
+    "RowListing",
+    "decoded_row",
+    "existing_records",
+    "iter_listing",
+    "listing_lines",
+    "listing_to_json",
+    "load_stored_rows",
+    "row_listing",
+    "stored_documents",
+    "verify_listing",
+]
 
-@dataclass(frozen=True, slots=True)
-class AnnotationListing:
-    frame: int
-    coordinates: dict[str, Any]
-    coordinates_text: str
-    confidence: float
-    manual_annotation: bool
-
-
-@dataclass(frozen=True, slots=True)
-class AttributeListing:
-    name: str
-    feature_hash: str
-    type: str
-    dynamic: bool
-    answer: Any
-    answer_text: str
-    attribute_text: str
-    nested: list[AttributeListing] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectListing:
-    object_hash: str
-    object_name: str
-    feature_hash: str
-    uid: int
-    color: str
-    shape: str
-    instance_text: str
-    annotations: list[AnnotationListing]
-    attributes: list[AttributeListing]
-
-
-@dataclass(frozen=True, slots=True)
-class ClassificationListing:
-    classification_hash: str
-    classification_name: str
-    feature_hash: str
-    answer: Any
-    answer_text: str
-    answer_hash: str | None
-    frames: list[int]
-
-
-@dataclass(frozen=True, slots=True)
-class RowListing:
-    data_title: str
-    data_hash: str
-    data_type: str
-    branch_name: str
-    label_hash: str
-    objects: list[ObjectListing]
-    classifications: list[ClassificationListing]
+# Rows whose documents are read (and held) at a time: large enough that the per-query cost
+# vanishes, small enough that a branch of dense rows stays far below the memory goal.
+BATCH_ROWS = 200
 
 
 # -- store access ----------------------------------------------------------------------------
@@ -93,27 +70,12 @@ def load_stored_rows(
     all_branches: bool = False,
 ) -> list[LabelRowV2]:
     """Existing rows, initialised in one bundled read, as the verify script gets them."""
-    from predscope.services.rows import StoreRowBackend, list_label_rows
+    from predscope.services.rows import StoreRowBackend, metadata_from_record
 
-    if all_branches and branch_name is not None:
-        raise InvalidArgumentsError(
-            f"labels: branch {branch_name!r} and all branches cannot be combined - "
-            "pass --branch NAME or --all-branches, not both"
-        )
+    records = existing_records(store, project, branch_name, all_branches)
     ontology = OntologyStructure.from_dict(project.ontology)
     backend = StoreRowBackend(store, project, ontology)
-    if all_branches:
-        rows = list_label_rows(
-            store, project, ontology, backend=backend, include_all_label_branches=True
-        )
-    else:
-        rows = list_label_rows(
-            store, project, ontology, backend=backend, branch_name=branch_name or "main"
-        )
-    rows = [row for row in rows if row.label_hash is not None]
-    if not rows and not all_branches:
-        with store.read() as conn:
-            require_branch(conn, project, branch_name or "main")
+    rows = [LabelRowV2(metadata_from_record(r), ontology, backend) for r in records]
     backend.initialise_rows(rows)
     return rows
 
@@ -192,6 +154,7 @@ def row_listing(row: LabelRowV2) -> RowListing:
     classifications: list[ClassificationListing] = []
     for inst in row.get_classification_instances():
         answer = inst.get_answer()
+        annotations = inst.get_annotations()
         has_hash = hasattr(answer, "feature_node_hash")
         classifications.append(
             ClassificationListing(
@@ -201,7 +164,11 @@ def row_listing(row: LabelRowV2) -> RowListing:
                 answer=answer_to_json(answer),
                 answer_text=str(answer.value) if has_hash else str(answer),  # type: ignore[union-attr]
                 answer_hash=str(answer.feature_node_hash) if has_hash else None,  # type: ignore[union-attr]
-                frames=[a.frame for a in inst.get_annotations()],
+                frames=[a.frame for a in annotations],
+                annotations=[
+                    ClassificationFrameListing(a.frame, a.confidence, a.manual_annotation)
+                    for a in annotations
+                ],
             )
         )
     return RowListing(
@@ -215,6 +182,101 @@ def row_listing(row: LabelRowV2) -> RowListing:
     )
 
 
+def existing_records(
+    store: Store, project: ProjectRecord, branch_name: str | None, all_branches: bool
+) -> list[RowRecord]:
+    """The records of the rows a listing shows (checked before anything is written)."""
+    from predscope.services.rows import list_row_records
+
+    if all_branches and branch_name is not None:
+        raise InvalidArgumentsError(
+            f"labels: branch {branch_name!r} and all branches cannot be combined - "
+            "pass --branch NAME or --all-branches, not both"
+        )
+    if all_branches:
+        records = list_row_records(store, project, include_all_label_branches=True)
+    else:
+        records = list_row_records(store, project, branch_name=branch_name or "main")
+    records = [r for r in records if r.label_hash is not None]
+    if not records and not all_branches:
+        with store.read() as conn:
+            require_branch(conn, project, branch_name or "main")
+    return records
+
+
+def iter_listing(
+    store: Store,
+    project: ProjectRecord,
+    *,
+    branch_name: str | None = None,
+    all_branches: bool = False,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[RowListing]:
+    """Rows of one branch (default ``main``) or of every branch, listed one at a time.
+
+    Arguments and the branch are checked now (a bad one raises before anything is listed); the
+    documents are then read ``batch_rows`` at a time as the listing is consumed.
+
+    >>> for row in iter_listing(store, project, branch_name="model-a"):  # doctest: +SKIP
+    ...     print(row.data_title, len(row.objects))
+    """
+    records = existing_records(store, project, branch_name, all_branches)
+    return _listed(store, project, records, batch_rows)
+
+
+def stored_documents(
+    store: Store, records: Sequence[RowRecord], batch_rows: int = BATCH_ROWS
+) -> Iterator[list[tuple[RowRecord, dict[str, Any]]]]:
+    """The rows' stored documents, ``batch_rows`` rows per read, in the records' order."""
+    from predscope.store import label_rows as row_repo
+
+    for start in range(0, len(records), max(1, batch_rows)):
+        batch = records[start : start + max(1, batch_rows)]
+        with store.read() as conn:
+            documents = row_repo.load_documents(conn, [str(r.label_hash) for r in batch])
+        yield [(record, documents[str(record.label_hash)]) for record in batch]
+
+
+def decoded_row(
+    record: RowRecord, document: dict[str, Any], ontology: OntologyStructure, backend: Any
+) -> LabelRowV2:
+    """A stored row decoded from a document already read (no second read)."""
+    from predscope.services.rows import metadata_from_record
+
+    row = LabelRowV2(metadata_from_record(record), ontology, backend)
+    row._load_labels(document or None)
+    return row
+
+
+def _listed(
+    store: Store, project: ProjectRecord, records: Sequence[RowRecord], batch_rows: int
+) -> Iterator[RowListing]:
+    from predscope.services.exports.listing_documents import ObjectKinds, listing_from_document
+    from predscope.services.rows import StoreRowBackend, paused_gc
+
+    ontology = OntologyStructure.from_dict(project.ontology)
+    kinds = ObjectKinds(ontology)
+    backend = StoreRowBackend(store, project, ontology)
+    for batch in stored_documents(store, records, batch_rows):
+        listed: list[RowListing] = []
+        with paused_gc():  # a batch makes many objects and no cycles worth a collection
+            for record, document in batch:
+                unit = record.unit
+                head = (
+                    unit.data_title,
+                    unit.data_hash,
+                    unit.data_type,
+                    record.branch_name,
+                    str(record.label_hash),
+                )
+                listing = listing_from_document(head, document, kinds)
+                if listing is None:
+                    listing = row_listing(decoded_row(record, document, ontology, backend))
+                listed.append(listing)
+        del batch
+        yield from listed
+
+
 def verify_listing(
     store: Store,
     project: ProjectRecord,
@@ -222,16 +284,18 @@ def verify_listing(
     branch_name: str | None = None,
     all_branches: bool = False,
 ) -> list[RowListing]:
-    """Rows of one branch (default ``main``) or of every branch, as plain data."""
-    rows = load_stored_rows(store, project, branch_name=branch_name, all_branches=all_branches)
-    return [row_listing(row) for row in rows]
+    """Rows of one branch (default ``main``) or of every branch, as plain data (see
+    ``iter_listing`` for a listing too large to hold)."""
+    return list(iter_listing(store, project, branch_name=branch_name, all_branches=all_branches))
 
 
 # -- rendering -------------------------------------------------------------------------------
 
 
 def listing_lines(listings: Sequence[RowListing]) -> list[str]:
-    """The lines the guide's verify script prints, in its order and wording."""
+    """The lines the guide's verify script prints, in its order and wording, plus what it leaves
+    out and ``--json`` carries: nested attribute answers (indented under the answer they hang
+    from) and each classification frame's confidence."""
     lines: list[str] = []
     for row in listings:
         lines.append(f"Title: {row.data_title}, branch: {row.branch_name}")
@@ -248,6 +312,7 @@ def listing_lines(listings: Sequence[RowListing]) -> list[str]:
             for attr in obj.attributes:
                 lines.append(f"{attr.attribute_text} {obj.instance_text}")
                 lines.append(f"  answer: {attr.answer_text}")
+                _nested_lines(attr.nested, "  ", lines)
         for cls in row.classifications:
             lines.append(f"classificationHash: {cls.classification_hash}")
             lines.append(f"Classification name: {cls.classification_name}")
@@ -255,9 +320,17 @@ def listing_lines(listings: Sequence[RowListing]) -> list[str]:
             lines.append(f"Classification answer: {cls.answer_text}")
             if cls.answer_hash is not None:
                 lines.append(f"Classification answer hash: {cls.answer_hash}")
-            for frame in cls.frames:
-                lines.append(f"Classification appears on frame: {frame}")
+            for frame in cls.annotations:
+                lines.append(f"Classification appears on frame: {frame.frame}")
+                lines.append(f"  confidence: {frame.confidence}, manual: {frame.manual_annotation}")
     return lines
+
+
+def _nested_lines(nested: Sequence[AttributeListing], indent: str, lines: list[str]) -> None:
+    for sub in nested:
+        lines.append(f"{indent}nested {sub.attribute_text}")
+        lines.append(f"{indent}  answer: {sub.answer_text}")
+        _nested_lines(sub.nested, indent + "  ", lines)
 
 
 def listing_to_json(listings: Sequence[RowListing]) -> list[dict[str, Any]]:
