@@ -91,6 +91,28 @@ def _custom_scores(data: bytes, source: str, field: str, parsed: CocoFile) -> ND
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
+def _attributes(data: bytes, parsed: CocoFile) -> list[dict[str, Any] | None] | None:
+    """Each annotation's ``attributes`` object (None without one); None when the file has none.
+
+    A second, narrow decode: the reader keeps only geometry, and most files have no attributes.
+    """
+    if b'"attributes"' not in data:
+        return None
+    item: Any = msgspec.defstruct("AttributesOnly", [("attributes", dict[str, Any] | None, None)])
+    try:
+        if parsed.kind == "results":
+            anns = msgspec.json.decode(data, type=list[item])
+        else:
+            holder: Any = msgspec.defstruct("Holder", [("annotations", list[item], [])])
+            anns = msgspec.json.decode(data, type=holder).annotations
+    except msgspec.ValidationError as exc:
+        raise ImportFormatError(
+            parsed.source, "", f"attributes: {exc}", "attributes must be a JSON object"
+        ) from None
+    values = [a.attributes for a in anns]
+    return values if any(values) else None
+
+
 class _Catalogue:
     """The images and categories an annotation file refers to, wherever they came from."""
 
@@ -258,6 +280,7 @@ def _plan(
     ontology: OntologyStructure,
     parsed: CocoFile,
     scores: NDArray[np.float64],
+    attributes: list[dict[str, Any] | None] | None,
     report: ImportReport,
     options: ImportOptions,
     gt_path: str | Path | None,
@@ -311,6 +334,7 @@ def _plan(
         img_labels,
         ontology,
         report,
+        attributes=attributes,
         progress=progress,
     )
     return plan, cat
@@ -378,6 +402,7 @@ def _import_bytes(
         scores = parsed.annotations.score
     else:
         scores = _custom_scores(data, source, score_field, parsed)
+    attributes = _attributes(data, parsed)
     del data
     report = ImportReport(
         source=source,
@@ -391,7 +416,9 @@ def _import_bytes(
     if not report.annotations:  # an empty list fails as such, before it needs a catalogue
         refuse_empty(report, options)
     ontology = OntologyStructure.from_dict(project.ontology)
-    plan, cat = _plan(store, project, ontology, parsed, scores, report, options, gt_path, progress)
+    plan, cat = _plan(
+        store, project, ontology, parsed, scores, attributes, report, options, gt_path, progress
+    )
     del parsed
     params: dict[str, Any] = {"score_field": score_field, "mapping_source": cat.origin}
     if options.ground_truth:
