@@ -23,9 +23,9 @@ from starlette.concurrency import run_in_threadpool
 from predscope.exceptions import InvalidArgumentsError, PredscopeError
 from predscope.server.api.deps import JobsDep, StoreDep, project_of
 from predscope.server.jobs import job_dict
+from predscope.services.imports.options import ImportOptions
 from predscope.services.progress import Progress
 from predscope.services.summaries import import_dict
-from predscope.store.branches import MAIN_BRANCH, validate_branch_name
 from predscope.store.imports import find_imports
 from predscope.store.records import ProjectRecord
 
@@ -85,25 +85,25 @@ def _scrub(value: Any, folder: Path) -> Any:
 
 
 def _work(
-    store: Any, project: ProjectRecord, path: Path, fmt: ImportFormat, options: dict[str, Any]
+    store: Any,
+    project: ProjectRecord,
+    path: Path,
+    fmt: ImportFormat,
+    options: ImportOptions,
+    score_field: str,
 ) -> Any:
     def run(progress: Progress) -> dict[str, Any]:
         try:
             if fmt is ImportFormat.coco:
                 from predscope.services.imports.coco import import_coco
 
-                report: Any = import_coco(store, project, path, progress=progress, **options)
+                report: Any = import_coco(
+                    store, project, path, options, score_field=score_field, progress=progress
+                )
             else:
                 from predscope.services.imports.encord import import_encord
 
-                report = import_encord(
-                    store,
-                    project,
-                    [path],
-                    branch_name=options["branch_name"],
-                    dry_run=options["dry_run"],
-                    progress=progress,
-                )
+                report = import_encord(store, project, [path], options, progress=progress)
         except PredscopeError as exc:
             exc.args = (_readable(str(exc), path.parent),)
             raise
@@ -131,8 +131,9 @@ async def import_upload(
     ] = None,
     ground_truth: Annotated[bool, Query(description="COCO: the file is ground truth.")] = False,
     dry_run: Annotated[bool, Query(description="Match and report; write nothing.")] = False,
-    replace: Annotated[
-        bool, Query(description="COCO: replace this file's earlier import.")
+    replace: Annotated[bool, Query(description="Swap the branch's labels for the file's.")] = False,
+    append: Annotated[
+        bool, Query(description="Add the file's labels to those already on the branch.")
     ] = False,
     on_unknown_category: OnUnknown = OnUnknown.error,
     on_unknown_image: OnUnknown = OnUnknown.error,
@@ -146,13 +147,18 @@ async def import_upload(
             f"upload: Content-Type {content_type or 'missing'!r} - send the file as the request "
             "body with Content-Type: application/json"
         )
-    if branch is not None:
-        validate_branch_name(branch)
-    if fmt_needs_branch(format, branch, ground_truth):
-        raise InvalidArgumentsError(
-            "query parameter 'branch': required for COCO predictions (e.g. branch=model-v2); "
-            "pass ground_truth=true to import ground truth onto main"
-        )
+    coco = format is ImportFormat.coco
+    options = ImportOptions(  # the one place the branch and re-import rules live
+        branch=branch,
+        ground_truth=ground_truth and coco,
+        dry_run=dry_run,
+        replace=replace,
+        append=append,
+        on_unknown_category=on_unknown_category.value,
+        on_unknown_image=on_unknown_image.value,
+        branch_in_rows=not coco,
+        caller="http",
+    )
     folder = Path(tempfile.mkdtemp(prefix="predscope-upload-"))
     path = folder / safe_file_name(filename, f"upload-{format.value}.json")
     try:
@@ -163,35 +169,32 @@ async def import_upload(
     if size == 0:
         shutil.rmtree(folder, ignore_errors=True)
         raise InvalidArgumentsError("upload: the request body is empty - send the file as the body")
-    options: dict[str, Any]
-    if format is ImportFormat.coco:
-        options = {
-            "branch_name": branch or MAIN_BRANCH,
+    shown: dict[str, Any]
+    if coco:
+        shown = {
+            "branch_name": options.branch,
             "ground_truth": ground_truth,
             "dry_run": dry_run,
             "replace": replace,
+            "append": append,
             "on_unknown_category": on_unknown_category.value,
             "on_unknown_image": on_unknown_image.value,
             "score_field": score_field,
         }
     else:
-        options = {"branch_name": branch, "dry_run": dry_run}
-    params = {"format": format.value, "file": path.name, "bytes": size, **options}
+        shown = {"branch_name": branch, "dry_run": dry_run, "replace": replace, "append": append}
+    params = {"format": format.value, "file": path.name, "bytes": size, **shown}
     job = await run_in_threadpool(
         jobs.submit,
         record,
         "import",
         params,
-        _work(store, record, path, format, options),
+        _work(store, record, path, format, options, score_field),
         lambda: shutil.rmtree(folder, ignore_errors=True),
     )
     return JSONResponse(
         jsonable(job_dict(job)), status_code=202, headers={"Location": f"/api/jobs/{job.job_id}"}
     )
-
-
-def fmt_needs_branch(fmt: ImportFormat, branch: str | None, ground_truth: bool) -> bool:
-    return fmt is ImportFormat.coco and branch is None and not ground_truth
 
 
 def jsonable(value: Any) -> Any:
