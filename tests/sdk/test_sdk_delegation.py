@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from predscope.exceptions import EmptyImportError, InvalidArgumentsError
+from predscope.exceptions import DuplicateImportError, EmptyImportError, InvalidArgumentsError
 from predscope.objects.coordinates import BoundingBoxCoordinates
 from predscope.sdk.client import Client
 from tests.sdk.sdk_data import DATA, ONTOLOGY
@@ -68,3 +68,40 @@ def test_coco_predictions_must_name_their_branch(tmp_path: Path) -> None:
         # import would write nothing, which is an error that says so (a dry run too).
         with pytest.raises(EmptyImportError, match="branch 'main'.*on_unknown_category"):
             project.import_coco(gt, ground_truth=True, on_unknown_category="skip", dry_run=True)
+
+
+def test_import_methods_return_the_one_report_type() -> None:
+    import typing
+
+    from predscope.sdk.project import Project
+    from predscope.services.imports.report import ImportReport
+    from predscope.utilities.coco.datastructure import FrameIndex
+
+    names = {"FrameIndex": FrameIndex}
+    for name in ("import_coco", "import_coco_labels", "import_yolo", "import_voc", "import_encord"):
+        hints = typing.get_type_hints(getattr(Project, name), localns=names)
+        assert hints["return"] is ImportReport, name
+    hints = typing.get_type_hints(Project.export_coco_labels)
+    assert hints["return"] != typing.Any
+
+
+def test_yolo_and_voc_through_the_project(tmp_path: Path) -> None:
+    padilla = DATA / "padilla-voc-sample-7"
+    with Client(tmp_path / "s") as client:
+        project = client.create_project("boxes", ontology=ONTOLOGY)
+        project.add_data(
+            [{"title": f"0000{i}.jpg", "width": 200, "height": 200} for i in range(1, 8)]
+        )
+        with pytest.raises(InvalidArgumentsError, match="branch_name='NAME'"):
+            project.import_yolo(padilla / "detections_rel", class_mode="name")
+        title = project.ontology_structure.objects[0].name
+        classes = tmp_path / "classes.txt"
+        classes.write_text(title + "\n")
+        folder = tmp_path / "y"
+        folder.mkdir()
+        (folder / "00001.txt").write_text("0 0.5 0.5 0.2 0.2 0.75\n")
+        report = project.import_yolo(folder, "y", class_names=classes)
+        assert (report.format, report.objects, report.branch_name) == ("yolo", 1, "y")
+        with pytest.raises(DuplicateImportError, match="append=True"):
+            project.import_yolo(folder, "y", class_names=classes)
+        assert project.import_yolo(folder, "y", class_names=classes, replace=True).replaced

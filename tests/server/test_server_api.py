@@ -96,6 +96,8 @@ def test_errors_are_json_with_codes(served: tuple[Server, str]) -> None:
             (upload(http, HAAR, fmt="yaml", branch="x"), 422, "invalid_arguments"),
             (upload(http, HAAR), 422, "invalid_arguments"),  # predictions need a branch
             (upload(http, HAAR, branch="bad name!"), 422, "invalid_branch_name"),
+            (upload(http, HAAR, branch=""), 422, "invalid_branch_name"),  # never main
+            (upload(http, HAAR, branch="b", replace=True, append=True), 422, "invalid_arguments"),
             (upload(http, b"", branch="x"), 422, "invalid_arguments"),
         ]
         for response, status, code in cases:
@@ -131,7 +133,8 @@ def test_bad_uploads_change_nothing(served: tuple[Server, str]) -> None:
         first = wait_job(http, upload(http, HAAR, branch="dup").json())
         again = wait_job(http, upload(http, HAAR, branch="dup").json())
         assert first["status"] == "succeeded"
-        assert again["status"] == "failed" and again["error"]["code"] == "duplicate_import"
+        assert again["status"] == "failed" and again["error"]["code"] == "branch_has_labels"
+        assert "replace=true" in again["error"]["message"]
     assert list(server.tmp.iterdir()) == []  # every staged upload was removed
 
 

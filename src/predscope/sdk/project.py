@@ -21,11 +21,11 @@ from predscope.services import history as history_service
 from predscope.services import projects as project_service
 from predscope.services import removal as removal_service
 from predscope.services import rows as row_service
+from predscope.services.imports.report import ImportReport  # light: the methods' return type
 from predscope.store.engine import Store
 from predscope.store.records import DataUnitRecord, HistoryRecord, ProjectRecord
 
 if TYPE_CHECKING:
-    from predscope.services.imports.report import ImportReport
     from predscope.utilities.coco.datastructure import FrameIndex
 
 # Rows per backend call when the caller gives no bundle_size: in practice, all of them.
@@ -397,7 +397,7 @@ class Project(AnalysisMixin):
         branch_name: str | None = None,
         results: bool = False,
         **kwargs: Any,
-    ) -> Any:
+    ) -> dict[str, Any] | list[dict[str, Any]]:
         """The branch (default ``main``) as a COCO dataset dict, or a results list.
 
         Encord's row and feature filters are not supported: export the branch, then filter.

@@ -131,11 +131,9 @@ async def import_upload(
     ] = None,
     ground_truth: Annotated[bool, Query(description="COCO: the file is ground truth.")] = False,
     dry_run: Annotated[bool, Query(description="Match and report; write nothing.")] = False,
-    replace: Annotated[
-        bool, Query(description="Swap the labels the branch already holds for the import's.")
-    ] = False,
+    replace: Annotated[bool, Query(description="Swap the branch's labels for the file's.")] = False,
     append: Annotated[
-        bool, Query(description="Add to the labels the branch already holds.")
+        bool, Query(description="Add the file's labels to those already on the branch.")
     ] = False,
     on_unknown_category: OnUnknown = OnUnknown.error,
     on_unknown_image: OnUnknown = OnUnknown.error,
@@ -149,15 +147,16 @@ async def import_upload(
             f"upload: Content-Type {content_type or 'missing'!r} - send the file as the request "
             "body with Content-Type: application/json"
         )
-    options = ImportOptions(  # the one branch rule, checked before the upload is read
+    coco = format is ImportFormat.coco
+    options = ImportOptions(  # the one place the branch and re-import rules live
         branch=branch,
-        ground_truth=ground_truth,
+        ground_truth=ground_truth and coco,
         dry_run=dry_run,
         replace=replace,
         append=append,
         on_unknown_category=on_unknown_category.value,
         on_unknown_image=on_unknown_image.value,
-        branch_in_rows=format is ImportFormat.encord,
+        branch_in_rows=not coco,
         caller="http",
     )
     folder = Path(tempfile.mkdtemp(prefix="predscope-upload-"))
@@ -170,18 +169,21 @@ async def import_upload(
     if size == 0:
         shutil.rmtree(folder, ignore_errors=True)
         raise InvalidArgumentsError("upload: the request body is empty - send the file as the body")
-    params = {
-        "format": format.value,
-        "file": path.name,
-        "bytes": size,
-        "branch_name": options.branch,
-        "ground_truth": options.ground_truth,
-        "dry_run": options.dry_run,
-        "mode": options.mode,
-        "on_unknown_category": options.on_unknown_category,
-        "on_unknown_image": options.on_unknown_image,
-        "score_field": score_field,
-    }
+    shown: dict[str, Any]
+    if coco:
+        shown = {
+            "branch_name": options.branch,
+            "ground_truth": ground_truth,
+            "dry_run": dry_run,
+            "replace": replace,
+            "append": append,
+            "on_unknown_category": on_unknown_category.value,
+            "on_unknown_image": on_unknown_image.value,
+            "score_field": score_field,
+        }
+    else:
+        shown = {"branch_name": branch, "dry_run": dry_run, "replace": replace, "append": append}
+    params = {"format": format.value, "file": path.name, "bytes": size, **shown}
     job = await run_in_threadpool(
         jobs.submit,
         record,

@@ -76,9 +76,12 @@ def _as_map(value: MapInput, what: str) -> tuple[dict[str, str] | None, str]:
     return {str(k): str(v) for k, v in value.items()}, what
 
 
-def _custom_scores(data: bytes, source: str, field: str, parsed: CocoFile) -> NDArray[np.float64]:
-    """Read the score under another name (``--score-field``), exactly as written."""
-    item: Any = msgspec.defstruct("ScoreOnly", [(field, float | None, None)])
+def _one_field(data: bytes, parsed: CocoFile, field: str, kind: Any, hint: str) -> list[Any]:
+    """Every annotation's ``field`` (None where absent), by a second, narrow decode.
+
+    The reader keeps the columns every import needs; rarer fields are read only when asked for.
+    """
+    item: Any = msgspec.defstruct("OneField", [(field, kind | None, None)])
     try:
         if parsed.kind == "results":
             anns = msgspec.json.decode(data, type=list[item])
@@ -86,9 +89,24 @@ def _custom_scores(data: bytes, source: str, field: str, parsed: CocoFile) -> ND
             holder: Any = msgspec.defstruct("Holder", [("annotations", list[item], [])])
             anns = msgspec.json.decode(data, type=holder).annotations
     except msgspec.ValidationError as exc:
-        raise ImportFormatError(source, "", f"score field {field!r}: {exc}") from None
-    values = [getattr(a, field) for a in anns]
+        raise ImportFormatError(parsed.source, "", f"{field}: {exc}", hint) from None
+    return [getattr(a, field) for a in anns]
+
+
+def _custom_scores(data: bytes, field: str, parsed: CocoFile) -> NDArray[np.float64]:
+    """Read the score under another name (``--score-field``), exactly as written."""
+    values = _one_field(data, parsed, field, float, "the score field must hold numbers")
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def _attributes(data: bytes, parsed: CocoFile) -> list[dict[str, Any] | None] | None:
+    """Each annotation's ``attributes`` object (None without one); None when the file has none."""
+    if b'"attributes"' not in data:
+        return None
+    values = _one_field(
+        data, parsed, "attributes", dict[str, Any], "attributes must be a JSON object"
+    )
+    return values if any(values) else None
 
 
 class _Catalogue:
@@ -258,6 +276,7 @@ def _plan(
     ontology: OntologyStructure,
     parsed: CocoFile,
     scores: NDArray[np.float64],
+    attributes: list[dict[str, Any] | None] | None,
     report: ImportReport,
     options: ImportOptions,
     gt_path: str | Path | None,
@@ -311,6 +330,7 @@ def _plan(
         img_labels,
         ontology,
         report,
+        attributes=attributes,
         progress=progress,
     )
     return plan, cat
@@ -377,7 +397,8 @@ def _import_bytes(
     elif score_field == "score":
         scores = parsed.annotations.score
     else:
-        scores = _custom_scores(data, source, score_field, parsed)
+        scores = _custom_scores(data, score_field, parsed)
+    attributes = _attributes(data, parsed)
     del data
     report = ImportReport(
         source=source,
@@ -391,7 +412,9 @@ def _import_bytes(
     if not report.annotations:  # an empty list fails as such, before it needs a catalogue
         refuse_empty(report, options)
     ontology = OntologyStructure.from_dict(project.ontology)
-    plan, cat = _plan(store, project, ontology, parsed, scores, report, options, gt_path, progress)
+    plan, cat = _plan(
+        store, project, ontology, parsed, scores, attributes, report, options, gt_path, progress
+    )
     del parsed
     params: dict[str, Any] = {"score_field": score_field, "mapping_source": cat.origin}
     if options.ground_truth:

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from predscope.exceptions import CoordinatesError, ImportFormatError
+from predscope.formats.coco_attributes import Answers, attribute_index, coco_answers
 from predscope.formats.coco_checks import normalised_box_warning, unit_square_count
 from predscope.formats.coco_geometry import (
     coco_bbox_to_box,
@@ -27,6 +28,7 @@ from predscope.formats.coco_geometry import (
 )
 from predscope.formats.coco_mapping import ObjectTarget, UnitTarget
 from predscope.formats.coco_reader import CocoFile, CocoRle
+from predscope.objects.attributes import Attribute
 from predscope.objects.coordinates import (
     TOLERANCE,
     BoundingBoxCoordinates,
@@ -273,6 +275,36 @@ def _gt_extra(parsed: CocoFile, i: int) -> dict[str, Any]:
     return {"coco": coco}
 
 
+def _answers(
+    parsed: CocoFile,
+    prefix: str,
+    rows: list[int],
+    feature_hashes: list[str],
+    attributes: Sequence[dict[str, Any] | None],
+    ontology: OntologyStructure,
+    report: ImportReport,
+) -> list[Answers | None]:
+    """Per planned object, its COCO ``attributes`` as answers of its ontology object."""
+    objects = {o.feature_node_hash: o for o in ontology.objects}
+    indexes: dict[str, dict[str, Attribute]] = {}
+    skipped: Counter[str] = Counter()
+    out: list[Answers | None] = []
+    for i, fh in zip(rows, feature_hashes, strict=True):
+        values = attributes[i]
+        if not values:
+            out.append(None)
+            continue
+        if fh not in indexes:
+            indexes[fh] = attribute_index(objects[fh])
+        where = f"{prefix}[{i}].attributes" if prefix else f"[{i}].attributes"
+        found, unknown = coco_answers(indexes[fh], values, parsed.source, where)
+        for name in unknown:
+            skipped[f"{name!r} (object {objects[fh].name!r})"] += 1
+        out.append(found or None)
+    report.skipped_attributes = dict(skipped)
+    return out
+
+
 def _unit_groups(
     img_kept: NDArray[np.int64], img_targets: Sequence[UnitTarget | None]
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], list[UnitTarget]]:
@@ -328,6 +360,7 @@ def convert_annotations(
     ontology: OntologyStructure,
     report: ImportReport,
     *,
+    attributes: Sequence[dict[str, Any] | None] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, UnitPlan]:
     """Every annotation whose image and category matched, converted and validated.
@@ -405,6 +438,11 @@ def convert_annotations(
         absent = np.isnan(conf)  # no score in the file: confidence 1.0, and counted
         missing = int(np.count_nonzero(absent))
         confidences = np.where(absent, 1.0, conf).tolist()
+    answers = None
+    if attributes is not None:
+        answers = _answers(
+            parsed, prefix, rows.tolist(), feature_hashes, attributes, ontology, report
+        )
     plan: dict[str, UnitPlan] = {}
     start = 0
     for unit, count in zip(units, counts.tolist(), strict=True):
@@ -419,6 +457,7 @@ def convert_annotations(
             box_list[start:end],
             unit_coords,
             None if extras is None else extras[start:end],
+            None if answers is None or not any(answers[start:end]) else answers[start:end],
         )
         start = end
     report.objects = int(rows.size)

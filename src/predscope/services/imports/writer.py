@@ -22,6 +22,7 @@ from predscope.exceptions import (
     ImportFormatError,
     UnknownCategoryError,
 )
+from predscope.formats.coco_attributes import Answers
 from predscope.formats.coco_mapping import ObjectTarget, UnitTarget
 from predscope.objects.coordinates import BoundingBoxCoordinates
 from predscope.objects.label_row import LabelRowV2
@@ -75,6 +76,7 @@ class PlannedObject:
     confidence: float
     extra: dict[str, Any] | None = None
     box: Sequence[float] | None = None  # normalised (h, w, x, y)
+    answers: Answers | None = None  # attribute answers (COCO ``attributes``)
 
     def coords(self) -> Any:
         """The coordinates object (built from ``box`` for boxes planned as columns)."""
@@ -101,6 +103,7 @@ class UnitPlan:
     boxes: list[Sequence[float] | None]
     coordinates: list[Any] | None = None  # None when every object is a box
     extras: list[dict[str, Any] | None] | None = None  # None when no object has any
+    answers: list[Answers | None] | None = None  # None when no object has any
 
     def __len__(self) -> int:
         return len(self.feature_hashes)
@@ -110,6 +113,7 @@ class UnitPlan:
         boxes = [o.box if o.coordinates is None else None for o in items]
         coords = [o.coordinates for o in items]
         extras = [o.extra for o in items]
+        answers = [o.answers for o in items]
         return cls(
             [o.feature_hash for o in items],
             [o.frame for o in items],
@@ -117,22 +121,25 @@ class UnitPlan:
             boxes,
             coords if any(c is not None for c in coords) else None,
             extras if any(extras) else None,
+            answers if any(answers) else None,
         )
 
     def objects(self) -> Iterator[PlannedObject]:
         """One ``PlannedObject`` per object (the objects-layer path for videos and groups)."""
         coords = self.coordinates or [None] * len(self)
         extras = self.extras or [None] * len(self)
-        for fh, frame, conf, box, c, extra in zip(
+        answers = self.answers or [None] * len(self)
+        for fh, frame, conf, box, c, extra, answer in zip(
             self.feature_hashes,
             self.frames,
             self.confidences,
             self.boxes,
             coords,
             extras,
+            answers,
             strict=True,
         ):
-            yield PlannedObject(fh, frame, c, conf, extra, box)
+            yield PlannedObject(fh, frame, c, conf, extra, box, answer)
 
 
 def handle_unmatched(
@@ -290,6 +297,8 @@ def _build_rows(
             )
             if item.extra:
                 inst.get_annotation(item.frame).extra = item.extra
+            for attribute, answer in item.answers or ():
+                inst.set_answer(answer, attribute=attribute, manual_annotation=manual)
             row.add_object_instance(inst)
         rows.append(row)
     return rows
@@ -344,8 +353,13 @@ def write_plan(
                     str(r.label_hash) for r in records if r.object_count or r.classification_count
                 ]
                 documents = row_repo.load_documents(conn, held) if held else {}
-                fast = [r for r in records if r.unit.data_type == "image"]
-                slow = [r for r in records if r.unit.data_type != "image"]
+                # Rows with attribute answers go through the objects layer, like videos.
+                quick = {h for h, u in units.items() if u.answers is None}
+                fast: list[Any] = []
+                slow: list[Any] = []
+                for r in records:
+                    is_fast = r.unit.data_type == "image" and r.data_hash in quick
+                    (fast if is_fast else slow).append(r)
                 prepared = [
                     fast_document(
                         record,
