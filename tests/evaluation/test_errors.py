@@ -248,6 +248,14 @@ def test_best_ious_and_partners() -> None:
         else:
             assert res.best_gt_any[i] == -1
     assert res.dap == {}
+    for g, a in enumerate(anns):
+        if a["iscrowd"]:
+            assert res.gt_best_dt_any[g] == -1
+            continue
+        ious = [_iou(d["bbox"], a["bbox"]) if d["image_id"] == a["image_id"] else 0.0 for d in dts]
+        top = max(ious, default=0.0)
+        assert res.gt_best_iou_any[g] == pytest.approx(top, abs=1e-12)
+        assert res.gt_best_dt_any[g] == (int(np.argmax(ious)) if top > 0 else -1)
 
 
 def test_segm_tide_runs_through_the_same_engine() -> None:
