@@ -85,3 +85,16 @@ def test_no_detections_gives_zero_not_minus_one() -> None:
     ev = evaluate_coco(_gt(), empty)
     assert ev.stats["AP"] == 0.0 and ev.stats["AR100"] == 0.0
     assert ev.stats["APl"] == -1.0  # no large GT at all
+
+
+def test_rle_take_and_concat_keep_every_mask_byte_for_byte() -> None:
+    from predscope.evaluation.inputs import RleMasks
+
+    counts = ["abc", "", "de", "fghij", "k"]
+    masks = RleMasks(size=np.arange(10).reshape(5, 2), counts=counts)
+    picked = masks.take(np.array([3, 0, 3, 1]))
+    assert [picked.counts_at(i) for i in range(4)] == [b"fghij", b"abc", b"fghij", b""]
+    assert picked.size.tolist() == [[6, 7], [0, 1], [6, 7], [2, 3]]
+    both = RleMasks.concat([picked, masks.take(np.array([4])), masks.take(np.zeros(0, np.int64))])
+    assert [both.counts_at(i) for i in range(len(both))] == [b"fghij", b"abc", b"fghij", b"", b"k"]
+    assert len(masks.take(np.zeros(0, np.int64))) == 0

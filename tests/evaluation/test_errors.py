@@ -248,6 +248,14 @@ def test_best_ious_and_partners() -> None:
         else:
             assert res.best_gt_any[i] == -1
     assert res.dap == {}
+    for g, a in enumerate(anns):
+        if a["iscrowd"]:
+            assert res.gt_best_dt_any[g] == -1
+            continue
+        ious = [_iou(d["bbox"], a["bbox"]) if d["image_id"] == a["image_id"] else 0.0 for d in dts]
+        top = max(ious, default=0.0)
+        assert res.gt_best_iou_any[g] == pytest.approx(top, abs=1e-12)
+        assert res.gt_best_dt_any[g] == (int(np.argmax(ious)) if top > 0 else -1)
 
 
 def test_segm_tide_runs_through_the_same_engine() -> None:
@@ -259,3 +267,32 @@ def test_segm_tide_runs_through_the_same_engine() -> None:
     assert res.ap == pytest.approx(run_pycocotools(gt, dts, "segm").stats[1], abs=1e-12)
     assert sum(res.counts.values()) > 0 and all(v >= 0 for v in res.dap.values())
     assert res.dap["localisation"] > 0
+
+
+def test_keypoint_tide_fixes_localisation_with_the_gt_keypoints() -> None:
+    from tests.evaluation._coco_eval_helpers import make_keypoint_case
+
+    gt, dts = make_keypoint_case(1, n_img=30)
+    gti, dti = coco_inputs(gt, dts, "keypoints")
+    p = CocoParams.for_keypoints()
+    res = tide_errors(gti, dti, p)
+    assert res.ap == pytest.approx(run_pycocotools(gt, dts, "keypoints").stats[1], abs=1e-12)
+    assert res.counts["localisation"] > 0 and res.dap["localisation"] > 0
+    ignored = gti.iscrowd | (gti.num_keypoints == 0)
+    assert np.all(res.gt_error[ignored] == ErrorType.IGNORED)
+
+
+def test_rotated_tide_equals_bbox_tide_at_zero_degrees() -> None:
+    from dataclasses import replace
+
+    gt, dts = make_error_case(6)
+    gti, dti = coco_inputs(gt, dts)
+    box = tide_errors(gti, dti)
+    zero = np.zeros((gti.num_annotations, 1)), np.zeros((dti.num_detections, 1))
+    gtr = replace(gti, rotated=np.hstack([gti.bbox, zero[0]]))
+    dtr = replace(dti, rotated=np.hstack([dti.bbox, zero[1]]))
+    rot = tide_errors(gtr, dtr, CocoParams(iou_type="rotated"))
+    assert np.array_equal(rot.dt_error, box.dt_error)
+    assert np.array_equal(rot.gt_error, box.gt_error)
+    for key, value in box.dap.items():
+        assert rot.dap[key] == pytest.approx(value, abs=1e-12)

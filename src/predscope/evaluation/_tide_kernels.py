@@ -20,11 +20,14 @@ def best_partners(
     g_used: NDArray[np.bool_],
     best: NDArray[np.float64],
     arg: NDArray[np.int64],
+    g_best: NDArray[np.float64],
+    g_arg: NDArray[np.int64],
 ) -> None:  # pragma: no cover - compiled
     """Per detection (sorted position) the highest IoU and its GT (first on ties) among:
     0 any GT, 1 same-class GT, 2 other-class GT, 3 same-class GT already matched.
 
     ``best[:, d]`` starts at 0 and ``arg[:, d]`` at -1, so "no overlap" stays (0, -1).
+    ``g_best`` / ``g_arg`` get the same for each GT over all detections of its image.
     """
     for b in range(dstart.shape[0]):
         ds = dstart[b]
@@ -40,6 +43,9 @@ def best_partners(
                 if v > best[0, d]:
                     best[0, d] = v
                     arg[0, d] = g
+                if v > g_best[g]:
+                    g_best[g] = v
+                    g_arg[g] = d
                 k = 1 if same else 2
                 if v > best[k, d]:
                     best[k, d] = v

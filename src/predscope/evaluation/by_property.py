@@ -8,7 +8,7 @@ global curve.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -105,10 +105,11 @@ def performance_by_property(
     fn = np.bincount(gb[(gb >= 0) & one.gt_missed], minlength=nb)[:nb]
     num_dt = np.bincount(db[db >= 0], minlength=nb)[:nb]
     ap = np.full(nb, np.nan)
+    ap_params = ap_only(params or CocoParams())
     for b in range(nb):
         if num_gt[b] == 0:
             continue
-        value = evaluate_coco(gt, dt, params, gt_in=gb == b, dt_in=db == b).stats["AP"]
+        value = evaluate_coco(gt, dt, ap_params, gt_in=gb == b, dt_in=db == b).stats["AP"]
         ap[b] = value if value >= 0 else np.nan
     return PropertyBuckets(
         edges=e,
@@ -121,6 +122,19 @@ def performance_by_property(
         precision=_ratio(tp, tp + fp),
         recall=_ratio(num_gt - fn, num_gt),
         ap=ap,
+    )
+
+
+def ap_only(params: CocoParams) -> CocoParams:
+    """The same parameters cut to what the "AP" stat reads (area "all", the last maxDets): the
+    same AP, a fraction of the work."""
+    labels = list(params.area_labels)
+    a = labels.index("all") if "all" in labels else 0
+    return replace(
+        params,
+        area_rng=(params.area_rng[a],),
+        area_labels=("all",),
+        max_dets=(params.max_dets[-1],),
     )
 
 

@@ -71,6 +71,8 @@ class TideResult:
     best_gt_any: IntArray
     best_iou_same: FloatArray
     best_gt_same: IntArray
+    gt_best_iou_any: FloatArray  # per GT: best IoU with any detection of any class (0 if none)
+    gt_best_dt_any: IntArray  # that detection row, -1
     counts: dict[str, int]
     dap: dict[str, float]
 
@@ -245,6 +247,8 @@ def tide_errors(
     nd = dt.num_detections
     best_s = np.zeros((4, nd))
     arg_s = np.full((4, nd), -1, dtype=np.int64)
+    g_best_s = np.zeros(g_index.size)
+    g_arg_s = np.full(g_index.size, -1, dtype=np.int64)
     best_partners(
         blocks.dstart,
         blocks.dcount,
@@ -257,7 +261,13 @@ def tide_errors(
         np.ascontiguousarray(gt_used[g_index]),
         best_s,
         arg_s,
+        g_best_s,
+        g_arg_s,
     )
+    gt_best = np.zeros(gt.num_annotations)
+    gt_arg = np.full(gt.num_annotations, -1, dtype=np.int64)
+    gt_best[g_index] = g_best_s
+    gt_arg[g_index] = np.where(g_arg_s >= 0, d_index[np.maximum(g_arg_s, 0)], -1)
     best = np.zeros((4, nd))
     arg = np.full((4, nd), -1, dtype=np.int64)
     best[:, d_index] = best_s
@@ -284,6 +294,8 @@ def tide_errors(
         best_gt_any=arg[0],
         best_iou_same=best[1],
         best_gt_same=arg[1],
+        gt_best_iou_any=gt_best,
+        gt_best_dt_any=gt_arg,
         counts=counts,
         dap=dap,
     )

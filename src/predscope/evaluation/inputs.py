@@ -111,6 +111,35 @@ class RleMasks:
         buf, off = self.packed
         return bytes(buf[off[i] : off[i + 1]])
 
+    def take(self, rows: IntArray) -> RleMasks:
+        """The masks at ``rows``, in that order (bytes gathered without Python strings)."""
+        r = np.asarray(rows, dtype=np.int64).reshape(-1)
+        buf, off = self.packed
+        lengths = off[r + 1] - off[r]
+        new_off = np.zeros(r.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=new_off[1:])
+        src = np.repeat(off[r] - new_off[:-1], lengths) + np.arange(int(new_off[-1]))
+        gathered = buf[src] if src.size else np.zeros(1, dtype=np.uint8)
+        return RleMasks(size=self.size[r], buffer=np.ascontiguousarray(gathered), offsets=new_off)
+
+    @staticmethod
+    def concat(parts: Sequence[RleMasks]) -> RleMasks:
+        """The masks of ``parts`` one after another."""
+        bufs, offs, sizes = [], [np.zeros(1, dtype=np.int64)], []
+        base = 0
+        for m in parts:
+            buf, off = m.packed
+            bufs.append(buf[: int(off[-1])])
+            offs.append(off[1:] + base)
+            base += int(off[-1])
+            sizes.append(m.size)
+        joined = np.concatenate(bufs) if base else np.zeros(1, dtype=np.uint8)
+        return RleMasks(
+            size=np.concatenate(sizes) if sizes else np.zeros((0, 2), dtype=np.int64),
+            buffer=np.ascontiguousarray(joined),
+            offsets=np.concatenate(offs),
+        )
+
     def subset(self, keep: NDArray[np.bool_]) -> RleMasks:
         """The masks where ``keep`` is true."""
         return RleMasks(

@@ -23,7 +23,7 @@ from predscope.evaluation.inputs import (
 def _masks(masks: RleMasks | None, rows: IntArray) -> RleMasks | None:
     if masks is None:
         return None
-    return RleMasks(size=masks.size[rows], counts=[masks.counts_at(int(i)) for i in rows])
+    return masks.take(rows)
 
 
 def _lines(lines: Polylines | None, rows: IntArray) -> Polylines | None:
@@ -126,11 +126,7 @@ def concat_detections(parts: list[CocoDetections]) -> CocoDetections:
 
     masks = None
     if all(p.masks is not None for p in parts):
-        sizes = np.concatenate([p.masks.size for p in parts if p.masks is not None])
-        counts = [
-            p.masks.counts_at(i) for p in parts if p.masks is not None for i in range(len(p.masks))
-        ]
-        masks = RleMasks(size=sizes, counts=counts)
+        masks = RleMasks.concat([p.masks for p in parts if p.masks is not None])
     lines = None
     if all(p.polylines is not None for p in parts):
         lines = Polylines.from_lists(
