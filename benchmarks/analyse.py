@@ -89,6 +89,21 @@ def _thin(dt_path: Path, keep: tuple[int, int]) -> Path:
     return out
 
 
+def _has_project(store: str) -> bool:
+    from predscope.exceptions import ResourceNotFoundError
+    from predscope.services.projects import get_project
+    from predscope.store.engine import open_store
+
+    opened = open_store(store)
+    try:
+        get_project(opened, "bench")
+        return True
+    except ResourceNotFoundError:
+        return False
+    finally:
+        opened.close()
+
+
 def _change_one_row(store: str) -> str:
     from predscope.sdk.client import Client
 
@@ -142,12 +157,19 @@ def _run(store: str, data_dir: Path, scale: int, keep: tuple[int, int], repeats:
     dt_path = _thin(dt_full, keep)
     n_dt = len(json.loads(dt_path.read_text()))
     print(f"case: {scale * 5000:,} images, {n_dt:,} detections ({dt_path.name})")
-    _setup(store, gt_path)
-    _cli("import", "coco", "bench", str(gt_path), "--store", store, "--ground-truth", "--json")
-    _cli("import", "coco", "bench", str(dt_path), "--store", store, "--branch", "preds", "--json")
+    if _has_project(store):
+        print(f"reusing project 'bench' in {store}")
+    else:
+        _setup(store, gt_path)
+        _cli("import", "coco", "bench", str(gt_path), "--store", store, "--ground-truth", "--json")
+        _cli(
+            "import", "coco", "bench", str(dt_path), "--store", store, "--branch", "preds", "--json"
+        )
     t_eval, m_eval, _ = _cli("eval", str(gt_path), str(dt_path), "--json")
     print(f"predscope eval (files)           {t_eval:7.2f} s  peak {m_eval:5.0f} MB")
-    t_full, m_full, out = _cli("analyse", "bench", "--branch", "preds", "--store", store, "--json")
+    t_full, m_full, out = _cli(
+        "analyse", "bench", "--branch", "preds", "--full", "--store", store, "--json"
+    )
     doc = json.loads(out)
     print(
         f"predscope analyse (full, stored)  {t_full:7.2f} s  peak {m_full:5.0f} MB  "
@@ -169,7 +191,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=None, help="keep (and reuse) the case here")
     parser.add_argument(
-        "--store", default=None, help="a store URL (e.g. PostgreSQL); default: a temp folder"
+        "--store",
+        default=None,
+        help="a store folder or URL (e.g. PostgreSQL), kept and reused; default: a temp folder",
     )
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--keep-every", default="5/8", help="keep A of every B detections")
