@@ -74,8 +74,10 @@ class RunOutcome:
 
 
 def row_state(record: RowRecord) -> RowState:
-    """The change marker of a row: its version when the store has one, else hash + edit time."""
-    return RowState(record.label_hash, record.last_edited_at, getattr(record, "version", None))
+    """The change marker of a row: label hash + version (every write adds one to it); the edit
+    time stands in for rows without a version (none yet: the branch has no row there)."""
+    version = int(record.version or 0)
+    return RowState(record.label_hash, None if version else record.last_edited_at, version or None)
 
 
 def fingerprint(records: Sequence[RowRecord]) -> str:
