@@ -75,3 +75,29 @@ def test_units_and_bad_input(location: str) -> None:  # noqa: F811
     assert "expected MIN:MAX" in str(bad.exception)
     bad_iou = run("objects", "demo", "--branch", "haar", "--iou", "0.3", "--store", location)
     assert "not one of the stored thresholds" in str(bad_iou.exception)
+
+
+def test_compare_command(location: str) -> None:  # noqa: F811
+    for branch in ("haar", "ocr"):
+        assert run("analyse", "demo", "--branch", branch, "--store", location).exit_code == 0
+    result = run(
+        "compare",
+        "demo",
+        "--branch",
+        "haar",
+        "--branch",
+        "ocr",
+        "--resamples",
+        "50",
+        "--json",
+        "--store",
+        location,
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["a"]["branch"] == "haar" and doc["bootstrap"]["n_resamples"] == 50
+    assert doc["bootstrap"]["low"] <= doc["bootstrap"]["estimate"] <= doc["bootstrap"]["high"]
+    text = run("compare", "demo", "--branch", "haar", "--branch", "ocr", "--store", location)
+    assert text.exit_code == 0 and "bootstrap interval over images" in text.output
+    one = run("compare", "demo", "--branch", "haar", "--store", location)
+    assert "give exactly two" in str(one.exception)

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "analyse",  # analyse a branch against main, store the run
     "metrics",  # metrics of a stored run; prediction sets and their review
     "query",  # objects, units: the query layer
+    "compare",  # two analysed prediction sets side by side
     "demo",  # the README's main job
     "keys",  # keys add|list|remove: Ed25519 keys for Encord SDK scripts
     "serve",  # the HTTP API

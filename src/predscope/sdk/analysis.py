@@ -136,3 +136,27 @@ class AnalysisMixin:
         from predscope.services.query import query_data_units
 
         return query_data_units(self._store, self._record, branch_name, **filters)
+
+    def compare_prediction_sets(
+        self,
+        a: str,
+        b: str,
+        *,
+        against: str = "main",
+        iou_threshold: float = 0.5,
+        n_resamples: int = 1000,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """Deltas A - B, a bootstrap interval for the mAP difference, changed GT outcomes."""
+        from predscope.services.analysis.compare import compare_prediction_sets
+
+        return compare_prediction_sets(
+            self._store,
+            self._record,
+            a,
+            b,
+            against=against,
+            iou_threshold=iou_threshold,
+            n_resamples=n_resamples,
+            seed=seed,
+        )

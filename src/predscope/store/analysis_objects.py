@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Connection, Table, delete
 
 from predscope.store._util import chunks
@@ -23,8 +25,25 @@ SQLITE_CACHE_KB = 256 * 1024
 RESULT_TABLES = (analysis_objects, analysis_attributes, analysis_frames)
 
 
+@dataclass(frozen=True)
+class Nullable:
+    """An integer column with NULLs: ``values`` where ``mask`` is true, NULL elsewhere."""
+
+    values: NDArray[np.int64]
+    mask: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    def __getitem__(self, part: slice | NDArray[np.intp]) -> Nullable:
+        return Nullable(self.values[part], self.mask[part])
+
+
 def _python(values: Any) -> list[Any]:
     """A column as Python values; NaN becomes None (NULL) on both databases."""
+    if isinstance(values, Nullable):
+        pairs = zip(values.values.tolist(), values.mask.tolist(), strict=True)
+        return [v if ok else None for v, ok in pairs]
     if isinstance(values, np.ndarray):
         out: list[Any] = values.tolist()
         if values.dtype.kind == "f" and np.isnan(values).any():
@@ -49,31 +68,35 @@ def _copy_text(value: Any) -> str:
     return text
 
 
+CHUNK = 20_000  # rows converted to Python values at a time (bounds the memory of a write)
+
+
 def insert_columns(conn: Connection, table: Table, columns: Mapping[str, Any]) -> int:
-    """Insert one row per index of the (equal-length) ``columns``; returns the row count."""
+    """Insert one row per index of the (equal-length) ``columns``; returns the row count.
+
+    A column is a numpy array (NaN = NULL), a ``Nullable`` integer array, or a sequence.
+    """
     names = list(columns)
-    values = [_python(columns[n]) for n in names]
-    count = len(values[0]) if values else 0
+    count = len(columns[names[0]]) if names else 0
     if count == 0:
         return 0
     raw = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-        text_cols = [[_copy_text(v) for v in col] for col in values]
         with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
-            step = 20_000
-            for start in range(0, count, step):
-                part = zip(*(col[start : start + step] for col in text_cols), strict=True)
-                copy.write("".join("\t".join(row) + "\n" for row in part))
+            for start in range(0, count, CHUNK):
+                part = [_python(columns[n][start : start + CHUNK]) for n in names]
+                text = [[_copy_text(v) for v in col] for col in part]
+                copy.write("".join("\t".join(row) + "\n" for row in zip(*text, strict=True)))
         return count
     marks = ", ".join("?" for _ in names)
     cur = raw.cursor()  # type: ignore[union-attr]
     try:
         cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
-        cur.executemany(
-            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})",
-            zip(*values, strict=True),
-        )
+        statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+        for start in range(0, count, CHUNK):
+            part = [_python(columns[n][start : start + CHUNK]) for n in names]
+            cur.executemany(statement, zip(*part, strict=True))
     finally:
         cur.close()
     return count

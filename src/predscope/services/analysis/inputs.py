@@ -45,6 +45,7 @@ from predscope.store.records import ProjectRecord, RowRecord
 
 IouKind = Literal["bbox", "segm"]
 FrameKey = tuple[str, int]
+Attributes = tuple[tuple[str, str], ...]
 FloatArray = NDArray[np.float64]
 
 EVAL_SHAPES = ("bounding_box", "rotatable_bounding_box", "polygon", "bitmask")
@@ -84,6 +85,7 @@ class BranchColumns:
     score: FloatArray
     object_hashes: tuple[str, ...]
     masks: tuple[dict[str, Any], ...] | None
+    attributes: tuple[Attributes, ...] = ()  # nested attribute answers per row (for slicing)
 
 
 def category_table(project: ProjectRecord) -> CategoryTable:
@@ -202,11 +204,18 @@ class _Collector:
         self.kind: list[int] = []
         self.hashes: list[str] = []
         self.score: list[float] = []
+        self.attrs: list[Attributes] = []
         self.raw_box: list[float] = []  # normalised x, y, w, h per object (0 for other shapes)
         self.other: list[tuple[int, int, Any]] = []  # (row, kind, geometry) for non-boxes
         self.extras: list[tuple[int, float | None, bool, list[float] | None]] = []
 
-    def add(self, where: str, image: int, entry: Mapping[str, Any]) -> None:
+    def add(
+        self,
+        where: str,
+        image: int,
+        entry: Mapping[str, Any],
+        answers: Mapping[str, Any] | None = None,
+    ) -> None:
         target = self.targets.get(entry.get("featureHash", ""))
         if target is None:
             return
@@ -234,6 +243,7 @@ class _Collector:
         self.category.append(category)
         self.kind.append(kind)
         self.hashes.append(str(entry.get("objectHash")))
+        self.attrs.append(_attributes(answers, self.hashes[-1]) if answers else ())
         self.score.append(1.0 if confidence is None else float(confidence))
 
     def finish(self) -> BranchColumns:
@@ -288,6 +298,7 @@ class _Collector:
             iscrowd=crowd,
             score=np.array(self.score, dtype=np.float64),
             object_hashes=tuple(self.hashes),
+            attributes=tuple(self.attrs),
             masks=None if masks is None else tuple(masks),
         )
 
@@ -383,13 +394,32 @@ def _collect_row(
 ) -> None:
     unit = record.unit
     where = f"project row {unit.data_title!r} (branch {record.branch_name!r})"
+    answers = document.get("object_answers") or None
     for unit_doc in (document.get("data_units") or {}).values():
         for frame, labels in _frame_entries(unit_doc, unit.data_type):
             image = frames.index.get((unit.data_hash, frame))
             if image is None:
                 continue  # a frame outside the evaluated index (e.g. a unit without a size)
             for entry in labels.get("objects") or ():
-                collector.add(f"{where} frame {frame}", image, entry)
+                collector.add(f"{where} frame {frame}", image, entry, answers)
+
+
+def _attributes(answers: Mapping[str, Any], object_hash: str) -> Attributes:
+    """(attribute name, answer) pairs of an object; Encord lists nested attributes flat."""
+    found = answers.get(object_hash)
+    if not isinstance(found, Mapping):
+        return ()
+    out: list[tuple[str, str]] = []
+    for item in found.get("classifications") or ():
+        name = item.get("name")
+        value = item.get("answers")
+        if not isinstance(name, str):
+            continue
+        if isinstance(value, str):
+            out.append((name, value[:400]))
+        elif isinstance(value, list):
+            out += [(name, str(a.get("name"))[:400]) for a in value if isinstance(a, Mapping)]
+    return tuple(out)
 
 
 def _take(columns: BranchColumns, order: NDArray[np.intp]) -> BranchColumns:
@@ -402,6 +432,7 @@ def _take(columns: BranchColumns, order: NDArray[np.intp]) -> BranchColumns:
         score=columns.score[order],
         object_hashes=tuple(columns.object_hashes[i] for i in order),
         masks=None if columns.masks is None else tuple(columns.masks[i] for i in order),
+        attributes=tuple(columns.attributes[i] for i in order) if columns.attributes else (),
     )
 
 

@@ -21,6 +21,7 @@ from predscope.evaluation.properties import object_properties
 from predscope.evaluation.results import Outcome
 from predscope.services.analysis.inputs import BranchColumns, FrameTable
 from predscope.services.analysis.records import FN_CODE, FrameMatch
+from predscope.store.analysis_objects import Nullable
 
 OUTCOME_NAMES = {
     int(Outcome.FP): "FP",
@@ -45,6 +46,7 @@ PROPERTY_NAMES = (
 class ResultColumns:
     objects: dict[str, Any]
     frames: dict[str, Any]
+    attributes: dict[str, Any]
 
 
 def _seq(image: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -53,8 +55,10 @@ def _seq(image: NDArray[np.int64]) -> NDArray[np.int64]:
     return np.arange(image.size, dtype=np.int64) - starts
 
 
-def _partner(match: NDArray[np.int32], seq: NDArray[np.int64]) -> list[Any]:
-    return [None if m < 0 else int(seq[m]) for m in match.tolist()]
+def _partner(match: NDArray[np.int32], seq: NDArray[np.int64]) -> Nullable:
+    hit = match >= 0
+    values = seq[np.maximum(match, 0)] if seq.size else np.zeros(match.shape, dtype=np.int64)
+    return Nullable(values.astype(np.int64), hit)
 
 
 def _properties(cols: BranchColumns, frames: FrameTable) -> dict[str, Any]:
@@ -108,10 +112,46 @@ def object_columns(
             out[f"i{t}"] = iou[:, t]
         sides.append(out)
     objects = {k: _join(sides[0][k], sides[1][k]) for k in sides[0]}
-    return ResultColumns(objects, _frame_counts(set_id, fm, dt, gt, frames, unit, frame_no, g_out))
+    # Insert in the order of the per-threshold indexes (outcomes at neighbouring thresholds
+    # mostly agree), so their B-trees grow at the end instead of at random pages.
+    order = np.lexsort((-objects["confidence"], objects["o0"], objects["kind"]))
+    objects = {k: _take(v, order) for k, v in objects.items()}
+    frames_cols = _frame_counts(set_id, fm, dt, gt, frames, unit, frame_no, g_out)
+    attrs: dict[str, list[Any]] = {
+        k: [] for k in ("set_id", "kind", "data_unit_id", "frame", "seq", "name", "value")
+    }
+    for kind, cols, seq in ((0, dt, d_seq), (1, gt, g_seq)):
+        for i, pairs in enumerate(cols.attributes):
+            for name, value in pairs:
+                image = int(cols.image[i])
+                for key, v in zip(
+                    attrs,
+                    (
+                        set_id,
+                        kind,
+                        int(unit[image]),
+                        int(frame_no[image]),
+                        int(seq[i]),
+                        name,
+                        value,
+                    ),
+                    strict=True,
+                ):
+                    attrs[key].append(v)
+    return ResultColumns(objects, frames_cols, attrs)
+
+
+def _take(values: Any, order: NDArray[np.intp]) -> Any:
+    if isinstance(values, Nullable):
+        return values[order]
+    if isinstance(values, np.ndarray):
+        return values[order]
+    return [values[i] for i in order.tolist()]
 
 
 def _join(a: Any, b: Any) -> Any:
+    if isinstance(a, Nullable):
+        return Nullable(np.concatenate([a.values, b.values]), np.concatenate([a.mask, b.mask]))
     if isinstance(a, np.ndarray):
         return np.concatenate([a, b])
     return list(a) + list(b)

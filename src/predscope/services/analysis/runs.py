@@ -54,9 +54,11 @@ from predscope.store.analysis import GT_SIDE, PRED_SIDE, RowState, RunRecord, Se
 from predscope.store.branches import MAIN_BRANCH, validate_branch_name
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord, RowRecord
-from predscope.store.schema import analysis_frames, analysis_objects
+from predscope.store.schema import analysis_attributes, analysis_frames, analysis_objects
 
-ENGINE_VERSION = f"predscope-{version('predscope')}/coco-1"
+# The stored state layout (``records.Records``) is part of the engine version: a run whose
+# predecessor stored another layout re-matches everything instead of splicing.
+ENGINE_VERSION = f"predscope-{version('predscope')}/coco-1/records-2"
 STAGES = ("read ground truth", "read predictions", "match", "aggregate", "write")
 
 
@@ -72,8 +74,10 @@ class RunOutcome:
 
 
 def row_state(record: RowRecord) -> RowState:
-    """The change marker of a row: its version when the store has one, else hash + edit time."""
-    return RowState(record.label_hash, record.last_edited_at, getattr(record, "version", None))
+    """The change marker of a row: label hash + version (every write adds one to it); the edit
+    time stands in for rows without a version (none yet: the branch has no row there)."""
+    version = int(record.version or 0)
+    return RowState(record.label_hash, None if version else record.last_edited_at, version or None)
 
 
 def fingerprint(records: Sequence[RowRecord]) -> str:
@@ -308,6 +312,7 @@ def _execute(
             object_repo.delete_results(conn, pset.id, None if old_state is None else changed)
             object_repo.insert_columns(conn, analysis_objects, columns.objects)
             object_repo.insert_columns(conn, analysis_frames, columns.frames)
+            object_repo.insert_columns(conn, analysis_attributes, columns.attributes)
             repo.replace_row_states(conn, pset.id, states, None if old_state is None else changed)
             repo.publish(conn, pset.id, run.id, all_records.to_bytes())
             repo.update_run(

@@ -1,0 +1,210 @@
+"""Stored analysis against ``predscope eval``, incremental re-analysis, and query latencies.
+
+One run, side by side, each timed in its own process (peak memory = ru_maxrss of that process):
+
+1. ``predscope eval GT DT`` on the generated COCO case (``_gen_coco.py``: 5,000 images, 80
+   classes, ~36,000 GT; detections thinned to ~313,000 = 5 of every 8) - the engine on files;
+2. ``predscope analyse`` of the same case imported into a store (full run: read rows, match,
+   TIDE + dAP, write every object's outcomes at ten thresholds) - goal within 2x of (1), peak
+   under 600 MB;
+3. the same after one image's prediction row changed (incremental) - goal at most 5% of (2);
+4. query latencies on the stored results (p50 / p95 of repeated first pages with totals) - goal
+   p95 <= 50 ms at a million stored predictions (``--scale 2`` with ``--dets 100`` stores 1M).
+
+    python benchmarks/analyse.py [--work DIR] [--store URL] [--scale 1] [--keep-every 5/8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _gen_coco import generate  # noqa: E402
+from import_coco import _setup  # noqa: E402
+
+CHILD = """
+import resource, sys, time
+from predscope.cli.app import main
+t = time.perf_counter()
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    if exc.code:
+        raise
+print("SECONDS", time.perf_counter() - t, file=sys.stderr)
+print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+
+QUERIES = {
+    "FP of one class >= 0.7 at IoU 0.75, by confidence": {
+        "outcome": "FP",
+        "iou_threshold": 0.75,
+        "object_names": ["class_1"],
+        "min_confidence": 0.7,
+    },
+    "all TP at IoU 0.5, by confidence": {"outcome": "TP"},
+    "FP at IoU 0.95, by confidence": {"outcome": "FP", "iou_threshold": 0.95},
+    "FP of one class, largest first": {
+        "outcome": "FP",
+        "object_names": ["class_3"],
+        "order_by": "-area_px",
+    },
+    "missed GT at IoU 0.5, largest first": {
+        "kind": "ground_truth",
+        "outcome": "FN",
+        "order_by": "-area_px",
+    },
+    "background errors, by confidence": {"error_type": "background"},
+}
+
+
+def _cli(*args: str) -> tuple[float, float, str]:
+    cmd = [sys.executable, "-c", CHILD, *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(done.stderr[-3000:])
+    seconds = rss = 0.0
+    for line in done.stderr.splitlines():
+        if line.startswith("SECONDS"):
+            seconds = float(line.split()[1])
+        if line.startswith("MAXRSS_KB"):
+            rss = float(line.split()[1]) / 1024
+    return seconds, rss, done.stdout
+
+
+def _thin(dt_path: Path, keep: tuple[int, int]) -> Path:
+    out = dt_path.with_name(dt_path.stem + f"_keep{keep[0]}of{keep[1]}.json")
+    if not out.exists():
+        dets = json.loads(dt_path.read_text())
+        out.write_text(json.dumps([d for i, d in enumerate(dets) if i % keep[1] < keep[0]]))
+    return out
+
+
+def _has_project(store: str) -> bool:
+    from predscope.exceptions import ResourceNotFoundError
+    from predscope.services.projects import get_project
+    from predscope.store.engine import open_store
+
+    opened = open_store(store)
+    try:
+        get_project(opened, "bench")
+        return True
+    except ResourceNotFoundError:
+        return False
+    finally:
+        opened.close()
+
+
+def _change_one_row(store: str) -> str:
+    from predscope.sdk.client import Client
+
+    with Client(store) as client:
+        project = client.get_project("bench")
+        row = project.list_label_rows_v2(branch_name="preds")[17]
+        row.initialise_labels()
+        inst = row.get_object_instances()[0]
+        inst.get_annotations()[0].confidence = 0.001
+        row.save()
+        return row.data_title
+
+
+def _queries(store: str, repeats: int) -> None:
+    from predscope.services.query import query_data_units, query_objects
+    from predscope.store.engine import open_store
+
+    opened = open_store(store)
+    try:
+        cases = [
+            (name, lambda q=q: query_objects(opened, "bench", "preds", **q))
+            for name, q in QUERIES.items()
+        ]
+        cases.append(("images with most FP", lambda: query_data_units(opened, "bench", "preds")))
+        cases.append(
+            (
+                "images, one class, most FN",
+                lambda: query_data_units(
+                    opened, "bench", "preds", object_names=["class_2"], order_by="-fn"
+                ),
+            )
+        )
+        for name, call in cases:
+            call()  # warm the connection and caches
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                page = call()
+                times.append((time.perf_counter() - t) * 1000)
+            p95 = statistics.quantiles(times, n=20)[-1]
+            print(
+                f"  {name:<52} total {page.total:>8,}  p50 {statistics.median(times):6.1f} ms  "
+                f"p95 {p95:6.1f} ms"
+            )
+    finally:
+        opened.close()
+
+
+def _run(store: str, data_dir: Path, scale: int, keep: tuple[int, int], repeats: int) -> None:
+    gt_path, dt_full = generate(data_dir, scale=scale, full_precision=True)
+    dt_path = _thin(dt_full, keep)
+    n_dt = len(json.loads(dt_path.read_text()))
+    print(f"case: {scale * 5000:,} images, {n_dt:,} detections ({dt_path.name})")
+    if _has_project(store):
+        print(f"reusing project 'bench' in {store}")
+    else:
+        _setup(store, gt_path)
+        _cli("import", "coco", "bench", str(gt_path), "--store", store, "--ground-truth", "--json")
+        _cli(
+            "import", "coco", "bench", str(dt_path), "--store", store, "--branch", "preds", "--json"
+        )
+    t_eval, m_eval, _ = _cli("eval", str(gt_path), str(dt_path), "--json")
+    print(f"predscope eval (files)           {t_eval:7.2f} s  peak {m_eval:5.0f} MB")
+    t_full, m_full, out = _cli(
+        "analyse", "bench", "--branch", "preds", "--full", "--store", store, "--json"
+    )
+    doc = json.loads(out)
+    print(
+        f"predscope analyse (full, stored)  {t_full:7.2f} s  peak {m_full:5.0f} MB  "
+        f"= {t_full / t_eval:.2f}x eval   stages {doc['run']['timings']}"
+    )
+    title = _change_one_row(store)
+    t_inc, m_inc, out = _cli("analyse", "bench", "--branch", "preds", "--store", store, "--json")
+    inc = json.loads(out)
+    print(
+        f"predscope analyse (1 row changed) {t_inc:7.2f} s  peak {m_inc:5.0f} MB  "
+        f"= {100 * t_inc / t_full:.1f}% of full ({inc['run']['mode']}, "
+        f"{inc['run']['changed_units']} unit: {title})   stages {inc['run']['timings']}"
+    )
+    print(f"query latencies ({n_dt:,} stored predictions, {repeats} repeats, in-process):")
+    _queries(store, repeats)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=None, help="keep (and reuse) the case here")
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="a store folder or URL (e.g. PostgreSQL), kept and reused; default: a temp folder",
+    )
+    parser.add_argument("--scale", type=int, default=1)
+    parser.add_argument("--keep-every", default="5/8", help="keep A of every B detections")
+    parser.add_argument("--repeats", type=int, default=40)
+    args = parser.parse_args()
+    a, b = (int(v) for v in args.keep_every.split("/"))
+    with tempfile.TemporaryDirectory(prefix="predscope-bench-") as tmp:
+        data_dir = (args.work or Path(tmp)) / "data"
+        store = args.store or str(Path(tmp) / "store")
+        _run(store, data_dir, args.scale, (a, b), args.repeats)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Compare two analysed prediction sets on the same ground truth: deltas, a bootstrap interval,
+and the ground-truth objects whose outcome changed.
+
+Nothing is re-matched: both sets' stored match records are re-aggregated by the engine
+(``records.aggregate``), and the bootstrap over images (``evaluation.bootstrap``) resamples
+those match states, which equals evaluating each resampled data set from scratch. The two runs
+must have seen the same ground truth (same frames and the same row fingerprint), else the
+comparison is refused: re-analyse the stale one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from predscope.evaluation.bootstrap import bootstrap_map_difference
+from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth
+from predscope.evaluation.params import CocoParams
+from predscope.exceptions import InvalidArgumentsError
+from predscope.services.analysis.evaluate import _project
+from predscope.services.analysis.metrics import complete_set
+from predscope.services.analysis.records import Records, aggregate
+from predscope.services.query import threshold_index
+from predscope.store import analysis as repo
+from predscope.store.branches import MAIN_BRANCH
+from predscope.store.engine import Store
+from predscope.store.records import ProjectRecord
+from predscope.store.schema import analysis_objects, data_units
+
+HEADLINE = ("AP", "AP50", "AP75", "AR100")
+CHANGED_LIMIT = 100
+
+
+def _light_inputs(
+    records: Records, num_images: int, num_k: int
+) -> tuple[CocoGroundTruth, CocoDetections]:
+    """Inputs carrying only what resampling reads (image and class per row)."""
+    ng, nd = records.g_cat.size, records.d_cat.size
+    gt = CocoGroundTruth(
+        num_images=num_images,
+        category_ids=tuple(range(num_k)),
+        image=records.g_image.astype(np.int64),
+        category=records.g_cat.astype(np.int64),
+        bbox=np.zeros((ng, 4)),
+        area=np.zeros(ng),
+        iscrowd=records.g_crowd,
+    )
+    dt = CocoDetections(
+        image=records.d_image.astype(np.int64),
+        category=records.d_cat.astype(np.int64),
+        bbox=np.zeros((nd, 4)),
+        area=np.zeros(nd),
+        score=records.d_score,
+    )
+    return gt, dt
+
+
+def compare_prediction_sets(
+    store: Store,
+    project: ProjectRecord | str,
+    branch_a: str,
+    branch_b: str,
+    *,
+    against: str = MAIN_BRANCH,
+    iou_threshold: float = 0.5,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Deltas A - B of the summary and per class, the bootstrap CI of the mAP difference, and
+    GT objects found by one set and missed by the other at ``iou_threshold``."""
+    record = _project(store, project)
+    if branch_a == branch_b:
+        raise InvalidArgumentsError(f"compare: both branches are {branch_a!r} - name two sets")
+    t = threshold_index(iou_threshold)
+    with store.read() as conn:
+        (set_a, run_a), (set_b, run_b) = (
+            complete_set(conn, record, b, against) for b in (branch_a, branch_b)
+        )
+        if (
+            run_a.params.get("basis") != run_b.params.get("basis")
+            or run_a.gt_fingerprint != run_b.gt_fingerprint
+        ):
+            raise InvalidArgumentsError(
+                f"compare: {branch_a!r} (run {run_a.id}) and {branch_b!r} (run {run_b.id}) were "
+                "analysed against different ground truth or parameters - re-analyse both "
+                "(predscope analyse ... --branch NAME) and compare again"
+            )
+        res_a, res_b = repo.run_results(conn, run_a.id), repo.run_results(conn, run_b.id)
+        blobs = [repo.load_state(conn, s.id) for s in (set_a, set_b)]
+        changed = _changed_objects(conn, set_a.id, set_b.id, t)
+    records = [Records.from_bytes(b or b"") for b in blobs]
+    kind = run_a.params.get("iou_type", "bbox")
+    params = CocoParams.default(kind)
+    cats = run_a.params.get("categories", [])
+    ids, names = tuple(c[0] for c in cats), tuple(c[1] for c in cats)
+    evals = [aggregate(r, params, ids, names) for r in records]
+    num_images = int(res_a["images"])
+    inputs = [_light_inputs(r, num_images, len(cats)) for r in records]
+    interval = bootstrap_map_difference(
+        inputs[0][0],
+        inputs[0][1],
+        inputs[1][1],
+        params,
+        eval_a=evals[0],
+        eval_b=evals[1],
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
+    )
+    per_class = []
+    for ca, cb in zip(res_a["classes"], res_b["classes"], strict=True):
+        row: dict[str, Any] = {"name": ca["name"], "category_id": ca["category_id"]}
+        for key in HEADLINE:
+            va, vb = ca[key], cb[key]
+            row[key] = {"a": va, "b": vb, "delta": None if va < 0 or vb < 0 else va - vb}
+        per_class.append(row)
+    return {
+        "project": record.project_hash,
+        "a": {"branch": branch_a, "run_id": run_a.id},
+        "b": {"branch": branch_b, "run_id": run_b.id},
+        "against": against,
+        "iou_type": kind,
+        "stats": {
+            k: {
+                "a": res_a["stats"][k],
+                "b": res_b["stats"][k],
+                "delta": res_a["stats"][k] - res_b["stats"][k],
+            }
+            for k in res_a["stats"]
+        },
+        "per_class": per_class,
+        "bootstrap": {
+            "stat": interval.stat,
+            "estimate": interval.estimate,
+            "low": interval.low,
+            "high": interval.high,
+            "confidence": interval.confidence,
+            "n_resamples": interval.n_resamples,
+            "seed": interval.seed,
+            "unit": "images",
+        },
+        "changed": {"iou_threshold": round(0.5 + 0.05 * t, 2), **_named(changed, names)},
+    }
+
+
+def _named(changed: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    for key in ("examples_a_not_b", "examples_b_not_a"):
+        for item in changed[key]:
+            item["class"] = names[item.pop("class_id")]
+    return changed
+
+
+def _changed_objects(conn: Any, set_a: int, set_b: int, t: int) -> dict[str, Any]:
+    """GT objects found (TP) by one set and missed (FN) by the other, joined by object hash."""
+    o = analysis_objects
+    col = o.c[f"o{t}"]
+    query = (
+        select(o.c.object_hash, col, o.c.class_id, o.c.frame, data_units.c.data_hash)
+        .join(data_units, data_units.c.id == o.c.data_unit_id)
+        .where(o.c.kind == 1)
+    )
+    a = {r[0]: r for r in conn.execute(query.where(o.c.set_id == set_a))}
+    b = {r[0]: r for r in conn.execute(query.where(o.c.set_id == set_b))}
+    found_a = sorted(h for h, r in a.items() if r[1] == 1 and h in b and b[h][1] == 4)
+    found_b = sorted(h for h, r in b.items() if r[1] == 1 and h in a and a[h][1] == 4)
+
+    def items(hashes: list[str]) -> list[dict[str, Any]]:
+        return [
+            {"object_hash": h, "data_hash": a[h][4], "frame": a[h][3], "class_id": a[h][2]}
+            for h in hashes[:CHANGED_LIMIT]
+        ]
+
+    return {
+        "found_by_a_missed_by_b": len(found_a),
+        "found_by_b_missed_by_a": len(found_b),
+        "examples_a_not_b": items(found_a),
+        "examples_b_not_a": items(found_b),
+    }
