@@ -3,9 +3,11 @@ API's, uploads import as background jobs, bad input changes nothing, writers do 
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
@@ -203,3 +205,70 @@ def test_disconnect_mid_upload_writes_nothing(served: tuple[Server, str]) -> Non
     while list(server.tmp.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert list(server.tmp.iterdir()) == []
+
+
+VOC_XML = """<annotation><filename>astronaut.png</filename>
+<size><width>512</width><height>512</height><depth>3</depth></size>
+<object><name>face</name><difficult>0</difficult>
+<bndbox><xmin>160</xmin><ymin>40</ymin><xmax>260</xmax><ymax>160</ymax></bndbox></object>
+</annotation>"""
+
+
+def _zip_bytes(members: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in members.items():
+            zf.writestr(name, text)
+    return buffer.getvalue()
+
+
+def test_yolo_and_voc_zips(served: tuple[Server, str]) -> None:
+    server, _ = served
+    yolo = _zip_bytes(
+        {
+            "labels/classes.txt": "face\nperson\ntext\n",
+            "labels/astronaut.txt": "0 0.41 0.2 0.2 0.24 0.9\n1 0.5 0.5 0.5 0.9 0.8\n",
+            "labels/camera.txt": "1 0.5 0.5 0.6 0.9 0.7\n",
+        }
+    )
+    voc = _zip_bytes({"astronaut.xml": VOC_XML})
+    zip_type = {"Content-Type": "application/zip"}
+    with server.client() as http:
+        posted = http.post(
+            f"/api/projects/{PROJECT}/imports",
+            params={"format": "yolo", "branch": "yolo-zip", "filename": "labels.zip"},
+            content=yolo,
+            headers=zip_type,
+        )
+        done = wait_job(http, posted.json())
+        assert done["status"] == "succeeded", done
+        assert done["result"]["per_class"] == {"face": 1, "person": 2}
+        posted = http.post(
+            f"/api/projects/{PROJECT}/imports",
+            params={"format": "voc", "branch": "voc-zip"},
+            content=voc,
+            headers=zip_type,
+        )
+        done = wait_job(http, posted.json())
+        assert done["status"] == "succeeded", done
+        rows = http.get(f"/api/projects/{PROJECT}/branches/voc-zip/label-rows").json()["items"]
+        (row,) = [r for r in rows if r["document"] is not None]
+        unit = row["document"]["data_units"][row["data_hash"]]
+        (box,) = [o["boundingBox"] for o in unit["labels"]["objects"]]
+        assert row["data_title"] == "astronaut.png"
+        # VOC pixel indices are 1-based and inclusive (the importer's one_based default).
+        assert box == pytest.approx({"x": 159 / 512, "y": 39 / 512, "w": 101 / 512, "h": 121 / 512})
+        before = _state(http)
+        evil = http.post(
+            f"/api/projects/{PROJECT}/imports",
+            params={"format": "yolo", "branch": "evil"},
+            content=_zip_bytes({"../../escape.txt": "0 0.5 0.5 0.1 0.1"}),
+            headers=zip_type,
+        )
+        failed = wait_job(http, evil.json())
+        assert failed["status"] == "failed" and failed["error"]["code"] == "import_format"
+        assert "leaves the archive" in failed["error"]["message"]
+        json_as_zip = upload(http, b"[]", fmt="yolo", branch="x")
+        assert json_as_zip.status_code == 422  # a zip format needs a zip body type
+        assert _state(http) == before
+    assert not (server.tmp.parent / "escape.txt").exists()
