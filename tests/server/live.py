@@ -22,6 +22,7 @@ import httpx
 from PIL import Image
 
 from predscope.services.imports.coco import import_coco
+from predscope.services.imports.options import ImportOptions
 from predscope.services.projects import add_data, add_image_group, create_project
 from predscope.store.engine import open_store
 
@@ -125,9 +126,8 @@ def build_project(store: str) -> str:
         add_data(opened, project, sorted((DATA / "images").iterdir()))
         add_image_group(opened, project, "pair", [_frame(i, name) for i, name in enumerate(PAIR)])
         add_data(opened, project, [{"title": "size-only.png", "width": 10, "height": 10}])
-        import_coco(
-            opened, project, DATA / "demo_ground_truth.json", branch_name="main", ground_truth=True
-        )
+        gt = DATA / "demo_ground_truth.json"
+        import_coco(opened, project, gt, ImportOptions(ground_truth=True))
         return project.project_hash
 
 

@@ -133,7 +133,10 @@ def test_bad_uploads_change_nothing(served: tuple[Server, str]) -> None:
         first = wait_job(http, upload(http, HAAR, branch="dup").json())
         again = wait_job(http, upload(http, HAAR, branch="dup").json())
         assert first["status"] == "succeeded"
-        assert again["status"] == "failed" and again["error"]["code"] == "duplicate_import"
+        assert again["status"] == "failed" and again["error"]["code"] == "branch_has_labels"
+        assert "replace=true" in again["error"]["message"]  # spelt as an HTTP client writes it
+        swapped = wait_job(http, upload(http, HAAR, branch="dup", replace="true").json())
+        assert swapped["status"] == "succeeded", swapped
     assert list(server.tmp.iterdir()) == []  # every staged upload was removed
 
 
@@ -272,3 +275,47 @@ def test_yolo_and_voc_zips(served: tuple[Server, str]) -> None:
         assert json_as_zip.status_code == 422  # a zip format needs a zip body type
         assert _state(http) == before
     assert not (server.tmp.parent / "escape.txt").exists()
+
+
+def test_analysis_over_http_equals_the_python_api(served: tuple[Server, str]) -> None:
+    server, store = served
+    with server.client() as http:
+        done = wait_job(http, upload(http, MEDIAPIPE, branch="analysed").json())
+        assert done["status"] == "succeeded", done
+        missing = http.get(f"/api/projects/{PROJECT}/branches/analysed/metrics")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+        started = http.post(f"/api/projects/{PROJECT}/branches/analysed/analyses")
+        assert started.status_code == 202, started.text
+        run = wait_job(http, started.json())
+        assert run["status"] == "succeeded", run
+        assert run["kind"] == "analysis" and run["result"]["mode"] == "full"
+        fps = http.get(
+            f"/api/projects/{PROJECT}/branches/analysed/objects",
+            params={"outcome": "FP", "iou_threshold": 0.75, "order_by": "-confidence"},
+        ).json()
+        units = http.get(f"/api/projects/{PROJECT}/branches/analysed/units?order_by=-fp").json()
+        review = http.put(
+            f"/api/projects/{PROJECT}/prediction-sets/analysed/review",
+            json={"status": "in review", "notes": "checked faces"},
+        )
+        assert review.status_code == 200, review.text
+        sets = http.get(f"/api/projects/{PROJECT}/prediction-sets").json()["items"]
+        metrics = http.get(run["result"]["metrics_url"]).json()
+        bad = http.get(
+            f"/api/projects/{PROJECT}/branches/analysed/objects", params={"outcome": "maybe"}
+        )
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_arguments"
+        bad_iou = http.get(f"/api/projects/{PROJECT}/branches/analysed/objects?iou_threshold=2")
+        assert bad_iou.json()["error"]["parameter"] == "iou_threshold"
+    with Client(store) as client:
+        sdk = client.get_project(client.list_projects()[0].project_hash)
+        assert metrics == json.loads(httpx.Response(200, json=sdk.get_metrics("analysed")).text)
+        want = sdk.query_objects("analysed", outcome="FP", iou_threshold=0.75)
+        assert fps == json.loads(httpx.Response(200, json=want.to_dict()).text)
+        assert fps["total"] == len(fps["items"]) > 0
+        assert all(item["outcome"] == "FP" for item in fps["items"])
+        want_units = sdk.query_data_units("analysed", order_by="-fp").to_dict()
+        assert units == json.loads(httpx.Response(200, json=want_units).text)
+        (analysed,) = [s for s in sets if s["branch"] == "analysed"]
+        assert analysed["review"]["status"] == "in_review" if "review" in analysed else True
+        assert sets == json.loads(httpx.Response(200, json=sdk.list_prediction_sets()).text)

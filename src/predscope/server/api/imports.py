@@ -11,6 +11,7 @@ the browser asking first.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,9 +25,9 @@ from predscope.exceptions import InvalidArgumentsError, PredscopeError
 from predscope.server.api.deps import JobsDep, StoreDep, project_of
 from predscope.server.jobs import job_dict
 from predscope.server.uploads import receive_to, remove, safe_file_name, scrub, unpack_zip
+from predscope.services.imports.options import ImportOptions
 from predscope.services.progress import Progress
 from predscope.services.summaries import import_dict
-from predscope.store.branches import MAIN_BRANCH, validate_branch_name
 from predscope.store.engine import Store
 from predscope.store.imports import find_imports
 from predscope.store.records import ProjectRecord
@@ -79,37 +80,49 @@ def _import(
     project: ProjectRecord,
     path: Path,
     fmt: ImportFormat,
-    options: dict[str, Any],
+    job: _Job,
     progress: Progress,
-    max_unpacked: int,
 ) -> Any:
     if fmt is ImportFormat.coco:
         from predscope.services.imports.coco import import_coco
 
-        return import_coco(store, project, path, progress=progress, **options)
+        return import_coco(
+            store, project, path, job.options, score_field=job.score_field, progress=progress
+        )
     if fmt is ImportFormat.encord:
         from predscope.services.imports.encord import import_encord
 
-        return import_encord(store, project, [path], progress=progress, **options)
+        return import_encord(store, project, [path], job.options, progress=progress)
     from predscope.services.imports.text import import_voc, import_yolo
 
-    root = unpack_zip(path, path.parent / "unpacked", max_unpacked)
+    root = unpack_zip(path, path.parent / "unpacked", job.max_unpacked)
     if fmt is ImportFormat.yolo:
-        return import_yolo(store, project, root, **options)
-    return import_voc(store, project, root, **options)
+        return import_yolo(
+            store,
+            project,
+            root,
+            job.options,
+            class_mode=job.class_mode.value,
+            score_column=job.score_column.value,
+        )
+    return import_voc(store, project, root, job.options)
 
 
-def _work(
-    store: Store,
-    project: ProjectRecord,
-    path: Path,
-    fmt: ImportFormat,
-    options: dict[str, Any],
-    max_unpacked: int,
-) -> Any:
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What an upload's job needs besides the file (format-specific keywords included)."""
+
+    options: ImportOptions
+    score_field: str
+    class_mode: ClassMode
+    score_column: ScoreColumn
+    max_unpacked: int
+
+
+def _work(store: Store, project: ProjectRecord, path: Path, fmt: ImportFormat, job: _Job) -> Any:
     def run(progress: Progress) -> dict[str, Any]:
         try:
-            report = _import(store, project, path, fmt, options, progress, max_unpacked)
+            report = _import(store, project, path, fmt, job, progress)
         except PredscopeError as exc:
             exc.args = (scrub(str(exc), path.parent),)
             raise
@@ -117,25 +130,6 @@ def _work(
         return result
 
     return run
-
-
-def _options(
-    fmt: ImportFormat, branch: str | None, flags: dict[str, Any], yolo: dict[str, Any]
-) -> dict[str, Any]:
-    if fmt is ImportFormat.encord:
-        return {"branch_name": branch, "dry_run": flags["dry_run"]}
-    if branch is None and not flags["ground_truth"]:
-        raise InvalidArgumentsError(
-            f"query parameter 'branch': required for {fmt.value} predictions (e.g. "
-            "branch=model-v2); pass ground_truth=true to import ground truth onto main"
-        )
-    options = {"branch_name": branch or MAIN_BRANCH, **flags}
-    if fmt is ImportFormat.coco:
-        return options
-    options.pop("score_field")
-    if fmt is ImportFormat.yolo:
-        options.update(yolo)
-    return options
 
 
 @router.post(
@@ -156,7 +150,8 @@ async def import_upload(
     ] = None,
     ground_truth: Annotated[bool, Query(description="The file is ground truth.")] = False,
     dry_run: Annotated[bool, Query(description="Match and report; write nothing.")] = False,
-    replace: Annotated[bool, Query(description="Replace this file's import.")] = False,
+    replace: Annotated[bool, Query(description="Swap the branch's labels for the file's.")] = False,
+    append: Annotated[bool, Query(description="Add the file's labels to the branch's.")] = False,
     on_unknown_category: OnUnknown = OnUnknown.error,
     on_unknown_image: OnUnknown = OnUnknown.error,
     score_field: Annotated[str, Query(max_length=100, description="COCO score field.")] = "score",
@@ -175,18 +170,17 @@ async def import_upload(
             f"upload: Content-Type {content_type or 'missing'!r} - send the {format.value} "
             f"file as the request body with Content-Type: {_BODY_TYPES[format.value][0]}"
         )
-    if branch is not None:
-        validate_branch_name(branch)
-    flags = {
-        "ground_truth": ground_truth,
-        "dry_run": dry_run,
-        "replace": replace,
-        "on_unknown_category": on_unknown_category.value,
-        "on_unknown_image": on_unknown_image.value,
-        "score_field": score_field,
-    }
-    yolo = {"class_mode": class_mode.value, "score_column": score_column.value}
-    options = _options(format, branch, flags, yolo)
+    options = ImportOptions(
+        branch=branch,
+        ground_truth=ground_truth,
+        dry_run=dry_run,
+        replace=replace,
+        append=append,
+        on_unknown_category=on_unknown_category.value,
+        on_unknown_image=on_unknown_image.value,
+        branch_in_rows=format is ImportFormat.encord,
+        caller="http",
+    )
     suffix = ".json" if format in (ImportFormat.coco, ImportFormat.encord) else ".zip"
     folder = Path(tempfile.mkdtemp(prefix="predscope-upload-"))
     path = folder / safe_file_name(filename, f"upload-{format.value}{suffix}")
@@ -198,9 +192,19 @@ async def import_upload(
     if size == 0:
         remove(folder)
         raise InvalidArgumentsError("upload: the request body is empty - send the file as the body")
-    settings = request.app.state.settings
-    work = _work(store, record, path, format, options, UNPACK_FACTOR * settings.max_body_bytes)
-    params = {"format": format.value, "file": path.name, "bytes": size, **options}
+    limit = UNPACK_FACTOR * request.app.state.settings.max_body_bytes
+    work = _work(
+        store, record, path, format, _Job(options, score_field, class_mode, score_column, limit)
+    )
+    params = {
+        "format": format.value,
+        "file": path.name,
+        "bytes": size,
+        "branch": options.branch,
+        "mode": options.mode,
+        "ground_truth": ground_truth,
+        "dry_run": dry_run,
+    }
     job = await run_in_threadpool(
         jobs.submit, record, "import", params, work, lambda: remove(folder)
     )

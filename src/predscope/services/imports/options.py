@@ -32,7 +32,7 @@ __all__ = ["Caller", "ImportMode", "ImportOptions", "MapInput", "Policy"]
 MapInput = str | Path | Mapping[str, str] | None
 Policy = Literal["error", "skip"]
 ImportMode = Literal["new", "replace", "append"]
-Caller = Literal["cli", "python"]
+Caller = Literal["cli", "python", "http"]
 
 # How the caller spells each option, so a message names what the user can actually type.
 _SPELLING: dict[Caller, dict[str, str]] = {
@@ -49,6 +49,14 @@ _SPELLING: dict[Caller, dict[str, str]] = {
         "ground_truth": "ground_truth=True",
         "replace": "replace=True",
         "append": "append=True",
+        "on_unknown_image": "on_unknown_image",
+        "on_unknown_category": "on_unknown_category",
+    },
+    "http": {
+        "branch": "the query parameter branch=NAME",
+        "ground_truth": "ground_truth=true",
+        "replace": "replace=true",
+        "append": "append=true",
         "on_unknown_image": "on_unknown_image",
         "on_unknown_category": "on_unknown_category",
     },
@@ -80,7 +88,9 @@ class ImportOptions:
 
     def __post_init__(self) -> None:
         if self.caller not in _SPELLING:
-            raise InvalidArgumentsError(f"import: caller={self.caller!r} - use 'cli' or 'python'")
+            raise InvalidArgumentsError(
+                f"import: caller={self.caller!r} - use 'cli', 'python' or 'http'"
+            )
         say = self.spell
         if self.branch is None:
             if self.ground_truth:
