@@ -126,9 +126,8 @@ def build_project(store: str) -> str:
         add_data(opened, project, sorted((DATA / "images").iterdir()))
         add_image_group(opened, project, "pair", [_frame(i, name) for i, name in enumerate(PAIR)])
         add_data(opened, project, [{"title": "size-only.png", "width": 10, "height": 10}])
-        import_coco(
-            opened, project, DATA / "demo_ground_truth.json", ImportOptions(ground_truth=True)
-        )
+        gt = DATA / "demo_ground_truth.json"
+        import_coco(opened, project, gt, ImportOptions(ground_truth=True))
         return project.project_hash
 
 

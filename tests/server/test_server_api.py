@@ -3,9 +3,11 @@ API's, uploads import as background jobs, bad input changes nothing, writers do 
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
@@ -96,8 +98,6 @@ def test_errors_are_json_with_codes(served: tuple[Server, str]) -> None:
             (upload(http, HAAR, fmt="yaml", branch="x"), 422, "invalid_arguments"),
             (upload(http, HAAR), 422, "invalid_arguments"),  # predictions need a branch
             (upload(http, HAAR, branch="bad name!"), 422, "invalid_branch_name"),
-            (upload(http, HAAR, branch=""), 422, "invalid_branch_name"),  # never main
-            (upload(http, HAAR, branch="b", replace=True, append=True), 422, "invalid_arguments"),
             (upload(http, b"", branch="x"), 422, "invalid_arguments"),
         ]
         for response, status, code in cases:
@@ -134,7 +134,9 @@ def test_bad_uploads_change_nothing(served: tuple[Server, str]) -> None:
         again = wait_job(http, upload(http, HAAR, branch="dup").json())
         assert first["status"] == "succeeded"
         assert again["status"] == "failed" and again["error"]["code"] == "branch_has_labels"
-        assert "replace=true" in again["error"]["message"]
+        assert "replace=true" in again["error"]["message"]  # spelt as an HTTP client writes it
+        swapped = wait_job(http, upload(http, HAAR, branch="dup", replace="true").json())
+        assert swapped["status"] == "succeeded", swapped
     assert list(server.tmp.iterdir()) == []  # every staged upload was removed
 
 
@@ -206,3 +208,114 @@ def test_disconnect_mid_upload_writes_nothing(served: tuple[Server, str]) -> Non
     while list(server.tmp.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert list(server.tmp.iterdir()) == []
+
+
+VOC_XML = """<annotation><filename>astronaut.png</filename>
+<size><width>512</width><height>512</height><depth>3</depth></size>
+<object><name>face</name><difficult>0</difficult>
+<bndbox><xmin>160</xmin><ymin>40</ymin><xmax>260</xmax><ymax>160</ymax></bndbox></object>
+</annotation>"""
+
+
+def _zip_bytes(members: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in members.items():
+            zf.writestr(name, text)
+    return buffer.getvalue()
+
+
+def test_yolo_and_voc_zips(served: tuple[Server, str]) -> None:
+    server, _ = served
+    yolo = _zip_bytes(
+        {
+            "labels/classes.txt": "face\nperson\ntext\n",
+            "labels/astronaut.txt": "0 0.41 0.2 0.2 0.24 0.9\n1 0.5 0.5 0.5 0.9 0.8\n",
+            "labels/camera.txt": "1 0.5 0.5 0.6 0.9 0.7\n",
+        }
+    )
+    voc = _zip_bytes({"astronaut.xml": VOC_XML})
+    zip_type = {"Content-Type": "application/zip"}
+    with server.client() as http:
+        posted = http.post(
+            f"/api/projects/{PROJECT}/imports",
+            params={"format": "yolo", "branch": "yolo-zip", "filename": "labels.zip"},
+            content=yolo,
+            headers=zip_type,
+        )
+        done = wait_job(http, posted.json())
+        assert done["status"] == "succeeded", done
+        assert done["result"]["per_class"] == {"face": 1, "person": 2}
+        posted = http.post(
+            f"/api/projects/{PROJECT}/imports",
+            params={"format": "voc", "branch": "voc-zip"},
+            content=voc,
+            headers=zip_type,
+        )
+        done = wait_job(http, posted.json())
+        assert done["status"] == "succeeded", done
+        rows = http.get(f"/api/projects/{PROJECT}/branches/voc-zip/label-rows").json()["items"]
+        (row,) = [r for r in rows if r["document"] is not None]
+        unit = row["document"]["data_units"][row["data_hash"]]
+        (box,) = [o["boundingBox"] for o in unit["labels"]["objects"]]
+        assert row["data_title"] == "astronaut.png"
+        # VOC pixel indices are 1-based and inclusive (the importer's one_based default).
+        assert box == pytest.approx({"x": 159 / 512, "y": 39 / 512, "w": 101 / 512, "h": 121 / 512})
+        before = _state(http)
+        evil = http.post(
+            f"/api/projects/{PROJECT}/imports",
+            params={"format": "yolo", "branch": "evil"},
+            content=_zip_bytes({"../../escape.txt": "0 0.5 0.5 0.1 0.1"}),
+            headers=zip_type,
+        )
+        failed = wait_job(http, evil.json())
+        assert failed["status"] == "failed" and failed["error"]["code"] == "import_format"
+        assert "leaves the archive" in failed["error"]["message"]
+        json_as_zip = upload(http, b"[]", fmt="yolo", branch="x")
+        assert json_as_zip.status_code == 422  # a zip format needs a zip body type
+        assert _state(http) == before
+    assert not (server.tmp.parent / "escape.txt").exists()
+
+
+def test_analysis_over_http_equals_the_python_api(served: tuple[Server, str]) -> None:
+    server, store = served
+    with server.client() as http:
+        done = wait_job(http, upload(http, MEDIAPIPE, branch="analysed").json())
+        assert done["status"] == "succeeded", done
+        missing = http.get(f"/api/projects/{PROJECT}/branches/analysed/metrics")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+        started = http.post(f"/api/projects/{PROJECT}/branches/analysed/analyses")
+        assert started.status_code == 202, started.text
+        run = wait_job(http, started.json())
+        assert run["status"] == "succeeded", run
+        assert run["kind"] == "analysis" and run["result"]["mode"] == "full"
+        fps = http.get(
+            f"/api/projects/{PROJECT}/branches/analysed/objects",
+            params={"outcome": "FP", "iou_threshold": 0.75, "order_by": "-confidence"},
+        ).json()
+        units = http.get(f"/api/projects/{PROJECT}/branches/analysed/units?order_by=-fp").json()
+        review = http.put(
+            f"/api/projects/{PROJECT}/prediction-sets/analysed/review",
+            json={"status": "in review", "notes": "checked faces"},
+        )
+        assert review.status_code == 200, review.text
+        sets = http.get(f"/api/projects/{PROJECT}/prediction-sets").json()["items"]
+        metrics = http.get(run["result"]["metrics_url"]).json()
+        bad = http.get(
+            f"/api/projects/{PROJECT}/branches/analysed/objects", params={"outcome": "maybe"}
+        )
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_arguments"
+        bad_iou = http.get(f"/api/projects/{PROJECT}/branches/analysed/objects?iou_threshold=2")
+        assert bad_iou.json()["error"]["parameter"] == "iou_threshold"
+    with Client(store) as client:
+        sdk = client.get_project(client.list_projects()[0].project_hash)
+        assert metrics == json.loads(httpx.Response(200, json=sdk.get_metrics("analysed")).text)
+        want = sdk.query_objects("analysed", outcome="FP", iou_threshold=0.75)
+        assert fps == json.loads(httpx.Response(200, json=want.to_dict()).text)
+        assert fps["total"] == len(fps["items"]) > 0
+        assert all(item["outcome"] == "FP" for item in fps["items"])
+        want_units = sdk.query_data_units("analysed", order_by="-fp").to_dict()
+        assert units == json.loads(httpx.Response(200, json=want_units).text)
+        (analysed,) = [s for s in sets if s["branch"] == "analysed"]
+        assert analysed["review"]["status"] == "in_review" if "review" in analysed else True
+        assert sets == json.loads(httpx.Response(200, json=sdk.list_prediction_sets()).text)

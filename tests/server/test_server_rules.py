@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import inspect
+import stat
+import zipfile
+from pathlib import Path
 
 import pytest
 
 import predscope.exceptions as exc
-from predscope.server.api.imports import safe_file_name
 from predscope.server.errors import STATUS, status_for
 from predscope.server.settings import Settings, is_loopback, resolve_settings
+from predscope.server.uploads import safe_file_name, unpack_zip
 
 
 @pytest.mark.parametrize(
@@ -80,3 +83,42 @@ def test_every_exception_has_its_own_code_and_a_status() -> None:
 )
 def test_upload_names_are_reduced_to_a_safe_base_name(given: str | None, name: str) -> None:
     assert safe_file_name(given) == name
+
+
+def _zip(path: Path, members: dict[str, bytes], link: str | None = None) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+        if link is not None:
+            info = zipfile.ZipInfo(link)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, "/etc/passwd")
+    return path
+
+
+def test_zip_members_stay_inside_the_folder(tmp_path: Path) -> None:
+    good = _zip(tmp_path / "good.zip", {"labels/a.txt": b"0 0.5 0.5 0.1 0.1", "labels/.x": b""})
+    root = unpack_zip(good, tmp_path / "out", 1 << 20)
+    assert root == tmp_path / "out" / "labels" and sorted(p.name for p in root.iterdir()) == [
+        "a.txt"
+    ]
+    for name, members, link in [
+        ("up.zip", {"../evil.txt": b"x"}, None),
+        ("deep.zip", {"a/../../evil.txt": b"x"}, None),
+        ("abs.zip", {"/tmp/evil.txt": b"x"}, None),
+        ("link.zip", {"a.txt": b"x"}, "passwd"),
+    ]:
+        target = tmp_path / name.replace(".zip", "")
+        with pytest.raises(exc.ImportFormatError, match=name):
+            unpack_zip(_zip(tmp_path / name, members, link), target, 1 << 20)
+    assert not (tmp_path / "evil.txt").exists() and not Path("/tmp/evil.txt").exists()
+
+
+def test_zip_unpacked_size_is_counted_not_trusted(tmp_path: Path) -> None:
+    bomb = _zip(tmp_path / "bomb.zip", {"zeros.txt": bytes(3 << 20)})
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(exc.ImportFormatError, match="more than 1 MB"):
+        unpack_zip(bomb, tmp_path / "out", 1 << 20)
+    with pytest.raises(exc.ImportFormatError, match="not a readable zip"):
+        (tmp_path / "x.zip").write_bytes(b"[1, 2]")
+        unpack_zip(tmp_path / "x.zip", tmp_path / "o2", 1 << 20)

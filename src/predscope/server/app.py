@@ -1,8 +1,9 @@
 """``create_app(settings, store)``: the ASGI app of ``predscope serve``. Nothing runs at import.
 
 The app owns a job runner (background imports) and a thumbnail cache, both made here and stopped
-with the app. The web pages and the Encord-compatible API mount on the same app later
-(``server/pages/``, ``server/encord/``); every request passes ``SafetyMiddleware`` first.
+with the app. The Encord-compatible API (``server/encord/``) is mounted at the root, where the SDK
+looks for it; the web pages (``server/pages/``) mount beside the JSON API. Every request passes
+``SafetyMiddleware`` first.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from fastapi import FastAPI
 
 from predscope.server.api import api_router
 from predscope.server.docs import install_docs
+from predscope.server.encord.handlers import EncordApi
+from predscope.server.encord.router import encord_router
 from predscope.server.errors import install_error_handlers
 from predscope.server.jobs import JobRunner
 from predscope.server.media import ThumbnailCache
@@ -57,6 +60,9 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     install_error_handlers(app)
     install_docs(app)
     app.include_router(api_router())
+    # Encord's SDK builds its URLs from the host root, so these routes sit at /public and
+    # /v2/public/; they authenticate every request by its Ed25519 signature themselves.
+    app.include_router(encord_router(EncordApi(store), max_body=settings.max_body_bytes))
 
     @app.get("/api/health", tags=["server"], summary="Liveness, version and schema version")
     def health() -> dict[str, Any]:

@@ -1,43 +1,53 @@
 """Imports over HTTP: the request body is the file; the import runs as a background job.
 
-The body is streamed into a fresh temporary folder the server made, under a name reduced to safe
-characters (the client's name only labels the import); the job imports that file in one
-transaction and the folder is removed afterwards. A client that disconnects mid-upload leaves
-nothing: no job is created until the whole body has arrived. Only JSON bodies are accepted, which
-a cross-site web page cannot send without the browser asking first.
+COCO and Encord label rows are JSON bodies; YOLO (``.txt`` files, ``classes.txt``) and Pascal VOC
+(``.xml``) come as one zip archive. The body is streamed into a fresh temporary folder the server
+made (see ``server/uploads.py``); the job imports it in one transaction and the folder is removed
+afterwards. A client that disconnects mid-upload leaves nothing: no job exists until the whole body
+has arrived. Only JSON and zip bodies are accepted, which a cross-site web page cannot send without
+the browser asking first.
 """
 
 from __future__ import annotations
 
-import re
-import shutil
 import tempfile
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from predscope.exceptions import InvalidArgumentsError, PredscopeError
 from predscope.server.api.deps import JobsDep, StoreDep, project_of
 from predscope.server.jobs import job_dict
+from predscope.server.uploads import receive_to, remove, safe_file_name, scrub, unpack_zip
 from predscope.services.imports.options import ImportOptions
 from predscope.services.progress import Progress
 from predscope.services.summaries import import_dict
+from predscope.store.engine import Store
 from predscope.store.imports import find_imports
 from predscope.store.records import ProjectRecord
 
 router = APIRouter(tags=["imports"])
 
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-_JSON_TYPES = ("application/json", "application/octet-stream")
+_BODY_TYPES = {
+    "coco": ("application/json", "application/octet-stream"),
+    "encord": ("application/json", "application/octet-stream"),
+    "yolo": ("application/zip", "application/x-zip-compressed", "application/octet-stream"),
+    "voc": ("application/zip", "application/x-zip-compressed", "application/octet-stream"),
+}
+UNPACK_FACTOR = 4  # a zip may unpack to this many times the body limit
 
 
 class ImportFormat(StrEnum):
     coco = "coco"
     encord = "encord"
+    yolo = "yolo"
+    voc = "voc"
 
 
 class OnUnknown(StrEnum):
@@ -45,11 +55,16 @@ class OnUnknown(StrEnum):
     skip = "skip"
 
 
-def safe_file_name(name: str | None, fallback: str = "upload.json") -> str:
-    """``../../etc/passwd`` -> ``passwd``: the last part, safe characters only, never hidden."""
-    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = _SAFE_NAME.sub("_", base).lstrip(".")[:120]
-    return cleaned or fallback
+class ClassMode(StrEnum):
+    by_index = "index"
+    by_name = "name"
+
+
+class ScoreColumn(StrEnum):
+    auto = "auto"
+    none = "none"
+    last = "last"
+    second = "second"
 
 
 @router.get("/projects/{project}/imports", summary="Import provenance, oldest first")
@@ -60,54 +75,58 @@ def imports_list(store: StoreDep, project: str) -> dict[str, Any]:
     return {"items": items, "total": len(items)}
 
 
-async def _receive_to(request: Request, path: Path) -> int:
-    size = 0
-    with path.open("wb") as out:
-        async for chunk in request.stream():
-            out.write(chunk)
-            size += len(chunk)
-    return size
-
-
-def _readable(text: str, folder: Path) -> str:
-    """Messages and reports name the upload, not the server's temporary folder."""
-    return text.replace(f"{folder}/", "")
-
-
-def _scrub(value: Any, folder: Path) -> Any:
-    if isinstance(value, str):
-        return _readable(value, folder)
-    if isinstance(value, list):
-        return [_scrub(v, folder) for v in value]
-    if isinstance(value, dict):
-        return {k: _scrub(v, folder) for k, v in value.items()}
-    return value
-
-
-def _work(
-    store: Any,
+def _import(
+    store: Store,
     project: ProjectRecord,
     path: Path,
     fmt: ImportFormat,
-    options: ImportOptions,
-    score_field: str,
+    job: _Job,
+    progress: Progress,
 ) -> Any:
+    if fmt is ImportFormat.coco:
+        from predscope.services.imports.coco import import_coco
+
+        return import_coco(
+            store, project, path, job.options, score_field=job.score_field, progress=progress
+        )
+    if fmt is ImportFormat.encord:
+        from predscope.services.imports.encord import import_encord
+
+        return import_encord(store, project, [path], job.options, progress=progress)
+    from predscope.services.imports.text import import_voc, import_yolo
+
+    root = unpack_zip(path, path.parent / "unpacked", job.max_unpacked)
+    if fmt is ImportFormat.yolo:
+        return import_yolo(
+            store,
+            project,
+            root,
+            job.options,
+            class_mode=job.class_mode.value,
+            score_column=job.score_column.value,
+        )
+    return import_voc(store, project, root, job.options)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What an upload's job needs besides the file (format-specific keywords included)."""
+
+    options: ImportOptions
+    score_field: str
+    class_mode: ClassMode
+    score_column: ScoreColumn
+    max_unpacked: int
+
+
+def _work(store: Store, project: ProjectRecord, path: Path, fmt: ImportFormat, job: _Job) -> Any:
     def run(progress: Progress) -> dict[str, Any]:
         try:
-            if fmt is ImportFormat.coco:
-                from predscope.services.imports.coco import import_coco
-
-                report: Any = import_coco(
-                    store, project, path, options, score_field=score_field, progress=progress
-                )
-            else:
-                from predscope.services.imports.encord import import_encord
-
-                report = import_encord(store, project, [path], options, progress=progress)
+            report = _import(store, project, path, fmt, job, progress)
         except PredscopeError as exc:
-            exc.args = (_readable(str(exc), path.parent),)
+            exc.args = (scrub(str(exc), path.parent),)
             raise
-        result: dict[str, Any] = _scrub(report.to_dict(), path.parent)
+        result: dict[str, Any] = scrub(report.to_dict(), path.parent)  # type: ignore[assignment]
         return result
 
     return run
@@ -116,7 +135,7 @@ def _work(
 @router.post(
     "/projects/{project}/imports",
     status_code=202,
-    summary="Upload a COCO or Encord label-row JSON file; the import runs as a background job",
+    summary="Upload a COCO / Encord JSON file or a YOLO / VOC zip; it imports as a background job",
     response_description="The job; follow it at its url until status is succeeded or failed.",
 )
 async def import_upload(
@@ -127,77 +146,70 @@ async def import_upload(
     format: Annotated[ImportFormat, Query(description="File format.")],
     branch: Annotated[
         str | None,
-        Query(description="Target branch (COCO: required for predictions; Encord: overrides "),
+        Query(description="Target branch (required for predictions; Encord: overrides rows')."),
     ] = None,
-    ground_truth: Annotated[bool, Query(description="COCO: the file is ground truth.")] = False,
+    ground_truth: Annotated[bool, Query(description="The file is ground truth.")] = False,
     dry_run: Annotated[bool, Query(description="Match and report; write nothing.")] = False,
     replace: Annotated[bool, Query(description="Swap the branch's labels for the file's.")] = False,
-    append: Annotated[
-        bool, Query(description="Add the file's labels to those already on the branch.")
-    ] = False,
+    append: Annotated[bool, Query(description="Add the file's labels to the branch's.")] = False,
     on_unknown_category: OnUnknown = OnUnknown.error,
     on_unknown_image: OnUnknown = OnUnknown.error,
-    score_field: Annotated[str, Query(max_length=100)] = "score",
+    score_field: Annotated[str, Query(max_length=100, description="COCO score field.")] = "score",
+    class_mode: Annotated[ClassMode, Query(description="YOLO: class ids or names.")] = (
+        ClassMode.by_index
+    ),
+    score_column: Annotated[ScoreColumn, Query(description="YOLO: the score column.")] = (
+        ScoreColumn.auto
+    ),
     filename: Annotated[str | None, Query(max_length=500, description="Name for reports.")] = None,
 ) -> JSONResponse:
     record = await run_in_threadpool(project_of, store, project)
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type not in _JSON_TYPES:
+    if content_type not in _BODY_TYPES[format.value]:
         raise InvalidArgumentsError(
-            f"upload: Content-Type {content_type or 'missing'!r} - send the file as the request "
-            "body with Content-Type: application/json"
+            f"upload: Content-Type {content_type or 'missing'!r} - send the {format.value} "
+            f"file as the request body with Content-Type: {_BODY_TYPES[format.value][0]}"
         )
-    coco = format is ImportFormat.coco
-    options = ImportOptions(  # the one place the branch and re-import rules live
+    options = ImportOptions(
         branch=branch,
-        ground_truth=ground_truth and coco,
+        ground_truth=ground_truth,
         dry_run=dry_run,
         replace=replace,
         append=append,
         on_unknown_category=on_unknown_category.value,
         on_unknown_image=on_unknown_image.value,
-        branch_in_rows=not coco,
+        branch_in_rows=format is ImportFormat.encord,
         caller="http",
     )
+    suffix = ".json" if format in (ImportFormat.coco, ImportFormat.encord) else ".zip"
     folder = Path(tempfile.mkdtemp(prefix="predscope-upload-"))
-    path = folder / safe_file_name(filename, f"upload-{format.value}.json")
+    path = folder / safe_file_name(filename, f"upload-{format.value}{suffix}")
     try:
-        size = await _receive_to(request, path)
+        size = await receive_to(request, path)
     except BaseException:  # disconnect, size limit, cancellation: leave nothing behind
-        shutil.rmtree(folder, ignore_errors=True)
+        remove(folder)
         raise
     if size == 0:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove(folder)
         raise InvalidArgumentsError("upload: the request body is empty - send the file as the body")
-    shown: dict[str, Any]
-    if coco:
-        shown = {
-            "branch_name": options.branch,
-            "ground_truth": ground_truth,
-            "dry_run": dry_run,
-            "replace": replace,
-            "append": append,
-            "on_unknown_category": on_unknown_category.value,
-            "on_unknown_image": on_unknown_image.value,
-            "score_field": score_field,
-        }
-    else:
-        shown = {"branch_name": branch, "dry_run": dry_run, "replace": replace, "append": append}
-    params = {"format": format.value, "file": path.name, "bytes": size, **shown}
+    limit = UNPACK_FACTOR * request.app.state.settings.max_body_bytes
+    work = _work(
+        store, record, path, format, _Job(options, score_field, class_mode, score_column, limit)
+    )
+    params = {
+        "format": format.value,
+        "file": path.name,
+        "bytes": size,
+        "branch": options.branch,
+        "mode": options.mode,
+        "ground_truth": ground_truth,
+        "dry_run": dry_run,
+    }
     job = await run_in_threadpool(
-        jobs.submit,
-        record,
-        "import",
-        params,
-        _work(store, record, path, format, options, score_field),
-        lambda: shutil.rmtree(folder, ignore_errors=True),
+        jobs.submit, record, "import", params, work, lambda: remove(folder)
     )
     return JSONResponse(
-        jsonable(job_dict(job)), status_code=202, headers={"Location": f"/api/jobs/{job.job_id}"}
+        jsonable_encoder(job_dict(job)),
+        status_code=202,
+        headers={"Location": f"/api/jobs/{job.job_id}"},
     )
-
-
-def jsonable(value: Any) -> Any:
-    from fastapi.encoders import jsonable_encoder
-
-    return jsonable_encoder(value)
