@@ -115,7 +115,12 @@ def mask_path(grid: NDArray[np.bool_]) -> str:
     >>> mask_path(np.array([[1, 1], [1, 0]], dtype=bool))
     'M0 0H2V1H1V2H0Z'
     """
-    g = np.pad(np.asarray(grid, dtype=np.bool_), 1)
+    full = np.asarray(grid, dtype=np.bool_)
+    rows_any, cols_any = np.flatnonzero(full.any(axis=1)), np.flatnonzero(full.any(axis=0))
+    if rows_any.size == 0:
+        return ""
+    oy, ox = int(rows_any[0]), int(cols_any[0])  # trace only the mask's bounding box
+    g = np.pad(full[oy : int(rows_any[-1]) + 1, ox : int(cols_any[-1]) + 1], 1)
     inner = g[1:-1, 1:-1]
     runs: list[tuple[NDArray[np.int64], ...]] = []
     # direction codes: 0 east, 1 south, 2 west, 3 north (screen coordinates, y down)
@@ -135,7 +140,10 @@ def mask_path(grid: NDArray[np.bool_]) -> str:
         x = cols if d == 3 else cols + 1
         start, end = (r1, r0) if d == 3 else (r0, r1)
         runs.append((x, start, x, end, np.full(cols.size, d)))
-    sx, sy, ex, ey, dirs = (np.concatenate(parts).tolist() for parts in zip(*runs, strict=True))
+    sx, sy, ex, ey, dirs = (
+        (np.concatenate(parts) + shift).tolist()
+        for parts, shift in zip(zip(*runs, strict=True), (ox, oy, ox, oy, 0), strict=True)
+    )
     starts: dict[tuple[int, int], list[int]] = defaultdict(list)
     for i, key in enumerate(zip(sx, sy, strict=True)):
         starts[key].append(i)
@@ -165,12 +173,13 @@ def _runs(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """Maximal horizontal runs of True per row: (row, first column, one past the last)."""
     h, w = exposed.shape
-    padded = np.zeros((h, w + 2), dtype=np.int8)
+    padded = np.zeros((h, w + 2), dtype=np.int8)  # zero columns: no run crosses a row end
     padded[:, 1:-1] = exposed
-    step = np.diff(padded, axis=1)
-    r_on, c_on = np.nonzero(step == 1)
-    _, c_off = np.nonzero(step == -1)
-    return r_on.astype(np.int64), c_on.astype(np.int64), c_off.astype(np.int64)
+    step = np.diff(padded.reshape(-1))  # 1-D and contiguous: much faster than 2-D nonzero
+    on = np.flatnonzero(step == 1) + 1
+    off = np.flatnonzero(step == -1) + 1
+    stride = w + 2
+    return on // stride, on % stride - 1, off % stride - 1
 
 
 def _ring(points: tuple[tuple[float, float], ...]) -> str:
