@@ -16,11 +16,14 @@ from fastapi import FastAPI
 
 from predscope.server.api import api_router
 from predscope.server.docs import install_docs
+from predscope.server.encord.handlers import EncordApi
+from predscope.server.encord.router import encord_router
 from predscope.server.errors import install_error_handlers
 from predscope.server.jobs import JobRunner
 from predscope.server.media import ThumbnailCache
 from predscope.server.security import SafetyMiddleware
 from predscope.server.settings import Settings
+from predscope.services.encord_keys import token_access
 from predscope.services.jobs import fail_abandoned
 from predscope.store.engine import Store
 
@@ -57,6 +60,8 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     install_error_handlers(app)
     install_docs(app)
     app.include_router(api_router())
+    encord_api = EncordApi(store, bearer_lookup=lambda token: token_access(store, token))
+    app.include_router(encord_router(encord_api, max_body=settings.max_body_bytes))
 
     @app.get("/api/health", tags=["server"], summary="Liveness, version and schema version")
     def health() -> dict[str, Any]:
