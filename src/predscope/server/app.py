@@ -24,6 +24,7 @@ from predscope.server.jobs import JobRunner
 from predscope.server.media import ThumbnailCache
 from predscope.server.security import SafetyMiddleware
 from predscope.server.settings import Settings
+from predscope.services.encord_keys import token_access
 from predscope.services.jobs import fail_abandoned
 from predscope.store.engine import Store
 
@@ -60,9 +61,8 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     install_error_handlers(app)
     install_docs(app)
     app.include_router(api_router())
-    # Encord's SDK builds its URLs from the host root, so these routes sit at /public and
-    # /v2/public/; they authenticate every request by its Ed25519 signature themselves.
-    app.include_router(encord_router(EncordApi(store), max_body=settings.max_body_bytes))
+    encord_api = EncordApi(store, bearer_lookup=lambda token: token_access(store, token))
+    app.include_router(encord_router(encord_api, max_body=settings.max_body_bytes))
 
     @app.get("/api/health", tags=["server"], summary="Liveness, version and schema version")
     def health() -> dict[str, Any]:

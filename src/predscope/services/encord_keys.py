@@ -139,3 +139,17 @@ def key_access(store: Store, key_hex: str) -> KeyAccess | None:
             return None
         ids = repo.granted_project_ids(conn, record.user_email)
     return KeyAccess(record.user_email, frozenset(ids))
+
+
+def token_access(store: Store, token: str) -> KeyAccess | None:
+    """A predscope API token (``predscope token create``) used as Encord's bearer token: it
+    already opens every project through predscope's own API, so it does here too; labels it
+    writes are attributed to ``token:<name>``."""
+    from predscope.services.tokens import check_token
+
+    record = check_token(store, token)
+    if record is None:
+        return None
+    with store.read() as conn:
+        ids = frozenset(p.id for p in list_projects(conn))
+    return KeyAccess(f"token:{record.name}", ids)

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from predscope.server.encord.handlers import EncordApi
 from predscope.server.encord.router import encord_router
+from predscope.services.encord_keys import token_access
 from predscope.store.engine import Store
 
 
@@ -24,7 +25,8 @@ def serve_encord(
     """Base URL of a running server (``http://127.0.0.1:PORT``) until the block ends."""
     app = FastAPI()
     kwargs = {} if max_body is None else {"max_body": max_body}
-    app.include_router(encord_router(EncordApi(store, clock=clock), **kwargs))
+    api = EncordApi(store, clock=clock, bearer_lookup=lambda token: token_access(store, token))
+    app.include_router(encord_router(api, **kwargs))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

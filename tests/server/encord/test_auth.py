@@ -16,6 +16,7 @@ import pytest
 
 from predscope.sdk.client import Client
 from predscope.services.encord_keys import add_key, remove_key
+from predscope.services.tokens import create_token
 from predscope.store.engine import Store, open_store
 from tests.examples.test_guide_scripts import IMAGES, _make_project
 from tests.server.encord.keys import KeyPair, make_key_pair
@@ -125,3 +126,16 @@ def test_stale_signature_is_refused(encord_sdk: SdkEnv, world: World) -> None:
     assert "outside the accepted window" in seen["get_project"]["message"]
     # v1 carries no time, so the legacy call still works (Encord's protocol, not ours).
     assert seen["legacy_listing"]["status"] == 200
+
+
+def test_predscope_token_works_as_a_bearer_token(encord_sdk: SdkEnv, world: World) -> None:
+    """``predscope token create`` tokens open every project through predscope's own API, so
+    the SDK's ``create_with_bearer_token`` gets the same; an unknown token is refused."""
+    token, _ = create_token(world.store, "ci")
+    script = Path(__file__).parent / "sdk_scripts" / "bearer_probe.py"
+    with _served(world) as url:
+        done = encord_sdk.run(script, url, token, world.other, timeout=240)
+        wrong = encord_sdk.run(script, url, token + "x", world.other, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["other", str(len(IMAGES))]
+    assert wrong.returncode != 0 and "AuthenticationError" in wrong.stderr

@@ -10,12 +10,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from predscope.objects.coordinates import BoundingBoxCoordinates
 from predscope.sdk.client import Client
 from predscope.sdk.project import Project
 from predscope.services.encord_keys import add_key
+from predscope.services.tokens import create_token
 from predscope.store.engine import open_store
 from tests.examples.test_guide_scripts import (
     IMAGES,
@@ -28,6 +30,7 @@ from tests.server.encord.guide import port_script
 from tests.server.encord.keys import KeyPair, make_key_pair
 from tests.server.encord.live import serve_encord
 from tests.server.encord.sdk_envs import SdkEnv
+from tests.server.live import live_server
 
 pytestmark = pytest.mark.slow
 
@@ -170,3 +173,27 @@ def test_verify_lists_every_branch(encord_sdk: SdkEnv, served: Served) -> None:
     assert "Classification name: scene" in out
     assert "Classification answer: outdoor" in out
     assert "Classification appears on frame: 0" in out
+
+
+def test_guide_scripts_against_predscope_serve(encord_sdk: SdkEnv, tmp_path: Path) -> None:
+    """The same scripts against the real ``predscope serve`` process (the app every user runs),
+    started with ``--require-token``: Encord's endpoints check their own signatures."""
+    folder = tmp_path / "store"
+    with Client(folder) as client:
+        project = _make_project(client, "guide project")
+        _ground_truth(project)
+        project_hash = project.project_hash
+    key = make_key_pair(tmp_path / "keys")
+    with open_store(folder) as store:
+        add_key(store, key.public_path.read_text(), user_email=USER, projects=[project_hash])
+        token, _ = create_token(store, "health checks")
+    tmp = tmp_path / "server-tmp"
+    with live_server(str(folder), tmp, extra=["--require-token"], token=token) as server:
+        served = Served(server.url, folder, project_hash, key, tmp_path)
+        out = _run(encord_sdk, served, "store_predictions.py", PREDICTION_BRANCH_NAME=BRANCH)
+        assert out.splitlines()[-1] == f"Stored {len(IMAGES)} predictions on branch {BRANCH!r}"
+        listing = _run(encord_sdk, served, "verify_import.py")
+        # predscope's own API (which needs a token here) was not opened by the signature
+        assert httpx.get(f"{server.url}/api/projects", timeout=30).status_code == 401
+    assert listing.count(f", branch: {BRANCH}") == len(IMAGES)
+    assert listing.count("  confidence: 0.8, manual: False") == len(IMAGES)

@@ -127,6 +127,15 @@ def test_a_new_branch_lists_every_unit_and_create_is_idempotent(rpc: Rpc) -> Non
     assert len(set(made.values())) == len(hashes) and None not in made.values()
     assert {r["data_hash"]: r["label_hash"] for r in again["response"]} == made
     assert {r["branch_name"] for r in first["response"]} == {BRANCH}
+    # project.get_label_row: a single row, not a list, for multi_request false
+    label_hash = next(iter(made.values()))
+    single, unknown = rpc.send(
+        _envelope("labelrow", "GET", label_hash, {"multi_request": False}),
+        _envelope("labelrow", "GET", "00000000-0000-4000-8000-000000000000", {}),
+    )
+    assert single["response"]["label_hash"] == label_hash
+    assert single["response"]["branch_name"] == BRANCH
+    assert unknown["response"] == ["RESOURCE_NOT_FOUND_ERROR"]
 
 
 def _created(rpc: Rpc) -> list[dict[str, Any]]:

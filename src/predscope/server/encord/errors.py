@@ -11,6 +11,7 @@ from typing import Any
 
 from predscope.exceptions import (
     AnswerError,
+    AuthenticationError,
     BranchNameError,
     CoordinatesError,
     FrameError,
@@ -18,6 +19,7 @@ from predscope.exceptions import (
     LabelRowError,
     OntologyError,
     PredscopeError,
+    RequestTooLargeError,
     ResourceExistsError,
     ResourceNotFoundError,
     SignatureError,
@@ -45,6 +47,8 @@ def authorisation(message: str) -> EncordApiError:
 # Most specific first: (class, Encord code, HTTP status).
 _MAPPING: tuple[tuple[type[Exception], str, int], ...] = (
     (SignatureError, "AUTHENTICATION_ERROR", 401),
+    (AuthenticationError, "AUTHENTICATION_ERROR", 401),
+    (RequestTooLargeError, "PAYLOAD_TOO_LARGE", 413),
     (OntologyError, "FEATURE_DOES_NOT_EXIST_ERROR", 400),
     (AnswerError, "ANSWER_DICTIONARY_ERROR", 400),
     (FrameError, "CORRUPTED_LABEL_ERROR", 400),
