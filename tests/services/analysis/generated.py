@@ -8,6 +8,7 @@ import numpy as np
 import orjson
 
 from predscope.services.imports.coco import import_coco
+from predscope.services.imports.options import ImportOptions
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
 from tests.services.coco_fixtures import coco_project
@@ -75,6 +76,6 @@ def generated_project(
 ) -> tuple[ProjectRecord, Path, Path]:
     gt_path, dt_path = write_case(folder, images, dets_per_image)
     project = coco_project(store, gt_path, ("bounding_box",), title)
-    import_coco(store, project, gt_path, branch_name="main", ground_truth=True)
-    import_coco(store, project, dt_path, branch_name="model", gt_path=gt_path)
+    import_coco(store, project, gt_path, ImportOptions(ground_truth=True))
+    import_coco(store, project, dt_path, ImportOptions(branch="model"), gt_path=gt_path)
     return project, gt_path, dt_path
