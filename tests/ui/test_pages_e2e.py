@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,6 +27,15 @@ def site() -> Iterator[str]:
 def _open(page: Any, url: str) -> None:
     page.goto(url)
     page.wait_for_selector("body[data-ready='true']")
+
+
+def _wait_until(page: Any, expression: str, timeout_s: float = 10.0) -> None:
+    """Poll an expression from the test side: `wait_for_function` polls inside the page with `eval`,
+    which the pages' own CSP (rightly) refuses whenever the condition is not already true."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(50)
 
 
 def _query(page: Any) -> dict[str, list[str]]:
@@ -136,7 +146,7 @@ def test_zoom_then_escape_resets_then_returns_to_the_grid(page: Any, site: str) 
     box = page.locator(".viewer").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.wheel(0, -100)
-    page.wait_for_function("document.querySelector('.viewer .stage').dataset.zoom > 1.6")
+    _wait_until(page, "document.querySelector('.viewer .stage').dataset.zoom > 1.6")
     before = stage.evaluate("e => e.style.transform")
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] / 2 + 60, box["y"] + box["height"] / 2 + 40)
@@ -176,7 +186,7 @@ def test_frame_scrubber_shows_one_frame_and_its_overlay(page: Any, site: str) ->
     expect(f0).to_be_hidden()
     expect(img).to_have_attribute("src", "/media/camera.png")
     assert _query(page)["frame"] == ["1"]
-    page.wait_for_function("document.querySelector('[data-testid=frame-image]').complete")
+    _wait_until(page, "document.querySelector('[data-testid=frame-image]').complete")
     page.locator("#frame").fill("0")
     expect(f0).to_be_visible()
     expect(page.locator("#frame-value")).to_have_text("0")
