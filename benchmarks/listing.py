@@ -135,7 +135,7 @@ def _run(store: str, work: Path, per_image: int, profile: str | None) -> None:
         return
     ds, res = str(work / "ds.json"), str(work / "res.json")
     runs = {  # (arguments, the file the output lands in)
-        "labels --json": (["labels", "bench", "--branch", "preds", "--json"], "labels.json"),
+        "labels --json": (["labels", "bench", "--branch", "preds", "--json"], "stdout.txt"),
         "export coco (dataset)": (["export", "coco", "bench", ds, "--branch", "preds"], ds),
         "export coco --results": (
             ["export", "coco", "bench", res, "--branch", "preds", "--results"],
