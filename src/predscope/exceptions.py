@@ -95,6 +95,12 @@ class MediaError(PredscopeError):
     code = "media_error"
 
 
+class OutputPathError(PredscopeError):
+    """An export's output file cannot be written (missing folder, no permission, a folder)."""
+
+    code = "output_path"
+
+
 class ImportFormatError(PredscopeError, ValueError):
     """Input data (COCO, Encord JSON, YOLO, VOC) that is malformed or does not fit the project.
 

@@ -26,13 +26,16 @@ from predscope.cli.arguments import (
 from predscope.cli.common import (
     JsonOption,
     StoreOption,
+    StreamedOutput,
     cli_store,
     console,
+    fail_streamed,
     print_json,
 )
 from predscope.cli.groups import export_app, import_app
 from predscope.cli.import_report import run_import
 from predscope.cli.progress import show_progress, terminal_progress
+from predscope.exceptions import PredscopeError
 
 
 @import_app.command("coco")
@@ -94,10 +97,13 @@ def export_coco_cmd(
     with cli_store(store) as st:
         record = get_project(st, project)
         if str(out) == "-":  # readable JSON on stdout, written as it is made
-            stdout = sys.stdout.buffer
-            write_coco_export(st, record, stdout, indent=True, **options)
+            stdout = StreamedOutput(sys.stdout.buffer.write)
+            try:
+                write_coco_export(st, record, stdout, indent=True, **options)  # type: ignore[arg-type]
+            except PredscopeError as exc:
+                fail_streamed(exc, stdout, as_json)
             stdout.write(b"\n")
-            stdout.flush()
+            sys.stdout.buffer.flush()
             return
         count = export_coco_file(st, record, out, **options)
     if as_json:

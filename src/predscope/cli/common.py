@@ -7,12 +7,15 @@ Keeping them here means each command resolves the store the same way (option, th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+
+from predscope.exceptions import PredscopeError
 
 if TYPE_CHECKING:
     from predscope.store.engine import Store
@@ -69,3 +72,40 @@ def to_json_text(data: Any) -> str:
 def print_json(data: Any) -> None:
     """Write JSON to stdout untouched by Rich, so ``| jq`` always works."""
     typer.echo(to_json_text(data))
+
+
+class StreamedOutput:
+    """A stdout writer that remembers whether anything was written, for ``fail_streamed``."""
+
+    def __init__(self, write: Callable[[Any], object]) -> None:
+        self._write = write
+        self.started = False
+
+    def write(self, data: Any) -> None:
+        if data:
+            self.started = True
+        self._write(data)
+
+    def seekable(self) -> bool:
+        """Never rewound: what was written has been seen (an export renumbers in a spare file)."""
+        return False
+
+
+def fail_streamed(exc: PredscopeError, out: StreamedOutput, as_json: bool) -> NoReturn:
+    """End a stream that failed after output began (docs/design.md, "Errors in a stream").
+
+    Before any output the error is raised as usual. After it, with ``--json``, stdout gets a
+    newline and the error as the last line, one compact ``{"error": {"code", "message"}}``, so a
+    reader sees at once that the text before it is incomplete; without ``--json`` the error goes
+    to stderr. Either way the exit code is 1.
+    """
+    if not out.started:
+        raise exc
+    sys.stdout.flush()
+    if as_json:
+        line = json.dumps({"error": {"code": exc.code, "message": str(exc)}}, ensure_ascii=False)
+        sys.stdout.write("\n" + line + "\n")
+        sys.stdout.flush()
+    else:
+        typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(1)

@@ -12,7 +12,14 @@ from typing import Annotated
 
 import typer
 
-from predscope.cli.common import JsonOption, StoreOption, cli_store
+from predscope.cli.common import (
+    JsonOption,
+    StoreOption,
+    StreamedOutput,
+    cli_store,
+    fail_streamed,
+)
+from predscope.exceptions import PredscopeError
 
 
 def labels(
@@ -38,15 +45,19 @@ def labels(
 
     with cli_store(store) as st:
         record = get_project(st, project)
-        # Streams: each row is written as soon as it is listed (errors come before the first).
+        # Streams: each row is written as soon as it is listed. A bad project, branch or option
+        # fails before the first; a row failing later ends the output (``fail_streamed``).
         rows = iter_listing(st, record, branch_name=branch, all_branches=all_branches)
-        if as_json:
-            write_json_array(rows, sys.stdout.write)
-            sys.stdout.write("\n")
-            return
-        for row in rows:
-            for line in listing_lines([row]):
-                typer.echo(line)
+        out = StreamedOutput(sys.stdout.write)
+        try:
+            if as_json:
+                write_json_array(rows, out.write)
+                out.write("\n")
+                return
+            for row in rows:
+                out.write("\n".join(listing_lines([row])) + "\n")
+        except PredscopeError as exc:
+            fail_streamed(exc, out, as_json)
 
 
 def register(app: typer.Typer) -> None:

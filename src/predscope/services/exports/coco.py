@@ -30,6 +30,7 @@ from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_object_instance import ObjectInstance
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.objects.options import Option
+from predscope.services.exports.files import atomic_output
 from predscope.services.exports.listing import decoded_row, existing_records, stored_documents
 from predscope.services.exports.listing_documents import (
     NOT_PLAIN,
@@ -359,14 +360,7 @@ def export_coco_file(
 ) -> int:
     """Write the export to ``path`` (a temporary file renamed at the end, so a failed export
     leaves no half-written file); returns the number of annotations written."""
-    target = Path(path)
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        with partial.open("wb") as out:
-            count = write_coco_export(
-                store, project, out, branch_name=branch_name, results=results, iou_type=iou_type
-            )
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return count
+    with atomic_output(path) as out:
+        return write_coco_export(
+            store, project, out, branch_name=branch_name, results=results, iou_type=iou_type
+        )

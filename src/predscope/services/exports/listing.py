@@ -31,6 +31,7 @@ from predscope.services.exports.listing_model import (
     ObjectListing,
     RowListing,
 )
+from predscope.store.branches import validate_branch_name
 
 if TYPE_CHECKING:
     from predscope.store.engine import Store
@@ -193,6 +194,8 @@ def existing_records(
             f"labels: branch {branch_name!r} and all branches cannot be combined - "
             "pass --branch NAME or --all-branches, not both"
         )
+    if branch_name is not None:
+        branch_name = validate_branch_name(branch_name)  # "" is an error, not main
     if all_branches:
         records = list_row_records(store, project, include_all_label_branches=True)
     else:
