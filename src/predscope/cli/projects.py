@@ -192,15 +192,43 @@ def read_ontology_file(path: Path) -> dict[str, Any]:
 def project_create(
     title: Annotated[str, typer.Argument(help="Project title (unique in the store).")],
     ontology: Annotated[
-        Path, typer.Option("--ontology", help="Encord ontology JSON file.", exists=True)
-    ],
+        Path | None, typer.Option("--ontology", help="Encord ontology JSON file.", exists=True)
+    ] = None,
+    from_coco: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-coco",
+            help="COCO dataset file (instances_*.json): ontology, images and ground truth from it.",
+        ),
+    ] = None,
+    images: Annotated[
+        Path | None,
+        typer.Option("--images", help="With --from-coco: the folder of the dataset's images."),
+    ] = None,
+    shape: Annotated[
+        str,
+        typer.Option(
+            "--shape",
+            help="With --from-coco: auto (from the annotations), bounding_box, polygon or bitmask.",
+        ),
+    ] = "auto",
     description: Annotated[str, typer.Option("--description", help="Free text.")] = "",
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a project with an Encord ontology."""
+    """Create a project with an Encord ontology, or from a COCO dataset file (--from-coco)."""
     from predscope.services.projects import create_project
 
+    if (ontology is None) == (from_coco is None):
+        raise typer.BadParameter(
+            "give either --ontology (an Encord ontology file) or --from-coco (a COCO dataset)"
+        )
+    if from_coco is not None:
+        _create_from_coco(title, from_coco, images, shape, description, store, as_json)
+        return
+    if images is not None or shape != "auto":
+        raise typer.BadParameter("--images and --shape go with --from-coco")
+    assert ontology is not None
     structure = read_ontology_file(ontology)
     with cli_store(store) as st:
         record = create_project(st, title, structure, description=description)
@@ -208,6 +236,57 @@ def project_create(
         print_json({"project_hash": record.project_hash, "title": record.title})
         return
     console.print(f"Created project {record.title!r} ({record.project_hash})")
+
+
+def _create_from_coco(
+    title: str,
+    instances: Path,
+    images: Path | None,
+    shape: str,
+    description: str,
+    store: str | None,
+    as_json: bool,
+) -> None:
+    from predscope.services import history
+    from predscope.services.imports.onboard import create_project_from_coco
+
+    with cli_store(store) as st, terminal_progress(show_progress(as_json)) as progress:
+        report = create_project_from_coco(
+            st,
+            title,
+            instances,
+            images=images,
+            description=description,
+            shape=shape,
+            progress=progress,
+            origin=history.CLI,
+        )
+    if as_json:
+        print_json(report.to_dict())
+        return
+    record = report.project
+    console.print(f"Created project {record.title!r} ({record.project_hash}) from {instances}")
+    shapes = _count_by(iter(s for _, s in report.objects))
+    kinds = ", ".join(f"{n} {s}" for s, n in shapes.items())
+    console.print(f"Ontology: {len(report.objects)} objects ({kinds})")
+    pixels = f"{report.with_pixels} with pixels" if images is not None else "by name and size"
+    console.print(f"Data units: {report.data_units} ({pixels})")
+    if report.missing_files:
+        shown = ", ".join(report.missing_files[:5])
+        more = f" and {len(report.missing_files) - 5} more" if len(report.missing_files) > 5 else ""
+        console.print(
+            f"[yellow]{len(report.missing_files)} image(s) not found under {images}[/yellow]: "
+            f"{shown}{more} (registered by name and size)"
+        )
+    gt = report.ground_truth
+    if gt is None:
+        console.print("Ground truth: the file holds no annotations")
+    else:
+        console.print(
+            f"Ground truth on 'main': {gt.objects} objects in {gt.rows} rows "
+            f"({report.seconds:.2f} s)"
+        )
+    console.print(f"Next: predscope import coco {record.title} RESULTS.json --branch NAME")
 
 
 @project_app.command("list")

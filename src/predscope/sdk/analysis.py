@@ -146,8 +146,11 @@ class AnalysisMixin:
         iou_threshold: float = 0.5,
         n_resamples: int = 1000,
         seed: int = 0,
+        offset: int = 0,
+        limit: int = 100,
     ) -> dict[str, Any]:
-        """Deltas A - B, a bootstrap interval for the mAP difference, changed GT outcomes."""
+        """Deltas A - B, a bootstrap interval for the mAP difference, changed GT outcomes
+        (``limit`` examples each from ``offset``)."""
         from predscope.services.analysis.compare import compare_prediction_sets
 
         return compare_prediction_sets(
@@ -159,4 +162,6 @@ class AnalysisMixin:
             iou_threshold=iou_threshold,
             n_resamples=n_resamples,
             seed=seed,
+            offset=offset,
+            limit=limit,
         )

@@ -13,6 +13,7 @@ from typing import Any
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.sdk.project import Project
 from predscope.services import projects as project_service
+from predscope.services.progress import Progress
 from predscope.services.removal import Removal, remove_project
 from predscope.store.engine import Store, open_store
 
@@ -51,6 +52,35 @@ class Client:
         """A new project; ``ontology`` is Encord ontology JSON (dict or file) or a structure."""
         record = project_service.create_project(self.store, title, ontology, description)
         return Project(self.store, record)
+
+    def create_project_from_coco(
+        self,
+        title: str,
+        instances: str | os.PathLike[str],
+        *,
+        images: str | os.PathLike[str] | None = None,
+        description: str = "",
+        shape: str = "auto",
+        progress: Progress | None = None,
+    ) -> Project:
+        """A project built from a COCO dataset file, its annotations on ``main`` (one transaction).
+
+        >>> project = client.create_project_from_coco(
+        ...     "coco", "instances_val2017.json", images="val2017/")  # doctest: +SKIP
+        >>> project.import_coco("results.json", branch="model-a")  # doctest: +SKIP
+        """
+        from predscope.services.imports.onboard import create_project_from_coco
+
+        report = create_project_from_coco(
+            self.store,
+            title,
+            instances,
+            images=images,
+            description=description,
+            shape=shape,
+            progress=progress,
+        )
+        return Project(self.store, report.project)
 
     def get_project(self, project_hash: str) -> Project:
         """By project hash or, failing that, by title (``ResourceNotFoundError`` otherwise)."""

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from predscope.store.data_units import list_data_units
+from predscope.store.data_units import count_data_units, list_data_units
 from predscope.store.engine import Store
 from predscope.store.imports import find_imports
-from predscope.store.label_rows import list_branches, list_row_metadata
-from predscope.store.records import ImportRecord, ProjectRecord
+from predscope.store.label_rows import branch_counts, list_branches, list_row_metadata
+from predscope.store.records import DataUnitRecord, ImportRecord, ProjectRecord, RowRecord
 
 
 def import_dict(record: ImportRecord) -> dict[str, Any]:
@@ -30,19 +30,9 @@ def import_dict(record: ImportRecord) -> dict[str, Any]:
 def branch_summaries(store: Store, project: ProjectRecord) -> list[dict[str, Any]]:
     """Every branch holding a row (``main`` first) with its counts and last import."""
     with store.read() as conn:
-        branches = list_branches(conn, project.id)
-        rows = list_row_metadata(conn, project.id, branch_name=None, include_all_branches=True)
+        sums = branch_counts(conn, project.id)
         imports = find_imports(conn, project.id)
-    counts: dict[str, dict[str, int]] = {
-        b: {"rows": 0, "objects": 0, "classifications": 0} for b in branches
-    }
-    for row in rows:
-        if row.label_hash is None:
-            continue
-        entry = counts.setdefault(row.branch_name, {"rows": 0, "objects": 0, "classifications": 0})
-        entry["rows"] += 1
-        entry["objects"] += row.object_count
-        entry["classifications"] += row.classification_count
+    counts = {b: {"rows": n, "objects": o, "classifications": k} for b, (n, o, k) in sums.items()}
     last: dict[str, ImportRecord] = {}
     for record in imports:  # oldest first, so the last one seen wins
         last[record.branch_name] = record
@@ -58,6 +48,26 @@ def branch_summaries(store: Store, project: ProjectRecord) -> list[dict[str, Any
 
 def project_counts(store: Store, project: ProjectRecord) -> dict[str, Any]:
     with store.read() as conn:
-        units = list_data_units(conn, project.id)
+        units = count_data_units(conn, project.id)
         branches = list_branches(conn, project.id)
-    return {"data_units": len(units), "branches": branches}
+    return {"data_units": units, "branches": branches}
+
+
+def units_page(
+    store: Store, project: ProjectRecord, offset: int, limit: int
+) -> tuple[list[DataUnitRecord], int]:
+    """One page of data units in the order added, and how many there are (two SQL queries)."""
+    with store.read() as conn:
+        total = count_data_units(conn, project.id)
+        return list_data_units(conn, project.id, offset=offset, limit=limit), total
+
+
+def rows_page(
+    store: Store, project: ProjectRecord, branch: str, offset: int, limit: int
+) -> tuple[list[RowRecord], int]:
+    """One page of a branch's rows (one per data unit, placeholders included) and the total,
+    read in one snapshot with SQL paging: a page costs the same on any project size."""
+    with store.read() as conn:
+        total = count_data_units(conn, project.id)
+        rows = list_row_metadata(conn, project.id, branch_name=branch, offset=offset, limit=limit)
+        return rows, total

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, select
+from sqlalchemy import Connection, RowMapping, Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from predscope.exceptions import InvalidArgumentsError, ResourceExistsError
@@ -215,20 +215,32 @@ def images_for(conn: Connection, unit_ids: Iterable[int]) -> dict[int, tuple[Ima
     return {k: tuple(v) for k, v in out.items()}
 
 
+def count_data_units(conn: Connection, project_id: int) -> int:
+    """How many units the project holds (one SQL count)."""
+    query = select(func.count()).select_from(data_units)
+    return int(conn.execute(query.where(data_units.c.project_id == project_id)).scalar_one())
+
+
 def list_data_units(
     conn: Connection,
     project_id: int,
     *,
     data_hashes: Sequence[str] | None = None,
     titles: Sequence[str] | None = None,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> list[DataUnitRecord]:
-    """Units in insertion order, optionally restricted by data hash and/or exact title."""
+    """Units in insertion order, optionally restricted by data hash and/or exact title;
+    ``offset``/``limit`` page the unrestricted listing in SQL."""
     base: Select[Any] = select(data_units).where(data_units.c.project_id == project_id)
     if titles is not None:
         base = base.where(data_units.c.data_title.in_(list(titles)))
     rows: list[RowMapping] = []
     if data_hashes is None:
-        rows = list(conn.execute(base.order_by(data_units.c.id)).mappings())
+        ordered = base.order_by(data_units.c.id).offset(offset)
+        if limit is not None:
+            ordered = ordered.limit(limit)
+        rows = list(conn.execute(ordered).mappings())
     else:
         for part in chunks(list(data_hashes)):
             rows.extend(conn.execute(base.where(data_units.c.data_hash.in_(part))).mappings())

@@ -89,8 +89,12 @@ def list_row_metadata(
     data_title_like: str | None = None,
     edited_before: datetime | None = None,
     edited_after: datetime | None = None,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> list[RowRecord]:
     """With a branch: one record per data unit (``label_hash`` None where the branch has no row).
+
+    ``offset``/``limit`` page the listing in SQL (not with hash filters).
 
     With ``include_all_branches``: one record per existing (unit, branch), ``main`` first, plus a
     ``main`` placeholder for units that have no row at all. Pass ``branch_name=None`` then.
@@ -125,7 +129,12 @@ def list_row_metadata(
         label_rows.c.branch_name,
     )
     if data_hashes is None and label_hashes is None:
-        return _records(conn, query, branch)
+        query = query.offset(offset)
+        return _records(conn, query if limit is None else query.limit(limit), branch)
+    if offset or limit is not None:
+        raise InvalidArgumentsError(
+            "list label rows: offset/limit page the whole listing - not with data or label hashes"
+        )
     out: list[RowRecord] = []
     if data_hashes is not None:
         hashes = list(data_hashes)
@@ -378,6 +387,24 @@ def _require_rows(conn: Connection, label_hashes: Sequence[str]) -> None:
             f"save label rows: {len(missing)} label hash(es) have no row, e.g. {missing[0]!r} - "
             "initialise the rows (which creates them) before saving"
         )
+
+
+def branch_counts(conn: Connection, project_id: int) -> dict[str, tuple[int, int, int]]:
+    """Per branch holding a row (``main`` first, then by name): rows, objects, classifications,
+    summed in SQL over the (project, branch) index."""
+    c = label_rows.c
+    query = (
+        select(
+            c.branch_name,
+            func.count(),
+            func.coalesce(func.sum(c.object_count), 0),
+            func.coalesce(func.sum(c.classification_count), 0),
+        )
+        .where(c.project_id == project_id)
+        .group_by(c.branch_name)
+    )
+    found = {str(b): (int(n), int(o), int(k)) for b, n, o, k in conn.execute(query)}
+    return {b: found[b] for b in sorted(found, key=lambda b: (b != MAIN_BRANCH, b))}
 
 
 def list_branches(conn: Connection, project_id: int) -> list[str]:

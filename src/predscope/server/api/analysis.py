@@ -128,6 +128,40 @@ def analysis_start(
 
 
 @router.get(
+    "/projects/{project}/compare",
+    summary="Two analysed prediction sets: deltas A - B, bootstrap CI, changed objects (paged)",
+)
+def compare_get(
+    store: StoreDep,
+    project: str,
+    a: Annotated[str, Query(description="Prediction branch A.")],
+    b: Annotated[str, Query(description="Prediction branch B.")],
+    against: Against = MAIN_BRANCH,
+    iou_threshold: Annotated[float, Query(ge=0.5, le=0.95)] = 0.5,
+    resamples: Annotated[int, Query(ge=10, le=10_000, description="Bootstrap resamples.")] = 1000,
+    seed: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, description="First changed object of the page.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    from predscope.services.analysis.compare import compare_prediction_sets
+
+    for value in (a, b, against):
+        validate_branch_name(value)
+    return compare_prediction_sets(
+        store,
+        project_of(store, project),
+        a,
+        b,
+        against=against,
+        iou_threshold=iou_threshold,
+        n_resamples=resamples,
+        seed=seed,
+        offset=offset,
+        limit=limit,
+    )
+
+
+@router.get(
     "/projects/{project}/branches/{branch}/metrics",
     summary="The latest complete analysis: summary, per class, PR curves, confusion, errors",
 )

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.server.api.deps import (
     Limit,
@@ -18,9 +19,9 @@ from predscope.server.api.deps import (
     unit_of,
 )
 from predscope.services.branches import require_branch
-from predscope.services.projects import list_data_units, list_projects
-from predscope.services.rows import StoreRowBackend, list_label_rows
-from predscope.services.summaries import branch_summaries, project_counts
+from predscope.services.projects import list_projects
+from predscope.services.rows import StoreRowBackend, metadata_from_record
+from predscope.services.summaries import branch_summaries, project_counts, rows_page, units_page
 
 router = APIRouter(tags=["projects"])
 
@@ -53,8 +54,8 @@ def ontology_get(store: StoreDep, project: str) -> dict[str, Any]:
 
 @router.get("/projects/{project}/data-units", summary="Data units, in the order added")
 def units_list(store: StoreDep, project: str, offset: Offset = 0, limit: Limit = 100) -> Any:
-    units = list_data_units(store, project_of(store, project))
-    return page([unit_dict(u) for u in units[offset : offset + limit]], len(units), offset, limit)
+    units, total = units_page(store, project_of(store, project), offset, limit)
+    return page([unit_dict(u) for u in units], total, offset, limit)
 
 
 @router.get("/projects/{project}/data-units/{data_hash}", summary="One data unit")
@@ -82,8 +83,8 @@ def label_rows_page(
         require_branch(conn, record, branch)
     ontology = OntologyStructure.from_dict(record.ontology)
     backend = StoreRowBackend(store, record, ontology)
-    rows = list_label_rows(store, record, ontology, backend=backend, branch_name=branch)
-    chosen = rows[offset : offset + limit]
+    records, total = rows_page(store, record, branch, offset, limit)
+    chosen = [LabelRowV2(metadata_from_record(r), ontology, backend) for r in records]
     backend.initialise_rows([r for r in chosen if r.label_hash is not None])
     items = []
     for row in chosen:
@@ -101,4 +102,4 @@ def label_rows_page(
                 "document": row.to_encord_dict() if row.label_hash is not None else None,
             }
         )
-    return page(items, len(rows), offset, limit)
+    return page(items, total, offset, limit)

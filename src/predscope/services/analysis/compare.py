@@ -68,9 +68,17 @@ def compare_prediction_sets(
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
+    offset: int = 0,
+    limit: int = CHANGED_LIMIT,
 ) -> dict[str, Any]:
     """Deltas A - B of the summary and per class, the bootstrap CI of the mAP difference, and
-    GT objects found by one set and missed by the other at ``iou_threshold``."""
+    GT objects found by one set and missed by the other at ``iou_threshold`` (both counts, and
+    ``limit`` examples of each from ``offset``, by object hash)."""
+    if offset < 0 or not 1 <= limit <= 1000:
+        raise InvalidArgumentsError(
+            f"compare: offset={offset}, limit={limit} - the changed objects page needs "
+            "offset >= 0 and 1 <= limit <= 1000"
+        )
     record = _project(store, project)
     if branch_a == branch_b:
         raise InvalidArgumentsError(f"compare: both branches are {branch_a!r} - name two sets")
@@ -90,7 +98,7 @@ def compare_prediction_sets(
             )
         res_a, res_b = repo.run_results(conn, run_a.id), repo.run_results(conn, run_b.id)
         blobs = [repo.load_state(conn, s.id) for s in (set_a, set_b)]
-        changed = _changed_objects(conn, set_a.id, set_b.id, t)
+        changed = _changed_objects(conn, set_a.id, set_b.id, t, offset, limit)
     records = [Records.from_bytes(b or b"") for b in blobs]
     kind = run_a.params.get("iou_type", "bbox")
     params = CocoParams.default(kind)
@@ -142,7 +150,12 @@ def compare_prediction_sets(
             "seed": interval.seed,
             "unit": "images",
         },
-        "changed": {"iou_threshold": round(0.5 + 0.05 * t, 2), **_named(changed, names)},
+        "changed": {
+            "iou_threshold": round(0.5 + 0.05 * t, 2),
+            "offset": offset,
+            "limit": limit,
+            **_named(changed, names),
+        },
     }
 
 
@@ -153,7 +166,9 @@ def _named(changed: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     return changed
 
 
-def _changed_objects(conn: Any, set_a: int, set_b: int, t: int) -> dict[str, Any]:
+def _changed_objects(
+    conn: Any, set_a: int, set_b: int, t: int, offset: int, limit: int
+) -> dict[str, Any]:
     """GT objects found (TP) by one set and missed (FN) by the other, joined by object hash."""
     o = analysis_objects
     col = o.c[f"o{t}"]
@@ -170,7 +185,7 @@ def _changed_objects(conn: Any, set_a: int, set_b: int, t: int) -> dict[str, Any
     def items(hashes: list[str]) -> list[dict[str, Any]]:
         return [
             {"object_hash": h, "data_hash": a[h][4], "frame": a[h][3], "class_id": a[h][2]}
-            for h in hashes[:CHANGED_LIMIT]
+            for h in hashes[offset : offset + limit]
         ]
 
     return {

@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 import numpy as np
 from numpy.typing import NDArray
+from sqlalchemy import Connection
 
 from predscope.exceptions import ImportFormatError
 from predscope.formats.coco_mapping import (
@@ -51,7 +52,13 @@ from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
 from predscope.utilities.coco.datastructure import FrameIndex
 
-__all__ = ["ImportReport", "import_coco", "import_coco_labels"]
+__all__ = [
+    "ImportReport",
+    "category_shapes",
+    "import_coco",
+    "import_coco_into",
+    "import_coco_labels",
+]
 
 _ORIGINS = {
     "file": "listed in the file",
@@ -281,12 +288,14 @@ def _plan(
     options: ImportOptions,
     gt_path: str | Path | None,
     progress: Progress | None,
+    units: list[UnitTarget] | None = None,
 ) -> tuple[dict[str, UnitPlan], _Catalogue]:
     source = parsed.source
     prefix = "annotations" if parsed.kind == "dataset" else ""
     imap, imap_source = _as_map(options.image_map, "image map")
     cmap, cmap_source = _as_map(options.category_map, "category map")
-    units = unit_targets(store, project)
+    if units is None:
+        units = unit_targets(store, project)
     have_maps = imap is not None or cmap is not None
     cat = _catalogue(store, project, parsed, units, gt_path, have_maps)
     ann = parsed.annotations
@@ -388,10 +397,14 @@ def _import_bytes(
     score_field: str | None,
     gt_path: str | Path | None,
     progress: Progress | None,
+    parsed: CocoFile | None = None,
+    units: list[UnitTarget] | None = None,
+    conn: Connection | None = None,
 ) -> ImportReport:
     started = time.perf_counter()
     digest = hashlib.sha256(data).hexdigest()
-    parsed = read_coco(data, source)
+    if parsed is None:
+        parsed = read_coco(data, source)
     if score_field is None:
         scores = np.full(len(parsed.annotations), np.nan)
     elif score_field == "score":
@@ -413,7 +426,17 @@ def _import_bytes(
         refuse_empty(report, options)
     ontology = OntologyStructure.from_dict(project.ontology)
     plan, cat = _plan(
-        store, project, ontology, parsed, scores, attributes, report, options, gt_path, progress
+        store,
+        project,
+        ontology,
+        parsed,
+        scores,
+        attributes,
+        report,
+        options,
+        gt_path,
+        progress,
+        units,
     )
     del parsed
     params: dict[str, Any] = {"score_field": score_field, "mapping_source": cat.origin}
@@ -429,9 +452,53 @@ def _import_bytes(
         kind="coco",
         params=params,
         progress=progress,
+        conn=conn,
     )
     report.seconds = time.perf_counter() - started
     return report
+
+
+def category_shapes(parsed: CocoFile) -> list[str]:
+    """Per category of a COCO dataset, in file order, the shape its annotations fill best
+    (the importer's own ranking, so an ontology built from it takes the file's geometry)."""
+    cats = parsed.categories
+    if cats is None:
+        return []
+    ids: list[Any] = list(cats.ids)
+    prefix = "annotations" if parsed.kind == "dataset" else ""
+    cat_ids = parsed.annotations.category_id
+    index = _locate(parsed.source, prefix, "category_id", cat_ids, ids, "file")
+    prefs = _preferences(parsed, index, ids)
+    return [(prefs[cid] or ("bounding_box",))[0] for cid in ids]
+
+
+def import_coco_into(
+    conn: Connection,
+    store: Store,
+    project: ProjectRecord,
+    parsed: CocoFile,
+    data: bytes,
+    units: list[UnitTarget],
+    options: ImportOptions,
+    *,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import an already-read COCO dataset inside the caller's open write transaction ``conn``
+    onto the given ``units`` (onboarding: the project and its units are created in the same
+    transaction, so a bad record anywhere leaves nothing behind)."""
+    return _import_bytes(
+        store,
+        project,
+        data,
+        parsed.source,
+        options,
+        score_field="score",
+        gt_path=None,
+        progress=progress,
+        parsed=parsed,
+        units=units,
+        conn=conn,
+    )
 
 
 def import_coco_labels(

@@ -229,7 +229,11 @@ class _Geometry:
                 return coco_polygon_to_bitmask(segm, width, height, self.source, where), False
             if segm is None:
                 raise ImportFormatError(
-                    self.source, where, f"the bitmask object {target.title!r} needs a segmentation"
+                    self.source,
+                    where,
+                    f"the bitmask object {target.title!r} needs a segmentation (this is a box)",
+                    "import boxes into a box or polygon object; for a project made by "
+                    "`project create --from-coco`, pass --shape bounding_box for box models",
                 )
             return coco_rle_to_bitmask(segm, width, height, self.source, where), False
         if shape == "skeleton":

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import Connection
 
 from predscope.exceptions import (
     BranchHasLabelsError,
@@ -315,8 +318,11 @@ def write_plan(
     kind: str,
     params: dict[str, Any],
     progress: Progress | None = None,
+    conn: Connection | None = None,
 ) -> None:
-    """Write ``plan`` onto ``report.branch_name`` in one transaction (nothing on ``dry_run``)."""
+    """Write ``plan`` onto ``report.branch_name`` in one transaction (nothing on ``dry_run``).
+
+    ``conn``: an open write transaction of the caller's to write in (instead of a new one)."""
     report.rows = len(plan)
     report.mode = options.mode
     report.replaced = options.replace
@@ -336,7 +342,8 @@ def write_plan(
     branch = report.branch_name
     templates = EntryTemplates(ontology, manual, stamp)
     index = OntologyIndex(ontology)
-    with paused_gc(), store.begin() as conn:
+    opened = store.begin() if conn is None else nullcontext(conn)
+    with paused_gc(), opened as conn:
         check_target(conn, project, options, **target)
         if options.replace:
             row_repo.delete_branch_rows(conn, project.id, branch, allow_main=True)
