@@ -22,6 +22,7 @@ from predscope.server.encord.router import encord_router
 from predscope.server.errors import install_error_handlers
 from predscope.server.jobs import JobRunner
 from predscope.server.media import ThumbnailCache
+from predscope.server.pages import install_pages
 from predscope.server.security import SafetyMiddleware
 from predscope.server.settings import Settings
 from predscope.services.encord_keys import token_access
@@ -63,6 +64,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.include_router(api_router())
     encord_api = EncordApi(store, bearer_lookup=lambda token: token_access(store, token))
     app.include_router(encord_router(encord_api, max_body=settings.max_body_bytes))
+    install_pages(app)
 
     @app.get("/api/health", tags=["server"], summary="Liveness, version and schema version")
     def health() -> dict[str, Any]:

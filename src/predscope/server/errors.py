@@ -1,5 +1,6 @@
-"""Errors as JSON, ``{"error": {"code", "message"}}``, and THE mapping from predscope's exceptions
-to HTTP statuses. Routes raise ``PredscopeError`` subclasses and never pick a status themselves.
+"""Errors as JSON, ``{"error": {"code", "message"}}`` (an HTML page for the web pages), and
+THE mapping from predscope's exceptions to HTTP statuses. Routes raise ``PredscopeError``
+subclasses and never pick a status themselves.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import predscope.exceptions as exc
+from predscope.ui.render import CONTENT_SECURITY_POLICY, render_error
 
 log = logging.getLogger("predscope.server")
 
@@ -72,7 +74,7 @@ def _where(loc: tuple[Any, ...] | list[Any]) -> tuple[str, str]:
     return source, name
 
 
-def _validation(_: Request, error: Exception) -> JSONResponse:
+def _validation(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     problems = []
     for item in error.errors():
@@ -82,6 +84,8 @@ def _validation(_: Request, error: Exception) -> JSONResponse:
     message = f"{first['in']} parameter {first['parameter']!r}: {first['problem']}"
     if len(problems) > 1:
         message += f" (and {len(problems) - 1} more)"
+    if is_page(request):
+        return page_error(422, exc.InvalidArgumentsError.code, message)
     body = error_body(
         exc.InvalidArgumentsError.code,
         message,
@@ -91,15 +95,33 @@ def _validation(_: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
-def _predscope(_: Request, error: Exception) -> JSONResponse:
+def is_page(request: Request) -> bool:
+    """A web page (HTML errors) rather than the JSON API, the SDK's endpoints or a poll."""
+    path = request.url.path
+    return (path == "/" or path.startswith("/p/")) and not path.endswith("/status")
+
+
+def page_error(status: int, code: str, message: str) -> Response:
+    return HTMLResponse(
+        render_error(status, code, message),
+        status_code=status,
+        headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
+    )
+
+
+def _predscope(request: Request, error: Exception) -> Response:
     assert isinstance(error, exc.PredscopeError)
+    if is_page(request):
+        return page_error(status_for(error), error.code, str(error))
     return error_response(error)
 
 
-def _http(_: Request, error: Exception) -> JSONResponse:
+def _http(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     code = _HTTP_CODES.get(error.status_code, "http_error")
     message = str(error.detail) if error.detail else code.replace("_", " ")
+    if is_page(request):
+        return page_error(error.status_code, code, message)
     return JSONResponse(
         error_body(code, message), status_code=error.status_code, headers=error.headers
     )

@@ -190,6 +190,19 @@ def list_data_units(store: Store, project: ProjectRecord) -> list[DataUnitRecord
         return unit_repo.list_data_units(conn, project.id)
 
 
+def units_by_hash(
+    store: Store, project: ProjectRecord, data_hashes: Sequence[str]
+) -> dict[str, DataUnitRecord]:
+    """The project's units with these hashes, in one read (unknown hashes are left out)."""
+    if not data_hashes:
+        return {}
+    with store.read() as conn:
+        units = unit_repo.list_data_units(
+            conn, project.id, data_hashes=list(dict.fromkeys(data_hashes))
+        )
+    return {u.data_hash: u for u in units}
+
+
 def _probe(path: str | os.PathLike[str], title: str | None = None) -> NewDataUnit:
     """A unit titled ``title`` (default: the file name), linked to the absolute path, sized as
     stored on disk."""

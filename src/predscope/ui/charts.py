@@ -130,10 +130,12 @@ def pr_curves_chart(
     width: int = 460,
     height: int = 340,
     testid: str | None = "pr-curves",
+    ap_label: str = "AP",
 ) -> str:
     """One line per class, precision over recall, with the operating point marked as a circle.
 
-    The legend names each class with its AP; colour and dash pattern both identify a class.
+    The legend names each class with its AP (``ap_label``: "AP50" for a curve at IoU 0.5);
+    colour and dash pattern both identify a class.
     """
     f = _Frame(width, height, 48, 140, 14, 38)
     ticks = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -177,7 +179,7 @@ def pr_curves_chart(
             f"<line{attrs(x1=lx, x2=lx + 22, y1=ly, y2=ly, stroke=colour, stroke_dasharray=dash)}"
             ' stroke-width="2"/>'
             f'<text class="legend"{attrs(x=lx + 28, y=ly + 4)} fill="currentColor" font-size="11">'
-            f"{text(c.name)} (AP {_fmt(c.ap)})</text></g>"
+            f"{text(c.name)} ({text(ap_label)} {_fmt(c.ap)})</text></g>"
         )
     if not curves:
         out.append(_empty(f, "no classes with ground truth"))
@@ -300,6 +302,8 @@ def bar_chart(
     values = [b.value for b in bars if math.isfinite(b.value)]
     lo, hi = domain or (min(0.0, *values) if values else 0.0, max(0.0, *values) if values else 1.0)
     hi = hi if hi > lo else lo + 1.0
+    if domain is None and lo == 0.0:
+        hi = _nice_ceiling(hi)  # round ticks (0, 0.1, ... 0.5), not fractions of the largest bar
     f = _Frame(width, height, label_w, 70, 22, 26, lo, hi, 0.0, 1.0)
     out = _open("bars", f, title, testid)
     out.append('<g class="axes" fill="currentColor" font-size="11">')

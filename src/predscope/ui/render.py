@@ -105,3 +105,14 @@ def render_compare(view: CompareView) -> str:
 def render_run(view: RunView) -> str:
     """An analysis run's progress page (polls ``view.status_url``)."""
     return _env().get_template("run.html").render(view=view, chrome=view.chrome)
+
+
+def render_error(status: int, code: str, message: str) -> str:
+    """A page for a failed page request: the status, the stable code and what to do."""
+    from predscope.ui.views import Chrome
+
+    return (
+        _env()
+        .get_template("error.html")
+        .render(chrome=Chrome(f"Error {status}"), status=status, code=code, message=message)
+    )

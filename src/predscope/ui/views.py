@@ -217,6 +217,31 @@ class Confusion:
 
 
 @dataclass(frozen=True)
+class OperatingPoints:
+    """What the summary's IoU selector and confidence slider work from.
+
+    ``cuts`` are confidence cuts, descending; per class ``(name, num_gt, tp, fp)`` where
+    ``tp[i]``/``fp[i]`` count predictions scoring at least ``cuts[i]`` at IoU ``iou``.
+    The client computes precision, recall and F1 at a cut from these counts alone.
+    """
+
+    iou: float
+    thresholds: tuple[float, ...]
+    cuts: tuple[float, ...]
+    classes: tuple[tuple[str, int, tuple[int, ...], tuple[int, ...]], ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "iou": self.iou,
+            "cuts": list(self.cuts),
+            "classes": [
+                {"name": n, "num_gt": g, "tp": list(tp), "fp": list(fp)}
+                for n, g, tp, fp in self.classes
+            ],
+        }
+
+
+@dataclass(frozen=True)
 class SummaryView:
     chrome: Chrome
     cards: tuple[Card, ...]
@@ -224,6 +249,7 @@ class SummaryView:
     charts: tuple[Chart, ...] = ()
     parameters: str = ""  # how the numbers were computed, printed under the cards
     confusion: Confusion | None = None
+    operating: OperatingPoints | None = None
 
 
 @dataclass(frozen=True)
@@ -279,6 +305,15 @@ class OntologyItem:
 
 
 @dataclass(frozen=True)
+class Action:
+    """A button that POSTs ``fields`` to ``href`` (a form: it works without JavaScript)."""
+
+    label: str
+    href: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class ProjectView:
     """A project: counts, the ontology, then tables (branches, data units, the verify listing)."""
 
@@ -286,6 +321,8 @@ class ProjectView:
     cards: tuple[Card, ...]
     ontology: tuple[OntologyItem, ...]
     tables: tuple[Table, ...]
+    more: Link | None = None  # the next page of the last table
+    actions: tuple[Action, ...] = ()  # buttons that POST (start an analysis)
 
 
 @dataclass(frozen=True)
@@ -298,6 +335,9 @@ class CompareView:
     cards: tuple[Card, ...]
     charts: tuple[Chart, ...] = ()
     tables: tuple[Table, ...] = ()
+    filters: tuple[tuple[str, str], ...] = ()  # other query parameters the form keeps
+    fields: tuple[FilterField, ...] = ()  # choosing A, B and the IoU threshold
+    reset_href: str | None = None
 
 
 @dataclass(frozen=True)
@@ -320,3 +360,4 @@ class RunView:
     message: str = ""
     result_href: str | None = None
     rerun_action: str | None = None  # POST target of a "Run again" button (failed or stale)
+    rerun_fields: tuple[tuple[str, str], ...] = ()  # the form's hidden fields

@@ -17,11 +17,14 @@ from pydantic import BaseModel, Field
 
 from predscope.exceptions import InvalidArgumentsError
 from predscope.server.api.deps import JobsDep, StoreDep, project_of
-from predscope.server.jobs import job_dict
+from predscope.server.jobs import JobRunner, job_dict
 from predscope.services.analysis.metrics import get_metrics, list_prediction_sets, set_review
 from predscope.services.progress import Progress
 from predscope.services.query import query_data_units, query_objects
 from predscope.store.branches import MAIN_BRANCH, validate_branch_name
+from predscope.store.engine import Store
+from predscope.store.jobs import JobRecord
+from predscope.store.records import ProjectRecord
 
 router = APIRouter(tags=["analysis"])
 
@@ -100,9 +103,26 @@ def analysis_start(
     full: Annotated[bool, Query(description="Re-match every row, not only changed ones.")] = False,
     iou_type: Annotated[str, Query(description="bbox, segm, keypoints, ...")] = "bbox",
 ) -> JSONResponse:
+    job = submit_analysis(store, jobs, project_of(store, project), branch, against, full, iou_type)
+    return JSONResponse(
+        jsonable_encoder(job_dict(job)),
+        status_code=202,
+        headers={"Location": f"/api/jobs/{job.job_id}"},
+    )
+
+
+def submit_analysis(
+    store: Store,
+    jobs: JobRunner,
+    record: ProjectRecord,
+    branch: str,
+    against: str = MAIN_BRANCH,
+    full: bool = False,
+    iou_type: str = "bbox",
+) -> JobRecord:
+    """Queue ``services.analysis.runs.analyse`` as a background job (the API and the pages)."""
     from predscope.services.analysis.runs import analyse
 
-    record = project_of(store, project)
     validate_branch_name(branch)
     validate_branch_name(against)
 
@@ -119,12 +139,7 @@ def analysis_start(
         }
 
     params = {"branch_name": branch, "against": against, "full": full, "iou_type": iou_type}
-    job = jobs.submit(record, "analysis", params, work)
-    return JSONResponse(
-        jsonable_encoder(job_dict(job)),
-        status_code=202,
-        headers={"Location": f"/api/jobs/{job.job_id}"},
-    )
+    return jobs.submit(record, "analysis", params, work)
 
 
 @router.get(

@@ -79,6 +79,16 @@ def complete_set(
     return pset, run
 
 
+def evaluated_classes(
+    store: Store, project: ProjectRecord | str, branch_name: str, *, against: str = MAIN_BRANCH
+) -> list[str]:
+    """Names of the classes the set's latest complete run evaluated (what queries accept)."""
+    record = _project(store, project)
+    with store.read() as conn:
+        _, run = complete_set(conn, record, branch_name, against)
+    return [str(c[1]) for c in run.params.get("categories", [])]
+
+
 def get_metrics(
     store: Store,
     project: ProjectRecord | str,

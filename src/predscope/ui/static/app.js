@@ -6,6 +6,7 @@ import { initScrubber } from "./scrubber.js";
 import { initSort } from "./sort.js";
 import { initLabels } from "./labels.js";
 import { initRun } from "./run.js";
+import { initOperating } from "./operating.js";
 
 const notice = document.getElementById("js-notice");
 
@@ -20,7 +21,7 @@ window.addEventListener("error", (event) => fail(event.message || "error"));
 window.addEventListener("unhandledrejection", (event) => fail(String(event.reason)));
 
 function start() {
-  const features = [initLayers, initLabels, initZoom, initScrubber, initSort, initRun, initKeys];
+  const features = [initLayers, initLabels, initZoom, initScrubber, initSort, initRun, initOperating, initKeys];
   let ok = true;
   for (const init of features) {
     try {

@@ -1,0 +1,148 @@
+"""Two prediction sets side by side: ``services.analysis.compare`` drawn as cards, a per-class
+delta chart and the ground truth whose outcome changed (each a link to its detail view)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from predscope.exceptions import InvalidArgumentsError
+from predscope.server.api.deps import StoreDep, project_of
+from predscope.server.pages.common import choose_set, chrome, fmt, html, iou_of, project_path, url
+from predscope.services.analysis.compare import compare_prediction_sets
+from predscope.services.query import THRESHOLDS
+from predscope.ui.charts import Delta, delta_chart
+from predscope.ui.render import render_compare
+from predscope.ui.views import Card, Cell, Chart, CompareView, FilterField, Table
+
+router = APIRouter(include_in_schema=False)
+CHANGED_PER_PAGE = 100
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None or value != value else f"{value:+.3f}"
+
+
+@router.get("/p/{project}/compare", response_class=HTMLResponse)
+def compare_page(
+    request: Request,
+    store: StoreDep,
+    project: str,
+    set: str | None = None,  # noqa: A002 (the URL's own name)
+    a: str | None = None,
+    b: str | None = None,
+    against: str | None = None,
+    iou: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:
+    record = project_of(store, project)
+    choice = choose_set(store, record, a or set, against)
+    names = [s["branch"] for s in choice.sets]
+    frame = chrome(request, record, "Compare", "compare", choice)
+    first = choice.selected
+    second = b or next((n for n in names if n != first), None)
+    if first is None or second is None:
+        raise InvalidArgumentsError(
+            f"project {record.title!r}: comparing needs two analysed prediction sets; "
+            f"analysed: {', '.join(names) or 'none'}"
+        )
+    choose_set(store, record, second, against)  # a clear error when B is not analysed
+    t = iou_of(iou)
+    doc = compare_prediction_sets(
+        store,
+        record,
+        first,
+        second,
+        against=choice.against,
+        iou_threshold=t,
+        offset=offset,
+        limit=CHANGED_PER_PAGE,
+    )
+    boot = doc.get("bootstrap") or {}
+    changed = doc["changed"]
+    stats = doc["stats"]
+    cards = (
+        Card("mAP A", fmt(stats["AP"]["a"]), hint=first),
+        Card("mAP B", fmt(stats["AP"]["b"]), hint=second),
+        Card(
+            "mAP A − B",
+            _signed(stats["AP"]["delta"]),
+            hint=f"95% interval {_signed(boot.get('low'))} to {_signed(boot.get('high'))} "
+            f"(bootstrap over images, {boot.get('n_resamples', 0)} resamples)",
+        ),
+        Card("AP50 A − B", _signed(stats["AP50"]["delta"])),
+        Card("Found by A, missed by B", str(changed["found_by_a_missed_by_b"]), kind="fn"),
+        Card("Found by B, missed by A", str(changed["found_by_b_missed_by_a"]), kind="tp"),
+    )
+    deltas = [
+        Delta(
+            c["name"],
+            float(c["AP"]["delta"]) if c["AP"]["delta"] is not None else 0.0,
+            href=url(project_path(record, "summary"), {"set": first}),
+        )
+        for c in doc["per_class"]
+    ]
+    chart = Chart("AP per class, A − B", delta_chart(deltas, title=f"AP {first} − {second}"))
+    per_class = Table(
+        "Per class",
+        ("Class", "AP A", "AP B", "AP A − B", "AP50 A − B", "AR A − B"),
+        tuple(
+            (
+                Cell(c["name"]),
+                Cell(fmt(c["AP"]["a"]), value=c["AP"]["a"]),
+                Cell(fmt(c["AP"]["b"]), value=c["AP"]["b"]),
+                Cell(_signed(c["AP"]["delta"]), value=c["AP"]["delta"]),
+                Cell(_signed(c["AP50"]["delta"]), value=c["AP50"]["delta"]),
+                Cell(_signed(_ar(c)), value=_ar(c)),
+            )
+            for c in doc["per_class"]
+        ),
+        (False, True, True, True, True, True),
+        "per-class-deltas",
+    )
+    rows = []
+    for label, key, shown_set in (
+        (f"found by {first}, missed by {second}", "examples_a_not_b", first),
+        (f"found by {second}, missed by {first}", "examples_b_not_a", second),
+    ):
+        for item in changed[key]:
+            href = url(
+                project_path(record, "units", item["data_hash"]),
+                {"set": shown_set, "frame": str(item["frame"]) if item["frame"] else None},
+            )
+            rows.append(
+                (
+                    Cell(item["object_hash"], href),
+                    Cell(item["class"]),
+                    Cell(label),
+                    Cell(str(item["frame"]), value=item["frame"]),
+                )
+            )
+    table = Table(
+        f"Ground truth whose outcome changed at IoU {t:.2f} ({len(rows)} shown)",
+        ("Object", "Class", "Change", "Frame"),
+        tuple(rows),
+        (False, False, False, True),
+        "changed",
+    )
+    fields = (
+        FilterField("a", "Set A", "select", tuple((n, n) for n in names), (first,)),
+        FilterField("b", "Set B", "select", tuple((n, n) for n in names), (second,)),
+        FilterField(
+            "iou",
+            "IoU threshold",
+            "select",
+            tuple((f"{x:.2f}", f"{x:.2f}") for x in THRESHOLDS),
+            (f"{t:.2f}",),
+        ),
+    )
+    keep = (("against", choice.against),) if choice.against != "main" else ()
+    view = CompareView(frame, first, second, cards, (chart,), (per_class, table), keep, fields)
+    return html(render_compare(view))
+
+
+def _ar(c: dict[str, Any]) -> float | None:
+    key = next((k for k in c if k.startswith("AR")), None)
+    return c[key]["delta"] if key else None

@@ -1,0 +1,222 @@
+"""Stored label rows and stored outcomes into the UI's overlay frames, in pixels.
+
+Shapes come from the label rows themselves (every geometry the ontology allows, holes and
+masks included), outcomes from the latest complete analysis (``services.query``, joined by
+object hash and frame), so what is drawn is what was evaluated. An object the run did not
+evaluate (a class of another shape, say) is drawn without an outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from predscope.objects.bitmask import BitmaskCoordinates
+from predscope.objects.coordinates import (
+    BoundingBoxCoordinates,
+    PointCoordinate,
+    PolygonCoordinates,
+    PolylineCoordinates,
+    RotatableBoundingBoxCoordinates,
+    SkeletonCoordinates,
+    Visibility,
+)
+from predscope.objects.label_row import LabelRowV2
+from predscope.objects.ontology_structure import OntologyStructure
+from predscope.services.query import MAX_LIMIT, query_objects
+from predscope.services.rows import StoreRowBackend, list_label_rows
+from predscope.store.engine import Store
+from predscope.store.records import DataUnitRecord, ProjectRecord
+from predscope.ui.shapes import (
+    Box,
+    Keypoint,
+    Mask,
+    OutcomeName,
+    OverlayFrame,
+    OverlayObject,
+    Polygon,
+    Polyline,
+    RotatedBox,
+    Shape,
+    Skeleton,
+)
+
+OUTCOMES: dict[str, OutcomeName] = {"TP": "tp", "FP": "fp", "FN": "fn", "ignored": "ignored"}
+MAX_FRAMES = 300  # frames a video detail page carries (those with objects first)
+
+
+@dataclass(frozen=True)
+class UnitFrame:
+    index: int
+    width: int
+    height: int
+    frame: OverlayFrame
+
+
+def frame_size(unit: DataUnitRecord, index: int) -> tuple[int, int]:
+    """(width, height) of one frame: an image group's image, else the unit's own size."""
+    if unit.images and index < len(unit.images):
+        image = unit.images[index]
+        return int(image.width or 1), int(image.height or 1)
+    return int(unit.width or 1), int(unit.height or 1)
+
+
+def to_shape(coords: Any, width: int, height: int) -> Shape | None:
+    """Encord's normalised coordinates as pixels of a ``width`` x ``height`` frame."""
+    if isinstance(coords, BoundingBoxCoordinates):
+        return Box(
+            coords.top_left_x * width,
+            coords.top_left_y * height,
+            coords.width * width,
+            coords.height * height,
+        )
+    if isinstance(coords, RotatableBoundingBoxCoordinates):
+        return RotatedBox(
+            coords.top_left_x * width,
+            coords.top_left_y * height,
+            coords.width * width,
+            coords.height * height,
+            coords.theta,
+        )
+    if isinstance(coords, PolygonCoordinates):
+        rings = tuple(
+            tuple((p.x * width, p.y * height) for p in ring)
+            for polygon in coords.polygons
+            for ring in polygon
+        )
+        return Polygon(rings)
+    if isinstance(coords, PolylineCoordinates):
+        return Polyline(tuple((p.x * width, p.y * height) for p in coords.values))
+    if isinstance(coords, PointCoordinate):
+        return Keypoint(coords.x * width, coords.y * height)
+    if isinstance(coords, SkeletonCoordinates):
+        points = tuple(
+            Keypoint(p.x * width, p.y * height, p.name, p.visibility != Visibility.INVISIBLE)
+            for p in coords.values
+        )
+        return Skeleton(points, tuple((i, i + 1) for i in range(len(points) - 1)))
+    if isinstance(coords, BitmaskCoordinates):
+        return Mask.from_rle_string(coords.rle_string, coords.height, coords.width)
+    return None
+
+
+def _outcomes(
+    store: Store, project: ProjectRecord, branch: str, against: str, data_hash: str, iou: float
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """(object hash, frame) -> stored query item, both kinds, every page of them."""
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    for kind in ("prediction", "ground_truth"):
+        offset = 0
+        while True:
+            page = query_objects(
+                store,
+                project,
+                branch,
+                kind=kind,
+                iou_threshold=iou,
+                data_hash=data_hash,
+                order_by="frame",
+                offset=offset,
+                limit=MAX_LIMIT,
+                against=against,
+            )
+            for item in page.items:
+                out[(item["object_hash"], int(item["frame"]))] = item
+            offset += len(page.items)
+            if not page.items or offset >= page.total:
+                break
+    return out
+
+
+def _rows(
+    store: Store, project: ProjectRecord, branch: str, hashes: Sequence[str]
+) -> dict[str, LabelRowV2]:
+    ontology = OntologyStructure.from_dict(project.ontology)
+    backend = StoreRowBackend(store, project, ontology)
+    rows = list_label_rows(
+        store, project, ontology, backend=backend, branch_name=branch, data_hashes=list(hashes)
+    )
+    present = [r for r in rows if r.label_hash is not None]
+    backend.initialise_rows(present)
+    return {r.data_hash: r for r in present}
+
+
+def _objects(
+    row: LabelRowV2 | None,
+    layer: str,
+    unit: DataUnitRecord,
+    stored: dict[tuple[str, int], dict[str, Any]],
+) -> dict[int, list[OverlayObject]]:
+    per_frame: dict[int, list[OverlayObject]] = {}
+    if row is None:
+        return per_frame
+    for instance in row.get_object_instances():
+        for ann in instance.get_annotations():
+            w, h = frame_size(unit, ann.frame)
+            shape = to_shape(ann.coordinates, w, h)
+            if shape is None:
+                continue
+            item = stored.get((instance.object_hash, ann.frame), {})
+            error = item.get("error_type")
+            per_frame.setdefault(ann.frame, []).append(
+                OverlayObject(
+                    instance.object_hash,
+                    "gt" if layer == "gt" else "pred",
+                    shape,
+                    instance.ontology_item.title,
+                    OUTCOMES.get(item.get("outcome", "")),
+                    float(ann.confidence) if layer == "pred" else None,
+                    iou=item.get("iou"),
+                    error=None if error in (None, "none") else error,
+                    partner_id=item.get("matched_object_hash"),
+                )
+            )
+    return per_frame
+
+
+def unit_frames(
+    store: Store,
+    project: ProjectRecord,
+    units: Sequence[DataUnitRecord],
+    *,
+    branch: str | None,
+    against: str,
+    iou: float,
+    all_frames: bool = False,
+) -> dict[str, list[UnitFrame]]:
+    """Per data hash: its frames with ground truth (and the set's predictions and outcomes).
+
+    Without ``all_frames`` a unit gets its first frame only (a grid tile); with it, every frame
+    holding an object (at most ``MAX_FRAMES``), frame 0 always.
+    """
+    hashes = [u.data_hash for u in units]
+    gt_rows = _rows(store, project, against, hashes)
+    pred_rows = _rows(store, project, branch, hashes) if branch else {}
+    out: dict[str, list[UnitFrame]] = {}
+    for unit in units:
+        stored = _outcomes(store, project, branch, against, unit.data_hash, iou) if branch else {}
+        gt = _objects(gt_rows.get(unit.data_hash), "gt", unit, stored)
+        pred = _objects(pred_rows.get(unit.data_hash), "pred", unit, stored)
+        indices = sorted({0, *gt, *pred})[:MAX_FRAMES] if all_frames else [0]
+        frames = []
+        for i in indices:
+            w, h = frame_size(unit, i)
+            objects = (*gt.get(i, ()), *pred.get(i, ()))
+            frames.append(UnitFrame(i, w, h, OverlayFrame(w, h, objects)))
+        out[unit.data_hash] = frames
+    return out
+
+
+def image_url(project: ProjectRecord, unit: DataUnitRecord, frame: int = 0) -> str:
+    """The pixels of a frame, by data-unit id only: the file itself, a video frame as a still."""
+    base = f"/api/projects/{project.project_hash}/data-units/{unit.data_hash}"
+    if unit.data_type == "video":
+        return f"/api/data-units/{unit.data_hash}/thumbnail?size=1024&frame={frame}"
+    if unit.data_type == "img_group":
+        return f"{base}/media?frame={frame}"
+    return f"{base}/media"
+
+
+def thumbnail_url(unit: DataUnitRecord, frame: int = 0) -> str:
+    return f"/api/data-units/{unit.data_hash}/thumbnail?size=512&frame={frame}"
