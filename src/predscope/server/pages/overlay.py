@@ -188,7 +188,7 @@ def unit_frames(
     """Per data hash: its frames with ground truth (and the set's predictions and outcomes).
 
     Without ``all_frames`` a unit gets its first frame only (a grid tile); with it, every frame
-    holding an object (at most ``MAX_FRAMES``), frame 0 always.
+    (a unit of more than ``MAX_FRAMES`` frames: frame 0 and those holding objects, up to that).
     """
     hashes = [u.data_hash for u in units]
     gt_rows = _rows(store, project, against, hashes)
@@ -198,7 +198,13 @@ def unit_frames(
         stored = _outcomes(store, project, branch, against, unit.data_hash, iou) if branch else {}
         gt = _objects(gt_rows.get(unit.data_hash), "gt", unit, stored)
         pred = _objects(pred_rows.get(unit.data_hash), "pred", unit, stored)
-        indices = sorted({0, *gt, *pred})[:MAX_FRAMES] if all_frames else [0]
+        count = len(unit.images) or int(unit.number_of_frames or 1)
+        if not all_frames:
+            indices = [0]
+        elif count <= MAX_FRAMES:
+            indices = list(range(count))
+        else:  # a long video: the frames holding objects
+            indices = sorted({0, *gt, *pred})[:MAX_FRAMES]
         frames = []
         for i in indices:
             w, h = frame_size(unit, i)

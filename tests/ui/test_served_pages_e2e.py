@@ -1,0 +1,296 @@
+"""The pages of a real ``predscope serve`` in a real browser, checked against the JSON API.
+
+The store holds the scikit-image photos with their ground truth, an image group, a unit without
+pixels, and three real detectors' branches, each analysed. What is on screen must equal what the
+API (the same services as ``predscope metrics`` / ``objects`` / ``units``) answers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from predscope.ui.render import CONTENT_SECURITY_POLICY
+from tests.ui.conftest import PageProblems
+from tests.ui.served import SETS, Site, served_site
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with served_site(tmp_path_factory.mktemp("ui-site")) as s:
+        yield s
+
+
+def _open(page: Any, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='true']")
+
+
+def _query(page: Any) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(page.url).query)
+
+
+def _wait_until(page: Any, expression: str, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(50)
+
+
+def _objects_total(site: Site, branch: str, **filters: Any) -> int:
+    return int(site.api(f"/branches/{branch}/objects", limit=1, **filters)["total"])
+
+
+@pytest.mark.parametrize("branch", sorted(SETS))
+def test_the_image_grid_draws_every_false_positive_the_api_counts(
+    page: Any, site: Site, branch: str
+) -> None:
+    _open(page, site.page(f"/explore?set={branch}"))
+    units = site.api(f"/branches/{branch}/units", limit=1000)
+    fp = sum(u["fp"] for u in units["items"])
+    assert fp == _objects_total(site, branch, outcome="FP")
+    assert page.locator(".tile").count() == units["total"]
+    assert page.locator("svg.overlay g.obj.pred[data-outcome='fp']").count() == fp
+    badges = page.locator(".badge[data-count='fp']").all_inner_texts()
+    assert sum(int(b) for b in badges) == fp
+    assert page.locator("#set-select").input_value() == branch
+
+
+def test_tiles_come_in_the_apis_order_most_false_positives_first(page: Any, site: Site) -> None:
+    _open(page, site.page("/explore?set=opencv"))
+    shown = [t.get_attribute("data-unit") for t in page.locator(".tile").all()]
+    api = site.api("/branches/opencv/units", limit=1000, order_by="-fp")["items"]
+    assert shown == [u["data_hash"] for u in api]
+    first = page.locator(".tile").first
+    assert first.locator(".tile-title").inner_text() == "coins.png"  # five false 'faces'
+
+
+def test_object_crops_match_the_filtered_query(page: Any, site: Site) -> None:
+    url = site.page("/explore?set=opencv&view=objects&outcome=FP&class=face&conf_min=0.5")
+    _open(page, url)
+    total = _objects_total(site, "opencv", outcome="FP", object_name="face", min_confidence=0.5)
+    assert total > 0
+    assert page.locator("[data-testid='count']").inner_text() == f"{total} objects"
+    crops = page.locator(".tile svg.overlay.crop")
+    assert crops.count() == total
+    focused = page.locator(".tile svg.crop g.obj.focus")
+    assert focused.count() == total
+    outcomes = set(focused.evaluate_all("els => els.map(e => e.dataset.outcome)"))
+    assert outcomes == {"fp"}
+    scores = focused.evaluate_all("els => els.map(e => Number(e.dataset.score))")
+    assert min(scores) >= 0.5 and scores == sorted(scores, reverse=True)
+
+
+def test_filters_are_a_form_whose_state_is_the_url(page: Any, site: Site) -> None:
+    _open(page, site.page("/explore?set=opencv&view=objects"))
+    page.select_option("#f-outcome", ["FP"])
+    page.fill("#f-conf_min", "1")
+    page.click("#filters button[type='submit']")
+    page.wait_for_selector("body[data-ready='true']")
+    q = _query(page)
+    assert q["outcome"] == ["FP"] and q["conf_min"] == ["1"] and q["set"] == ["opencv"]
+    total = _objects_total(site, "opencv", outcome="FP", min_confidence=1)
+    assert page.locator(".tile").count() == total
+    page.reload()
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.locator("#f-conf_min").input_value() == "1"
+
+
+def test_the_summary_shows_the_stored_metrics(page: Any, site: Site) -> None:
+    doc = site.api("/branches/rapidocr/metrics")
+    _open(page, site.page("/summary?set=rapidocr"))
+    card = page.locator("[data-testid='card-map'] .card-value")
+    assert card.inner_text() == f"{doc['stats']['AP']:.3f}"
+    ap50 = page.locator("[data-testid='card-ap50'] .card-value").inner_text()
+    assert ap50 == f"{doc['stats']['AP50']:.3f}"
+    counts = doc["counts"][0]
+    for key in ("tp", "fp", "fn"):
+        shown = page.locator(f"[data-testid='card-{key}'] .card-value").inner_text()
+        assert int(shown) == counts[key], key
+    for c in doc["classes"]:
+        row = page.locator(f"table.classes tr[data-class='{c['name']}']")
+        assert row.locator("td[data-col='tp']").inner_text() == str(c["tp"])
+        assert float(row.locator("td[data-col='ap']").get_attribute("data-value")) == c["AP"]
+
+
+def test_the_iou_selector_recounts_at_the_chosen_threshold(page: Any, site: Site) -> None:
+    _open(page, site.page("/summary?set=opencv"))
+    page.select_option("#iou-select", "0.80")
+    page.click("[data-testid='operating'] button[type='submit']")
+    page.wait_for_selector("body[data-ready='true']")
+    assert _query(page)["iou"] == ["0.80"]
+    counts = next(c for c in site.api("/branches/opencv/metrics")["counts"] if c["iou"] == 0.8)
+    assert int(page.locator("[data-testid='card-tp'] .card-value").inner_text()) == counts["tp"]
+    assert int(page.locator("[data-testid='card-fp'] .card-value").inner_text()) == counts["fp"]
+    link = page.locator("[data-testid='card-fp'] a").get_attribute("href")
+    assert "iou=0.80" in link and "outcome=FP" in link
+
+
+def test_the_confidence_slider_updates_counts_to_what_the_query_layer_says(
+    page: Any, site: Site
+) -> None:
+    _open(page, site.page("/summary?set=opencv"))
+    data = json.loads(page.locator("#operating-data").text_content())
+    slider = page.locator("#op-conf")
+    n = len(data["cuts"])
+    assert n > 2
+    for position in (0, n // 2, n - 1):
+        slider.fill(str(position))
+        cut = data["cuts"][n - 1 - position]
+        tp = _objects_total(site, "opencv", outcome="TP", min_confidence=cut)
+        fp = _objects_total(site, "opencv", outcome="FP", min_confidence=cut)
+        assert page.locator("[data-op='tp']").inner_text() == str(tp)
+        assert page.locator("[data-op='fp']").inner_text() == str(fp)
+        face_fp = _objects_total(
+            site, "opencv", outcome="FP", object_name="face", min_confidence=cut
+        )
+        row = page.locator("table.classes tr[data-class='face']")
+        if position:
+            assert row.locator("td[data-col='fp']").inner_text() == str(face_fp)
+        precision = tp / (tp + fp) if tp + fp else float("nan")
+        shown = page.locator("[data-op='precision']").inner_text()
+        assert shown == ("n/a" if precision != precision else f"{precision:.3f}")
+
+
+def test_a_confusion_cell_opens_exactly_its_objects(page: Any, site: Site) -> None:
+    _open(page, site.page("/summary?set=opencv"))
+    cell = page.locator("[data-testid='confusion'] a").first
+    count = int(cell.inner_text())
+    cell.click()
+    page.wait_for_selector("body[data-ready='true']")
+    q = _query(page)
+    assert q["view"] == ["objects"] and q["set"] == ["opencv"]
+    assert page.locator(".tile").count() == count
+
+
+def test_detail_view_keys_walk_the_filtered_list(page: Any, site: Site) -> None:
+    _open(page, site.page("/explore?set=opencv"))
+    order = [t.get_attribute("data-unit") for t in page.locator(".tile").all()]
+    page.locator(".tile a").first.click()
+    page.wait_for_selector("[data-testid='detail']")
+    assert page.locator("[data-testid='detail']").get_attribute("data-unit") == order[0]
+    assert page.locator(".position").inner_text() == f"1 of {len(order)}"
+    page.keyboard.press("ArrowRight")
+    page.wait_for_selector(f"[data-testid='detail'][data-unit='{order[1]}']")
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.locator(".position").inner_text() == f"2 of {len(order)}"
+    drawn = page.locator("[data-testid='overlay'] g.obj").count()
+    rows = page.locator("[data-testid='object-table'] tbody tr[data-object]").count()
+    stored = sum(
+        _objects_total(site, "opencv", kind=kind, data_hash=order[1])
+        for kind in ("prediction", "ground_truth")
+    )
+    assert drawn == rows == stored
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_selector(f"[data-testid='detail'][data-unit='{order[0]}']")
+    page.wait_for_selector("body[data-ready='true']")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("[data-testid='grid']")
+    assert _query(page)["set"] == ["opencv"]
+
+
+def test_an_image_group_gets_a_frame_scrubber(page: Any, site: Site) -> None:
+    unit = next(u for u in site.api("/data-units", limit=100)["items"] if u["data_title"] == "pair")
+    _open(page, site.page(f"/units/{unit['data_hash']}?set=opencv"))
+    scrubber = page.locator("[data-testid='frame-scrubber']")
+    assert scrubber.get_attribute("max") == "1"
+    scrubber.fill("1")
+    _wait_until(page, "document.querySelector(\"[data-frame='1']\").hidden === false")
+    src = page.locator("[data-testid='frame-image']").get_attribute("src")
+    assert src.endswith("frame=1")
+
+
+def test_compare_shows_the_apis_deltas_and_changed_objects(page: Any, site: Site) -> None:
+    doc = site.api("/compare", a="opencv", b="mediapipe")
+    _open(page, site.page("/compare?a=opencv&b=mediapipe"))
+    rows = page.locator("[data-testid='per-class-deltas'] tbody tr")
+    assert rows.count() == len(doc["per_class"])
+    changed = doc["changed"]
+    total = changed["found_by_a_missed_by_b"] + changed["found_by_b_missed_by_a"]
+    assert page.locator("[data-testid='changed'] tbody tr a").count() == total
+    delta = page.locator("[data-testid='card-map-a-−-b'] .card-value").inner_text()
+    assert delta == f"{doc['stats']['AP']['delta']:+.3f}"
+
+
+def test_starting_an_analysis_follows_it_to_the_summary(page: Any, site: Site) -> None:
+    _open(page, site.page(""))
+    page.locator("[data-testid='actions'] button", has_text="Analyse rapidocr").click()
+    page.wait_for_url("**/summary?set=rapidocr", timeout=60_000)
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.locator("[data-testid='card-map']").count() == 1
+
+
+def test_a_failed_analysis_shows_its_message(
+    page: Any, site: Site, problems: PageProblems
+) -> None:
+    response = page.request.post(site.page("/analyse"), form={"set": "no-such-branch"})
+    assert response.ok  # followed the redirect to the run page
+    run_url = response.url
+    assert "/runs/" in run_url
+    _open(page, run_url)
+    message = page.locator("[data-testid='run-message']")
+    message.wait_for(state="visible", timeout=30_000)
+    assert "no-such-branch" in message.inner_text()
+    assert page.locator("section.run").get_attribute("data-state") == "failed"
+
+
+def test_start_and_project_pages_link_through(page: Any, site: Site) -> None:
+    _open(page, site.url + "/")
+    page.locator("[data-testid='projects'] h2 a").first.click()
+    page.wait_for_selector("[data-testid='branches']")
+    branches = page.locator("[data-testid='branches'] tbody tr").count()
+    assert branches == len(SETS) + 1
+    assert page.locator("[data-testid='sets'] tbody tr").count() == len(SETS)
+    page.locator("nav a", has_text="Labels").click()
+    page.wait_for_selector("[data-testid='labels']")
+    main = site.api("/branches")
+    listed = page.locator("[data-testid='labels'] tbody tr").count()
+    objects = sum(b["objects"] + b["classifications"] for b in main["items"])
+    assert listed == objects
+
+
+def test_every_page_has_the_policy_and_errors_are_pages(
+    page: Any, site: Site, problems: PageProblems
+) -> None:
+    for path in ("", "/summary?set=opencv", "/explore?set=opencv", "/compare", "/labels"):
+        response = httpx.get(site.page(path))
+        assert response.status_code == 200, path
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    problems.allow("404")
+    _open(page, site.page("/summary?set=no-such-set"))
+    error = page.locator("[data-testid='error']")
+    assert error.get_attribute("data-code") == "not_found"
+    assert "no-such-set" in error.inner_text()
+    api = httpx.get(f"{site.url}/api/projects/{site.project}/branches/no-such-set/metrics")
+    assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+
+
+def test_a_unit_without_pixels_still_shows_its_overlay(page: Any, site: Site) -> None:
+    _open(page, site.page("/explore?set=opencv&sort=data_title"))
+    tile = page.locator(".tile", has_text="size-only.png")
+    assert tile.locator("img").get_attribute("src") == "/static/no-media.svg"
+
+
+def test_screenshots_of_the_main_pages(page: Any, site: Site, tmp_path: Path) -> None:
+    """The README's pictures come from here (``PREDSCOPE_SCREENSHOTS=DIR`` keeps them)."""
+    import os
+
+    out = Path(os.environ.get("PREDSCOPE_SCREENSHOTS", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    for name, path in (
+        ("summary", "/summary?set=opencv"),
+        ("explorer", "/explore?set=opencv"),
+        ("crops", "/explore?set=opencv&view=objects&outcome=FP"),
+    ):
+        _open(page, site.page(path))
+        page.screenshot(path=str(out / f"{name}.png"), full_page=False)
+        assert (out / f"{name}.png").stat().st_size > 10_000
