@@ -42,6 +42,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real ``predscope serve`` over the analysed scikit-image project (``tests/ui/served``)."""
+    from tests.ui.served import served_site
+
+    with served_site(tmp_path_factory.mktemp("ui-site")) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,15 +18,9 @@ import pytest
 
 from predscope.ui.render import CONTENT_SECURITY_POLICY
 from tests.ui.conftest import PageProblems
-from tests.ui.served import SETS, Site, served_site
+from tests.ui.served import SETS, Site
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with served_site(tmp_path_factory.mktemp("ui-site")) as s:
-        yield s
 
 
 def _open(page: Any, url: str) -> None:
@@ -229,9 +222,7 @@ def test_starting_an_analysis_follows_it_to_the_summary(page: Any, site: Site) -
     assert page.locator("[data-testid='card-map']").count() == 1
 
 
-def test_a_failed_analysis_shows_its_message(
-    page: Any, site: Site, problems: PageProblems
-) -> None:
+def test_a_failed_analysis_shows_its_message(page: Any, site: Site, problems: PageProblems) -> None:
     response = page.request.post(site.page("/analyse"), form={"set": "no-such-branch"})
     assert response.ok  # followed the redirect to the run page
     run_url = response.url

@@ -1,0 +1,73 @@
+"""The HTML the real server sends for its pages, read as markup (no browser): CSP-clean, and
+built from the store's own data (the ontology's colours, the API's counts)."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import httpx
+
+from tests.ui.served import Site
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def _tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    p = _Tags()
+    p.feed(html)
+    return p.tags
+
+
+def _get(url: str) -> str:
+    response = httpx.get(url)
+    assert response.status_code == 200, url
+    return response.text
+
+
+def test_served_pages_are_csp_clean(site: Site) -> None:
+    """No inline script, handler or style attribute in what the templates and SVG produce."""
+    paths = (
+        "",
+        "/summary?set=rapidocr",
+        "/explore?set=opencv",
+        "/compare",
+        "/labels",
+        "/explore?set=mediapipe&view=objects",
+    )
+    for path in paths:
+        html = _get(site.page(path))
+        tags = _tags(html)
+        scripts = [a for t, a in tags if t == "script"]
+        assert all(a.get("src") or a.get("type") == "application/json" for a in scripts), path
+        assert not [(t, k) for t, a in tags for k in a if k.startswith("on") or k == "style"]
+        assert "<style" not in html
+    explorer = _get(site.page("/explore?set=opencv"))
+    fp = site.api("/branches/opencv/objects", outcome="FP", limit=1)["total"]
+    assert len(re.findall(r'class="obj pred[^"]*"[^>]*data-outcome="fp"', explorer)) == fp
+
+
+def test_start_project_and_compare_pages_are_built_from_the_store(site: Site) -> None:
+    start = _tags(_get(site.url + "/"))
+    hrefs = [a.get("href") for t, a in start if t == "a"]
+    assert f"/p/{site.project}" in hrefs and f"/p/{site.project}/summary?set=opencv" in hrefs
+    project = _get(site.page(""))
+    tags = _tags(project)
+    swatches = [a.get("fill") for t, a in tags if t == "rect"]
+    assert swatches[:3] == ["#D33115", "#FCDC00", "#009CE0"]  # the ontology's own colours
+    assert re.search(r"<strong>text</strong> <span class=\"muted\">polygon</span>", project)
+    units = site.api("/data-units", limit=100)["total"]
+    assert f"Data units (1–{units} of {units})" in project
+    compare = _get(site.page("/compare?a=mediapipe&b=opencv"))
+    # A - B: without a per-class interval no change is called significant
+    assert compare.count('class="delta unclear"') == 3 and 'class="interval"' not in compare
+    values = re.findall(r'class="bar-value"[^>]*>([^<]*)<', compare)
+    assert values == ["+0.199", "+0.202", "+0.000"]
+    assert re.search(r"Ground truth whose outcome changed at IoU 0.50 \(2 shown\)", compare)
