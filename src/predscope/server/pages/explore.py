@@ -268,10 +268,10 @@ def explore_page(request: Request, store: StoreDep, project: str) -> HTMLRespons
             (f for f in frames[unit.data_hash] if f.index == index), frames[unit.data_hash][0]
         )
         href = _detail_href(record, request, unit.data_hash, offset + n, frame=index or None)
-        if q.view == "units":
-            tiles.append(
-                Tile(unit.data_hash, unit.data_title, _tile_image(unit, index), shown.frame, href)
-            )
+        if q.view == "units":  # one tile per image: a group's or a video's frames apart
+            many = len(unit.images) > 1 or (unit.number_of_frames or 1) > 1
+            title = f"{unit.data_title} · frame {index}" if many else unit.data_title
+            tiles.append(Tile(unit.data_hash, title, _tile_image(unit, index), shown.frame, href))
         else:
             focus = item["object_hash"]
             if not any(o.object_id == focus for o in shown.frame.objects):
