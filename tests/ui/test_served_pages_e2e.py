@@ -212,6 +212,17 @@ def test_compare_shows_the_apis_deltas_and_changed_objects(page: Any, site: Site
     assert page.locator("[data-testid='changed'] tbody tr a").count() == total
     delta = page.locator("[data-testid='card-map-a-−-b'] .card-value").inner_text()
     assert delta == f"{doc['stats']['AP']['delta']:+.3f}"
+    link = page.locator("[data-testid='changed'] tbody tr a").first
+    link.click()
+    page.wait_for_selector("[data-testid='detail']")
+    page.wait_for_selector("body[data-ready='true']")
+    shown, other = _query(page)["set"][0], _query(page)["vs"][0]
+    assert {shown, other} == {"opencv", "mediapipe"}
+    mine = page.locator("[data-testid='overlay'] g.obj.pred:not([data-class$=']'])").count()
+    theirs = page.locator(f"[data-testid='overlay'] g.obj.pred[data-class$='[{other}]']").count()
+    unit = urlsplit(page.url).path.rsplit("/", 1)[1]
+    assert mine == _objects_total(site, shown, data_hash=unit)
+    assert theirs == _objects_total(site, other, data_hash=unit)
 
 
 def test_starting_an_analysis_follows_it_to_the_summary(page: Any, site: Site) -> None:

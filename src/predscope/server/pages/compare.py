@@ -108,9 +108,14 @@ def compare_page(
         (f"found by {second}, missed by {first}", "examples_b_not_a", second),
     ):
         for item in changed[key]:
+            other = second if shown_set == first else first
             href = url(
                 project_path(record, "units", item["data_hash"]),
-                {"set": shown_set, "frame": str(item["frame"]) if item["frame"] else None},
+                {
+                    "set": shown_set,
+                    "vs": other,
+                    "frame": str(item["frame"]) if item["frame"] else None,
+                },
             )
             rows.append(
                 (

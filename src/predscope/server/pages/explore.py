@@ -339,8 +339,18 @@ def detail_page(request: Request, store: StoreDep, project: str, data_hash: str)
     wanted = q.one("set")
     choice = choose_set(store, record, wanted, q.one("against"))
     branch = choice.selected
+    second = q.one("vs")
+    if second is not None:
+        choose_set(store, record, second, choice.against)  # a clear error when not analysed
     frames = unit_frames(
-        store, record, [unit], branch=branch, against=choice.against, iou=q.iou, all_frames=True
+        store,
+        record,
+        [unit],
+        branch=branch,
+        against=choice.against,
+        iou=q.iou,
+        all_frames=True,
+        second=second if second != branch else None,
     )[unit.data_hash]
     current = int(number_of("frame", q.one("frame")) or 0)
     position, prev_href, next_href = "", None, None
@@ -371,7 +381,7 @@ def detail_page(request: Request, store: StoreDep, project: str, data_hash: str)
         if branch
         else project_path(record)
     )
-    title = unit.data_title
+    title = unit.data_title + (f" ({branch} and {second})" if second and branch else "")
     frame = chrome(request, record, title, "explore", choice)
     shown = next((f for f in frames if f.index == current), frames[0])
     objects = tuple(o for f in frames for o in f.frame.objects)

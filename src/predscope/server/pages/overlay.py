@@ -147,7 +147,9 @@ def _objects(
     layer: str,
     unit: DataUnitRecord,
     stored: dict[tuple[str, int], dict[str, Any]],
+    tag: str | None = None,
 ) -> dict[int, list[OverlayObject]]:
+    """``tag`` (a branch name) marks another set's objects: ids and class names carry it."""
     per_frame: dict[int, list[OverlayObject]] = {}
     if row is None:
         return per_frame
@@ -161,10 +163,12 @@ def _objects(
             error = item.get("error_type")
             per_frame.setdefault(ann.frame, []).append(
                 OverlayObject(
-                    instance.object_hash,
+                    f"{tag}:{instance.object_hash}" if tag else instance.object_hash,
                     "gt" if layer == "gt" else "pred",
                     shape,
-                    instance.ontology_item.title,
+                    f"{instance.ontology_item.title} [{tag}]"
+                    if tag
+                    else instance.ontology_item.title,
                     OUTCOMES.get(item.get("outcome", "")),
                     float(ann.confidence) if layer == "pred" else None,
                     iou=item.get("iou"),
@@ -184,20 +188,29 @@ def unit_frames(
     against: str,
     iou: float,
     all_frames: bool = False,
+    second: str | None = None,
 ) -> dict[str, list[UnitFrame]]:
     """Per data hash: its frames with ground truth (and the set's predictions and outcomes).
 
     Without ``all_frames`` a unit gets its first frame only (a grid tile); with it, every frame
     (a unit of more than ``MAX_FRAMES`` frames: frame 0 and those holding objects, up to that).
+    ``second`` adds another analysed set's predictions, with that set's outcomes, each labelled
+    with its branch (the compare page's detail view); the ground truth shows the first set's.
     """
     hashes = [u.data_hash for u in units]
     gt_rows = _rows(store, project, against, hashes)
     pred_rows = _rows(store, project, branch, hashes) if branch else {}
+    other_rows = _rows(store, project, second, hashes) if second else {}
     out: dict[str, list[UnitFrame]] = {}
     for unit in units:
         stored = _outcomes(store, project, branch, against, unit.data_hash, iou) if branch else {}
         gt = _objects(gt_rows.get(unit.data_hash), "gt", unit, stored)
         pred = _objects(pred_rows.get(unit.data_hash), "pred", unit, stored)
+        if second:
+            theirs = _outcomes(store, project, second, against, unit.data_hash, iou)
+            extra = _objects(other_rows.get(unit.data_hash), "pred", unit, theirs, second)
+            for i, objs in extra.items():
+                pred.setdefault(i, []).extend(objs)
         count = len(unit.images) or int(unit.number_of_frames or 1)
         if not all_frames:
             indices = [0]
