@@ -8,6 +8,7 @@ API (the same services as ``predscope metrics`` / ``objects`` / ``units``) answe
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -296,3 +297,17 @@ def test_screenshots_of_the_main_pages(page: Any, site: Site, tmp_path: Path) ->
         _open(page, site.page(path))
         page.screenshot(path=str(out / f"{name}.png"), full_page=False)
         assert (out / f"{name}.png").stat().st_size > 10_000
+
+
+def test_where_it_fails_buckets_open_their_objects(page: Any, site: Site) -> None:
+    _open(page, site.page("/properties?set=opencv"))
+    table = page.locator("[data-testid='by-area_px']")
+    gt = sum(int(v) for v in table.locator("tbody tr td:nth-child(2)").all_inner_texts())
+    counts = site.api("/branches/opencv/metrics")["counts"][0]
+    assert gt == counts["tp"] + counts["fn"]  # every evaluated ground truth has an area
+    link = table.locator("td.count-fn a").filter(has_text=re.compile(r"^[1-9]")).first
+    missed = int(link.inner_text())
+    link.click()
+    page.wait_for_selector("body[data-ready='true']")
+    assert _query(page)["outcome"] == ["FN"] and _query(page)["kind"] == ["ground_truth"]
+    assert page.locator(".tile").count() == missed

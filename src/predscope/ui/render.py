@@ -21,6 +21,7 @@ from markupsafe import Markup
 from predscope.ui.overlays import crop_svg, overlay_svg, score_attr, score_text
 from predscope.ui.shapes import OverlayFrame
 from predscope.ui.views import (
+    ChartsView,
     CompareView,
     DetailView,
     ExplorerView,
@@ -105,6 +106,11 @@ def render_compare(view: CompareView) -> str:
 def render_run(view: RunView) -> str:
     """An analysis run's progress page (polls ``view.status_url``)."""
     return _env().get_template("run.html").render(view=view, chrome=view.chrome)
+
+
+def render_charts(view: ChartsView) -> str:
+    """A page of charts and tables (performance by property)."""
+    return _env().get_template("charts.html").render(view=view, chrome=view.chrome)
 
 
 def render_error(status: int, code: str, message: str) -> str:

@@ -361,3 +361,17 @@ class RunView:
     result_href: str | None = None
     rerun_action: str | None = None  # POST target of a "Run again" button (failed or stale)
     rerun_fields: tuple[tuple[str, str], ...] = ()  # the form's hidden fields
+
+
+@dataclass(frozen=True)
+class ChartsView:
+    """A page of charts and tables under a heading (performance by property)."""
+
+    chrome: Chrome
+    heading: str
+    intro: str = ""
+    charts: tuple[Chart, ...] = ()
+    tables: tuple[Table, ...] = ()
+    fields: tuple[FilterField, ...] = ()  # a GET form above the charts (the IoU threshold)
+    filters: tuple[tuple[str, str], ...] = ()
+    reset_href: str | None = None

@@ -135,6 +135,11 @@ def nav(project: ProjectRecord, choice: SetChoice | None, current: str) -> tuple
         links += [
             Link("Summary", url(project_path(project, "summary"), keep), current == "summary"),
             Link("Explorer", url(project_path(project, "explore"), keep), current == "explore"),
+            Link(
+                "Where it fails",
+                url(project_path(project, "properties"), keep),
+                current == "properties",
+            ),
         ]
         if len(choice.sets) > 1:
             links.append(
