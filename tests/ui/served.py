@@ -30,6 +30,7 @@ class Site:
     url: str
     project: str  # the project's hash: pages live under /p/<hash>
     http: httpx.Client
+    store: str  # the served store's location (tests may write to it beside the server)
 
     def page(self, rest: str = "") -> str:
         return f"{self.url}/p/{self.project}{rest}"
@@ -56,7 +57,7 @@ def served_site(root: Path) -> Iterator[Site]:
     store = str(root / "store")
     project_hash = build_store(store)
     with live_server(store, root / "server-tmp") as server, server.client() as http:
-        yield Site(server.url, project_hash, http)
+        yield Site(server.url, project_hash, http, store)
 
 
 __all__ = ["PROJECT", "SETS", "Site", "served_site"]

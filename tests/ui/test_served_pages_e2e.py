@@ -311,3 +311,22 @@ def test_where_it_fails_buckets_open_their_objects(page: Any, site: Site) -> Non
     page.wait_for_selector("body[data-ready='true']")
     assert _query(page)["outcome"] == ["FN"] and _query(page)["kind"] == ["ground_truth"]
     assert page.locator(".tile").count() == missed
+
+
+def test_a_stale_set_says_so_and_re_analyses_from_the_notice(page: Any, site: Site) -> None:
+    import predscope
+
+    with predscope.Client(site.store) as client:  # a save beside the server: same rows, new version
+        project = client.get_project(site.project)
+        row = next(r for r in project.list_label_rows_v2(branch_name="mediapipe") if r.label_hash)
+        row.initialise_labels()
+        row.save()
+    _open(page, site.page("/summary?set=mediapipe"))
+    notice = page.locator("[data-testid='notice']")
+    assert "changed since it was analysed" in notice.inner_text()
+    assert "(stale)" in page.locator("#set-select option[value='mediapipe']").inner_text()
+    notice.get_by_role("button", name="Re-analyse now").click()
+    page.wait_for_url("**/summary?set=mediapipe", timeout=60_000)
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.locator("[data-testid='notice']").count() == 0
+    assert site.api("/branches/mediapipe/metrics")["freshness"]["fresh"] is True

@@ -46,6 +46,7 @@ class Chrome:
     keep: tuple[tuple[str, str], ...] = ()
     static_url: str = "/static"
     notice: str | None = None  # e.g. "this set is stale: re-analyse"
+    notice_action: Action | None = None  # a button beside the notice (re-analyse a stale set)
 
 
 @dataclass(frozen=True)

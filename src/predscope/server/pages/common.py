@@ -23,7 +23,7 @@ from predscope.store.branches import MAIN_BRANCH
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
 from predscope.ui.render import CONTENT_SECURITY_POLICY
-from predscope.ui.views import Chrome, Link, SetOption
+from predscope.ui.views import Action, Chrome, Link, SetOption
 
 STATIC_URL = "/static"
 Params = Mapping[str, str | Sequence[str] | None]
@@ -159,16 +159,19 @@ def chrome(
     """The frame: navigation, and the set selector keeping every other parameter of the URL."""
     options: tuple[SetOption, ...] = ()
     notice = None
+    action = None
     if choice is not None:
         options = tuple(
             SetOption(s["branch"], s["branch"], (s.get("freshness") or {}).get("fresh") is False)
             for s in choice.sets
         )
-        if choice.stale:
+        if choice.stale and choice.selected:
             notice = (
                 f"{choice.selected!r} changed since it was analysed (or its ground truth did): "
-                "these results are from the last complete run. Re-analyse it from the project page."
+                "these results are from the last complete run."
             )
+            fields = (("set", choice.selected), ("against", choice.against))
+            action = Action("Re-analyse now", project_path(project, "analyse"), fields)
     keep = tuple(query_items(request, drop=("set", "offset", "unit")))
     return Chrome(
         title,
@@ -180,6 +183,7 @@ def chrome(
         keep,
         STATIC_URL,
         notice,
+        action,
     )
 
 
