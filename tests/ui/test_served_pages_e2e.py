@@ -171,6 +171,7 @@ def test_detail_view_keys_walk_the_filtered_list(page: Any, site: Site) -> None:
     order = [t.get_attribute("data-unit") for t in page.locator(".tile").all()]
     page.locator(".tile a").first.click()
     page.wait_for_selector("[data-testid='detail']")
+    page.wait_for_selector("body[data-ready='true']")  # the keys listen from here on
     assert page.locator("[data-testid='detail']").get_attribute("data-unit") == order[0]
     assert page.locator(".position").inner_text() == f"1 of {len(order)}"
     page.keyboard.press("ArrowRight")
