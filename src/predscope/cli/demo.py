@@ -68,7 +68,11 @@ def demo(
         ),
     ] = DEFAULT_PORT,
 ) -> None:
-    """Build a project from real photos, import three detectors' predictions and analyse them."""
+    """Build a project from real photos, import three detectors' predictions, analyse every branch.
+
+    --scale N builds a generated project of N images instead; --serve then serves the store and
+    prints its URL (what scripts/demo does).
+    """
     from predscope.cli.progress import show_progress, terminal_progress
     from predscope.store.engine import open_store
 
