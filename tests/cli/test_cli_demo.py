@@ -101,13 +101,20 @@ def test_demo_command_prints_every_branch_and_refuses_bad_data_dir(tmp_path: Pat
     runner = CliRunner()
     app = build_app()
     # At the 80 columns a pipe gets, every number must still be printed whole.
-    ok = runner.invoke(app, ["demo", "--store", str(tmp_path / "s")], env={"COLUMNS": "80"})
+    store = tmp_path / "s"
+    ok = runner.invoke(app, ["demo", "--no-serve", "--store", str(store)], env={"COLUMNS": "80"})
     assert ok.exit_code == 0, ok.output
     assert "…" not in ok.output
     mediapipe = next(line for line in ok.output.splitlines() if "mediapipe-0.10.21 " in line)
     assert mediapipe.split()[1:9] == ["3", "0.066", "0.116", "0.039", "0.065", "3", "0", "45"]
     for branch, _ in PREDICTION_BRANCHES:
         assert f"analysed {branch!r}" in ok.output
+        # Stored: `predscope metrics` reads the run the demo made, with the numbers it printed.
+        doc = _metrics_json(store, "skimage-demo", branch)
+        row = next(line for line in ok.output.splitlines() if line.startswith(f" {branch} "))
+        stats = doc["stats"]
+        assert isinstance(stats, dict)
+        assert row.split()[2:4] == [f"{stats['AP']:.3f}", f"{stats['AP50']:.3f}"]
     assert "face AP" in ok.output
     bad = runner.invoke(app, ["demo", "--store", str(tmp_path / "t"), "--data", str(tmp_path)])
     assert bad.exit_code == 2
