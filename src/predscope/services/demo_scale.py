@@ -48,6 +48,8 @@ CLASSES = ("person", "car", "bicycle", "dog", "cat", "bus", "truck", "traffic li
 CLASS_SHARE = np.array([0.38, 0.2, 0.06, 0.06, 0.06, 0.05, 0.09, 0.1])
 ASPECT = np.array([0.42, 1.7, 1.3, 1.2, 1.1, 1.5, 1.6, 0.4])  # width / height, typical
 LOOK_ALIKE = np.array([2, 6, 0, 4, 3, 6, 5, 0])  # index of the class each is confused with
+# How easy each class is (1 = easiest): scales the chance to be found, and its localisation noise.
+EASE = np.array([1.0, 0.95, 0.7, 0.85, 0.9, 0.97, 0.8, 0.6])
 SIZES = ((640, 480), (1280, 720), (800, 600), (1024, 768))
 GT_PER_IMAGE = 6.0
 
@@ -66,13 +68,13 @@ class Detector:
 
 DETECTORS = (
     Detector(
-        "detector-large", recall=0.93, jitter=0.05, confusion=0.03, duplicates=0.03, background=0.5
+        "detector-large", recall=0.95, jitter=0.03, confusion=0.03, duplicates=0.03, background=0.5
     ),
     Detector(
-        "detector-small", recall=0.82, jitter=0.09, confusion=0.07, duplicates=0.06, background=1.2
+        "detector-small", recall=0.85, jitter=0.05, confusion=0.07, duplicates=0.06, background=1.2
     ),
     Detector(
-        "detector-legacy", recall=0.68, jitter=0.14, confusion=0.12, duplicates=0.12, background=2.5
+        "detector-legacy", recall=0.72, jitter=0.07, confusion=0.12, duplicates=0.12, background=2.5
     ),
 )
 
@@ -132,11 +134,12 @@ def generate_detections(
 ) -> Boxes:
     """One detector's output on the ground truth ``gt`` (see the module doc for the errors)."""
     side = np.sqrt(gt.xywh[:, 2] * gt.xywh[:, 3])
-    p_find = model.recall * (1.0 - np.exp(-side / 24.0))  # small objects are missed more
+    ease = EASE[gt.cls]
+    p_find = model.recall * ease * (1.0 - np.exp(-side / 24.0))  # small objects are missed more
     found = rng.random(side.size) < p_find
     idx = np.flatnonzero(found)
-    # Localisation: most boxes a little off, one in ten badly off.
-    sigma = np.where(rng.random(idx.size) < 0.1, model.jitter * 4, model.jitter)
+    # Localisation: most boxes a little off, one in ten badly off; hard classes more so.
+    sigma = model.jitter * (2.0 - ease[idx]) * np.where(rng.random(idx.size) < 0.1, 4.0, 1.0)
     boxes = _jitter(rng, gt.xywh[idx], sigma)
     cls = gt.cls[idx].copy()
     confused = rng.random(idx.size) < model.confusion
