@@ -240,3 +240,30 @@ def test_demo_scale_builds_and_analyses_a_generated_project(tmp_path: Path) -> N
         assert aps["detector-large"] > aps["detector-small"] > aps["detector-legacy"]
     bad = CliRunner().invoke(app, ["demo", "--scale", "0", "--store", str(tmp_path / "x")])
     assert bad.exit_code == 2
+
+
+def test_demo_serve_refuses_before_any_work(tmp_path: Path) -> None:
+    """A taken port or a non-loopback address without a token: refused, nothing built."""
+    import socket
+
+    from predscope.sdk.client import Client
+
+    app = build_app()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        busy = CliRunner().invoke(
+            app, ["demo", "--serve", "--port", port, "--store", str(tmp_path / "a")]
+        )
+    assert busy.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in str(busy.exception)
+    assert "created project" not in busy.output
+    open_host = CliRunner().invoke(
+        app, ["demo", "--serve", "--host", "0.0.0.0", "--port", "0", "--store", str(tmp_path / "b")]
+    )
+    assert open_host.exit_code == 1
+    assert "needs a token" in str(open_host.exception)
+    for name in ("a", "b"):
+        with Client(tmp_path / name) as client:
+            assert client.list_projects() == []

@@ -7,7 +7,9 @@ generated project of N images instead (``services.demo_scale``).
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -73,7 +75,6 @@ def demo(
     --scale N builds a generated project of N images instead; --serve then serves the store and
     prints its URL (what scripts/demo does).
     """
-    from predscope.cli.progress import show_progress, terminal_progress
     from predscope.store.engine import open_store
 
     if scale is None and not (data / "photos_ontology.json").is_file():
@@ -82,28 +83,37 @@ def demo(
         )
     settings = _server_settings(host, port) if serve else None
     with open_store(store) as opened:  # never deletes files: the store keeps everything else
-        with terminal_progress(show_progress(False)) as progress:
+        # Serving is checked (token rule, port) before any work, so a refusal costs nothing.
+        sock = None if settings is None else _listen(opened, settings, port)
+        with contextlib.ExitStack() as stack:
+            if sock is not None:
+                stack.callback(sock.close)  # closed on failure; the server closes it otherwise
+            result = _build(opened, data, scale, seed)
+            _print_result(result)
+            console.print(
+                f"\nStore: {store.resolve()}  (try: predscope metrics {result.project.title} "
+                f"--branch {result.branches[1]} --per-class --store {store})",
+                markup=False,
+            )
+            if settings is not None and sock is not None:
+                _serve(opened, settings, sock)
 
-            def say(line: str) -> None:
-                console.print(f"- {line}", markup=False)
 
-            if scale is None:
-                from predscope.services.demo import run_demo
+def _build(opened: Store, data: Path, scale: int | None, seed: int) -> DemoResult:
+    from predscope.cli.progress import show_progress, terminal_progress
 
-                result = run_demo(opened, data, say=say, progress=progress)
-            else:
-                from predscope.services.demo_scale import run_scale_demo
+    with terminal_progress(show_progress(False)) as progress:
 
-                result = run_scale_demo(opened, scale, seed=seed, say=say, progress=progress)
-        _print_result(result)
-        location = str(store)
-        console.print(
-            f"\nStore: {store.resolve()}  (try: predscope metrics {result.project.title} "
-            f"--branch {result.branches[1]} --per-class --store {location})",
-            markup=False,
-        )
-        if settings is not None:
-            _serve(opened, settings, port)
+        def say(line: str) -> None:
+            console.print(f"- {line}", markup=False)
+
+        if scale is None:
+            from predscope.services.demo import run_demo
+
+            return run_demo(opened, data, say=say, progress=progress)
+        from predscope.services.demo_scale import run_scale_demo
+
+        return run_scale_demo(opened, scale, seed=seed, say=say, progress=progress)
 
 
 def _print_result(result: DemoResult) -> None:
@@ -142,20 +152,25 @@ def _server_settings(host: str, port: int) -> Settings:
     return resolve_settings(host=host, port=port)  # refuses a bad host or port before any work
 
 
-def _serve(opened: Store, settings: Settings, port: int) -> None:
-    from predscope.cli.serve import bind_socket, run_server
+def _listen(opened: Store, settings: Settings, port: int) -> socket.socket:
+    from predscope.cli.serve import bind_socket, check_token_rule
     from predscope.exceptions import ServerConfigError
 
+    check_token_rule(opened, settings)
     try:
-        sock = bind_socket(settings.host, settings.port)
+        return bind_socket(settings.host, settings.port)
     except OSError as exc:
         if port != DEFAULT_PORT or exc.errno != errno.EADDRINUSE:
             raise ServerConfigError(
                 f"demo --serve: cannot listen on {settings.host}:{settings.port} "
                 f"({exc.strerror}) - pick another --port (0 picks a free one)"
             ) from None
-        console.print(f"- port {port} is in use; serving on a free port instead", markup=False)
-        sock = bind_socket(settings.host, 0)
+    console.print(f"- port {port} is in use; serving on a free port instead", markup=False)
+    return bind_socket(settings.host, 0)
+
+
+def _serve(opened: Store, settings: Settings, sock: socket.socket) -> None:
+    from predscope.cli.serve import run_server
 
     def announce(url: str, auth: str) -> None:
         console.print(

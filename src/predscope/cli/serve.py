@@ -69,6 +69,20 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def check_token_rule(opened: Store, settings: Settings) -> None:
+    """Off loopback (or with --require-token) the store must hold a token to start at all."""
+    from predscope.exceptions import ServerConfigError
+    from predscope.services.tokens import has_tokens
+
+    if settings.require_token and not has_tokens(opened):
+        where = "off loopback" if not settings.loopback else "with --require-token"
+        raise ServerConfigError(
+            f"serve --host {settings.host}: {where} every request needs a token, and the "
+            f"store {opened.location} has none - run `predscope token create` first "
+            "(or serve on 127.0.0.1)"
+        )
+
+
 def run_server(
     opened: Store,
     settings: Settings,
@@ -83,15 +97,8 @@ def run_server(
 
     from predscope.exceptions import ServerConfigError
     from predscope.server.app import create_app
-    from predscope.services.tokens import has_tokens
 
-    if settings.require_token and not has_tokens(opened):
-        where = "off loopback" if not settings.loopback else "with --require-token"
-        raise ServerConfigError(
-            f"serve --host {settings.host}: {where} every request needs a token, and the "
-            f"store {opened.location} has none - run `predscope token create` first "
-            "(or serve on 127.0.0.1)"
-        )
+    check_token_rule(opened, settings)
     if sock is None:
         try:
             sock = bind_socket(settings.host, settings.port)
