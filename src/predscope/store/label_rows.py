@@ -150,6 +150,18 @@ def list_row_metadata(
     return out
 
 
+def row_markers(
+    conn: Connection, project_id: int, branch_name: str
+) -> list[tuple[int, str, datetime, int]]:
+    """(data unit id, label hash, last edit, version) of every row of a branch: what a change
+    marker needs, without reading documents or unit records (freshness of an analysis)."""
+    r = label_rows.c
+    query = select(r.data_unit_id, r.label_hash, r.last_edited_at, r.version).where(
+        r.project_id == project_id, r.branch_name == branch_name
+    )
+    return [(int(u), str(h), e, int(v or 0)) for u, h, e, v in conn.execute(query)]
+
+
 def create_rows(
     conn: Connection,
     project_id: int,

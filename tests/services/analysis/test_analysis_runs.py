@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sqlalchemy import update
@@ -199,3 +201,29 @@ def test_sets_list_review_status_and_notes(store: Store) -> None:
     assert (entry["review_status"], entry["notes"]) == ("in_review", "checking crowd")
     with pytest.raises(Exception, match="not one of needs_review, in_review, reviewed"):
         set_review(store, project.record, "model", status="done")
+
+
+def test_the_light_fingerprint_equals_the_records_fingerprint(tmp_path: Path) -> None:
+    """Freshness reads (unit, hash, edit, version) straight from SQL; it must give the digest the
+    run stored from full row records, or every set would read as stale."""
+    from predscope.services.analysis.inputs import branch_records
+    from predscope.services.analysis.runs import fingerprint, fingerprint_of
+    from predscope.store.label_rows import row_markers
+
+    store = open_store(str(tmp_path / "store"))
+    try:
+        project = bbox_project(store)
+        analyse(store, project.record, "model")
+        assert list_prediction_sets(store, project.record)[0]["freshness"]["fresh"] is True
+        for branch in ("main", "model"):
+            with store.read() as conn:
+                records = branch_records(conn, project.record, branch)
+                markers = row_markers(conn, project.record.id, branch)
+            assert len(markers) == len([r for r in records if r.label_hash])
+            assert fingerprint_of(markers) == fingerprint(records)
+        title = next(r.data_title for r in records if r.label_hash)
+        edit_one_row(project, "model", title)
+        fresh = list_prediction_sets(store, project.record)[0]["freshness"]
+        assert fresh == {"fresh": False, "ground_truth_changed": False, "predictions_changed": True}
+    finally:
+        store.close()

@@ -14,12 +14,12 @@ from sqlalchemy import Connection
 
 from predscope.exceptions import InvalidArgumentsError, ResourceNotFoundError
 from predscope.services.analysis.evaluate import _project
-from predscope.services.analysis.inputs import branch_records
-from predscope.services.analysis.runs import fingerprint, run_state
+from predscope.services.analysis.runs import fingerprint_of, run_state
 from predscope.store import analysis as repo
 from predscope.store.analysis import REVIEW_STATUSES, RunRecord, SetRecord
 from predscope.store.branches import MAIN_BRANCH, validate_branch_name
 from predscope.store.engine import Store
+from predscope.store.label_rows import row_markers
 from predscope.store.records import ProjectRecord
 
 HEADLINE = ("AP", "AP50", "AP75", "AR100")
@@ -45,8 +45,8 @@ def freshness(
     conn: Connection, project: ProjectRecord, pset: SetRecord, run: RunRecord
 ) -> dict[str, bool]:
     """Whether the branches still hold what ``run`` analysed."""
-    gt_now = fingerprint(branch_records(conn, project, pset.against))
-    pred_now = fingerprint(branch_records(conn, project, pset.branch_name))
+    gt_now = fingerprint_of(row_markers(conn, project.id, pset.against))
+    pred_now = fingerprint_of(row_markers(conn, project.id, pset.branch_name))
     gt_changed = gt_now != run.gt_fingerprint
     pred_changed = pred_now != run.pred_fingerprint
     return {

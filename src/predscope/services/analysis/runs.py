@@ -17,9 +17,10 @@ import hashlib
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from importlib.metadata import version
 from typing import Any
 
@@ -82,13 +83,20 @@ def row_state(record: RowRecord) -> RowState:
 
 def fingerprint(records: Sequence[RowRecord]) -> str:
     """sha256 of the (unit, label hash, edit time, version) of every row of a branch."""
+    return fingerprint_of(
+        (r.unit.id, r.label_hash, r.last_edited_at, int(r.version or 0))
+        for r in records
+        if r.label_hash is not None
+    )
+
+
+def fingerprint_of(markers: Iterable[tuple[int, str, datetime | None, int]]) -> str:
+    """The same digest from (unit id, label hash, last edit, version) tuples (``row_markers``):
+    the edit time counts only for a row without a version, as in ``row_state``."""
     digest = hashlib.sha256()
-    for r in sorted(records, key=lambda r: r.unit.id):
-        if r.label_hash is None:
-            continue
-        s = row_state(r)
-        edited = s.edited_at.isoformat() if s.edited_at else ""
-        digest.update(f"{r.unit.id}|{s.label_hash}|{edited}|{s.version}\n".encode())
+    for unit_id, label_hash, edited_at, row_version in sorted(markers, key=lambda m: m[0]):
+        edited = "" if row_version or edited_at is None else edited_at.isoformat()
+        digest.update(f"{unit_id}|{label_hash}|{edited}|{row_version or None}\n".encode())
     return digest.hexdigest()
 
 
