@@ -71,3 +71,30 @@ def test_pages_and_counts_equal_the_whole_listing(store: Store) -> None:
     assert project_counts(store, project) == {"data_units": 100, "branches": ["main", "fake"]}
     with store.read() as conn, pytest.raises(InvalidArgumentsError, match="offset/limit"):
         list_row_metadata(conn, project.id, data_hashes=[units[0].data_hash], limit=3)
+
+
+def test_listing_pages_walk_the_whole_verify_listing_once(store: Store) -> None:
+    from predscope.services.exports.listing import listing_page, verify_listing
+
+    project = create_project_from_coco(
+        store, "p", COCO100 / "instances_val2014_100.json", shape="bounding_box"
+    ).project
+    import_coco(
+        store,
+        project,
+        COCO100 / "instances_val2014_fakebbox100_results.json",
+        ImportOptions(branch="fake"),
+    )
+    for branch in (None, "fake"):
+        whole = verify_listing(store, project, branch_name=branch, all_branches=branch is None)
+        paged, offset, more = [], 0, True
+        while more:
+            page, more = listing_page(store, project, branch_name=branch, offset=offset, limit=17)
+            paged.extend(page)
+            offset += 17
+        assert [(r.data_hash, r.branch_name) for r in paged] == [
+            (r.data_hash, r.branch_name) for r in whole
+        ]
+        assert paged == whole
+    with pytest.raises(Exception, match="nope"):
+        listing_page(store, project, branch_name="nope")

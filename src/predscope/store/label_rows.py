@@ -21,6 +21,7 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    null,
     select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -156,7 +157,9 @@ def row_markers(
     """(data unit id, label hash, last edit, version) of every row of a branch: what a change
     marker needs, without reading documents or unit records (freshness of an analysis)."""
     r = label_rows.c
-    query = select(r.data_unit_id, r.label_hash, r.last_edited_at, r.version).where(
+    # the edit time counts only where a row has no version: read it only there
+    edited = case((r.version == 0, r.last_edited_at), else_=null()).label("edited")
+    query = select(r.data_unit_id, r.label_hash, edited, r.version).where(
         r.project_id == project_id, r.branch_name == branch_name
     )
     return [(int(u), str(h), e, int(v or 0)) for u, h, e, v in conn.execute(query)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import islice
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -18,7 +17,7 @@ from predscope.server.pages.common import (
     project_path,
     url,
 )
-from predscope.services.exports.listing import iter_listing
+from predscope.services.exports.listing import listing_page
 from predscope.services.projects import list_projects
 from predscope.services.summaries import branch_summaries, units_page
 from predscope.store.branches import MAIN_BRANCH
@@ -213,11 +212,9 @@ def labels_page(
 ) -> HTMLResponse:
     """The verify view: rows with every object, attribute and coordinate, as `labels` lists them."""
     record = project_of(store, project)
-    listing = iter_listing(store, record, branch_name=branch, all_branches=branch is None)
-    rows = list(islice(listing, offset, offset + ROWS_PER_PAGE + 1))
-    more = len(rows) > ROWS_PER_PAGE
+    rows, more = listing_page(store, record, branch_name=branch, offset=offset, limit=ROWS_PER_PAGE)
     cells = []
-    for row in rows[:ROWS_PER_PAGE]:
+    for row in rows:
         unit = Cell(row.data_title, project_path(record, "units", row.data_hash))
         for obj in row.objects:
             attrs = "; ".join(f"{a.name}: {a.answer_text}" for a in obj.attributes)
@@ -251,7 +248,7 @@ def labels_page(
             )
     which = f"branch {branch}" if branch else "every branch"
     table = Table(
-        f"Label rows of {which}, rows {offset + 1}–{offset + min(len(rows), ROWS_PER_PAGE)}",
+        f"Label rows of {which}, positions {offset + 1}–{offset + ROWS_PER_PAGE}",
         (
             "Data unit",
             "Branch",

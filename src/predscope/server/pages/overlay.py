@@ -24,7 +24,7 @@ from predscope.objects.coordinates import (
 )
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.query import MAX_LIMIT, query_objects
+from predscope.services.analysis.unit_objects import Outcomes, stored_outcomes
 from predscope.services.rows import StoreRowBackend, list_label_rows
 from predscope.store.engine import Store
 from predscope.store.records import DataUnitRecord, ProjectRecord
@@ -101,32 +101,17 @@ def to_shape(coords: Any, width: int, height: int) -> Shape | None:
     return None
 
 
-def _outcomes(
-    store: Store, project: ProjectRecord, branch: str, against: str, data_hash: str, iou: float
-) -> dict[tuple[str, int], dict[str, Any]]:
-    """(object hash, frame) -> stored query item, both kinds, every page of them."""
-    out: dict[tuple[str, int], dict[str, Any]] = {}
-    for kind in ("prediction", "ground_truth"):
-        offset = 0
-        while True:
-            page = query_objects(
-                store,
-                project,
-                branch,
-                kind=kind,
-                iou_threshold=iou,
-                data_hash=data_hash,
-                order_by="frame",
-                offset=offset,
-                limit=MAX_LIMIT,
-                against=against,
-            )
-            for item in page.items:
-                out[(item["object_hash"], int(item["frame"]))] = item
-            offset += len(page.items)
-            if not page.items or offset >= page.total:
-                break
-    return out
+def _stored(
+    store: Store,
+    project: ProjectRecord,
+    branch: str | None,
+    against: str,
+    hashes: Sequence[str],
+    iou: float,
+) -> dict[str, Outcomes]:
+    if not branch:
+        return {}
+    return stored_outcomes(store, project, branch, hashes, iou_threshold=iou, against=against)
 
 
 def _rows(
@@ -201,13 +186,15 @@ def unit_frames(
     gt_rows = _rows(store, project, against, hashes)
     pred_rows = _rows(store, project, branch, hashes) if branch else {}
     other_rows = _rows(store, project, second, hashes) if second else {}
+    mine = _stored(store, project, branch, against, hashes, iou)
+    theirs_all = _stored(store, project, second, against, hashes, iou)
     out: dict[str, list[UnitFrame]] = {}
     for unit in units:
-        stored = _outcomes(store, project, branch, against, unit.data_hash, iou) if branch else {}
+        stored = mine.get(unit.data_hash, {})
         gt = _objects(gt_rows.get(unit.data_hash), "gt", unit, stored)
         pred = _objects(pred_rows.get(unit.data_hash), "pred", unit, stored)
         if second:
-            theirs = _outcomes(store, project, second, against, unit.data_hash, iou)
+            theirs = theirs_all.get(unit.data_hash, {})
             extra = _objects(other_rows.get(unit.data_hash), "pred", unit, theirs, second)
             for i, objs in extra.items():
                 pred.setdefault(i, []).extend(objs)

@@ -42,11 +42,19 @@ def _run_info(run: RunRecord) -> dict[str, Any]:
 
 
 def freshness(
-    conn: Connection, project: ProjectRecord, pset: SetRecord, run: RunRecord
+    conn: Connection,
+    project: ProjectRecord,
+    pset: SetRecord,
+    run: RunRecord,
+    seen: dict[str, str] | None = None,
 ) -> dict[str, bool]:
-    """Whether the branches still hold what ``run`` analysed."""
-    gt_now = fingerprint_of(row_markers(conn, project.id, pset.against))
-    pred_now = fingerprint_of(row_markers(conn, project.id, pset.branch_name))
+    """Whether the branches still hold what ``run`` analysed (``seen`` keeps each branch's
+    digest across the sets of one listing: every set shares the ground truth)."""
+    seen = {} if seen is None else seen
+    for branch in (pset.against, pset.branch_name):
+        if branch not in seen:
+            seen[branch] = fingerprint_of(row_markers(conn, project.id, branch))
+    gt_now, pred_now = seen[pset.against], seen[pset.branch_name]
     gt_changed = gt_now != run.gt_fingerprint
     pred_changed = pred_now != run.pred_fingerprint
     return {
@@ -124,6 +132,7 @@ def list_prediction_sets(store: Store, project: ProjectRecord | str) -> list[dic
     """Every analysed (branch, ground truth) pair with headline metrics, freshness, review."""
     record = _project(store, project)
     out: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
     with store.read() as conn:
         for pset in repo.list_sets(conn, record.id):
             runs = repo.list_runs(conn, pset.id)
@@ -148,7 +157,7 @@ def list_prediction_sets(store: Store, project: ProjectRecord | str) -> list[dic
                     "predictions": results.get("predictions"),
                     "ground_truth": results.get("ground_truth"),
                 }
-                entry["freshness"] = freshness(conn, record, pset, run)
+                entry["freshness"] = freshness(conn, record, pset, run, seen)
             out.append(entry)
     return out
 

@@ -227,6 +227,34 @@ def iter_listing(
     return _listed(store, project, records, batch_rows)
 
 
+def listing_page(
+    store: Store,
+    project: ProjectRecord,
+    *,
+    branch_name: str | None = None,
+    offset: int = 0,
+    limit: int = 25,
+) -> tuple[list[RowListing], bool]:
+    """One page of the listing of a branch (None: every branch), paged in SQL over (unit,
+    branch) positions; and whether more follow. A page costs the same on any project size."""
+    from predscope.store.label_rows import list_row_metadata
+
+    with store.read() as conn:
+        records = list_row_metadata(
+            conn,
+            project.id,
+            branch_name=None if branch_name is None else validate_branch_name(branch_name),
+            include_all_branches=branch_name is None,
+            offset=offset,
+            limit=limit + 1,
+        )
+        present = [r for r in records[:limit] if r.label_hash is not None]
+        if branch_name is not None and not present and offset == 0:
+            require_branch(conn, project, branch_name)  # a branch that holds nothing is named
+    more = len(records) > limit
+    return list(_listed(store, project, present, BATCH_ROWS)), more
+
+
 def stored_documents(
     store: Store, records: Sequence[RowRecord], batch_rows: int = BATCH_ROWS
 ) -> Iterator[list[tuple[RowRecord, dict[str, Any]]]]:
