@@ -12,17 +12,12 @@ from typing import Any
 import httpx
 
 from predscope.services.analysis.runs import analyse
-from predscope.services.imports.coco import import_coco
-from predscope.services.imports.options import ImportOptions
-from predscope.services.projects import get_project
+from predscope.services.demo import run_demo
+from predscope.services.projects import add_data, add_image_group
 from predscope.store.engine import open_store
-from tests.server.live import DATA, PROJECT, build_project, live_server
+from tests.server.live import DATA, PAIR, _frame, live_server
 
-SETS = {
-    "opencv": "pred_opencv_haar_hog.json",
-    "mediapipe": "pred_mediapipe_0.10.21.json",
-    "rapidocr": "pred_rapidocr_1.4.4.json",
-}
+SETS = ("opencv-haar-hog", "mediapipe-0.10.21", "rapidocr-1.4.4")  # the demo's branches
 
 
 @dataclass
@@ -42,14 +37,15 @@ class Site:
 
 
 def build_store(store: str) -> str:
-    project_hash = build_project(store)
+    """The demo project (``services.demo``: the photos, their 48 measured objects, three real
+    detectors, every branch analysed) plus an image group and a unit without pixels."""
     with open_store(store) as opened:
-        project = get_project(opened, project_hash)
-        for branch, name in SETS.items():
-            gt = DATA / "demo_ground_truth.json"
-            import_coco(opened, project, DATA / name, ImportOptions(branch=branch), gt_path=gt)
+        project = run_demo(opened, DATA).project
+        add_image_group(opened, project, "pair", [_frame(i, n) for i, n in enumerate(PAIR)])
+        add_data(opened, project, [{"title": "size-only.png", "width": 10, "height": 10}])
+        for branch in SETS:  # the new units' rows: the sets stay fresh
             analyse(opened, project, branch)
-    return project_hash
+        return project.project_hash
 
 
 @contextmanager
@@ -60,4 +56,4 @@ def served_site(root: Path) -> Iterator[Site]:
         yield Site(server.url, project_hash, http, store)
 
 
-__all__ = ["PROJECT", "SETS", "Site", "served_site"]
+__all__ = ["SETS", "Site", "served_site"]

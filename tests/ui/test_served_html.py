@@ -36,11 +36,11 @@ def test_served_pages_are_csp_clean(site: Site) -> None:
     """No inline script, handler or style attribute in what the templates and SVG produce."""
     paths = (
         "",
-        "/summary?set=rapidocr",
-        "/explore?set=opencv",
+        "/summary?set=rapidocr-1.4.4",
+        "/explore?set=opencv-haar-hog",
         "/compare",
         "/labels",
-        "/explore?set=mediapipe&view=objects",
+        "/explore?set=mediapipe-0.10.21&view=objects",
     )
     for path in paths:
         html = _get(site.page(path))
@@ -49,15 +49,17 @@ def test_served_pages_are_csp_clean(site: Site) -> None:
         assert all(a.get("src") or a.get("type") == "application/json" for a in scripts), path
         assert not [(t, k) for t, a in tags for k in a if k.startswith("on") or k == "style"]
         assert "<style" not in html
-    explorer = _get(site.page("/explore?set=opencv"))
-    fp = site.api("/branches/opencv/objects", outcome="FP", limit=1)["total"]
+    explorer = _get(site.page("/explore?set=opencv-haar-hog"))
+    fp = site.api("/branches/opencv-haar-hog/objects", outcome="FP", limit=1)["total"]
     assert len(re.findall(r'class="obj pred[^"]*"[^>]*data-outcome="fp"', explorer)) == fp
 
 
 def test_start_project_and_compare_pages_are_built_from_the_store(site: Site) -> None:
     start = _tags(_get(site.url + "/"))
     hrefs = [a.get("href") for t, a in start if t == "a"]
-    assert f"/p/{site.project}" in hrefs and f"/p/{site.project}/summary?set=opencv" in hrefs
+    assert (
+        f"/p/{site.project}" in hrefs and f"/p/{site.project}/summary?set=opencv-haar-hog" in hrefs
+    )
     project = _get(site.page(""))
     tags = _tags(project)
     swatches = [a.get("fill") for t, a in tags if t == "rect"]
@@ -65,9 +67,12 @@ def test_start_project_and_compare_pages_are_built_from_the_store(site: Site) ->
     assert re.search(r"<strong>text</strong> <span class=\"muted\">polygon</span>", project)
     units = site.api("/data-units", limit=100)["total"]
     assert f"Data units (1–{units} of {units})" in project
-    compare = _get(site.page("/compare?a=mediapipe&b=opencv"))
-    # A - B: without a per-class interval no change is called significant
-    assert compare.count('class="delta unclear"') == 3 and 'class="interval"' not in compare
+    compare = _get(site.page("/compare?a=mediapipe-0.10.21&b=opencv-haar-hog"))
+    doc = site.api("/compare", a="mediapipe-0.10.21", b="opencv-haar-hog")
+    # A - B per class: without a per-class interval no change is called significant
+    classes = len(doc["per_class"])
+    assert compare.count('class="delta unclear"') == classes and 'class="interval"' not in compare
     values = re.findall(r'class="bar-value"[^>]*>([^<]*)<', compare)
-    assert values == ["+0.199", "+0.202", "+0.000"]
-    assert re.search(r"Ground truth whose outcome changed at IoU 0.50 \(2 shown\)", compare)
+    assert values == [f"{c['AP']['delta']:+.3f}" for c in doc["per_class"]]
+    changed = doc["changed"]["found_by_a_missed_by_b"] + doc["changed"]["found_by_b_missed_by_a"]
+    assert f"Ground truth whose outcome changed at IoU 0.50 ({changed} shown)" in compare

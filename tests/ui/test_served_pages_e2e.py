@@ -60,18 +60,20 @@ def test_the_image_grid_draws_every_false_positive_the_api_counts(
 
 
 def test_tiles_come_in_the_apis_order_most_false_positives_first(page: Any, site: Site) -> None:
-    _open(page, site.page("/explore?set=opencv"))
+    _open(page, site.page("/explore?set=opencv-haar-hog"))
     shown = [t.get_attribute("data-unit") for t in page.locator(".tile").all()]
-    api = site.api("/branches/opencv/units", limit=1000, order_by="-fp")["items"]
+    api = site.api("/branches/opencv-haar-hog/units", limit=1000, order_by="-fp")["items"]
     assert shown == [u["data_hash"] for u in api]
     first = page.locator(".tile").first
     assert first.locator(".tile-title").inner_text() == "coins.png"  # five false 'faces'
 
 
 def test_object_crops_match_the_filtered_query(page: Any, site: Site) -> None:
-    url = site.page("/explore?set=opencv&view=objects&outcome=FP&class=face&conf_min=0.5")
+    url = site.page("/explore?set=opencv-haar-hog&view=objects&outcome=FP&class=face&conf_min=0.5")
     _open(page, url)
-    total = _objects_total(site, "opencv", outcome="FP", object_name="face", min_confidence=0.5)
+    total = _objects_total(
+        site, "opencv-haar-hog", outcome="FP", object_name="face", min_confidence=0.5
+    )
     assert total > 0
     assert page.locator("[data-testid='count']").inner_text() == f"{total} objects"
     crops = page.locator(".tile svg.overlay.crop")
@@ -85,14 +87,14 @@ def test_object_crops_match_the_filtered_query(page: Any, site: Site) -> None:
 
 
 def test_filters_are_a_form_whose_state_is_the_url(page: Any, site: Site) -> None:
-    _open(page, site.page("/explore?set=opencv&view=objects"))
+    _open(page, site.page("/explore?set=opencv-haar-hog&view=objects"))
     page.select_option("#f-outcome", ["FP"])
     page.fill("#f-conf_min", "1")
     page.click("#filters button[type='submit']")
     page.wait_for_selector("body[data-ready='true']")
     q = _query(page)
-    assert q["outcome"] == ["FP"] and q["conf_min"] == ["1"] and q["set"] == ["opencv"]
-    total = _objects_total(site, "opencv", outcome="FP", min_confidence=1)
+    assert q["outcome"] == ["FP"] and q["conf_min"] == ["1"] and q["set"] == ["opencv-haar-hog"]
+    total = _objects_total(site, "opencv-haar-hog", outcome="FP", min_confidence=1)
     assert page.locator(".tile").count() == total
     page.reload()
     page.wait_for_selector("body[data-ready='true']")
@@ -100,8 +102,8 @@ def test_filters_are_a_form_whose_state_is_the_url(page: Any, site: Site) -> Non
 
 
 def test_the_summary_shows_the_stored_metrics(page: Any, site: Site) -> None:
-    doc = site.api("/branches/rapidocr/metrics")
-    _open(page, site.page("/summary?set=rapidocr"))
+    doc = site.api("/branches/rapidocr-1.4.4/metrics")
+    _open(page, site.page("/summary?set=rapidocr-1.4.4"))
     card = page.locator("[data-testid='card-map'] .card-value")
     assert card.inner_text() == f"{doc['stats']['AP']:.3f}"
     ap50 = page.locator("[data-testid='card-ap50'] .card-value").inner_text()
@@ -117,12 +119,14 @@ def test_the_summary_shows_the_stored_metrics(page: Any, site: Site) -> None:
 
 
 def test_the_iou_selector_recounts_at_the_chosen_threshold(page: Any, site: Site) -> None:
-    _open(page, site.page("/summary?set=opencv"))
+    _open(page, site.page("/summary?set=opencv-haar-hog"))
     page.select_option("#iou-select", "0.80")
     page.click("[data-testid='operating'] button[type='submit']")
     page.wait_for_selector("body[data-ready='true']")
     assert _query(page)["iou"] == ["0.80"]
-    counts = next(c for c in site.api("/branches/opencv/metrics")["counts"] if c["iou"] == 0.8)
+    counts = next(
+        c for c in site.api("/branches/opencv-haar-hog/metrics")["counts"] if c["iou"] == 0.8
+    )
     assert int(page.locator("[data-testid='card-tp'] .card-value").inner_text()) == counts["tp"]
     assert int(page.locator("[data-testid='card-fp'] .card-value").inner_text()) == counts["fp"]
     link = page.locator("[data-testid='card-fp'] a").get_attribute("href")
@@ -132,7 +136,7 @@ def test_the_iou_selector_recounts_at_the_chosen_threshold(page: Any, site: Site
 def test_the_confidence_slider_updates_counts_to_what_the_query_layer_says(
     page: Any, site: Site
 ) -> None:
-    _open(page, site.page("/summary?set=opencv"))
+    _open(page, site.page("/summary?set=opencv-haar-hog"))
     data = json.loads(page.locator("#operating-data").text_content())
     slider = page.locator("#op-conf")
     n = len(data["cuts"])
@@ -140,12 +144,12 @@ def test_the_confidence_slider_updates_counts_to_what_the_query_layer_says(
     for position in (0, n // 2, n - 1):
         slider.fill(str(position))
         cut = data["cuts"][n - 1 - position]
-        tp = _objects_total(site, "opencv", outcome="TP", min_confidence=cut)
-        fp = _objects_total(site, "opencv", outcome="FP", min_confidence=cut)
+        tp = _objects_total(site, "opencv-haar-hog", outcome="TP", min_confidence=cut)
+        fp = _objects_total(site, "opencv-haar-hog", outcome="FP", min_confidence=cut)
         assert page.locator("[data-op='tp']").inner_text() == str(tp)
         assert page.locator("[data-op='fp']").inner_text() == str(fp)
         face_fp = _objects_total(
-            site, "opencv", outcome="FP", object_name="face", min_confidence=cut
+            site, "opencv-haar-hog", outcome="FP", object_name="face", min_confidence=cut
         )
         row = page.locator("table.classes tr[data-class='face']")
         if position:
@@ -156,18 +160,18 @@ def test_the_confidence_slider_updates_counts_to_what_the_query_layer_says(
 
 
 def test_a_confusion_cell_opens_exactly_its_objects(page: Any, site: Site) -> None:
-    _open(page, site.page("/summary?set=opencv"))
+    _open(page, site.page("/summary?set=opencv-haar-hog"))
     cell = page.locator("[data-testid='confusion'] a").first
     count = int(cell.inner_text())
     cell.click()
     page.wait_for_selector("body[data-ready='true']")
     q = _query(page)
-    assert q["view"] == ["objects"] and q["set"] == ["opencv"]
+    assert q["view"] == ["objects"] and q["set"] == ["opencv-haar-hog"]
     assert page.locator(".tile").count() == count
 
 
 def test_detail_view_keys_walk_the_filtered_list(page: Any, site: Site) -> None:
-    _open(page, site.page("/explore?set=opencv"))
+    _open(page, site.page("/explore?set=opencv-haar-hog"))
     order = [t.get_attribute("data-unit") for t in page.locator(".tile").all()]
     page.locator(".tile a").first.click()
     page.wait_for_selector("[data-testid='detail']")
@@ -181,7 +185,7 @@ def test_detail_view_keys_walk_the_filtered_list(page: Any, site: Site) -> None:
     drawn = page.locator("[data-testid='overlay'] g.obj").count()
     rows = page.locator("[data-testid='object-table'] tbody tr[data-object]").count()
     stored = sum(
-        _objects_total(site, "opencv", kind=kind, data_hash=order[1])
+        _objects_total(site, "opencv-haar-hog", kind=kind, data_hash=order[1])
         for kind in ("prediction", "ground_truth")
     )
     assert drawn == rows == stored
@@ -190,12 +194,12 @@ def test_detail_view_keys_walk_the_filtered_list(page: Any, site: Site) -> None:
     page.wait_for_selector("body[data-ready='true']")
     page.keyboard.press("Escape")
     page.wait_for_selector("[data-testid='grid']")
-    assert _query(page)["set"] == ["opencv"]
+    assert _query(page)["set"] == ["opencv-haar-hog"]
 
 
 def test_an_image_group_gets_a_frame_scrubber(page: Any, site: Site) -> None:
     unit = next(u for u in site.api("/data-units", limit=100)["items"] if u["data_title"] == "pair")
-    _open(page, site.page(f"/units/{unit['data_hash']}?set=opencv"))
+    _open(page, site.page(f"/units/{unit['data_hash']}?set=opencv-haar-hog"))
     scrubber = page.locator("[data-testid='frame-scrubber']")
     assert scrubber.get_attribute("max") == "1"
     scrubber.fill("1")
@@ -205,8 +209,8 @@ def test_an_image_group_gets_a_frame_scrubber(page: Any, site: Site) -> None:
 
 
 def test_compare_shows_the_apis_deltas_and_changed_objects(page: Any, site: Site) -> None:
-    doc = site.api("/compare", a="opencv", b="mediapipe")
-    _open(page, site.page("/compare?a=opencv&b=mediapipe"))
+    doc = site.api("/compare", a="opencv-haar-hog", b="mediapipe-0.10.21")
+    _open(page, site.page("/compare?a=opencv-haar-hog&b=mediapipe-0.10.21"))
     rows = page.locator("[data-testid='per-class-deltas'] tbody tr")
     assert rows.count() == len(doc["per_class"])
     changed = doc["changed"]
@@ -219,7 +223,7 @@ def test_compare_shows_the_apis_deltas_and_changed_objects(page: Any, site: Site
     page.wait_for_selector("[data-testid='detail']")
     page.wait_for_selector("body[data-ready='true']")
     shown, other = _query(page)["set"][0], _query(page)["vs"][0]
-    assert {shown, other} == {"opencv", "mediapipe"}
+    assert {shown, other} == {"opencv-haar-hog", "mediapipe-0.10.21"}
     mine = page.locator("[data-testid='overlay'] g.obj.pred:not([data-class$=']'])").count()
     theirs = page.locator(f"[data-testid='overlay'] g.obj.pred[data-class$='[{other}]']").count()
     unit = urlsplit(page.url).path.rsplit("/", 1)[1]
@@ -229,8 +233,8 @@ def test_compare_shows_the_apis_deltas_and_changed_objects(page: Any, site: Site
 
 def test_starting_an_analysis_follows_it_to_the_summary(page: Any, site: Site) -> None:
     _open(page, site.page(""))
-    page.locator("[data-testid='actions'] button", has_text="Analyse rapidocr").click()
-    page.wait_for_url("**/summary?set=rapidocr", timeout=60_000)
+    page.locator("[data-testid='actions'] button", has_text="Analyse rapidocr-1.4.4").click()
+    page.wait_for_url("**/summary?set=rapidocr-1.4.4", timeout=60_000)
     page.wait_for_selector("body[data-ready='true']")
     assert page.locator("[data-testid='card-map']").count() == 1
 
@@ -265,7 +269,13 @@ def test_start_and_project_pages_link_through(page: Any, site: Site) -> None:
 def test_every_page_has_the_policy_and_errors_are_pages(
     page: Any, site: Site, problems: PageProblems
 ) -> None:
-    for path in ("", "/summary?set=opencv", "/explore?set=opencv", "/compare", "/labels"):
+    for path in (
+        "",
+        "/summary?set=opencv-haar-hog",
+        "/explore?set=opencv-haar-hog",
+        "/compare",
+        "/labels",
+    ):
         response = httpx.get(site.page(path))
         assert response.status_code == 200, path
         assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
@@ -279,7 +289,7 @@ def test_every_page_has_the_policy_and_errors_are_pages(
 
 
 def test_a_unit_without_pixels_still_shows_its_overlay(page: Any, site: Site) -> None:
-    _open(page, site.page("/explore?set=opencv&sort=data_title"))
+    _open(page, site.page("/explore?set=opencv-haar-hog&sort=data_title"))
     tile = page.locator(".tile", has_text="size-only.png")
     assert tile.locator("img").get_attribute("src") == "/static/no-media.svg"
 
@@ -291,9 +301,9 @@ def test_screenshots_of_the_main_pages(page: Any, site: Site, tmp_path: Path) ->
     out = Path(os.environ.get("PREDSCOPE_SCREENSHOTS", tmp_path))
     out.mkdir(parents=True, exist_ok=True)
     for name, path in (
-        ("summary", "/summary?set=opencv"),
-        ("explorer", "/explore?set=opencv"),
-        ("crops", "/explore?set=opencv&view=objects&outcome=FP"),
+        ("summary", "/summary?set=opencv-haar-hog"),
+        ("explorer", "/explore?set=opencv-haar-hog"),
+        ("crops", "/explore?set=opencv-haar-hog&view=objects&outcome=FP"),
     ):
         _open(page, site.page(path))
         page.screenshot(path=str(out / f"{name}.png"), full_page=False)
@@ -301,10 +311,10 @@ def test_screenshots_of_the_main_pages(page: Any, site: Site, tmp_path: Path) ->
 
 
 def test_where_it_fails_buckets_open_their_objects(page: Any, site: Site) -> None:
-    _open(page, site.page("/properties?set=opencv"))
+    _open(page, site.page("/properties?set=opencv-haar-hog"))
     table = page.locator("[data-testid='by-area_px']")
     gt = sum(int(v) for v in table.locator("tbody tr td:nth-child(2)").all_inner_texts())
-    counts = site.api("/branches/opencv/metrics")["counts"][0]
+    counts = site.api("/branches/opencv-haar-hog/metrics")["counts"][0]
     assert gt == counts["tp"] + counts["fn"]  # every evaluated ground truth has an area
     link = table.locator("td.count-fn a").filter(has_text=re.compile(r"^[1-9]")).first
     missed = int(link.inner_text())
@@ -319,15 +329,17 @@ def test_a_stale_set_says_so_and_re_analyses_from_the_notice(page: Any, site: Si
 
     with predscope.Client(site.store) as client:  # a save beside the server: same rows, new version
         project = client.get_project(site.project)
-        row = next(r for r in project.list_label_rows_v2(branch_name="mediapipe") if r.label_hash)
+        row = next(
+            r for r in project.list_label_rows_v2(branch_name="mediapipe-0.10.21") if r.label_hash
+        )
         row.initialise_labels()
         row.save()
-    _open(page, site.page("/summary?set=mediapipe"))
+    _open(page, site.page("/summary?set=mediapipe-0.10.21"))
     notice = page.locator("[data-testid='notice']")
     assert "changed since it was analysed" in notice.inner_text()
-    assert "(stale)" in page.locator("#set-select option[value='mediapipe']").inner_text()
+    assert "(stale)" in page.locator("#set-select option[value='mediapipe-0.10.21']").inner_text()
     notice.get_by_role("button", name="Re-analyse now").click()
-    page.wait_for_url("**/summary?set=mediapipe", timeout=60_000)
+    page.wait_for_url("**/summary?set=mediapipe-0.10.21", timeout=60_000)
     page.wait_for_selector("body[data-ready='true']")
     assert page.locator("[data-testid='notice']").count() == 0
-    assert site.api("/branches/mediapipe/metrics")["freshness"]["fresh"] is True
+    assert site.api("/branches/mediapipe-0.10.21/metrics")["freshness"]["fresh"] is True
