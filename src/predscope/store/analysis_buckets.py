@@ -27,3 +27,21 @@ def bucket_counts(
         .group_by(o.c.kind, bucket, outcome)
     )
     return [(int(k), int(b), int(c), int(n)) for k, b, c, n in conn.execute(query)]
+
+
+def moment_sums(
+    conn: Connection, set_id: int, threshold: int, prop: str
+) -> list[tuple[int, int, int, float, float]]:
+    """(kind, outcome code, count, sum of the property, sum of its square) over the set's
+    objects with the property defined: what a correlation with the outcome needs."""
+    column = o.c[prop]
+    outcome = o.c[f"o{threshold}"]
+    query = (
+        select(o.c.kind, outcome, func.count(), func.sum(column), func.sum(column * column))
+        .where(o.c.set_id == set_id, column.is_not(None))
+        .group_by(o.c.kind, outcome)
+    )
+    return [
+        (int(k), int(c), int(n), float(sx or 0.0), float(sxx or 0.0))
+        for k, c, n, sx, sxx in conn.execute(query)
+    ]

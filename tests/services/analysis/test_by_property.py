@@ -54,3 +54,44 @@ def test_every_bucket_counts_the_stored_outcomes(analysed: tuple[Store, Any], io
     assert sizes == ["small", "medium", "large"]
     total_gt = sum(b["ground_truth"] for b in result["area_px"]["buckets"])
     assert total_gt == sum(1 for r in objects if r["kind"] == 1 and r[f"o{t}"] in (1, 4))
+
+
+def _mi(x: list[int], y: list[int]) -> float:
+    """Mutual information in bits of two discrete samples, straight from the definition."""
+    import numpy as np
+
+    xs, ys = np.asarray(x), np.asarray(y)
+    total = 0.0
+    for a in set(x):
+        for b in set(y):
+            pxy = float(np.mean((xs == a) & (ys == b)))
+            if pxy:
+                total += pxy * np.log2(pxy / (np.mean(xs == a) * np.mean(ys == b)))
+    return total
+
+
+def test_importance_equals_numpys_correlation_and_the_definition_of_mi(
+    analysed: tuple[Store, Any],
+) -> None:
+    import numpy as np
+
+    store, record = analysed
+    objects = stored_objects(store)
+    result = performance_by_property(store, record, "model", iou_threshold=0.5)
+    for prop, (name, _, edges, _) in zip(result, PROPERTIES, strict=True):
+        for key, kind, codes in (("recall", 1, (4, 1)), ("precision", 0, (0, 1))):
+            rows = [
+                r for r in objects if r["kind"] == kind and r["o0"] in codes and r[name] is not None
+            ]
+            x = [float(r[name]) for r in rows]
+            y = [1 if r["o0"] == 1 else 0 for r in rows]
+            got = prop["importance"][key]
+            if len(set(y)) < 2 or len(set(x)) < 2:
+                assert got["correlation"] is None
+            else:
+                assert got["correlation"] == pytest.approx(float(np.corrcoef(x, y)[0, 1]), abs=1e-9)
+            buckets = [bisect.bisect_right(edges, v) for v in x]
+            if len(set(y)) < 2:
+                assert got["mutual_information"] is None
+            else:
+                assert got["mutual_information"] == pytest.approx(_mi(buckets, y), abs=1e-12)

@@ -19,7 +19,9 @@ from predscope.ui.views import Card, Cell, Chart, CompareView, FilterField, Tabl
 
 router = APIRouter(include_in_schema=False)
 CHANGED_PER_PAGE = 100
-PAGE_RESAMPLES = 200  # the page answers in well under a second at 5,000 images; ?resamples= for more
+PAGE_RESAMPLES = (
+    200  # the page answers in well under a second at 5,000 images; ?resamples= for more
+)
 
 
 def _signed(value: float | None) -> str:

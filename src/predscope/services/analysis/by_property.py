@@ -8,13 +8,14 @@ at any stored IoU threshold, from the stored outcomes. Definitions: ``docs/metri
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from predscope.services.analysis.evaluate import _project
 from predscope.services.analysis.metrics import complete_set
 from predscope.services.analysis.rows import KIND_CODES, OUTCOME_CODES
 from predscope.services.query import THRESHOLDS, threshold_index
-from predscope.store.analysis_buckets import bucket_counts
+from predscope.store.analysis_buckets import bucket_counts, moment_sums
 from predscope.store.branches import MAIN_BRANCH
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
@@ -54,6 +55,38 @@ def _labels(
     return out
 
 
+def correlation(sums: tuple[tuple[int, float, float], tuple[int, float, float]]) -> float | None:
+    """Pearson correlation of a property x with a 0/1 outcome y (point-biserial), from
+    (n, sum x, sum x^2) of the y = 0 and the y = 1 group; None when either is empty or x is
+    constant."""
+    (n0, s0, q0), (n1, s1, q1) = sums
+    n = n0 + n1
+    if not n0 or not n1:
+        return None
+    mean = (s0 + s1) / n
+    var = (q0 + q1) / n - mean * mean
+    if var <= 1e-12 * max(1.0, mean * mean):
+        return None
+    p1 = n1 / n
+    diff = s1 / n1 - s0 / n0
+    return max(-1.0, min(1.0, diff * math.sqrt(p1 * (1 - p1)) / math.sqrt(var)))
+
+
+def mutual_information(table: list[tuple[int, int]]) -> float | None:
+    """Mutual information in bits between the bucket and a 0/1 outcome, from per-bucket
+    (count with y = 0, count with y = 1); None without both outcomes."""
+    n = sum(a + b for a, b in table)
+    y0, y1 = sum(a for a, _ in table), sum(b for _, b in table)
+    if not y0 or not y1:
+        return None
+    mi = 0.0
+    for a, b in table:
+        for count, y in ((a, y0), (b, y1)):
+            if count:
+                mi += count / n * math.log2(count * n / ((a + b) * y))
+    return max(0.0, mi)
+
+
 def performance_by_property(
     store: Store,
     project: ProjectRecord | str,
@@ -63,7 +96,9 @@ def performance_by_property(
     against: str = MAIN_BRANCH,
 ) -> list[dict[str, Any]]:
     """Per property, per bucket: predictions, TP, FP, precision; ground truth, found, missed,
-    recall (each ``None`` where its denominator is 0)."""
+    recall (each ``None`` where its denominator is 0); and the property's ``importance`` for
+    being found (ground truth) and for being true (predictions): correlation with the raw
+    value and mutual information with the bucket."""
     record = _project(store, project)
     t = threshold_index(iou_threshold)
     tp, fp, fn = OUTCOME_CODES["TP"], OUTCOME_CODES["FP"], OUTCOME_CODES["FN"]
@@ -74,7 +109,7 @@ def performance_by_property(
         for name, title, edges, unit in PROPERTIES:
             labels = _labels(name, edges, unit)
             counts = {(k, b, c): n for k, b, c, n in bucket_counts(conn, pset.id, t, name, edges)}
-            buckets = []
+            buckets: list[dict[str, Any]] = []
             for b, (label, lo, hi) in enumerate(labels):
                 n_tp, n_fp = counts.get((pred, b, tp), 0), counts.get((pred, b, fp), 0)
                 found, missed = counts.get((gt, b, tp), 0), counts.get((gt, b, fn), 0)
@@ -93,7 +128,31 @@ def performance_by_property(
                         "recall": found / (found + missed) if found + missed else None,
                     }
                 )
+            sums = {(k, c): (n, x, xx) for k, c, n, x, xx in moment_sums(conn, pset.id, t, name)}
+            none = (0, 0.0, 0.0)
+            importance = {
+                "recall": {
+                    "correlation": correlation(
+                        (sums.get((gt, fn), none), sums.get((gt, tp), none))
+                    ),
+                    "mutual_information": mutual_information(
+                        [(b["missed"], b["found"]) for b in buckets]
+                    ),
+                },
+                "precision": {
+                    "correlation": correlation(
+                        (sums.get((pred, fp), none), sums.get((pred, tp), none))
+                    ),
+                    "mutual_information": mutual_information([(b["fp"], b["tp"]) for b in buckets]),
+                },
+            }
             out.append(
-                {"name": name, "title": title, "iou_threshold": THRESHOLDS[t], "buckets": buckets}
+                {
+                    "name": name,
+                    "title": title,
+                    "iou_threshold": THRESHOLDS[t],
+                    "buckets": buckets,
+                    "importance": importance,
+                }
             )
     return out
