@@ -214,13 +214,15 @@ def test_crop_svg_zooms_to_the_focus_object_over_the_image() -> None:
         OverlayObject("a", "gt", Box(10, 10, 40, 40), "car", "tp"),
         OverlayObject("b", "pred", Box(12, 12, 40, 40), "car", "tp", 0.9),
         OverlayObject("c", "pred", Box(70, 50, 8, 8), "car", "fp", 0.4),
+        OverlayObject("d", "gt", Box(80, 60, 15, 15), "car", "fn"),  # overlaps the crop
     )
     root = ET.fromstring(crop_svg(OverlayFrame(100, 80, objs), "/m/1", "c", margin=0.5))
     assert root.get("viewBox") == "58 38 32 32"  # min size 32 around the 8 px box at (74, 54)
     image = root.find("image")
     assert image is not None and image.get("href") == "/m/1" and image.get("width") == "100"
     classes = {g.get("data-object"): g.get("class", "") for g in _objects(root)}
-    assert "focus" in classes["c"].split() and "focus" not in classes["a"]
+    assert "focus" in classes["c"].split() and "focus" not in classes["d"]
+    assert set(classes) == {"c", "d"}  # what lies outside the crop is not drawn at all
     assert root.get("aria-label") == "FP car 0.4, cropped"
     with pytest.raises(KeyError):
         crop_svg(OverlayFrame(100, 80, objs), "/m/1", "nope")

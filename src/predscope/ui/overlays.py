@@ -325,6 +325,10 @@ def crop_box(frame: OverlayFrame, box: Box, margin: float = 0.25, min_size: floa
     return Box(x, y, w, h)
 
 
+def _meets(a: Box, b: Box) -> bool:
+    return a.x <= b.x + b.w and b.x <= a.x + a.w and a.y <= b.y + b.h and b.y <= a.y + a.h
+
+
 def crop_svg(
     frame: OverlayFrame,
     image_url: str,
@@ -358,9 +362,10 @@ def crop_svg(
         f"<image{attrs(href=image_url, width=frame.width, height=frame.height)}"
         ' preserveAspectRatio="none"/>',
     ]
+    shown = [o for o in frame.objects if o is target or _meets(shape_extent(o.shape), region)]
     for layer in ("gt", "pred"):
         out.append(f'<g class="layer"{attrs(data_layer=layer)}>')
-        for o in frame.objects:
+        for o in shown:  # only what the crop can show: a patch's markup stays small
             if o.layer == layer:
                 markup = object_markup(o, font)
                 out.append(
