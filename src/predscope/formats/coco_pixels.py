@@ -61,7 +61,8 @@ def round_digits(values: Floats, digits: int) -> Floats:
     >>> round_digits(np.array([2.675, 0.125, -0.3]), 2).tolist()
     [2.67, 0.12, -0.3]
     """
-    return _round(values, *_split(values), digits)
+    with np.errstate(invalid="ignore", over="ignore"):  # huge values: the answer is v itself
+        return _round(values, *_split(values), digits)
 
 
 def _round(values: Floats, ah: Floats, al: Floats, digits: int) -> Floats:
@@ -106,11 +107,11 @@ def pixels_array(fractions: Floats, sizes: Floats) -> Floats:
     fractions = np.asarray(fractions, dtype=np.float64)
     sizes = np.asarray(sizes, dtype=np.float64)
     values = fractions * sizes
-    high, low = _split(values)
     out = values.copy()
     general = ~np.isfinite(values)
     open_ = ~general  # still searching
     with np.errstate(invalid="ignore", over="ignore"):
+        high, low = _split(values)
         spread = sizes * np.spacing(np.abs(fractions)) * 0.5 + np.spacing(np.abs(values)) * 1.5
         reach = spread * (1.0 + 2.0**-40)  # the bound's own rounding
         for digits in range(_DIGITS):

@@ -289,7 +289,11 @@ def _annotations(
                     fields = found
                 count += 1
                 if results:
-                    ann = {"image_id": image.id, "category_id": category.id, "score": confidence}
+                    ann: dict[str, Any] = {
+                        "image_id": image.id,
+                        "category_id": category.id,
+                        "score": confidence,
+                    }
                     ann.update(fields)
                     if answers:
                         ann["attributes"] = answers

@@ -1,0 +1,251 @@
+"""``predscope labels --json`` at speed: plain rows written from templates, straight from JSON.
+
+Listing a plain row (``listing_documents``) builds a ``RowListing`` of dataclasses, and
+``json_text.write_json_array`` then walks every value of each; on a branch of 300,000 box
+predictions that walk was most of the listing's time, although every box object has the same
+shape: five strings and an int, one annotation per frame with a ``boundingBox`` of four numbers,
+no attributes. ``iter_listing_json`` gives a plain row as its finished text (``json_text.Raw``)
+instead: box objects are filled into templates straight from the stored entries, any other
+object of a plain row is listed by ``listing_documents.object_listing`` and encoded as before,
+and a row that is not plain is decoded and yielded as its ``RowListing``. The templates are not
+written by hand: they are the encoder's own text of sample objects whose values are markers,
+cut at the markers. tests/services/exports/test_listing_json.py compares the bytes with
+``write_json_array(iter_listing(...))`` on the shipped and on generated rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from json.encoder import encode_basestring
+from typing import TYPE_CHECKING, Any
+
+from predscope.formats.json_text import Raw, encode_indented, write_json_array
+from predscope.objects.coordinates import BoundingBoxCoordinates
+from predscope.objects.ontology_structure import OntologyStructure
+from predscope.services.exports.listing import (
+    BATCH_ROWS,
+    decoded_row,
+    existing_records,
+    row_listing,
+    stored_documents,
+)
+from predscope.services.exports.listing_documents import (
+    NOT_PLAIN,
+    ObjectKinds,
+    box_text,
+    instance_text,
+    object_listing,
+    plain_objects,
+)
+from predscope.services.exports.listing_model import AnnotationListing, ObjectListing, RowListing
+
+if TYPE_CHECKING:
+    from predscope.store.engine import Store
+    from predscope.store.records import ProjectRecord, RowRecord
+
+__all__ = ["iter_listing_json", "row_json", "write_listing_json"]
+
+# Rows are items of the top-level array (level 1), their objects items of a field (level 3),
+# an object's annotations items of its field (level 5).
+_ROW_LEVEL, _OBJECT_LEVEL, _ANNOTATION_LEVEL = 1, 3, 5
+_BOX_KEYS = ["h", "w", "x", "y"]
+
+
+def _marker(i: int) -> str:
+    return f"@@hole{i}@@"
+
+
+def _cut(text: str, holes: int) -> tuple[str, ...]:
+    """``text`` cut at the encoded markers 0..holes-1, which must stand in that order once."""
+    pieces: list[str] = []
+    rest = text
+    for i in range(holes):
+        marker = encode_basestring(_marker(i))
+        before, found, rest = rest.partition(marker)
+        if not found or marker in rest:
+            raise AssertionError(f"template marker {i} not found once")  # pragma: no cover
+        pieces.append(before)
+    pieces.append(rest)
+    return tuple(pieces)
+
+
+class _Hole:
+    """A marker that ``repr`` writes bare, to cut ``box_text``'s own format into a template."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _templates() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The object template (holes: hash, the kind's five fields, instance text, annotations)
+    and the box annotation template (holes: frame, h, w, x, y, then h, w, x, y again inside the
+    coordinates text, confidence, manual)."""
+    m = [_marker(i) for i in range(12)]
+    obj = ObjectListing(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], [])  # type: ignore[arg-type]
+    box = dict(zip(_BOX_KEYS, m[1:5], strict=True))
+    text = box_text(*(_Hole(n) for n in m[5:9]))  # type: ignore[arg-type]
+    if encode_basestring(text) != f'"{text}"':
+        raise AssertionError("the box text needs escaping")  # pragma: no cover
+    ann = AnnotationListing(m[0], {"boundingBox": box}, text, m[9], m[10])  # type: ignore[arg-type]
+    ann_text = encode_indented(ann, _ANNOTATION_LEVEL)
+    for i in range(5, 9):  # the coordinates text's holes, bare, as if encoded markers
+        ann_text = ann_text.replace(m[i], encode_basestring(m[i]), 1)
+    return _cut(encode_indented(obj, _OBJECT_LEVEL), 8), _cut(ann_text, 11)
+
+
+_OBJECT, _ANNOTATION = _templates()
+_ANNOTATIONS_OPEN = "[\n" + "  " * (_ANNOTATION_LEVEL)
+_ANNOTATIONS_NEXT = ",\n" + "  " * (_ANNOTATION_LEVEL)
+_ANNOTATIONS_CLOSE = "\n" + "  " * (_ANNOTATION_LEVEL - 1) + "]"
+
+
+class _Unfit(Exception):
+    """A value the template does not write the encoder's way: encode the object as before."""
+
+
+def _box_annotation(frame: int, e: dict[str, Any]) -> str:
+    """An annotation's text from its stored entry (a box: anything else raises ``_Unfit``),
+    what ``listing_documents._annotation`` lists, as the encoder writes it."""
+    b = e["boundingBox"]
+    if type(b) is not dict:
+        raise _Unfit
+    c = BoundingBoxCoordinates(b["h"], b["w"], b["x"], b["y"])  # checked as the decoder does
+    h, w, x, y = c.height, c.width, c.top_left_x, c.top_left_y  # finite floats, once checked
+    confidence = e.get("confidence", 1.0)
+    manual = e.get("manualAnnotation", True)
+    if type(confidence) is not float or confidence - confidence != 0.0 or type(frame) is not int:
+        raise _Unfit
+    if manual is not True and manual is not False:
+        raise _Unfit
+    rh, rw, rx, ry = repr(h), repr(w), repr(x), repr(y)  # float.__repr__, as JSON writes them
+    t = _ANNOTATION
+    return (
+        f"{t[0]}{frame!r}{t[1]}{rh}{t[2]}{rw}{t[3]}{rx}{t[4]}{ry}{t[5]}{rh}{t[6]}{rw}{t[7]}"
+        f"{rx}{t[8]}{ry}{t[9]}{confidence!r}{t[10]}{'true' if manual else 'false'}{t[11]}"
+    )
+
+
+def _object_text(
+    key: str, kind: Any, texts: tuple[str, ...], entries: dict[int, dict[str, Any]]
+) -> str:
+    """A plain object's text (``texts``: its kind's fields as encoded), or ``_Unfit`` for one
+    that is not all boxes."""
+    order = sorted(entries)
+    listed = _ANNOTATIONS_NEXT.join([_box_annotation(f, entries[f]) for f in order])
+    t = _OBJECT
+    return "".join(
+        (
+            t[0],
+            encode_basestring(key),
+            t[1],
+            texts[0],
+            t[2],
+            texts[1],
+            t[3],
+            texts[2],
+            t[4],
+            texts[3],
+            t[5],
+            texts[4],
+            t[6],
+            encode_basestring(instance_text(key, kind, order)),
+            t[7],
+            _ANNOTATIONS_OPEN + listed + _ANNOTATIONS_CLOSE if order else "[]",
+            t[8],
+        )
+    )
+
+
+def _kind_texts(kind: Any) -> tuple[str, ...]:
+    """What every object of a kind repeats, encoded once (as the encoder writes each field)."""
+    values = (kind.name, kind.feature_hash, kind.uid, kind.color, kind.shape)
+    return tuple(encode_indented(v, _OBJECT_LEVEL + 1) for v in values)
+
+
+def row_json(
+    head: tuple[str, str, str, str, str],
+    document: dict[str, Any],
+    kinds: ObjectKinds,
+    cache: dict[Any, tuple[str, ...]],
+) -> Raw | None:
+    """The text of a plain row's listing as an item of the listing array, else None (the row
+    needs the decoder). Box objects come from the templates, other plain objects through
+    ``listing_documents.object_listing`` and the encoder."""
+    try:
+        objects: list[Any] = []
+        for key, kind, entries in plain_objects(document, head[2], kinds):
+            texts = cache.get(kind)
+            if texts is None:
+                texts = cache[kind] = _kind_texts(kind)
+            try:
+                objects.append(Raw(_object_text(key, kind, texts, entries)))
+            except (_Unfit, *NOT_PLAIN):
+                objects.append(object_listing(key, kind, entries))
+    except NOT_PLAIN:
+        return None
+    return Raw(encode_indented(RowListing(*head, objects, []), _ROW_LEVEL))
+
+
+def iter_listing_json(
+    store: Store,
+    project: ProjectRecord,
+    *,
+    branch_name: str | None = None,
+    all_branches: bool = False,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[RowListing | Raw]:
+    """``listing.iter_listing``'s rows for ``json_text.write_json_array``: plain rows already
+    as their text, every other row as its ``RowListing``. The same checks, order and errors."""
+    records = existing_records(store, project, branch_name, all_branches)
+    return _listed(store, project, records, batch_rows)
+
+
+def _listed(
+    store: Store, project: ProjectRecord, records: Sequence[RowRecord], batch_rows: int
+) -> Iterator[RowListing | Raw]:
+    from predscope.services.rows import StoreRowBackend, paused_gc
+
+    ontology = OntologyStructure.from_dict(project.ontology)
+    kinds = ObjectKinds(ontology)
+    backend = StoreRowBackend(store, project, ontology)
+    cache: dict[Any, tuple[str, ...]] = {}
+    for batch in stored_documents(store, records, batch_rows):
+        listed: list[RowListing | Raw] = []
+        with paused_gc():  # a batch makes many objects and no cycles worth a collection
+            for record, document in batch:
+                unit = record.unit
+                head = (
+                    unit.data_title,
+                    unit.data_hash,
+                    unit.data_type,
+                    record.branch_name,
+                    str(record.label_hash),
+                )
+                text = row_json(head, document, kinds, cache)
+                if text is None:
+                    listed.append(row_listing(decoded_row(record, document, ontology, backend)))
+                else:
+                    listed.append(text)
+        del batch
+        yield from listed
+
+
+def write_listing_json(
+    store: Store,
+    project: ProjectRecord,
+    write: Callable[[str], object],
+    *,
+    branch_name: str | None = None,
+    all_branches: bool = False,
+    batch_rows: int = BATCH_ROWS,
+) -> int:
+    """Write the listing as ``predscope labels --json`` does (without its final newline): the
+    text of ``json_text.write_json_array(iter_listing(...), write)``; returns the rows written.
+    Arguments and the branch are checked before the first write."""
+    rows = iter_listing_json(
+        store, project, branch_name=branch_name, all_branches=all_branches, batch_rows=batch_rows
+    )
+    return write_json_array(rows, write)
