@@ -153,8 +153,13 @@ def box_bboxes(
     h = np.asarray(heights, dtype=np.float64)
     sizes = np.stack([w, h, w, h], axis=1)
     out: list[list[float]] = pixels_array(columns.ravel(), sizes.ravel()).reshape(-1, 4).tolist()
-    for i, box in enumerate(boxes):
-        if not all(type(v) is float for v in box):
+    for i, (a, b, c, d) in enumerate(boxes):
+        if (
+            type(a) is not float
+            or type(b) is not float
+            or type(c) is not float
+            or type(d) is not float
+        ):
             size = (widths[i], heights[i], widths[i], heights[i])
-            out[i] = [_to_pixels(v, n) for v, n in zip(box, size, strict=True)]
+            out[i] = [_to_pixels(v, n) for v, n in zip((a, b, c, d), size, strict=True)]
     return out

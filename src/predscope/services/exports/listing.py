@@ -10,7 +10,7 @@ however large the branch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,7 @@ __all__ = [
     "decoded_row",
     "existing_records",
     "iter_listing",
+    "listed_rows",
     "listing_lines",
     "listing_to_json",
     "load_stored_rows",
@@ -224,7 +225,7 @@ def iter_listing(
     ...     print(row.data_title, len(row.objects))
     """
     records = existing_records(store, project, branch_name, all_branches)
-    return _listed(store, project, records, batch_rows)
+    return listed_rows(store, project, records, batch_rows)
 
 
 def stored_documents(
@@ -254,17 +255,26 @@ def decoded_row(
     return row
 
 
-def _listed(
-    store: Store, project: ProjectRecord, records: Sequence[RowRecord], batch_rows: int
-) -> Iterator[RowListing]:
+def listed_rows(
+    store: Store,
+    project: ProjectRecord,
+    records: Sequence[RowRecord],
+    batch_rows: int,
+    from_document: Callable[[tuple[str, str, str, str, str], dict[str, Any], Any], Any]
+    | None = None,
+) -> Iterator[Any]:
+    """Each row as ``from_document(head, document, kinds)`` gives it (default: the listing of
+    a plain row, ``listing_documents.listing_from_document``), or, where that gives None, the
+    listing of the decoded row."""
     from predscope.services.exports.listing_documents import ObjectKinds, listing_from_document
     from predscope.services.rows import StoreRowBackend, paused_gc
 
+    plain = from_document or listing_from_document
     ontology = OntologyStructure.from_dict(project.ontology)
     kinds = ObjectKinds(ontology)
     backend = StoreRowBackend(store, project, ontology)
     for batch in stored_documents(store, records, batch_rows):
-        listed: list[RowListing] = []
+        listed: list[Any] = []
         with paused_gc():  # a batch makes many objects and no cycles worth a collection
             for record, document in batch:
                 unit = record.unit
@@ -275,7 +285,7 @@ def _listed(
                     record.branch_name,
                     str(record.label_hash),
                 )
-                listing = listing_from_document(head, document, kinds)
+                listing = plain(head, document, kinds)
                 if listing is None:
                     listing = row_listing(decoded_row(record, document, ontology, backend))
                 listed.append(listing)

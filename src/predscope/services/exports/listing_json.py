@@ -15,20 +15,13 @@ cut at the markers. tests/services/exports/test_listing_json.py compares the byt
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
-from predscope.formats.json_text import Raw, encode_indented, write_json_array
+from predscope.formats.json_text import Raw, encode_indented
 from predscope.objects.coordinates import BoundingBoxCoordinates
-from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.exports.listing import (
-    BATCH_ROWS,
-    decoded_row,
-    existing_records,
-    row_listing,
-    stored_documents,
-)
+from predscope.services.exports.listing import BATCH_ROWS, existing_records, listed_rows
 from predscope.services.exports.listing_documents import (
     NOT_PLAIN,
     ObjectKinds,
@@ -41,9 +34,9 @@ from predscope.services.exports.listing_model import AnnotationListing, ObjectLi
 
 if TYPE_CHECKING:
     from predscope.store.engine import Store
-    from predscope.store.records import ProjectRecord, RowRecord
+    from predscope.store.records import ProjectRecord
 
-__all__ = ["iter_listing_json", "row_json", "write_listing_json"]
+__all__ = ["iter_listing_json", "row_json"]
 
 # Rows are items of the top-level array (level 1), their objects items of a field (level 3),
 # an object's annotations items of its field (level 5).
@@ -200,52 +193,9 @@ def iter_listing_json(
     """``listing.iter_listing``'s rows for ``json_text.write_json_array``: plain rows already
     as their text, every other row as its ``RowListing``. The same checks, order and errors."""
     records = existing_records(store, project, branch_name, all_branches)
-    return _listed(store, project, records, batch_rows)
-
-
-def _listed(
-    store: Store, project: ProjectRecord, records: Sequence[RowRecord], batch_rows: int
-) -> Iterator[RowListing | Raw]:
-    from predscope.services.rows import StoreRowBackend, paused_gc
-
-    ontology = OntologyStructure.from_dict(project.ontology)
-    kinds = ObjectKinds(ontology)
-    backend = StoreRowBackend(store, project, ontology)
     cache: dict[Any, tuple[str, ...]] = {}
-    for batch in stored_documents(store, records, batch_rows):
-        listed: list[RowListing | Raw] = []
-        with paused_gc():  # a batch makes many objects and no cycles worth a collection
-            for record, document in batch:
-                unit = record.unit
-                head = (
-                    unit.data_title,
-                    unit.data_hash,
-                    unit.data_type,
-                    record.branch_name,
-                    str(record.label_hash),
-                )
-                text = row_json(head, document, kinds, cache)
-                if text is None:
-                    listed.append(row_listing(decoded_row(record, document, ontology, backend)))
-                else:
-                    listed.append(text)
-        del batch
-        yield from listed
 
+    def from_document(head: Any, document: dict[str, Any], kinds: ObjectKinds) -> Raw | None:
+        return row_json(head, document, kinds, cache)
 
-def write_listing_json(
-    store: Store,
-    project: ProjectRecord,
-    write: Callable[[str], object],
-    *,
-    branch_name: str | None = None,
-    all_branches: bool = False,
-    batch_rows: int = BATCH_ROWS,
-) -> int:
-    """Write the listing as ``predscope labels --json`` does (without its final newline): the
-    text of ``json_text.write_json_array(iter_listing(...), write)``; returns the rows written.
-    Arguments and the branch are checked before the first write."""
-    rows = iter_listing_json(
-        store, project, branch_name=branch_name, all_branches=all_branches, batch_rows=batch_rows
-    )
-    return write_json_array(rows, write)
+    return listed_rows(store, project, records, batch_rows, from_document)
