@@ -245,18 +245,21 @@ def write_json_items(
     held at a time.
     """
     count = 0
-    parts: list[bytes] = []
     if not indent:
+        held: list[Any] = []
         for item in items:
-            parts.append(orjson.dumps(item, option=orjson.OPT_SERIALIZE_NUMPY))
+            held.append(item)
             count += 1
-            if len(parts) == _CHUNK:
-                out.write((b"," if count > _CHUNK else b"[") + b",".join(parts))
-                parts.clear()
-        if parts:
-            out.write((b"," if count > len(parts) else b"[") + b",".join(parts))
+            if len(held) == _CHUNK:  # compact orjson of a list: its items joined by ","
+                text = orjson.dumps(held, option=orjson.OPT_SERIALIZE_NUMPY)
+                out.write((b"," if count > _CHUNK else b"[") + text[1:-1])
+                held.clear()
+        if held:
+            text = orjson.dumps(held, option=orjson.OPT_SERIALIZE_NUMPY)
+            out.write((b"," if count > len(held) else b"[") + text[1:-1])
         out.write(b"]" if count else b"[]")
         return count
+    parts: list[bytes] = []
     pad = "\n" + "  " * (level + 1)
     for item in items:
         parts.append(((("," if count else "[") + pad) + encode_indented(item, level + 1)).encode())
