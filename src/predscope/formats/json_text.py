@@ -21,7 +21,6 @@ __all__ = [
     "Raw",
     "dumps_indented",
     "encode_indented",
-    "float_text",
     "json_default",
     "write_json_array",
 ]
@@ -52,11 +51,6 @@ class Raw:
 
     def __init__(self, text: str) -> None:
         self.text = text
-
-
-def float_text(value: float) -> str:
-    """A float as ``json.dumps`` writes it."""
-    return _float(value)
 
 
 def _float(value: float) -> str:
