@@ -84,7 +84,7 @@ def test_the_template_is_the_encoders_text() -> None:
 NUMBER = st.one_of(
     st.floats(0.0, 1.0),
     st.floats(0.0, 1.0).map(lambda v: round(v, 3)),
-    st.sampled_from([0, 1, 0.0, 1.0, 1e-05, 5e-324]),
+    st.sampled_from([0, 1, 0.0, 1.0, 1e-05, 5e-324, 1 + 5e-10, -5e-10, 1 + 2e-9, -0.0]),
 )
 NUMBER = st.one_of(*[NUMBER] * 12, st.floats(-0.5, 1.5))  # out of range: the decoder says so
 MISSING = object()

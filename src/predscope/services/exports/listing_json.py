@@ -20,7 +20,7 @@ from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from predscope.formats.json_text import Raw, encode_indented
-from predscope.objects.coordinates import BoundingBoxCoordinates
+from predscope.objects.coordinates import TOLERANCE, BoundingBoxCoordinates
 from predscope.services.exports.listing import BATCH_ROWS, existing_records, listed_rows
 from predscope.services.exports.listing_documents import (
     NOT_PLAIN,
@@ -42,6 +42,7 @@ __all__ = ["iter_listing_json", "row_json"]
 # an object's annotations items of its field (level 5).
 _ROW_LEVEL, _OBJECT_LEVEL, _ANNOTATION_LEVEL = 1, 3, 5
 _BOX_KEYS = ["h", "w", "x", "y"]
+_LO, _HI = -TOLERANCE, 1.0 + TOLERANCE  # the range BoundingBoxCoordinates accepts as it is
 
 
 def _marker(i: int) -> str:
@@ -105,8 +106,19 @@ def _box_annotation(frame: int, e: dict[str, Any]) -> str:
     b = e["boundingBox"]
     if type(b) is not dict:
         raise _Unfit
-    c = BoundingBoxCoordinates(b["h"], b["w"], b["x"], b["y"])  # checked as the decoder does
-    h, w, x, y = c.height, c.width, c.top_left_x, c.top_left_y  # finite floats, once checked
+    h, w, x, y = b["h"], b["w"], b["x"], b["y"]
+    if not (  # BoundingBoxCoordinates' own fast check: then it keeps these very floats
+        type(h) is float
+        and type(w) is float
+        and type(x) is float
+        and type(y) is float
+        and 0.0 <= h <= _HI
+        and 0.0 <= w <= _HI
+        and _LO <= x <= _HI
+        and _LO <= y <= _HI
+    ):
+        c = BoundingBoxCoordinates(h, w, x, y)  # checked (or refused) as the decoder does
+        h, w, x, y = c.height, c.width, c.top_left_x, c.top_left_y  # finite floats now
     confidence = e.get("confidence", 1.0)
     manual = e.get("manualAnnotation", True)
     if type(confidence) is not float or confidence - confidence != 0.0 or type(frame) is not int:
