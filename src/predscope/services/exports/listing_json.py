@@ -94,6 +94,8 @@ _OBJECT, _ANNOTATION = _templates()
 _ANNOTATIONS_OPEN = "[\n" + "  " * (_ANNOTATION_LEVEL)
 _ANNOTATIONS_NEXT = ",\n" + "  " * (_ANNOTATION_LEVEL)
 _ANNOTATIONS_CLOSE = "\n" + "  " * (_ANNOTATION_LEVEL - 1) + "]"
+_OPEN = _OBJECT[7] + _ANNOTATIONS_OPEN  # the instance text's end to the first annotation
+_CLOSE = _ANNOTATIONS_CLOSE + _OBJECT[8]  # the last annotation's end to the object's
 
 
 class _Unfit(Exception):
@@ -133,48 +135,32 @@ def _box_annotation(frame: int, e: dict[str, Any]) -> str:
     )
 
 
-def _object_text(
-    key: str, kind: Any, texts: tuple[str, ...], entries: dict[int, dict[str, Any]]
-) -> str:
-    """A plain object's text (``texts``: its kind's fields as encoded), or ``_Unfit`` for one
+def _object_text(key: str, kind: Any, middle: str, entries: dict[int, dict[str, Any]]) -> str:
+    """A plain object's text (``middle``: ``_kind_text`` of its kind), or ``_Unfit`` for one
     that is not all boxes."""
     order = sorted(entries)
-    listed = _ANNOTATIONS_NEXT.join([_box_annotation(f, entries[f]) for f in order])
     t = _OBJECT
-    return "".join(
-        (
-            t[0],
-            encode_basestring(key),
-            t[1],
-            texts[0],
-            t[2],
-            texts[1],
-            t[3],
-            texts[2],
-            t[4],
-            texts[3],
-            t[5],
-            texts[4],
-            t[6],
-            encode_basestring(instance_text(key, kind, order)),
-            t[7],
-            _ANNOTATIONS_OPEN + listed + _ANNOTATIONS_CLOSE if order else "[]",
-            t[8],
-        )
-    )
+    if not order:  # not made by plain_objects; the encoder writes "[]"
+        raise _Unfit
+    listed = _ANNOTATIONS_NEXT.join([_box_annotation(f, entries[f]) for f in order])
+    instance = encode_basestring(instance_text(key, kind, order))
+    return f"{t[0]}{encode_basestring(key)}{middle}{instance}{_OPEN}{listed}{_CLOSE}"
 
 
-def _kind_texts(kind: Any) -> tuple[str, ...]:
-    """What every object of a kind repeats, encoded once (as the encoder writes each field)."""
+def _kind_text(kind: Any) -> str:
+    """The object template from after the object hash to before the instance text, filled with
+    what every object of a kind repeats (each field as the encoder writes it)."""
     values = (kind.name, kind.feature_hash, kind.uid, kind.color, kind.shape)
-    return tuple(encode_indented(v, _OBJECT_LEVEL + 1) for v in values)
+    t = _OBJECT
+    filled = [t[i + 1] + encode_indented(v, _OBJECT_LEVEL + 1) for i, v in enumerate(values)]
+    return "".join(filled) + t[6]
 
 
 def row_json(
     head: tuple[str, str, str, str, str],
     document: dict[str, Any],
     kinds: ObjectKinds,
-    cache: dict[Any, tuple[str, ...]],
+    cache: dict[Any, str],
 ) -> Raw | None:
     """The text of a plain row's listing as an item of the listing array, else None (the row
     needs the decoder). Box objects come from the templates, other plain objects through
@@ -182,11 +168,11 @@ def row_json(
     try:
         objects: list[Any] = []
         for key, kind, entries in plain_objects(document, head[2], kinds):
-            texts = cache.get(kind)
-            if texts is None:
-                texts = cache[kind] = _kind_texts(kind)
+            middle = cache.get(kind)
+            if middle is None:
+                middle = cache[kind] = _kind_text(kind)
             try:
-                objects.append(Raw(_object_text(key, kind, texts, entries)))
+                objects.append(Raw(_object_text(key, kind, middle, entries)))
             except (_Unfit, *NOT_PLAIN):
                 objects.append(object_listing(key, kind, entries))
     except NOT_PLAIN:
@@ -205,7 +191,7 @@ def iter_listing_json(
     """``listing.iter_listing``'s rows for ``json_text.write_json_array``: plain rows already
     as their text, every other row as its ``RowListing``. The same checks, order and errors."""
     records = existing_records(store, project, branch_name, all_branches)
-    cache: dict[Any, tuple[str, ...]] = {}
+    cache: dict[Any, str] = {}
 
     def from_document(head: Any, document: dict[str, Any], kinds: ObjectKinds) -> Raw | None:
         return row_json(head, document, kinds, cache)
