@@ -42,16 +42,20 @@ def labels(
         )
     from predscope.formats.json_text import write_json_array
     from predscope.services.exports.listing import iter_listing, listing_lines
+    from predscope.services.exports.listing_json import iter_listing_json
 
     with cli_store(store) as st:
         record = get_project(st, project)
         # Streams: each row is written as soon as it is listed. A bad project, branch or option
         # fails before the first; a row failing later ends the output (``fail_streamed``).
-        rows = iter_listing(st, record, branch_name=branch, all_branches=all_branches)
+        if as_json:  # plain rows come as their text, the others as listings
+            items = iter_listing_json(st, record, branch_name=branch, all_branches=all_branches)
+        else:
+            rows = iter_listing(st, record, branch_name=branch, all_branches=all_branches)
         out = StreamedOutput(sys.stdout.write)
         try:
             if as_json:
-                write_json_array(rows, out.write)
+                write_json_array(items, out.write)
                 out.write("\n")
                 return
             for row in rows:

@@ -36,6 +36,7 @@ __all__ = [
     "ExportCategory",
     "ExportImage",
     "IouType",
+    "box_fields",
     "coco_fields",
     "dataset_dict",
     "export_frame",
@@ -124,13 +125,9 @@ def coco_fields(
             coords.height, coords.width, coords.top_left_x, coords.top_left_y
         )
         bbox = box_to_coco_bbox(plain, width, height)
-        out = {"bbox": bbox}
-        if isinstance(coords, RotatableBoundingBoxCoordinates):
-            out["rotation"] = coords.theta
-        if not results:
-            out["segmentation"] = _box_polygon(bbox)
-            out["area"] = bbox[2] * bbox[3]
-    elif isinstance(coords, PolygonCoordinates | BitmaskCoordinates):
+        theta = coords.theta if isinstance(coords, RotatableBoundingBoxCoordinates) else None
+        return box_fields(bbox, results=results, stored=stored, rotation=theta)
+    if isinstance(coords, PolygonCoordinates | BitmaskCoordinates):
         segmentation, bbox, area = _mask_fields(coords, width, height, results)
         if results and iou_type == "bbox":
             out = {"bbox": bbox}
@@ -154,13 +151,37 @@ def coco_fields(
     if results and iou_type == "bbox" and "bbox" not in out:
         return None
     if not results:
-        # A box's geometry is its bbox; masks and polygons take the file's own bbox back.
-        boxed = isinstance(coords, BoundingBoxCoordinates | RotatableBoundingBoxCoordinates)
-        keys = ("area",) if boxed else ("bbox", "area")
-        for key in keys:
+        # Masks and polygons take the file's own bbox back.
+        for key in ("bbox", "area"):
             if key in stored:
                 out[key] = stored[key]
         out["iscrowd"] = int(stored.get("iscrowd", 0))
+    return out
+
+
+def box_fields(
+    bbox: list[float],
+    *,
+    results: bool,
+    stored: Mapping[str, Any] | None = None,
+    rotation: float | None = None,
+) -> dict[str, Any]:
+    """``coco_fields`` of a box whose pixel ``bbox`` is known (``box_to_coco_bbox``, or
+    ``coco_pixels.box_bboxes`` for a batch). A box's geometry is its bbox: of ``stored`` only
+    ``area`` and ``iscrowd`` come back."""
+    out: dict[str, Any] = {"bbox": bbox}
+    if rotation is not None:
+        out["rotation"] = rotation
+    if results:
+        return out
+    out["segmentation"] = _box_polygon(bbox)
+    out["area"] = bbox[2] * bbox[3]
+    if stored:
+        if "area" in stored:
+            out["area"] = stored["area"]
+        out["iscrowd"] = int(stored.get("iscrowd", 0))
+    else:
+        out["iscrowd"] = 0
     return out
 
 
@@ -220,19 +241,35 @@ def write_json_items(
 ) -> int:
     """Write ``items`` as one JSON array (compact, or indented as if ``level`` deep); the count.
 
-    Each item is encoded and written on its own, so only one is held at a time.
+    Each item is encoded on its own and written with the next few hundred, so only those are
+    held at a time.
     """
     count = 0
     if not indent:
+        held: list[Any] = []
         for item in items:
-            out.write(b"," if count else b"[")
-            out.write(orjson.dumps(item, option=orjson.OPT_SERIALIZE_NUMPY))
+            held.append(item)
             count += 1
+            if len(held) == _CHUNK:  # compact orjson of a list: its items joined by ","
+                text = orjson.dumps(held, option=orjson.OPT_SERIALIZE_NUMPY)
+                out.write((b"," if count > _CHUNK else b"[") + text[1:-1])
+                held.clear()
+        if held:
+            text = orjson.dumps(held, option=orjson.OPT_SERIALIZE_NUMPY)
+            out.write((b"," if count > len(held) else b"[") + text[1:-1])
         out.write(b"]" if count else b"[]")
         return count
+    parts: list[bytes] = []
     pad = "\n" + "  " * (level + 1)
     for item in items:
-        out.write(((("," if count else "[") + pad) + encode_indented(item, level + 1)).encode())
+        parts.append(((("," if count else "[") + pad) + encode_indented(item, level + 1)).encode())
         count += 1
+        if len(parts) == _CHUNK:
+            out.write(b"".join(parts))
+            parts.clear()
+    out.write(b"".join(parts))
     out.write(("\n" + "  " * level + "]" if count else "[]").encode())
     return count
+
+
+_CHUNK = 512  # items per write

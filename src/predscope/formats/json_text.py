@@ -17,7 +17,13 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
-__all__ = ["dumps_indented", "encode_indented", "json_default", "write_json_array"]
+__all__ = [
+    "Raw",
+    "dumps_indented",
+    "encode_indented",
+    "json_default",
+    "write_json_array",
+]
 
 _INDENT = "  "
 _INF = float("inf")
@@ -34,6 +40,17 @@ def json_default(value: Any) -> Any:
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+class Raw:
+    """Text already encoded for the place it stands in (its nesting level included): the
+    encoder writes it as it is. A caller with a faster encoder for some values passes them in
+    as ``Raw`` and must give the same text the encoder would."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 def _float(value: float) -> str:
@@ -73,6 +90,8 @@ def _encode(value: Any, level: int, out: list[str]) -> None:
         out.append("false")
     elif kind is int:
         out.append(int.__repr__(value))
+    elif kind is Raw:
+        out.append(value.text)
     elif kind is list or kind is tuple:
         if not value:
             out.append("[]")

@@ -10,7 +10,7 @@ however large the branch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,7 @@ __all__ = [
     "decoded_row",
     "existing_records",
     "iter_listing",
+    "listed_rows",
     "listing_lines",
     "listing_to_json",
     "load_stored_rows",
@@ -224,7 +225,7 @@ def iter_listing(
     ...     print(row.data_title, len(row.objects))
     """
     records = existing_records(store, project, branch_name, all_branches)
-    return _listed(store, project, records, batch_rows)
+    return listed_rows(store, project, records, batch_rows)
 
 
 def listing_page(
@@ -259,11 +260,14 @@ def stored_documents(
     store: Store, records: Sequence[RowRecord], batch_rows: int = BATCH_ROWS
 ) -> Iterator[list[tuple[RowRecord, dict[str, Any]]]]:
     """The rows' stored documents, ``batch_rows`` rows per read, in the records' order."""
+    from predscope.services.rows import paused_gc
     from predscope.store import label_rows as row_repo
 
     for start in range(0, len(records), max(1, batch_rows)):
         batch = records[start : start + max(1, batch_rows)]
-        with store.read() as conn:
+        # Decoding documents makes many containers and no cycles: the collector would only
+        # walk them (a third of the reading time once the rest of an export got fast).
+        with store.read() as conn, paused_gc():
             documents = row_repo.load_documents(conn, [str(r.label_hash) for r in batch])
         yield [(record, documents[str(record.label_hash)]) for record in batch]
 
@@ -279,17 +283,26 @@ def decoded_row(
     return row
 
 
-def _listed(
-    store: Store, project: ProjectRecord, records: Sequence[RowRecord], batch_rows: int
-) -> Iterator[RowListing]:
+def listed_rows(
+    store: Store,
+    project: ProjectRecord,
+    records: Sequence[RowRecord],
+    batch_rows: int,
+    from_document: Callable[[tuple[str, str, str, str, str], dict[str, Any], Any], Any]
+    | None = None,
+) -> Iterator[Any]:
+    """Each row as ``from_document(head, document, kinds)`` gives it (default: the listing of
+    a plain row, ``listing_documents.listing_from_document``), or, where that gives None, the
+    listing of the decoded row."""
     from predscope.services.exports.listing_documents import ObjectKinds, listing_from_document
     from predscope.services.rows import StoreRowBackend, paused_gc
 
+    plain = from_document or listing_from_document
     ontology = OntologyStructure.from_dict(project.ontology)
     kinds = ObjectKinds(ontology)
     backend = StoreRowBackend(store, project, ontology)
     for batch in stored_documents(store, records, batch_rows):
-        listed: list[RowListing] = []
+        listed: list[Any] = []
         with paused_gc():  # a batch makes many objects and no cycles worth a collection
             for record, document in batch:
                 unit = record.unit
@@ -300,7 +313,7 @@ def _listed(
                     record.branch_name,
                     str(record.label_hash),
                 )
-                listing = listing_from_document(head, document, kinds)
+                listing = plain(head, document, kinds)
                 if listing is None:
                     listing = row_listing(decoded_row(record, document, ontology, backend))
                 listed.append(listing)

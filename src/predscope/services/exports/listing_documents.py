@@ -29,8 +29,11 @@ __all__ = [
     "NOT_PLAIN",
     "NotPlain",
     "ObjectKinds",
+    "box_text",
     "entry_coordinates",
+    "instance_text",
     "listing_from_document",
+    "object_listing",
     "plain_objects",
 ]
 
@@ -78,8 +81,17 @@ def _box(b: Any) -> tuple[dict[str, Any], str]:
     """A stored box's coordinates as the listing shows them, checked as the decoder checks."""
     c = BoundingBoxCoordinates(b["h"], b["w"], b["x"], b["y"])  # checked as the decoder does
     h, w, x, y = c.height, c.width, c.top_left_x, c.top_left_y
-    text = f"BoundingBoxCoordinates(height={h!r}, width={w!r}, top_left_x={x!r}, top_left_y={y!r})"
-    return {"boundingBox": {"h": h, "w": w, "x": x, "y": y}}, text
+    return {"boundingBox": {"h": h, "w": w, "x": x, "y": y}}, box_text(h, w, x, y)
+
+
+def box_text(h: float, w: float, x: float, y: float) -> str:
+    """``repr`` of ``BoundingBoxCoordinates(h, w, x, y)``, without building it."""
+    return f"BoundingBoxCoordinates(height={h!r}, width={w!r}, top_left_x={x!r}, top_left_y={y!r})"
+
+
+def instance_text(key: str, kind: _Kind, frames: list[int]) -> str:
+    """``str`` of the decoder's ``ObjectInstance`` of a plain object on ``frames`` (sorted)."""
+    return f"ObjectInstance(object_hash={key!r}, object_name={kind.name!r}, frames={frames[:10]})"
 
 
 def _annotation(frame: int, e: dict[str, Any]) -> _listing.AnnotationListing:
@@ -164,21 +176,26 @@ def entry_coordinates(e: dict[str, Any]) -> Any:
 def _objects(
     document: dict[str, Any], data_type: str, kinds: ObjectKinds
 ) -> list[_listing.ObjectListing]:
-    out: list[_listing.ObjectListing] = []
-    for key, kind, entries in plain_objects(document, data_type, kinds):
-        order = sorted(entries)
-        out.append(
-            _listing.ObjectListing(
-                key,
-                kind.name,
-                kind.feature_hash,
-                kind.uid,
-                kind.color,
-                kind.shape,
-                f"ObjectInstance(object_hash={key!r}, object_name={kind.name!r}, "
-                f"frames={order[:10]})",
-                [_annotation(f, entries[f]) for f in order],
-                [],
-            )
-        )
-    return out
+    return [
+        object_listing(key, kind, entries)
+        for key, kind, entries in plain_objects(document, data_type, kinds)
+    ]
+
+
+def object_listing(
+    key: str, kind: _Kind, entries: dict[int, dict[str, Any]]
+) -> _listing.ObjectListing:
+    """The listing of one object of ``plain_objects``; raises one of ``NOT_PLAIN`` where the
+    decoder has to read the row."""
+    order = sorted(entries)
+    return _listing.ObjectListing(
+        key,
+        kind.name,
+        kind.feature_hash,
+        kind.uid,
+        kind.color,
+        kind.shape,
+        instance_text(key, kind, order),
+        [_annotation(f, entries[f]) for f in order],
+        [],
+    )
