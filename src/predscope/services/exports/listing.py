@@ -253,7 +253,7 @@ def listing_page(
         if branch_name is not None and not present and offset == 0:
             require_branch(conn, project, branch_name)  # a branch that holds nothing is named
     more = len(records) > limit
-    return list(_listed(store, project, present, BATCH_ROWS)), more
+    return list(listed_rows(store, project, present, BATCH_ROWS)), more
 
 
 def stored_documents(
