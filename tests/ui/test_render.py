@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 from predscope.ui.render import (
     render_detail,
@@ -23,21 +22,11 @@ from predscope.ui.views import (
     Tile,
     VideoFrame,
 )
-
-
-class _Tags(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
+from tests.ui.markup import start_tags
 
 
 def _tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
-    p = _Tags()
-    p.feed(html)
-    return p.tags
+    return start_tags(html)
 
 
 def _chrome(**kw: object) -> Chrome:

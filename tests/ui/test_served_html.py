@@ -4,26 +4,15 @@ built from the store's own data (the ontology's colours, the API's counts)."""
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 import httpx
 
+from tests.ui.markup import start_tags
 from tests.ui.served import Site
 
 
-class _Tags(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-
 def _tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
-    p = _Tags()
-    p.feed(html)
-    return p.tags
+    return start_tags(html)
 
 
 def _get(url: str) -> str:

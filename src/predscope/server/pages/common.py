@@ -23,7 +23,7 @@ from predscope.store.branches import MAIN_BRANCH
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
 from predscope.ui.render import CONTENT_SECURITY_POLICY
-from predscope.ui.views import Action, Chrome, Link, SetOption
+from predscope.ui.views import Action, Chrome, FilterField, Link, SetOption
 
 STATIC_URL = "/static"
 Params = Mapping[str, str | Sequence[str] | None]
@@ -192,3 +192,14 @@ def fmt(value: float | None, digits: int = 3) -> str:
     if value is None or value != value or value < 0:
         return "n/a"
     return f"{value:.{digits}f}"
+
+
+def iou_field(iou: float) -> FilterField:
+    """The IoU-threshold select of a page's form: the ten stored thresholds."""
+    options = tuple((f"{t:.2f}", f"{t:.2f}") for t in THRESHOLDS)
+    return FilterField("iou", "IoU threshold", "select", options, (f"{iou:.2f}",))
+
+
+def kept_against(choice: SetChoice) -> tuple[tuple[str, str], ...]:
+    """What a page's form carries besides its fields: the ground-truth branch, when not main."""
+    return (("against", choice.against),) if choice.against != MAIN_BRANCH else ()

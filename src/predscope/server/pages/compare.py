@@ -10,18 +10,27 @@ from fastapi.responses import HTMLResponse
 
 from predscope.exceptions import InvalidArgumentsError
 from predscope.server.api.deps import StoreDep, project_of
-from predscope.server.pages.common import choose_set, chrome, fmt, html, iou_of, project_path, url
+from predscope.server.pages.common import (
+    choose_set,
+    chrome,
+    fmt,
+    html,
+    iou_field,
+    iou_of,
+    kept_against,
+    project_path,
+    url,
+)
 from predscope.services.analysis.compare import compare_prediction_sets
-from predscope.services.query import THRESHOLDS
 from predscope.ui.charts import Delta, delta_chart
 from predscope.ui.render import render_compare
 from predscope.ui.views import Card, Cell, Chart, CompareView, FilterField, Table
 
 router = APIRouter(include_in_schema=False)
 CHANGED_PER_PAGE = 100
-PAGE_RESAMPLES = (
-    200  # the page answers in well under a second at 5,000 images; ?resamples= for more
-)
+# Bootstrap resamples of the page (?resamples= asks for more): an answer in about a second at
+# 5,000 images, where the API's default of 1,000 takes several.
+PAGE_RESAMPLES = 200
 
 
 def _signed(value: float | None) -> str:
@@ -140,15 +149,9 @@ def compare_page(
     fields = (
         FilterField("a", "Set A", "select", tuple((n, n) for n in names), (first,)),
         FilterField("b", "Set B", "select", tuple((n, n) for n in names), (second,)),
-        FilterField(
-            "iou",
-            "IoU threshold",
-            "select",
-            tuple((f"{x:.2f}", f"{x:.2f}") for x in THRESHOLDS),
-            (f"{t:.2f}",),
-        ),
+        iou_field(t),
     )
-    keep = (("against", choice.against),) if choice.against != "main" else ()
+    keep = kept_against(choice)
     view = CompareView(frame, first, second, cards, (chart,), (per_class, table), keep, fields)
     return html(render_compare(view))
 

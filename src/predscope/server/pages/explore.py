@@ -22,6 +22,7 @@ from predscope.server.pages.common import (
     choose_set,
     chrome,
     html,
+    iou_field,
     iou_of,
     number_of,
     project_path,
@@ -34,7 +35,6 @@ from predscope.services.query import (
     ERROR_CODES,
     GT_OUTCOMES,
     PREDICTION_OUTCOMES,
-    THRESHOLDS,
     Page,
     query_data_units,
     query_objects,
@@ -155,7 +155,6 @@ def _fields(q: Query, classes: Sequence[str]) -> tuple[FilterField, ...]:
     def chosen(name: str) -> tuple[str, ...]:
         return tuple(q.many(name) or ())
 
-    thresholds = tuple((f"{t:.2f}", f"{t:.2f}") for t in THRESHOLDS)
     base = (
         FilterField(
             "view",
@@ -164,7 +163,7 @@ def _fields(q: Query, classes: Sequence[str]) -> tuple[FilterField, ...]:
             (("units", "images"), ("objects", "objects (crops)")),
             (q.view,),
         ),
-        FilterField("iou", "IoU threshold", "select", thresholds, (f"{q.iou:.2f}",)),
+        iou_field(q.iou),
         FilterField("class", "Class", "multi", tuple((c, c) for c in classes), chosen("class")),
     )
     if q.view == "units":

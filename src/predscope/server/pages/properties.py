@@ -9,14 +9,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from predscope.server.api.deps import StoreDep, project_of
-from predscope.server.pages.common import SetChoice, choose_set, chrome, html, iou_of
+from predscope.server.pages.common import (
+    SetChoice,
+    choose_set,
+    chrome,
+    html,
+    iou_field,
+    iou_of,
+    kept_against,
+)
 from predscope.server.pages.summary import explore_link
 from predscope.services.analysis.by_property import performance_by_property
-from predscope.services.query import THRESHOLDS
 from predscope.store.records import ProjectRecord
 from predscope.ui.charts import Bar, bar_chart
 from predscope.ui.render import render_charts
-from predscope.ui.views import Cell, Chart, ChartsView, FilterField, Table
+from predscope.ui.views import Cell, Chart, ChartsView, Table
 
 router = APIRouter(include_in_schema=False)
 FILTERABLE = {"area_px": ("area_min", "area_max")}  # properties the explorer filters on
@@ -123,16 +130,8 @@ def properties_page(
                 f"by-{name}",
             )
         )
-    fields = (
-        FilterField(
-            "iou",
-            "IoU threshold",
-            "select",
-            tuple((f"{x:.2f}", f"{x:.2f}") for x in THRESHOLDS),
-            (f"{t:.2f}",),
-        ),
-    )
-    keep = (("against", choice.against),) if choice.against != "main" else ()
+    fields = (iou_field(t),)
+    keep = kept_against(choice)
     intro = (
         "Recall (ground truth found) and precision (predictions that are true) of each bucket of "
         "an object property, from the stored outcomes at the chosen IoU; a prediction's bucket is "
