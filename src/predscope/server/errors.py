@@ -95,10 +95,15 @@ def _validation(request: Request, error: Exception) -> Response:
     return JSONResponse(body, status_code=422)
 
 
+def is_page_path(path: str) -> bool:
+    """A web page (not the JSON API, not the SDK's endpoints)."""
+    return path == "/" or path.startswith(("/p/", "/login"))
+
+
 def is_page(request: Request) -> bool:
-    """A web page (HTML errors) rather than the JSON API, the SDK's endpoints or a poll."""
+    """A page gets HTML errors; a run page's status poll stays JSON."""
     path = request.url.path
-    return (path == "/" or path.startswith("/p/")) and not path.endswith("/status")
+    return is_page_path(path) and not path.endswith("/status")
 
 
 def page_error(status: int, code: str, message: str) -> Response:

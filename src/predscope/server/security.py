@@ -10,14 +10,15 @@ bytes actually received (chunked uploads too). Refusals are JSON like every othe
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import anyio.to_thread
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 
 from predscope.exceptions import AuthenticationError, PredscopeError, RequestTooLargeError
-from predscope.server.errors import error_body, error_response
+from predscope.server.errors import error_body, error_response, is_page_path
 from predscope.server.settings import Settings
 from predscope.services.tokens import check_token
 from predscope.store.engine import Store
@@ -57,6 +58,30 @@ def is_encord_path(path: str) -> bool:
     return path == "/public" or path.startswith(("/public/", "/v2/public/"))
 
 
+LOGIN_PATH = "/login"
+TOKEN_COOKIE = "predscope_token"
+
+
+def is_open_path(path: str) -> bool:
+    """What a browser needs before it has a token: the sign-in page and the static files."""
+    return path == LOGIN_PATH or path.startswith("/static/")
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    jar = SimpleCookie()
+    try:
+        jar.load(_header(scope, b"cookie") or "")
+    except CookieError:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel is not None else None
+
+
+def _query_of(scope: Scope) -> str:
+    raw = scope.get("query_string", b"")
+    return "?" + raw.decode("latin-1") if raw else ""
+
+
 class SafetyMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings, store: Store) -> None:
         self.app = app
@@ -69,6 +94,16 @@ class SafetyMiddleware:
             return
         try:
             await self._check(scope)
+        except AuthenticationError as error:
+            path = str(scope.get("path", ""))
+            if scope["method"] in _SAFE_METHODS and is_page_path(path):  # a person: sign in
+                query = urlencode({"next": path + _query_of(scope)})
+                await RedirectResponse(f"{LOGIN_PATH}?{query}", status_code=303)(
+                    scope, receive, send
+                )
+                return
+            await error_response(error)(scope, receive, send)
+            return
         except PredscopeError as error:
             await error_response(error)(scope, receive, send)
             return
@@ -90,7 +125,8 @@ class SafetyMiddleware:
         cross_site = origin not in (None, "null") and urlsplit(str(origin)).netloc != host
         if scope["method"] not in _SAFE_METHODS and cross_site:
             raise _Forbidden(f"Origin {origin!r}: cross-site requests may not change anything here")
-        if self.settings.require_token and not is_encord_path(str(scope.get("path", ""))):
+        path = str(scope.get("path", ""))
+        if self.settings.require_token and not (is_encord_path(path) or is_open_path(path)):
             await self._authenticate(scope)
         length = _header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > self.settings.max_body_bytes:
@@ -99,6 +135,8 @@ class SafetyMiddleware:
     async def _authenticate(self, scope: Scope) -> None:
         value = _header(scope, b"authorization") or ""
         scheme, _, token = value.partition(" ")
+        if not value:  # a browser signed in at /login sends the token as its cookie
+            scheme, token = "bearer", _cookie(scope, TOKEN_COOKIE) or ""
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError(
                 "this server requires a token: send 'Authorization: Bearer <token>' - "

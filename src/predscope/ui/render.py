@@ -113,6 +113,14 @@ def render_charts(view: ChartsView) -> str:
     return _env().get_template("charts.html").render(view=view, chrome=view.chrome)
 
 
+def render_login(next_path: str, message: str = "") -> str:
+    """The sign-in page of a server that asks for a token."""
+    from predscope.ui.views import Chrome
+
+    template = _env().get_template("login.html")
+    return template.render(chrome=Chrome("Sign in"), next=next_path, message=message)
+
+
 def render_error(status: int, code: str, message: str) -> str:
     """A page for a failed page request: the status, the stable code and what to do."""
     from predscope.ui.views import Chrome
