@@ -367,7 +367,7 @@ def crop_svg(
         out.append(f'<g class="layer"{attrs(data_layer=layer)}>')
         for o in shown:  # only what the crop can show: a patch's markup stays small
             if o.layer == layer:
-                markup = object_markup(o, font)
+                markup = object_markup(o, font, labels=o is target)  # context unlabelled
                 out.append(
                     markup.replace('class="obj ', 'class="obj focus ', 1) if o is target else markup
                 )

@@ -7,7 +7,6 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 import anyio.to_thread
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
