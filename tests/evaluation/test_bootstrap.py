@@ -10,6 +10,7 @@ from predscope.evaluation.bootstrap import (
     bootstrap_map_difference,
     resample_inputs,
     resample_weights,
+    resampled_aps,
     resampled_map,
 )
 from predscope.evaluation.coco_eval import evaluate_coco
@@ -69,3 +70,51 @@ def test_interval_of_the_map_difference() -> None:
     assert np.array_equal(again.samples, res.samples)
     with pytest.raises(EvaluationError, match="confidence"):
         bootstrap_map_difference(gti, dti, dtb, confidence=1.5)
+
+
+def test_per_class_resampled_ap_equals_naive_reevaluation() -> None:
+    gt, dt = make_case(3, n_img=14, dets_per_img=25, tie_scores=True)
+    gti, dti = coco_inputs(gt, dt)
+    params = CocoParams()
+    ev = evaluate_coco(gti, dti, params)
+    weights = resample_weights(gti.num_images, 4, 3)
+    overall, per_class = resampled_aps(ev, gti, dti, weights)
+    assert per_class.shape == (4, len(ev.per_class))
+    for b in range(weights.shape[0]):
+        rg, rd = resample_inputs(gti, dti, weights[b])
+        naive = evaluate_coco(rg, rd, params)
+        for k, c in enumerate(naive.per_class):
+            if c.ap < 0:  # no GT of the class in this resample
+                assert np.isnan(per_class[b, k])
+            else:
+                assert per_class[b, k] == pytest.approx(c.ap, abs=1e-12)
+        assert overall[b] == pytest.approx(np.nanmean(per_class[b]), abs=1e-12)
+
+
+def test_per_class_intervals_equal_percentiles_of_naive_resampled_differences() -> None:
+    gt, dt_a = make_case(4, n_img=12, dets_per_img=15)
+    rng = np.random.default_rng(5)
+    dt_b = [dict(d, score=float(rng.random())) for d in dt_a if rng.random() < 0.8]
+    gti, dta = coco_inputs(gt, dt_a)
+    _, dtb = coco_inputs(gt, dt_b)
+    n, seed = 20, 1
+    interval = bootstrap_map_difference(gti, dta, dtb, n_resamples=n, seed=seed)
+    weights = resample_weights(gti.num_images, n, seed)
+    diffs = []
+    for b in range(n):
+        ra, rda = resample_inputs(gti, dta, weights[b])
+        _, rdb = resample_inputs(gti, dtb, weights[b])
+        pa, pb = evaluate_coco(ra, rda).per_class, evaluate_coco(ra, rdb).per_class
+        diffs.append([x.ap - y.ap if x.ap >= 0 else np.nan for x, y in zip(pa, pb, strict=True)])
+    d = np.asarray(diffs)
+    assert interval.class_low is not None and interval.class_high is not None
+    checked = 0
+    for k in range(d.shape[1]):
+        finite = d[:, k][np.isfinite(d[:, k])]
+        if not finite.size:  # a class without ground truth
+            assert np.isnan(interval.class_low[k]) and np.isnan(interval.class_high[k])
+            continue
+        assert interval.class_low[k] == pytest.approx(np.quantile(finite, 0.025), abs=1e-12)
+        assert interval.class_high[k] == pytest.approx(np.quantile(finite, 0.975), abs=1e-12)
+        checked += 1
+    assert checked >= 2

@@ -26,9 +26,11 @@ def resampled_ap(
     rec_thrs: NDArray[np.float64],
     weights: NDArray[np.int64],
     out: NDArray[np.float64],
+    per_class: NDArray[np.float64],
 ) -> None:  # pragma: no cover - compiled
     """``out[b]`` = COCO AP (mean over thresholds, recall points and classes with GT) of resample
     b, whose image multiplicities are ``weights[b]``; NaN if no class has GT in it.
+    ``per_class[b, k]`` = class k's AP in that resample (NaN where it has no GT).
 
     ``codes`` is [T, Nd] (area range "all"), ``npig`` [images, K] non-ignored GT counts,
     ``order[cat_bounds[k]:cat_bounds[k+1]]`` category k's detections in global score order.
@@ -46,6 +48,7 @@ def resampled_ap(
             for i in range(npig.shape[0]):
                 n_pos += w[i] * npig[i, k]
             if n_pos == 0:
+                per_class[b, k] = np.nan
                 continue
             valid += 1
             lo = cat_bounds[k]
@@ -56,6 +59,7 @@ def resampled_ap(
                 if d_rank[d] < max_det:
                     size += w[d_img[d]]
             if size == 0:
+                per_class[b, k] = 0.0
                 continue  # GT but no detection: precision 0 everywhere
             exp = np.empty(size, dtype=np.int64)
             e = 0
@@ -108,5 +112,6 @@ def resampled_ap(
                             right = mid
                     if left < size:
                         cls_sum += pr[left]
-            total += cls_sum / (num_t * num_r)
+            per_class[b, k] = cls_sum / (num_t * num_r)
+            total += per_class[b, k]
         out[b] = total / valid if valid else np.nan

@@ -35,6 +35,8 @@ class BootstrapInterval:
     n_resamples: int
     seed: int
     samples: FloatArray
+    class_low: FloatArray | None = None  # per evaluated class: the interval of its AP(A) - AP(B)
+    class_high: FloatArray | None = None  # (NaN where a resample leaves the class without GT)
 
 
 def resample_weights(num_images: int, n_resamples: int, seed: int) -> IntArray:
@@ -67,6 +69,14 @@ def resampled_map(
     ev: CocoEvaluation, gt: CocoGroundTruth, dt: CocoDetections, weights: IntArray
 ) -> FloatArray:
     """COCO "AP" (area "all", the last maxDets) of each resample, from ``ev``'s match state."""
+    return resampled_aps(ev, gt, dt, weights)[0]
+
+
+def resampled_aps(
+    ev: CocoEvaluation, gt: CocoGroundTruth, dt: CocoDetections, weights: IntArray
+) -> tuple[FloatArray, FloatArray]:
+    """Per resample: COCO "AP", and each evaluated class's AP ([resamples, classes], NaN where
+    the resample holds no GT of the class), in one pass of the compiled kernel."""
     st = ev.match_state
     p = ev.params
     a = _all_index(p)
@@ -83,6 +93,7 @@ def resampled_map(
     bounds[1:] = np.cumsum([o.size for o in orders])
     flat = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
     out = np.empty(w.shape[0], dtype=np.float64)
+    per_class = np.empty((w.shape[0], st.num_eval_cats), dtype=np.float64)
     resampled_ap(
         bounds,
         flat.astype(np.int64),
@@ -95,8 +106,9 @@ def resampled_map(
         p.rec_thrs,
         w,
         out,
+        per_class,
     )
-    return out
+    return out, per_class
 
 
 def resample_inputs(
@@ -154,14 +166,13 @@ def bootstrap_map_difference(
     if not _same_params(ev_a.params, ev_b.params):
         raise EvaluationError("bootstrap: the two evaluations used different parameters")
     weights = resample_weights(gt.num_images, n_resamples, seed)
-    samples = resampled_map(ev_a, gt, dt_a, weights) - resampled_map(ev_b, gt, dt_b, weights)
-    finite = samples[np.isfinite(samples)]
+    map_a, class_a = resampled_aps(ev_a, gt, dt_a, weights)
+    map_b, class_b = resampled_aps(ev_b, gt, dt_b, weights)
+    samples = map_a - map_b
     tail = (1.0 - confidence) / 2.0
-    low, high = (
-        (float(np.quantile(finite, tail)), float(np.quantile(finite, 1.0 - tail)))
-        if finite.size
-        else (float("nan"), float("nan"))
-    )
+    low, high = _percentiles(samples, tail)
+    per_class = class_a - class_b
+    bounds = [_percentiles(per_class[:, k], tail) for k in range(per_class.shape[1])]
     return BootstrapInterval(
         stat="AP",
         estimate=ev_a.stats["AP"] - ev_b.stats["AP"],
@@ -171,4 +182,14 @@ def bootstrap_map_difference(
         n_resamples=n_resamples,
         seed=seed,
         samples=samples,
+        class_low=np.array([b[0] for b in bounds], dtype=np.float64),
+        class_high=np.array([b[1] for b in bounds], dtype=np.float64),
     )
+
+
+def _percentiles(samples: FloatArray, tail: float) -> tuple[float, float]:
+    """The (tail, 1 - tail) quantiles of the finite samples (NaN, NaN if there are none)."""
+    finite = samples[np.isfinite(samples)]
+    if not finite.size:
+        return float("nan"), float("nan")
+    return float(np.quantile(finite, tail)), float(np.quantile(finite, 1.0 - tail))

@@ -34,6 +34,11 @@ def test_compare_two_sets(location: str) -> None:  # noqa: F811
         assert (got["estimate"], got["low"], got["high"]) == (want.estimate, want.low, want.high)
         face = next(r for r in doc["per_class"] if r["name"] == "face")
         assert face["AP"]["a"] == a.evaluation.per_class[0].ap
+        assert want.class_low is not None and want.class_high is not None
+        for k, row in enumerate(doc["per_class"]):  # per-class intervals: the engine's, as stored
+            low, high = want.class_low[k], want.class_high[k]
+            assert row["AP"]["low"] == (None if low != low else low)
+            assert row["AP"]["high"] == (None if high != high else high)
         # changed outcomes = set difference of the two stored TP lists of GT objects
         tp_a = {
             i["object_hash"]

@@ -94,6 +94,8 @@ def compare_page(
         Delta(
             c["name"],
             float(c["AP"]["delta"]) if c["AP"]["delta"] is not None else 0.0,
+            c["AP"].get("low"),
+            c["AP"].get("high"),
             href=url(project_path(record, "summary"), {"set": first}),
         )
         for c in doc["per_class"]
@@ -101,19 +103,20 @@ def compare_page(
     chart = Chart("AP per class, A − B", delta_chart(deltas, title=f"AP {first} − {second}"))
     per_class = Table(
         "Per class",
-        ("Class", "AP A", "AP B", "AP A − B", "AP50 A − B", "AR A − B"),
+        ("Class", "AP A", "AP B", "AP A − B", "95% interval", "AP50 A − B", "AR A − B"),
         tuple(
             (
                 Cell(c["name"]),
                 Cell(fmt(c["AP"]["a"]), value=c["AP"]["a"]),
                 Cell(fmt(c["AP"]["b"]), value=c["AP"]["b"]),
                 Cell(_signed(c["AP"]["delta"]), value=c["AP"]["delta"]),
+                Cell(_interval(c["AP"].get("low"), c["AP"].get("high")), value=c["AP"].get("low")),
                 Cell(_signed(c["AP50"]["delta"]), value=c["AP50"]["delta"]),
                 Cell(_signed(_ar(c)), value=_ar(c)),
             )
             for c in doc["per_class"]
         ),
-        (False, True, True, True, True, True),
+        (False, True, True, True, True, True, True),
         "per-class-deltas",
     )
     rows = []
@@ -154,6 +157,10 @@ def compare_page(
     keep = kept_against(choice)
     view = CompareView(frame, first, second, cards, (chart,), (per_class, table), keep, fields)
     return html(render_compare(view))
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    return "n/a" if low is None or high is None else f"{low:+.3f} to {high:+.3f}"
 
 
 def _ar(c: dict[str, Any]) -> float | None:

@@ -119,11 +119,14 @@ def compare_prediction_sets(
         seed=seed,
     )
     per_class = []
-    for ca, cb in zip(res_a["classes"], res_b["classes"], strict=True):
+    lows, highs = interval.class_low, interval.class_high
+    for k, (ca, cb) in enumerate(zip(res_a["classes"], res_b["classes"], strict=True)):
         row: dict[str, Any] = {"name": ca["name"], "category_id": ca["category_id"]}
         for key in HEADLINE:
             va, vb = ca[key], cb[key]
             row[key] = {"a": va, "b": vb, "delta": None if va < 0 or vb < 0 else va - vb}
+        if lows is not None and highs is not None and k < lows.size:  # same resamples as mAP
+            row["AP"]["low"], row["AP"]["high"] = _finite(lows[k]), _finite(highs[k])
         per_class.append(row)
     return {
         "project": record.project_hash,
@@ -157,6 +160,10 @@ def compare_prediction_sets(
             **_named(changed, names),
         },
     }
+
+
+def _finite(value: float) -> float | None:
+    return None if value != value else float(value)
 
 
 def _named(changed: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
