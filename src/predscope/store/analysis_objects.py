@@ -14,15 +14,33 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Table, delete
+from sqlalchemy import Connection, Table, delete, func, select
 
 from predscope.store._util import chunks
-from predscope.store.schema import analysis_attributes, analysis_frames, analysis_objects
+from predscope.store.schema import (
+    analysis_attributes,
+    analysis_counts,
+    analysis_frames,
+    analysis_objects,
+)
 
 # Index pages of a run's rows are touched in random order; a roomy page cache keeps them in
 # memory (SQLite's default is 2 MB) - applied to the connection that writes.
 SQLITE_CACHE_KB = 256 * 1024
 RESULT_TABLES = (analysis_objects, analysis_attributes, analysis_frames)
+# ``analysis_objects.sig`` (m0007): error_type * 5**10 + sum(o<t> * 5**t), outcome codes 0..4.
+SIG_THRESHOLDS = 10
+ERROR_FACTOR = 5**SIG_THRESHOLDS
+
+
+def sig_outcome(sig: int, t: int) -> int:
+    """The outcome code at threshold index ``t`` of a signature."""
+    return (sig // 5**t) % 5
+
+
+def sig_error(sig: int) -> int:
+    """The error type code of a signature."""
+    return sig // ERROR_FACTOR
 
 
 @dataclass(frozen=True)
@@ -115,3 +133,43 @@ def delete_results(conn: Connection, set_id: int, unit_ids: Iterable[int] | None
             conn.execute(
                 delete(table).where(table.c.set_id == set_id, table.c.data_unit_id.in_(part))
             )
+
+
+CountKey = tuple[int, int, int]  # (kind, sig, class_id)
+
+
+def replace_counts(
+    conn: Connection,
+    set_id: int,
+    added: Mapping[CountKey, int],
+    unit_ids: Iterable[int] | None = None,
+) -> None:
+    """Make ``analysis_counts`` describe the set's objects after this write.
+
+    A full write (``unit_ids`` None) stores ``added``; an incremental one takes the stored
+    counts, minus those of the objects of ``unit_ids`` (call before ``delete_results``), plus
+    ``added``. Integer arithmetic on exact counts, so it equals a full write's.
+    """
+    counts: dict[CountKey, int] = {}
+    c, o = analysis_counts, analysis_objects
+    if unit_ids is not None:
+        stored = select(c.c.kind, c.c.sig, c.c.class_id, c.c.n).where(c.c.set_id == set_id)
+        counts = {(k, s, cl): n for k, s, cl, n in conn.execute(stored)}
+        for part in chunks(sorted(set(unit_ids))):
+            gone = (
+                select(o.c.kind, o.c.sig, o.c.class_id, func.count())
+                .where(o.c.set_id == set_id, o.c.data_unit_id.in_(part))
+                .group_by(o.c.kind, o.c.sig, o.c.class_id)
+            )
+            for k, s, cl, n in conn.execute(gone):
+                counts[(k, s, cl)] = counts.get((k, s, cl), 0) - int(n)
+    for key, n in added.items():
+        counts[key] = counts.get(key, 0) + n
+    conn.execute(delete(c).where(c.c.set_id == set_id))
+    rows = [
+        {"set_id": set_id, "kind": k, "sig": s, "class_id": cl, "n": n}
+        for (k, s, cl), n in sorted(counts.items())
+        if n
+    ]
+    if rows:
+        conn.execute(c.insert(), rows)
