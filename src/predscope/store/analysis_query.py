@@ -36,7 +36,6 @@ from sqlalchemy import (
     func,
     select,
     true,
-    tuple_,
 )
 
 from predscope.store.analysis_objects import sig_error, sig_outcome
@@ -255,16 +254,17 @@ def partners(
     """Object hashes of ``kind`` at (data unit, frame, seq) keys (the partners of a page)."""
     if not keys:
         return {}
-    wanted = sorted(set(keys))
+    wanted = set(keys)
     query = select(o.c.data_unit_id, o.c.frame, o.c.seq, o.c.object_hash).where(
         o.c.set_id == set_id,
-        tuple_(o.c.data_unit_id, o.c.frame, o.c.kind, o.c.seq).in_(
-            [(u, fr, kind, sq) for u, fr, sq in wanted]
-        ),
+        o.c.data_unit_id.in_(sorted({k[0] for k in wanted})),
+        o.c.kind == kind,
+        o.c.seq.in_(sorted({k[2] for k in wanted})),  # checked in the index, before the row
     )
     out: dict[tuple[int, int, int], str] = {}
     for unit, frame, seq, object_hash in _run(conn, query, "ix_analysis_objects_unit"):
-        out[(unit, frame, seq)] = object_hash
+        if (unit, frame, seq) in wanted:
+            out[(unit, frame, seq)] = object_hash
     return out
 
 

@@ -182,10 +182,23 @@ analysis_sets = Table(
     Column("latest_run_id", Integer),
     Column("review_status", String(20), nullable=False),
     Column("notes", Text, nullable=False),
-    Column("state", LargeBinary),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("project_id", "branch_name", "against", name="uq_analysis_sets_branch"),
+)
+# Migration 7 moved the match records (``records.Records`` as npz, megabytes) out of
+# ``analysis_sets``: SQLite walked their overflow pages to read the set row's later columns.
+analysis_states = Table(
+    "analysis_states",
+    metadata,
+    Column(
+        "set_id",
+        Integer,
+        ForeignKey("analysis_sets.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("state", LargeBinary, nullable=False),
 )
 analysis_runs = Table(
     "analysis_runs",
