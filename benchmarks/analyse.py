@@ -172,8 +172,7 @@ def _queries(store: str, repeats: int) -> None:
         cases = [
             (name, lambda q=q: query_objects(opened, "bench", "preds", **q))
             for name, q in (
-                (n, {**q, "data_hash": unit} if "data_hash" in q else q)
-                for n, q in QUERIES.items()
+                (n, {**q, "data_hash": unit} if "data_hash" in q else q) for n, q in QUERIES.items()
             )
         ]
         cases += [

@@ -14,7 +14,7 @@ from predscope.services.analysis.runs import analyse
 from predscope.services.query import query_data_units, query_objects
 from predscope.store.engine import Store, open_store
 from predscope.store.migrate import MIGRATIONS
-from predscope.store.schema import analysis_counts, analysis_states
+from predscope.store.schema import analysis_counts, analysis_histograms, analysis_states
 from tests.services.analysis.analysis_fixtures import bbox_project, stored_objects
 
 ORDER = ("projects", "data_units", "label_rows", "analysis_sets", "analysis_runs")
@@ -36,9 +36,10 @@ def _copy_into_schema6(new: Store, old_url: str) -> None:
                 src_table.reflect(src, only=[name])
                 have = {c.name for c in src_table.tables[name].columns}
                 cols = [c.name for c in table.columns if c.name in have]
-                rows = [dict(r._mapping) for r in src.execute(
-                    select(*[src_table.tables[name].c[c] for c in cols])
-                )]
+                rows = [
+                    dict(r._mapping)
+                    for r in src.execute(select(*[src_table.tables[name].c[c] for c in cols]))
+                ]
                 if name == "analysis_sets":
                     for r in rows:
                         r["state"] = states.get(r["id"])
@@ -57,7 +58,13 @@ def _copy_into_schema6(new: Store, old_url: str) -> None:
 def _counts(store: Store) -> list[tuple[Any, ...]]:
     c = analysis_counts.c
     with store.read() as conn:
-        return sorted(tuple(r) for r in conn.execute(select(c.set_id, c.kind, c.sig, c.class_id, c.n)))
+        rows = conn.execute(select(c.set_id, c.kind, c.sig, c.class_id, c.n))
+        return sorted(tuple(r) for r in rows)
+
+
+def _histograms(store: Store) -> list[tuple[Any, ...]]:
+    with store.read() as conn:
+        return sorted(tuple(r) for r in conn.execute(select(analysis_histograms)))
 
 
 QUERIES: list[dict[str, Any]] = [
@@ -67,6 +74,8 @@ QUERIES: list[dict[str, Any]] = [
     {"error_type": "localisation", "order_by": "iou"},
     {"kind": "ground_truth", "outcome": "FN", "iou_threshold": 0.9},
     {"min_iou": 0.6, "max_iou": 0.8, "order_by": "-iou"},
+    {"min_confidence": 0.42, "outcome": "FP"},
+    {"properties": {"area_px": (500.0, 20000.0)}, "order_by": "area_px"},
 ]
 
 
@@ -87,17 +96,17 @@ def test_schema6_analysis_is_upgraded_to_signatures_and_counts(
             assert conn.execute(select(analysis_states.c.state)).scalar() is not None
         assert stored_objects(upgraded, with_id=True) == stored_objects(fresh, with_id=True)
         assert _counts(upgraded) == _counts(fresh)
-        assert {r[2] for r in _counts(fresh)} == {
-            r["sig"] for r in stored_objects(fresh)
-        }
+        assert _histograms(upgraded) == _histograms(fresh) != []
+        assert {r[2] for r in _counts(fresh)} == {r["sig"] for r in stored_objects(fresh)}
         for q in QUERIES:
             got = query_objects(upgraded, "coco-bbox", "model", limit=20, **q).to_dict()
             want = query_objects(fresh, "coco-bbox", "model", limit=20, **q).to_dict()
             assert got == want, q
         units = query_data_units(upgraded, "coco-bbox", "model", object_names=["person"])
-        assert units.to_dict() == query_data_units(
-            fresh, "coco-bbox", "model", object_names=["person"]
-        ).to_dict()
+        assert (
+            units.to_dict()
+            == query_data_units(fresh, "coco-bbox", "model", object_names=["person"]).to_dict()
+        )
         # and the upgraded store analyses incrementally from the moved records
         again = analyse(upgraded, "coco-bbox", "model")
         assert (again.mode, again.changed_units) == ("incremental", 0)

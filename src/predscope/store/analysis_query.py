@@ -24,31 +24,37 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Connection,
     CursorResult,
-    Executable,
     Select,
     and_,
-    case,
     exists,
     func,
     select,
-    true,
 )
 
-from predscope.store.analysis_objects import sig_error, sig_outcome
+from predscope.store.analysis_objects import (
+    HISTOGRAM_DIMS,
+    HISTOGRAM_EDGES,
+    bucket_of,
+    sig_error,
+    sig_outcome,
+)
 from predscope.store.schema import (
     analysis_attributes,
     analysis_counts,
     analysis_frames,
+    analysis_histograms,
     analysis_objects,
     data_units,
 )
 
 o = analysis_objects
 f = analysis_frames
+MERGE_BUDGET = 4000  # signatures x (offset + limit) rows read by ``_merged_ids`` at most
 SMALL = 5000  # at most this many matches: fetch them all from the narrowest index and sort
 ORDERED_INDEX = {"confidence": "ix_analysis_objects_conf", "area_px": "ix_analysis_objects_area"}
 
@@ -81,7 +87,8 @@ def _range(col: Any, lo: float | None, hi: float | None) -> list[ColumnElement[b
 
 def _in(col: Any, values: Sequence[int]) -> ColumnElement[bool]:
     values = list(values)
-    return col == values[0] if len(values) == 1 else col.in_(values)
+    out: ColumnElement[bool] = col == values[0] if len(values) == 1 else col.in_(values)
+    return out
 
 
 def sig_counts(
@@ -104,6 +111,8 @@ class _Plan:
     sigs: list[int] | None  # None: every signature of the kind matches
     matches: int  # objects matching signature and class (before range filters)
     ranged: bool  # whether range / unit / attribute filters remain
+    extra: list[ColumnElement[bool]]  # those filters
+    histogram: tuple[str, float | None, float | None] | None  # the one range, if countable so
 
     def index(self, order: str | None) -> str | None:
         """The index SQLite is told to use for a page ordered by ``order`` (None: a count)."""
@@ -121,10 +130,10 @@ class _Plan:
                 return "ix_analysis_objects_area"
         elif ordered is not None and self.matches > SMALL:
             return ordered
+        if q.class_ids is not None:  # one class is a small part of a set
+            return "ix_analysis_objects_class"
         if self.sigs is not None:
             return "ix_analysis_objects_sig"
-        if q.class_ids is not None:
-            return "ix_analysis_objects_class"
         if order is None and (q.min_confidence is not None or q.max_confidence is not None):
             return "ix_analysis_objects_conf"
         return ordered
@@ -171,17 +180,56 @@ def _plan(conn: Connection, q: ObjectFilter) -> _Plan | None:
                 )
             )
         )
-    return _Plan(q, conds + extra, sigs, sum(match.values()), bool(extra))
+    ranges = [(n, lo, hi) for n, (lo, hi) in (q.ranges or {}).items() if (lo, hi) != (None, None)]
+    if q.min_confidence is not None or q.max_confidence is not None:
+        ranges.append(("confidence", q.min_confidence, q.max_confidence))
+    histogram = None
+    alone = len(ranges) == 1 and q.min_iou is None and q.max_iou is None
+    # with classes, the class index is narrow enough to count in
+    plain = q.data_unit_id is None and not q.attributes and q.class_ids is None
+    if alone and plain and ranges[0][0] in HISTOGRAM_EDGES:
+        histogram = ranges[0]
+    return _Plan(q, conds + extra, sigs, sum(match.values()), bool(extra), extra, histogram)
 
 
-def _run(conn: Connection, stmt: Executable, index: str | None) -> CursorResult[Any]:
+def _histogram_count(conn: Connection, plan: _Plan) -> int:
+    """The total of one confidence or area range: whole buckets from ``analysis_histograms``,
+    plus the objects of the two edge buckets counted in an index."""
+    assert plan.histogram is not None
+    name, lo, hi = plan.histogram
+    edges = HISTOGRAM_EDGES[name]
+    last = len(edges)
+    b_lo = int(bucket_of(name, np.array([lo]))[0]) if lo is not None else 0
+    b_hi = int(bucket_of(name, np.array([hi]))[0]) if hi is not None else last
+    base = plan.conds[: len(plan.conds) - len(plan.extra)]
+    col = o.c[name]
+    if b_lo == b_hi:
+        return _count(conn, plan, plan.conds)
+    first, final = (b_lo + 1 if lo is not None else 0), (b_hi - 1 if hi is not None else last)
+    h = analysis_histograms.c
+    whole = select(func.coalesce(func.sum(h.n), 0)).where(
+        h.set_id == plan.filter.set_id,
+        h.kind == plan.filter.kind,
+        h.dim == HISTOGRAM_DIMS[name],
+        h.bucket >= first,
+        h.bucket <= final,
+    )
+    if plan.sigs is not None:
+        whole = whole.where(_in(h.sig, plan.sigs))
+    total = int(conn.execute(whole).scalar_one()) if first <= final else 0
+    if lo is not None:
+        total += _count(conn, plan, [*base, col >= lo, col < float(edges[b_lo])])
+    if hi is not None:
+        total += _count(conn, plan, [*base, col >= float(edges[b_hi - 1]), col <= hi])
+    return total
+
+
+def _run(conn: Connection, stmt: Select[Any], index: str | None) -> CursorResult[Any]:
     """Execute ``stmt``; on SQLite with ``INDEXED BY index`` after ``FROM analysis_objects``."""
     if index is None or conn.dialect.name != "sqlite":
         return conn.execute(stmt)
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    sql = str(compiled).replace(
-        f"FROM {o.name}", f"FROM {o.name} INDEXED BY {index}", 1
-    )
+    sql = str(compiled).replace(f"FROM {o.name}", f"FROM {o.name} INDEXED BY {index}", 1)
     params = compiled.params
     return conn.exec_driver_sql(sql, tuple(params[k] for k in compiled.positiontup or ()))
 
@@ -208,6 +256,32 @@ def _ids(
     return [int(r[0]) for r in _run(conn, query, plan.index(order))]
 
 
+def _merged_ids(
+    conn: Connection, plan: _Plan, descending: bool, offset: int, limit: int
+) -> list[int]:
+    """The page by confidence as the merge of one short ordered read per signature.
+
+    ``ix_analysis_objects_sig`` is (set, kind, sig, confidence, class, id): each signature's
+    objects are in page order there, so the page is among each one's first offset + limit.
+    Unlike a scan of the confidence index, this does not depend on where in the confidence
+    range the matches lie (true positives are rare among the least confident objects).
+    """
+    q = plan.filter
+    conds = [o.c.set_id == q.set_id, o.c.kind == q.kind, *plan.extra]
+    if q.class_ids is not None:
+        conds.append(_in(o.c.class_id, q.class_ids))
+    keys = [o.c.confidence, o.c.class_id, o.c.id]
+    ordering = [k.desc() if descending else k.asc() for k in keys]
+    found: list[tuple[float, int, int]] = []
+    for sig in plan.sigs or []:
+        query = (
+            select(*keys).where(*conds, o.c.sig == sig).order_by(*ordering).limit(offset + limit)
+        )
+        found += [tuple(r) for r in _run(conn, query, "ix_analysis_objects_sig")]
+    found.sort(reverse=descending)
+    return [int(r[2]) for r in found[offset : offset + limit]]
+
+
 def object_page(
     conn: Connection, q: ObjectFilter, order: str, descending: bool, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
@@ -215,12 +289,24 @@ def object_page(
     plan = _plan(conn, q)
     if plan is None:
         return [], 0
-    total = _count(conn, plan, plan.conds) if plan.ranged else plan.matches
+    if not plan.ranged:
+        total = plan.matches
+    elif plan.histogram is not None:
+        total = _histogram_count(conn, plan)
+    else:
+        total = _count(conn, plan, plan.conds)
     if total == 0 or offset >= total:
         return [], total
     key = o.c[order]
     ties = [o.c.class_id, o.c.id]
-    if not key.nullable:
+    sigs = plan.sigs or []
+    if order == "confidence" and plan.matches > SMALL and q.data_unit_id is None and sigs:
+        merge = len(sigs) * (offset + limit) <= MERGE_BUDGET
+    else:
+        merge = False
+    if merge:
+        ids = _merged_ids(conn, plan, descending, offset, limit)
+    elif not key.nullable:
         ids = _ids(conn, plan, plan.conds, [key, *ties], order, descending, offset, limit)
     else:  # valued rows first (by the key), then those without a value, in either direction
         valued = [*plan.conds, key.is_not(None)]
@@ -262,7 +348,8 @@ def partners(
         o.c.seq.in_(sorted({k[2] for k in wanted})),  # checked in the index, before the row
     )
     out: dict[tuple[int, int, int], str] = {}
-    for unit, frame, seq, object_hash in _run(conn, query, "ix_analysis_objects_unit"):
+    found: list[Any] = list(_run(conn, query, "ix_analysis_objects_unit"))
+    for unit, frame, seq, object_hash in found:
         if (unit, frame, seq) in wanted:
             out[(unit, frame, seq)] = object_hash
     return out
@@ -283,95 +370,136 @@ def frame_page(
     offset: int,
     limit: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Frames with TP / FP / FN at threshold t (of the given classes only, if any)."""
-    if class_ids is None:
-        cols = {
-            "tp": f.c[f"tp{threshold}"],
-            "fp": f.c[f"fp{threshold}"],
-            "fn": f.c[f"fn{threshold}"],
-            "num_gt": f.c.num_gt,
-            "num_predictions": f.c.num_predictions,
-        }
-        base = (
-            select(
-                f.c.data_unit_id,
-                f.c.frame,
-                f.c.width,
-                f.c.height,
-                *[c.label(n) for n, c in cols.items()],
-            )
-            .where(f.c.set_id == set_id)
-            .subquery()
+    """Frames with TP / FP / FN at threshold t (of the given classes only, if any).
+
+    Without classes: the stored per-frame counts, sorted by SQL. With classes: the classes'
+    objects read from the class index alone (outcome from the signature), counted per frame
+    and sorted with numpy (``_class_frames``). Titles are looked up for the page only.
+    """
+    if class_ids is not None:
+        page = slice(offset, offset + limit)
+        rows, total = _class_frames(
+            conn, set_id, threshold, ranges, data_unit_id, class_ids, order, descending, page
         )
     else:
-        out_t = o.c[f"o{threshold}"]
-
-        def count(cond: ColumnElement[bool]) -> Any:
-            return func.sum(case((cond, 1), else_=0))
-
-        # The classes' objects (by the class index), counted per frame, then joined to frames.
-        per_frame = (
-            select(
-                o.c.data_unit_id,
-                o.c.frame,
-                count(and_(o.c.kind == 0, out_t == 1)).label("tp"),
-                count(and_(o.c.kind == 0, out_t == 0)).label("fp"),
-                count(and_(o.c.kind == 1, out_t == 4)).label("fn"),
-                count(o.c.kind == 1).label("num_gt"),
-                count(o.c.kind == 0).label("num_predictions"),
-            )
-            .where(
-                o.c.set_id == set_id,
-                o.c.kind.in_([0, 1]),  # so the class index (set, kind, class) narrows it
-                o.c.class_id.in_(list(class_ids)),
-            )
-            .group_by(o.c.data_unit_id, o.c.frame)
-            .subquery()
+        counts = [
+            f.c[f"tp{threshold}"].label("tp"),
+            f.c[f"fp{threshold}"].label("fp"),
+            f.c[f"fn{threshold}"].label("fn"),
+            f.c.num_gt,
+            f.c.num_predictions,
+        ]
+        cols = {c.name: c for c in counts}
+        conds: list[ColumnElement[bool]] = [f.c.set_id == set_id]
+        for name, (lo, hi) in ranges.items():
+            conds += _range(cols[name], lo, hi)
+        if data_unit_id is not None:
+            conds.append(f.c.data_unit_id == data_unit_id)
+        source: Any = f
+        key: Any = cols.get(order)
+        if order == "frame":
+            key = f.c.frame
+        if order == "data_title":
+            source = f.join(data_units, data_units.c.id == f.c.data_unit_id)
+            key = data_units.c.data_title
+        keys = [key, f.c.data_unit_id, f.c.frame]
+        query = (
+            select(f.c.data_unit_id, f.c.frame, f.c.width, f.c.height, *counts)
+            .select_from(source)
+            .where(and_(*conds))
+            .order_by(*[k.desc() if descending else k.asc() for k in keys])
+            .offset(offset)
+            .limit(limit)
         )
-        p = per_frame.c
-        base = (
-            select(
-                f.c.data_unit_id,
-                f.c.frame,
-                f.c.width,
-                f.c.height,
-                *[
-                    func.coalesce(p[name], 0).label(name)
-                    for name in ("tp", "fp", "fn", "num_gt", "num_predictions")
-                ],
-            )
-            .select_from(
-                f.outerjoin(
-                    per_frame,
-                    and_(p.data_unit_id == f.c.data_unit_id, p.frame == f.c.frame),
-                )
-            )
-            .where(f.c.set_id == set_id)
-            .subquery()
-        )
-    b = base.c
-    conds: list[ColumnElement[bool]] = []
-    for name, (lo, hi) in ranges.items():
-        conds += _range(b[name], lo, hi)
-    if data_unit_id is not None:
-        conds.append(b.data_unit_id == data_unit_id)
-    where = and_(true(), *conds)
-    key = data_units.c.data_title if order == "data_title" else b[order]
-    keys = [key, b.data_unit_id, b.frame]
-    # The page and the total in one statement (the frames are counted once, not twice).
-    query = (
-        select(base, data_units.c.data_hash, data_units.c.data_title, func.count().over().label("total_rows"))
-        .join(data_units, data_units.c.id == b.data_unit_id)
-        .where(where)
-        .order_by(*[k.desc() if descending else k.asc() for k in keys])
-        .offset(offset)
-        .limit(limit)
+        rows = [dict(m) for m in conn.execute(query).mappings()]
+        count = select(func.count()).select_from(f).where(and_(*conds))
+        total = int(conn.execute(count).scalar_one())
+    units = sorted({r["data_unit_id"] for r in rows})
+    lookup = select(data_units.c.id, data_units.c.data_hash, data_units.c.data_title).where(
+        data_units.c.id.in_(units)
     )
-    rows = [dict(m) for m in conn.execute(query).mappings()]
-    if rows:
-        total = int(rows[0]["total_rows"])
-        for r in rows:
-            del r["total_rows"]
-    else:
-        total = int(conn.execute(select(func.count()).select_from(base).where(where)).scalar_one())
+    titles = {i: (h, t) for i, h, t in conn.execute(lookup)} if units else {}
+    for r in rows:
+        r["data_hash"], r["data_title"] = titles[r["data_unit_id"]]
     return rows, total
+
+
+def _int_rows(result: CursorResult[Any], width: int) -> np.ndarray:
+    """A result of integer columns as an [N, width] array, from the driver's own tuples."""
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
+    return np.array(rows, dtype=np.int64).reshape(-1, width)
+
+
+def _class_frames(
+    conn: Connection,
+    set_id: int,
+    threshold: int,
+    ranges: Mapping[str, tuple[int | None, int | None]],
+    data_unit_id: int | None,
+    class_ids: Sequence[int],
+    order: str,
+    descending: bool,
+    page: slice,
+) -> tuple[list[dict[str, Any]], int]:
+    """The page of the matching frames, sorted, with counts of the classes' objects only."""
+    frames = select(f.c.data_unit_id, f.c.frame).where(f.c.set_id == set_id)  # index only
+    if data_unit_id is not None:
+        frames = frames.where(f.c.data_unit_id == data_unit_id)
+    fr = _int_rows(conn.execute(frames), 2)
+    objects = select(o.c.data_unit_id, o.c.frame, o.c.kind, o.c.sig).where(
+        o.c.set_id == set_id,
+        o.c.kind.in_([0, 1]),  # so the class index (set, kind, class) narrows it
+        _in(o.c.class_id, class_ids),
+    )
+    if data_unit_id is not None:
+        objects = objects.where(o.c.data_unit_id == data_unit_id)
+    ob = _int_rows(_run(conn, objects, "ix_analysis_objects_class"), 4)
+    n = fr.shape[0]
+    frame_key = fr[:, 0] * 2**32 + fr[:, 1]
+    by_key = np.argsort(frame_key, kind="stable")
+    pos = np.searchsorted(frame_key[by_key], ob[:, 0] * 2**32 + ob[:, 1])
+    where = by_key[np.minimum(pos, max(n - 1, 0))] if n else pos
+    outcome = (ob[:, 3] // 5**threshold) % 5
+    pred, gt = ob[:, 2] == 0, ob[:, 2] == 1
+    cols = {
+        "tp": np.bincount(where[pred & (outcome == 1)], minlength=n),
+        "fp": np.bincount(where[pred & (outcome == 0)], minlength=n),
+        "fn": np.bincount(where[gt & (outcome == 4)], minlength=n),
+        "num_gt": np.bincount(where[gt], minlength=n),
+        "num_predictions": np.bincount(where[pred], minlength=n),
+    }
+    keep = np.ones(n, dtype=np.bool_)
+    for name, (lo, hi) in ranges.items():
+        if lo is not None:
+            keep &= cols[name] >= lo
+        if hi is not None:
+            keep &= cols[name] <= hi
+    if order == "data_title":
+        units = select(data_units.c.id, data_units.c.data_title).where(
+            data_units.c.id.in_(sorted(set(fr[:, 0].tolist())))
+        )
+        title = dict(conn.execute(units).all()) if n else {}
+        rank = {t: k for k, t in enumerate(sorted(set(title.values())))}
+        primary = np.array([rank[title[u]] for u in fr[:, 0].tolist()], dtype=np.int64)
+    else:
+        primary = fr[:, 1] if order == "frame" else cols[order]
+    picks = np.flatnonzero(keep)
+    sort = np.lexsort((fr[picks, 1], fr[picks, 0], primary[picks]))
+    picks = picks[sort[::-1] if descending else sort]
+    rows = [
+        {
+            "data_unit_id": int(fr[i, 0]),
+            "frame": int(fr[i, 1]),
+            **{name: int(v[i]) for name, v in cols.items()},
+        }
+        for i in picks[page].tolist()
+    ]
+    if rows:  # sizes of the page's frames only
+        sizes = select(f.c.data_unit_id, f.c.frame, f.c.width, f.c.height).where(
+            f.c.set_id == set_id, f.c.data_unit_id.in_(sorted({r["data_unit_id"] for r in rows}))
+        )
+        size = {(u, fno): (w, h) for u, fno, w, h in conn.execute(sizes)}
+        for r in rows:
+            r["width"], r["height"] = size[(r["data_unit_id"], r["frame"])]
+    return rows, int(picks.size)

@@ -247,8 +247,11 @@ _PER_THRESHOLD = [
 # and class answered inside an index, one ordered covering index per sort key (ties by class and
 # id, as the pages order them) and, per threshold, the matched objects only, by IoU.
 QUERY_INDEXES = (
-    Index("ix_analysis_objects_sig", "set_id", "kind", "sig", "class_id", "confidence"),
-    Index("ix_analysis_objects_class", "set_id", "kind", "class_id", "confidence", "sig"),
+    Index("ix_analysis_objects_sig", "set_id", "kind", "sig", "confidence", "class_id", "id"),
+    Index(
+        "ix_analysis_objects_class",
+        *("set_id", "kind", "class_id", "confidence", "sig", "data_unit_id", "frame"),
+    ),
     Index("ix_analysis_objects_conf", "set_id", "kind", "confidence", "class_id", "id", "sig"),
     Index("ix_analysis_objects_area", "set_id", "kind", "area_px", "class_id", "id", "sig"),
     *[
@@ -341,6 +344,19 @@ analysis_counts = Table(
     Column("class_id", SmallInteger, nullable=False),
     Column("n", Integer, nullable=False),
     UniqueConstraint("set_id", "kind", "sig", "class_id", name="uq_analysis_counts_key"),
+)
+# Added by migration 7: per (kind, sig), objects per bucket of confidence (dim 0) and of area
+# (dim 1; buckets in store.analysis_objects.HISTOGRAM_EDGES), for exact range totals.
+analysis_histograms = Table(
+    "analysis_histograms",
+    metadata,
+    Column("set_id", Integer, ForeignKey("analysis_sets.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", SmallInteger, nullable=False),
+    Column("dim", SmallInteger, nullable=False),
+    Column("sig", Integer, nullable=False),
+    Column("bucket", SmallInteger, nullable=False),
+    Column("n", Integer, nullable=False),
+    UniqueConstraint("set_id", "kind", "dim", "sig", "bucket", name="uq_analysis_histograms_key"),
 )
 
 # Added by migration 5 (the server): API tokens are kept as SHA-256 digests only.

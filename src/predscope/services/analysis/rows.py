@@ -45,7 +45,8 @@ PROPERTY_NAMES = (
 def signature(codes: NDArray[Any], error: NDArray[Any]) -> NDArray[np.int64]:
     """The ``sig`` column (m0007): ``error * 5**10 + sum(codes[:, t] * 5**t)``, codes 0..4."""
     powers = 5 ** np.arange(codes.shape[1], dtype=np.int64)
-    return error.astype(np.int64) * ERROR_FACTOR + codes.astype(np.int64) @ powers
+    out: NDArray[np.int64] = error.astype(np.int64) * ERROR_FACTOR + codes.astype(np.int64) @ powers
+    return out
 
 
 @dataclass(frozen=True)
@@ -53,19 +54,6 @@ class ResultColumns:
     objects: dict[str, Any]
     frames: dict[str, Any]
     attributes: dict[str, Any]
-
-    def counts(self) -> dict[tuple[int, int, int], int]:
-        """(kind, sig, class_id) -> how many of these objects have it."""
-        kind, sig, cls = (np.asarray(self.objects[k], dtype=np.int64) for k in KEYS)
-        key = (kind << 48) | (sig << 16) | (cls + 0x8000)  # sig < 2**31, class a SmallInteger
-        values, n = np.unique(key, return_counts=True)
-        return {
-            (int(v >> 48), int((v >> 16) & 0xFFFFFFFF), int(v & 0xFFFF) - 0x8000): int(c)
-            for v, c in zip(values.tolist(), n.tolist(), strict=True)
-        }
-
-
-KEYS = ("kind", "sig", "class_id")
 
 
 def _seq(image: NDArray[np.int64]) -> NDArray[np.int64]:

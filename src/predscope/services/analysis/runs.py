@@ -310,7 +310,7 @@ def _execute(
         columns = object_columns(pset.id, fm, gt_cols, dt_cols, sub_frames, unit_ids)
         with store.begin() as conn:
             scope = None if old_state is None else changed
-            object_repo.replace_counts(conn, pset.id, columns.counts(), scope)
+            object_repo.replace_summaries(conn, pset.id, columns.objects, scope)
             object_repo.delete_results(conn, pset.id, scope)
             object_repo.insert_columns(conn, analysis_objects, columns.objects)
             object_repo.insert_columns(conn, analysis_frames, columns.frames)
@@ -333,6 +333,8 @@ def _execute(
                 results=results,
                 finished_at=_now(),
             )
+        if old_state is None:  # a full run rewrote every row (incremental: autovacuum's job)
+            object_repo.refresh_statistics(store)
     with store.begin() as conn:
         repo.update_run(
             conn,
