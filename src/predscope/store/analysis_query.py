@@ -31,6 +31,7 @@ from sqlalchemy import (
     CursorResult,
     Select,
     and_,
+    bindparam,
     exists,
     func,
     select,
@@ -224,14 +225,29 @@ def _histogram_count(conn: Connection, plan: _Plan) -> int:
     return total
 
 
+def _compiled(conn: Connection, stmt: Select[Any], index: str | None) -> tuple[str, Any]:
+    """SQL text of ``stmt`` (with ``INDEXED BY index`` after ``FROM analysis_objects`` on
+    SQLite) and its compiled form, for the parameters."""
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    sql = str(compiled)
+    if index is not None and conn.dialect.name == "sqlite":
+        sql = sql.replace(f"FROM {o.name} ", f"FROM {o.name} INDEXED BY {index} ")
+        sql = sql.replace(f"FROM {o.name}\n", f"FROM {o.name} INDEXED BY {index}\n")
+    return sql, compiled
+
+
+def _driver_params(conn: Connection, compiled: Any, params: Mapping[str, Any]) -> Any:
+    if conn.dialect.name == "sqlite":
+        return tuple(params[k] for k in compiled.positiontup or ())
+    return dict(params)
+
+
 def _run(conn: Connection, stmt: Select[Any], index: str | None) -> CursorResult[Any]:
     """Execute ``stmt``; on SQLite with ``INDEXED BY index`` after ``FROM analysis_objects``."""
     if index is None or conn.dialect.name != "sqlite":
         return conn.execute(stmt)
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    sql = str(compiled).replace(f"FROM {o.name}", f"FROM {o.name} INDEXED BY {index}", 1)
-    params = compiled.params
-    return conn.exec_driver_sql(sql, tuple(params[k] for k in compiled.positiontup or ()))
+    sql, compiled = _compiled(conn, stmt, index)
+    return conn.exec_driver_sql(sql, _driver_params(conn, compiled, compiled.params))
 
 
 def _count(conn: Connection, plan: _Plan, conds: Sequence[ColumnElement[bool]]) -> int:
@@ -272,12 +288,20 @@ def _merged_ids(
         conds.append(_in(o.c.class_id, q.class_ids))
     keys = [o.c.confidence, o.c.class_id, o.c.id]
     ordering = [k.desc() if descending else k.asc() for k in keys]
+    query = (
+        select(*keys)
+        .where(*conds, o.c.sig == bindparam("merge_sig", 0))
+        .order_by(*ordering)
+        .limit(offset + limit)
+    )
+    # compiled once, run once per signature (compiling is dearer than each short read)
+    sql, compiled = _compiled(conn, query, "ix_analysis_objects_sig")
+    params = dict(compiled.params)
     found: list[tuple[float, int, int]] = []
     for sig in plan.sigs or []:
-        query = (
-            select(*keys).where(*conds, o.c.sig == sig).order_by(*ordering).limit(offset + limit)
-        )
-        found += [tuple(r) for r in _run(conn, query, "ix_analysis_objects_sig")]
+        params["merge_sig"] = sig
+        rows = conn.exec_driver_sql(sql, _driver_params(conn, compiled, params))
+        found += [tuple(r) for r in rows]
     found.sort(reverse=descending)
     return [int(r[2]) for r in found[offset : offset + limit]]
 
