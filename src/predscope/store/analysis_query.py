@@ -294,14 +294,25 @@ def _merged_ids(
         .order_by(*ordering)
         .limit(offset + limit)
     )
-    # compiled once, run once per signature (compiling is dearer than each short read)
+    # compiled once (compiling is dearer than each short read), then run per signature: on
+    # SQLite one call each (no round trip), on PostgreSQL all in one UNION ALL statement
     sql, compiled = _compiled(conn, query, "ix_analysis_objects_sig")
     params = dict(compiled.params)
     found: list[tuple[float, int, int]] = []
-    for sig in plan.sigs or []:
-        params["merge_sig"] = sig
-        rows = conn.exec_driver_sql(sql, _driver_params(conn, compiled, params))
-        found += [tuple(r) for r in rows]
+    sigs = plan.sigs or []
+    if conn.dialect.name == "postgresql":
+        one = "%(merge_sig)s"
+        assert one in sql
+        union = " UNION ALL ".join(
+            f"({sql.replace(one, f'%(merge_sig_{k})s')})" for k in range(len(sigs))
+        )
+        params.update({f"merge_sig_{k}": sig for k, sig in enumerate(sigs)})
+        found = [tuple(r) for r in conn.exec_driver_sql(union, params)]
+    else:
+        for sig in sigs:
+            params["merge_sig"] = sig
+            rows = conn.exec_driver_sql(sql, _driver_params(conn, compiled, params))
+            found += [tuple(r) for r in rows]
     found.sort(reverse=descending)
     return [int(r[2]) for r in found[offset : offset + limit]]
 
