@@ -60,8 +60,10 @@ def _expected(
             continue
         if "error_type" in q and ERROR_NAMES[r["error_type"]] != q["error_type"]:
             continue
-        lo_hi = (q.get("properties") or {}).get("area_px")
-        if lo_hi and not lo_hi[0] <= r["area_px"] <= lo_hi[1]:
+        if "max_confidence" in q and r["confidence"] > q["max_confidence"]:
+            continue
+        lo, hi = (q.get("properties") or {}).get("area_px", (None, None))
+        if (lo is not None and r["area_px"] < lo) or (hi is not None and r["area_px"] > hi):
             continue
         if "data_hash" in q and units[r["data_unit_id"]] != q["data_hash"]:
             continue
@@ -81,9 +83,26 @@ def _expected(
     return valued + empty  # no IoU sorts last, on both databases
 
 
+# The query layer picks a plan per query from the stored counts (store.analysis_query): few
+# matches are read from a narrow index and sorted, many are read in order from an ordered index
+# or merged per signature. The small case has few matches everywhere, so every plan is forced
+# in turn: all must give the same pages and totals.
+PLANS = {
+    "chosen": {},
+    "ordered scans": {"SMALL": 0, "MERGE_BUDGET": 0},
+    "merged by signature": {"SMALL": 0, "MERGE_BUDGET": 10**9},
+    "sorted": {"SMALL": 10**9},
+}
+
+
+@pytest.mark.parametrize("plan", list(PLANS))
 def test_every_filter_combination_equals_the_stored_rows(
-    analysed: tuple[Store, Any, list[dict[str, Any]]],
+    analysed: tuple[Store, Any, list[dict[str, Any]]], plan: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from predscope.store import analysis_query
+
+    for name, value in PLANS[plan].items():
+        monkeypatch.setattr(analysis_query, name, value)
     store, project, rows = analysed
     names = {k: c[1] for k, c in enumerate(_categories(store, project))}
     units = {u.id: u.data_hash for u in project.list_data_units()}
@@ -103,6 +122,14 @@ def test_every_filter_combination_equals_the_stored_rows(
         {"kind": "ground_truth", "outcome": "FN", "order_by": "-area_px"},
         {"kind": "ground_truth", "outcome": "TP", "object_names": ["person", "car"]},
         {"kind": "ground_truth", "error_type": "missed"},
+        {"outcome": "TP", "order_by": "confidence"},
+        {"min_confidence": 0.3, "max_confidence": 0.6},
+        {"max_confidence": 0.2, "outcome": "FP", "order_by": "-area_px"},
+        {"properties": {"area_px": (1000.0, None)}, "outcome": "TP"},
+        {"properties": {"area_px": (None, 300.0)}, "order_by": "area_px"},
+        {"error_type": "classification", "order_by": "-area_px", "object_names": ["person"]},
+        {"outcome": "TP", "order_by": "iou", "min_confidence": 0.5},
+        {"data_hash": some_unit, "order_by": "-iou"},
     ]
     checked = 0
     for base, thr in itertools.product(filters, (0.5, 0.75, 0.95)):

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, delete, select, update
 
 from predscope.store._util import dump_json, load_json
-from predscope.store.schema import analysis_rows, analysis_runs, analysis_sets
+from predscope.store.schema import analysis_rows, analysis_runs, analysis_sets, analysis_states
 from predscope.store.types import utcnow
 
 REVIEW_STATUSES = ("needs_review", "in_review", "reviewed")
@@ -68,7 +68,7 @@ class RowState:
     version: int | None
 
 
-_SET_COLUMNS = [c for c in analysis_sets.c if c.name != "state"]
+_SET_COLUMNS = list(analysis_sets.c)
 _RUN_COLUMNS = [c for c in analysis_runs.c if c.name != "results"]
 
 
@@ -144,12 +144,15 @@ def publish(conn: Connection, set_id: int, run_id: int, state: bytes) -> None:
     conn.execute(
         update(analysis_sets)
         .where(analysis_sets.c.id == set_id)
-        .values(latest_run_id=run_id, state=state, updated_at=utcnow())
+        .values(latest_run_id=run_id, updated_at=utcnow())
     )
+    conn.execute(delete(analysis_states).where(analysis_states.c.set_id == set_id))
+    conn.execute(analysis_states.insert().values(set_id=set_id, state=state))
 
 
 def load_state(conn: Connection, set_id: int) -> bytes | None:
-    value = conn.execute(select(analysis_sets.c.state).where(analysis_sets.c.id == set_id)).scalar()
+    query = select(analysis_states.c.state).where(analysis_states.c.set_id == set_id)
+    value = conn.execute(query).scalar()
     return None if value is None else bytes(value)
 
 

@@ -8,21 +8,42 @@ run's results appear all at once when it commits and never half.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Table, delete
+from sqlalchemy import Connection, Table, delete, select
 
 from predscope.store._util import chunks
-from predscope.store.schema import analysis_attributes, analysis_frames, analysis_objects
+from predscope.store.engine import Store
+from predscope.store.schema import (
+    analysis_attributes,
+    analysis_counts,
+    analysis_frames,
+    analysis_histograms,
+    analysis_objects,
+)
 
 # Index pages of a run's rows are touched in random order; a roomy page cache keeps them in
 # memory (SQLite's default is 2 MB) - applied to the connection that writes.
 SQLITE_CACHE_KB = 256 * 1024
 RESULT_TABLES = (analysis_objects, analysis_attributes, analysis_frames)
+# ``analysis_objects.sig`` (m0007): error_type * 5**10 + sum(o<t> * 5**t), outcome codes 0..4.
+SIG_THRESHOLDS = 10
+ERROR_FACTOR: int = 5**SIG_THRESHOLDS
+
+
+def sig_outcome(sig: int, t: int) -> int:
+    """The outcome code at threshold index ``t`` of a signature."""
+    return (sig // int(5**t)) % 5
+
+
+def sig_error(sig: int) -> int:
+    """The error type code of a signature."""
+    return sig // ERROR_FACTOR
 
 
 @dataclass(frozen=True)
@@ -102,6 +123,23 @@ def insert_columns(conn: Connection, table: Table, columns: Mapping[str, Any]) -
     return count
 
 
+def refresh_statistics(store: Store) -> None:
+    """PostgreSQL only, after a run committed: ``VACUUM (ANALYZE)`` the result tables.
+
+    The planner needs statistics of the new rows to pick the query layer's indexes, and
+    index-only scans (the counts) need the visibility map that only VACUUM sets; autovacuum
+    would get there within a minute or so, this gets there before the first query. Outside any
+    transaction (VACUUM refuses to run inside one); it only reads and marks pages, so readers
+    and writers carry on. SQLite needs neither: the query layer names its indexes.
+    """
+    if store.dialect != "postgresql":
+        return
+    with store.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        names = ", ".join(t.name for t in (*RESULT_TABLES, analysis_counts, analysis_histograms))
+        conn.exec_driver_sql(f"VACUUM (ANALYZE) {names}")
+
+
 def delete_results(conn: Connection, set_id: int, unit_ids: Iterable[int] | None = None) -> None:
     """Drop the set's stored objects, attributes and frames (of ``unit_ids`` only, if given)."""
     if conn.dialect.name == "sqlite":
@@ -115,3 +153,91 @@ def delete_results(conn: Connection, set_id: int, unit_ids: Iterable[int] | None
             conn.execute(
                 delete(table).where(table.c.set_id == set_id, table.c.data_unit_id.in_(part))
             )
+
+
+# Histograms (m0007): per (kind, sig), how many objects fall in each bucket of a sorted column,
+# so a range count is whole buckets from here plus the two edge buckets counted in an index.
+# Bucket k holds EDGES[k - 1] <= value < EDGES[k] (open at both ends); SQL compares with the same
+# float64 edges, so the two agree exactly.
+HISTOGRAM_EDGES: dict[str, NDArray[np.float64]] = {
+    "confidence": np.arange(1, 100, dtype=np.float64) / 100,
+    "area_px": 2.0 ** (np.arange(0, 113, dtype=np.float64) / 4),
+}
+HISTOGRAM_DIMS = {name: k for k, name in enumerate(HISTOGRAM_EDGES)}
+
+
+def bucket_of(name: str, values: NDArray[np.float64]) -> NDArray[np.int64]:
+    return np.searchsorted(HISTOGRAM_EDGES[name], values, side="right").astype(np.int64)
+
+
+def _tally(keys: NDArray[np.int64]) -> Iterator[tuple[int, int]]:
+    values, n = np.unique(keys, return_counts=True)
+    return zip(values.tolist(), n.tolist(), strict=True)
+
+
+Tally = Counter[tuple[int, ...]]
+
+
+def _summaries(columns: Mapping[str, Any]) -> tuple[Tally, Tally]:
+    """(kind, sig, class) counts and (kind, sig, dim, bucket) histograms of object columns."""
+    kind = np.asarray(columns["kind"], dtype=np.int64)
+    sig = np.asarray(columns["sig"], dtype=np.int64)
+    counts: Tally = Counter()
+    hist: Tally = Counter()
+    if kind.size == 0:
+        return counts, hist
+    cls = np.asarray(columns["class_id"], dtype=np.int64)
+    # one int64 key per row (sig < 2**31, class a SmallInteger, bucket < 256), then unique
+    for key, n in _tally((kind << 48) | (sig << 16) | (cls + 0x8000)):
+        counts[(key >> 48, (key >> 16) & 0xFFFFFFFF, (key & 0xFFFF) - 0x8000)] = n
+    for name, dim in HISTOGRAM_DIMS.items():
+        bucket = bucket_of(name, np.asarray(columns[name], dtype=np.float64))
+        for key, n in _tally((kind << 48) | (sig << 16) | (dim << 8) | bucket):
+            hist[(key >> 48, (key >> 16) & 0xFFFFFFFF, (key >> 8) & 0xFF, key & 0xFF)] = n
+    return counts, hist
+
+
+def replace_summaries(
+    conn: Connection,
+    set_id: int,
+    objects: Mapping[str, Any],
+    unit_ids: Iterable[int] | None = None,
+) -> None:
+    """Make ``analysis_counts`` and ``analysis_histograms`` describe the set after this write.
+
+    ``objects`` are the columns about to be inserted. A full write (``unit_ids`` None) stores
+    their summaries; an incremental one takes the stored ones, minus those of the objects of
+    ``unit_ids`` now in the table (call before ``delete_results``), plus the new ones: integer
+    arithmetic on exact counts, so it equals a full write's.
+    """
+    counts, hist = _summaries(objects)
+    c, h, o = analysis_counts, analysis_histograms, analysis_objects
+    if unit_ids is not None:
+        old_counts: Tally = Counter()
+        old_hist: Tally = Counter()
+        cols = [o.c.kind, o.c.sig, o.c.class_id, o.c.confidence, o.c.area_px]
+        for part in chunks(sorted(set(unit_ids))):
+            query = select(*cols).where(o.c.set_id == set_id, o.c.data_unit_id.in_(part))
+            found = conn.execute(query).all()
+            gone = {c.name: np.array([r[k] for r in found]) for k, c in enumerate(cols)}
+            part_counts, part_hist = _summaries(gone)
+            old_counts.update(part_counts)
+            old_hist.update(part_hist)
+        stored = select(c.c.kind, c.c.sig, c.c.class_id, c.c.n).where(c.c.set_id == set_id)
+        counts.update({tuple(r[:3]): r[3] for r in conn.execute(stored)})
+        counts.subtract(old_counts)
+        stored = select(h.c.kind, h.c.sig, h.c.dim, h.c.bucket, h.c.n).where(h.c.set_id == set_id)
+        hist.update({tuple(r[:4]): r[4] for r in conn.execute(stored)})
+        hist.subtract(old_hist)
+    for table, values, names in (
+        (c, counts, ("kind", "sig", "class_id")),
+        (h, hist, ("kind", "sig", "dim", "bucket")),
+    ):
+        conn.execute(delete(table).where(table.c.set_id == set_id))
+        rows = [
+            {"set_id": set_id, **dict(zip(names, key, strict=True)), "n": n}
+            for key, n in sorted(values.items())
+            if n
+        ]
+        for start in range(0, len(rows), 5000):
+            conn.execute(table.insert(), rows[start : start + 5000])

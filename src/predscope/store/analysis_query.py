@@ -1,10 +1,21 @@
 """The SQL of the query layer: filtered, sorted pages of stored objects and frames, with totals.
 
-Every filter is a plain predicate on one stored row: the outcome at threshold t is column
-``o<t>`` (no re-matching). ``ix_analysis_objects_t<t>`` = (set, kind, o<t>, confidence,
-class_id) serves the common page (outcome at t, by confidence, optional class and confidence
-range) and its count from the index alone; ties are broken by (class_id, id) in the same
-direction so the index order is the result order.
+Every filter is a plain predicate on one stored row. Outcome-at-threshold and error-type filters
+become ``sig IN (...)`` over the signatures the set holds (``analysis_counts``, m0007), which
+also gives the exact total of any outcome / error / class filter without counting rows. A page
+is found in two steps: the ids of the page from one index, then those rows. Which index:
+
+* a data unit: its own index (a few hundred objects);
+* few matching objects (at most ``SMALL`` by the counts): the narrowest index (signature or
+  class), then sort them;
+* many: the covering index ordered by the sort key (confidence, area, or IoU at t: a partial
+  index of the matched objects), filtering signature and class inside the index, stopping at
+  the page; with many matches the page is near the start.
+
+Ties are broken by (class_id, id) in the sort's direction, which is the order of the ordered
+indexes; rows without a value (no IoU) come after the rest in either direction. SQLite is told
+the index (``INDEXED BY``: its planner has no statistics); PostgreSQL chooses from its own
+(``ANALYZE`` after every run).
 """
 
 from __future__ import annotations
@@ -13,17 +24,40 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, exists, func, select, true
+import numpy as np
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    select,
+)
 
+from predscope.store.analysis_objects import (
+    HISTOGRAM_DIMS,
+    HISTOGRAM_EDGES,
+    bucket_of,
+    sig_error,
+    sig_outcome,
+)
 from predscope.store.schema import (
     analysis_attributes,
+    analysis_counts,
     analysis_frames,
+    analysis_histograms,
     analysis_objects,
     data_units,
 )
 
 o = analysis_objects
 f = analysis_frames
+MERGE_BUDGET = 4000  # signatures x (offset + limit) rows read by ``_merged_ids`` at most
+SMALL = 5000  # at most this many matches: fetch them all from the narrowest index and sort
+ORDERED_INDEX = {"confidence": "ix_analysis_objects_conf", "area_px": "ix_analysis_objects_area"}
 
 
 @dataclass(frozen=True)
@@ -52,25 +86,89 @@ def _range(col: Any, lo: float | None, hi: float | None) -> list[ColumnElement[b
     return out
 
 
-def object_conditions(q: ObjectFilter) -> list[ColumnElement[bool]]:
+def _in(col: Any, values: Sequence[int]) -> ColumnElement[bool]:
+    values = list(values)
+    out: ColumnElement[bool] = col == values[0] if len(values) == 1 else col.in_(values)
+    return out
+
+
+def sig_counts(
+    conn: Connection, set_id: int, kind: int, class_ids: Sequence[int] | None
+) -> dict[int, int]:
+    """sig -> number of the set's objects of ``kind`` (and ``class_ids``) with it."""
+    c = analysis_counts.c
+    query = select(c.sig, func.sum(c.n)).where(c.set_id == set_id, c.kind == kind)
+    if class_ids is not None:
+        query = query.where(_in(c.class_id, class_ids))
+    return {int(sig): int(n) for sig, n in conn.execute(query.group_by(c.sig))}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The conditions of one query and what the counts say about them."""
+
+    filter: ObjectFilter
+    conds: list[ColumnElement[bool]]
+    sigs: list[int] | None  # None: every signature of the kind matches
+    matches: int  # objects matching signature and class (before range filters)
+    ranged: bool  # whether range / unit / attribute filters remain
+    extra: list[ColumnElement[bool]]  # those filters
+    histogram: tuple[str, float | None, float | None] | None  # the one range, if countable so
+
+    def index(self, order: str | None) -> str | None:
+        """The index SQLite is told to use for a page ordered by ``order`` (None: a count)."""
+        q = self.filter
+        if q.data_unit_id is not None:
+            return "ix_analysis_objects_unit"
+        ordered = ORDERED_INDEX.get(order or "")
+        if order == f"i{q.threshold}":
+            ordered = f"ix_analysis_objects_iou{q.threshold}"
+        if order is None:  # a count: the index that holds the range filter's column
+            if q.min_iou is not None or q.max_iou is not None:
+                return f"ix_analysis_objects_iou{q.threshold}"
+            area = (q.ranges or {}).get("area_px")
+            if area and (self.sigs is None or self.matches > SMALL) and q.min_confidence is None:
+                return "ix_analysis_objects_area"
+        elif ordered is not None and self.matches > SMALL:
+            return ordered
+        if q.class_ids is not None:  # one class is a small part of a set
+            return "ix_analysis_objects_class"
+        if self.sigs is not None:
+            return "ix_analysis_objects_sig"
+        if order is None and (q.min_confidence is not None or q.max_confidence is not None):
+            return "ix_analysis_objects_conf"
+        return ordered
+
+
+def _plan(conn: Connection, q: ObjectFilter) -> _Plan | None:
+    """None when no object can match (no signature of the set passes the filters)."""
+    counts = sig_counts(conn, q.set_id, q.kind, q.class_ids)
+    t = q.threshold
+    outcomes = None if q.outcomes is None else set(q.outcomes)
+    errors = None if q.error_types is None else set(q.error_types)
+    match = {
+        sig: n
+        for sig, n in counts.items()
+        if (outcomes is None or sig_outcome(sig, t) in outcomes)
+        and (errors is None or sig_error(sig) in errors)
+    }
+    if not match:
+        return None
+    sigs = None if len(match) == len(counts) else sorted(match)
     conds: list[ColumnElement[bool]] = [o.c.set_id == q.set_id, o.c.kind == q.kind]
-    outcome = o.c[f"o{q.threshold}"]
-    if q.outcomes is not None:
-        conds.append(outcome == q.outcomes[0] if len(q.outcomes) == 1 else outcome.in_(q.outcomes))
+    if sigs is not None:
+        conds.append(_in(o.c.sig, sigs))
     if q.class_ids is not None:
-        ids = list(q.class_ids)
-        conds.append(o.c.class_id == ids[0] if len(ids) == 1 else o.c.class_id.in_(ids))
-    if q.error_types is not None:
-        conds.append(o.c.error_type.in_(list(q.error_types)))
-    conds += _range(o.c.confidence, q.min_confidence, q.max_confidence)
-    conds += _range(o.c[f"i{q.threshold}"], q.min_iou, q.max_iou)
+        conds.append(_in(o.c.class_id, q.class_ids))
+    extra = _range(o.c.confidence, q.min_confidence, q.max_confidence)
+    extra += _range(o.c[f"i{t}"], q.min_iou, q.max_iou)
     for name, (lo, hi) in (q.ranges or {}).items():
-        conds += _range(o.c[name], lo, hi)
+        extra += _range(o.c[name], lo, hi)
     if q.data_unit_id is not None:
-        conds.append(o.c.data_unit_id == q.data_unit_id)
+        extra.append(o.c.data_unit_id == q.data_unit_id)
     a = analysis_attributes
     for name, values in (q.attributes or {}).items():
-        conds.append(
+        extra.append(
             exists(
                 select(a.c.seq).where(
                     a.c.set_id == o.c.set_id,
@@ -83,28 +181,192 @@ def object_conditions(q: ObjectFilter) -> list[ColumnElement[bool]]:
                 )
             )
         )
-    return conds
+    ranges = [(n, lo, hi) for n, (lo, hi) in (q.ranges or {}).items() if (lo, hi) != (None, None)]
+    if q.min_confidence is not None or q.max_confidence is not None:
+        ranges.append(("confidence", q.min_confidence, q.max_confidence))
+    histogram = None
+    alone = len(ranges) == 1 and q.min_iou is None and q.max_iou is None
+    # with classes, the class index is narrow enough to count in
+    plain = q.data_unit_id is None and not q.attributes and q.class_ids is None
+    if alone and plain and ranges[0][0] in HISTOGRAM_EDGES:
+        histogram = ranges[0]
+    return _Plan(q, conds + extra, sigs, sum(match.values()), bool(extra), extra, histogram)
+
+
+def _histogram_count(conn: Connection, plan: _Plan) -> int:
+    """The total of one confidence or area range: whole buckets from ``analysis_histograms``,
+    plus the objects of the two edge buckets counted in an index."""
+    assert plan.histogram is not None
+    name, lo, hi = plan.histogram
+    edges = HISTOGRAM_EDGES[name]
+    last = len(edges)
+    b_lo = int(bucket_of(name, np.array([lo]))[0]) if lo is not None else 0
+    b_hi = int(bucket_of(name, np.array([hi]))[0]) if hi is not None else last
+    base = plan.conds[: len(plan.conds) - len(plan.extra)]
+    col = o.c[name]
+    if b_lo == b_hi:
+        return _count(conn, plan, plan.conds)
+    first, final = (b_lo + 1 if lo is not None else 0), (b_hi - 1 if hi is not None else last)
+    h = analysis_histograms.c
+    whole = select(func.coalesce(func.sum(h.n), 0)).where(
+        h.set_id == plan.filter.set_id,
+        h.kind == plan.filter.kind,
+        h.dim == HISTOGRAM_DIMS[name],
+        h.bucket >= first,
+        h.bucket <= final,
+    )
+    if plan.sigs is not None:
+        whole = whole.where(_in(h.sig, plan.sigs))
+    total = int(conn.execute(whole).scalar_one()) if first <= final else 0
+    if lo is not None:
+        total += _count(conn, plan, [*base, col >= lo, col < float(edges[b_lo])])
+    if hi is not None:
+        total += _count(conn, plan, [*base, col >= float(edges[b_hi - 1]), col <= hi])
+    return total
+
+
+def _compiled(conn: Connection, stmt: Select[Any], index: str | None) -> tuple[str, Any]:
+    """SQL text of ``stmt`` (with ``INDEXED BY index`` after ``FROM analysis_objects`` on
+    SQLite) and its compiled form, for the parameters."""
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    sql = str(compiled)
+    if index is not None and conn.dialect.name == "sqlite":
+        sql = sql.replace(f"FROM {o.name} ", f"FROM {o.name} INDEXED BY {index} ")
+        sql = sql.replace(f"FROM {o.name}\n", f"FROM {o.name} INDEXED BY {index}\n")
+    return sql, compiled
+
+
+def _driver_params(conn: Connection, compiled: Any, params: Mapping[str, Any]) -> Any:
+    if conn.dialect.name == "sqlite":
+        return tuple(params[k] for k in compiled.positiontup or ())
+    return dict(params)
+
+
+def _run(conn: Connection, stmt: Select[Any], index: str | None) -> CursorResult[Any]:
+    """Execute ``stmt``; on SQLite with ``INDEXED BY index`` after ``FROM analysis_objects``."""
+    if index is None or conn.dialect.name != "sqlite":
+        return conn.execute(stmt)
+    sql, compiled = _compiled(conn, stmt, index)
+    return conn.exec_driver_sql(sql, _driver_params(conn, compiled, compiled.params))
+
+
+def _count(conn: Connection, plan: _Plan, conds: Sequence[ColumnElement[bool]]) -> int:
+    query = select(func.count()).select_from(o).where(and_(*conds))
+    return int(_run(conn, query, plan.index(None)).scalar_one())
+
+
+def _ids(
+    conn: Connection,
+    plan: _Plan,
+    conds: Sequence[ColumnElement[bool]],
+    keys: Sequence[Any],
+    order: str,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> list[int]:
+    ordering = [k.desc() if descending else k.asc() for k in keys]
+    query: Select[Any] = (
+        select(o.c.id).where(and_(*conds)).order_by(*ordering).offset(offset).limit(limit)
+    )
+    return [int(r[0]) for r in _run(conn, query, plan.index(order))]
+
+
+def _merged_ids(
+    conn: Connection, plan: _Plan, descending: bool, offset: int, limit: int
+) -> list[int]:
+    """The page by confidence as the merge of one short ordered read per signature.
+
+    ``ix_analysis_objects_sig`` is (set, kind, sig, confidence, class, id): each signature's
+    objects are in page order there, so the page is among each one's first offset + limit.
+    Unlike a scan of the confidence index, this does not depend on where in the confidence
+    range the matches lie (true positives are rare among the least confident objects).
+    """
+    q = plan.filter
+    conds = [o.c.set_id == q.set_id, o.c.kind == q.kind, *plan.extra]
+    if q.class_ids is not None:
+        conds.append(_in(o.c.class_id, q.class_ids))
+    keys = [o.c.confidence, o.c.class_id, o.c.id]
+    ordering = [k.desc() if descending else k.asc() for k in keys]
+    query = (
+        select(*keys)
+        .where(*conds, o.c.sig == bindparam("merge_sig", 0))
+        .order_by(*ordering)
+        .limit(offset + limit)
+    )
+    # compiled once (compiling is dearer than each short read), then run per signature: on
+    # SQLite one call each (no round trip), on PostgreSQL all in one UNION ALL statement
+    sql, compiled = _compiled(conn, query, "ix_analysis_objects_sig")
+    params = dict(compiled.params)
+    found: list[tuple[float, int, int]] = []
+    sigs = plan.sigs or []
+    if conn.dialect.name == "postgresql":
+        one = "%(merge_sig)s"
+        assert one in sql
+        union = " UNION ALL ".join(
+            f"({sql.replace(one, f'%(merge_sig_{k})s')})" for k in range(len(sigs))
+        )
+        params.update({f"merge_sig_{k}": sig for k, sig in enumerate(sigs)})
+        found = [tuple(r) for r in conn.exec_driver_sql(union, params)]
+    else:
+        for sig in sigs:
+            params["merge_sig"] = sig
+            rows = conn.exec_driver_sql(sql, _driver_params(conn, compiled, params))
+            found += [tuple(r) for r in rows]
+    found.sort(reverse=descending)
+    return [int(r[2]) for r in found[offset : offset + limit]]
 
 
 def object_page(
     conn: Connection, q: ObjectFilter, order: str, descending: bool, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     """(rows of the page with data_hash and data_title, total matching rows)."""
-    conds = object_conditions(q)
-    total = int(conn.execute(select(func.count()).select_from(o).where(and_(*conds))).scalar_one())
-    keys = [o.c[order], o.c.class_id, o.c.id]
-    ordering = [k.desc() if descending else k.asc() for k in keys]
-    if o.c[order].nullable:  # the same place for NULL (no IoU) on SQLite and PostgreSQL
-        ordering[0] = ordering[0].nulls_last()
+    plan = _plan(conn, q)
+    if plan is None:
+        return [], 0
+    if not plan.ranged:
+        total = plan.matches
+    elif plan.histogram is not None:
+        total = _histogram_count(conn, plan)
+    else:
+        total = _count(conn, plan, plan.conds)
+    if total == 0 or offset >= total:
+        return [], total
+    key = o.c[order]
+    ties = [o.c.class_id, o.c.id]
+    sigs = plan.sigs or []
+    if order == "confidence" and plan.matches > SMALL and q.data_unit_id is None and sigs:
+        merge = len(sigs) * (offset + limit) <= MERGE_BUDGET
+    else:
+        merge = False
+    if merge:
+        ids = _merged_ids(conn, plan, descending, offset, limit)
+    elif not key.nullable:
+        ids = _ids(conn, plan, plan.conds, [key, *ties], order, descending, offset, limit)
+    else:  # valued rows first (by the key), then those without a value, in either direction
+        valued = [*plan.conds, key.is_not(None)]
+        ids = _ids(conn, plan, valued, [key, *ties], order, descending, offset, limit)
+        if len(ids) < limit:
+            seen = offset + len(ids) if ids else _count(conn, plan, valued)
+            ids += _ids(
+                conn,
+                plan,
+                [*plan.conds, key.is_(None)],
+                ties,
+                "",  # no index is ordered by (class, id) alone: the narrowest, then sort
+                descending,
+                max(0, offset - seen),
+                limit - len(ids),
+            )
+    if not ids:
+        return [], total
     query = (
         select(o, data_units.c.data_hash, data_units.c.data_title)
         .join(data_units, data_units.c.id == o.c.data_unit_id)
-        .where(and_(*conds))
-        .order_by(*ordering)
-        .offset(offset)
-        .limit(limit)
+        .where(o.c.id.in_(ids))
     )
-    return [dict(m) for m in conn.execute(query).mappings()], total
+    by_id = {m["id"]: dict(m) for m in conn.execute(query).mappings()}
+    return [by_id[i] for i in ids], total
 
 
 def partners(
@@ -113,13 +375,16 @@ def partners(
     """Object hashes of ``kind`` at (data unit, frame, seq) keys (the partners of a page)."""
     if not keys:
         return {}
-    units = sorted({k[0] for k in keys})
-    query = select(o.c.data_unit_id, o.c.frame, o.c.seq, o.c.object_hash).where(
-        o.c.set_id == set_id, o.c.kind == kind, o.c.data_unit_id.in_(units)
-    )
     wanted = set(keys)
+    query = select(o.c.data_unit_id, o.c.frame, o.c.seq, o.c.object_hash).where(
+        o.c.set_id == set_id,
+        o.c.data_unit_id.in_(sorted({k[0] for k in wanted})),
+        o.c.kind == kind,
+        o.c.seq.in_(sorted({k[2] for k in wanted})),  # checked in the index, before the row
+    )
     out: dict[tuple[int, int, int], str] = {}
-    for unit, frame, seq, object_hash in conn.execute(query):
+    found: list[Any] = list(_run(conn, query, "ix_analysis_objects_unit"))
+    for unit, frame, seq, object_hash in found:
         if (unit, frame, seq) in wanted:
             out[(unit, frame, seq)] = object_hash
     return out
@@ -140,75 +405,136 @@ def frame_page(
     offset: int,
     limit: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Frames with TP / FP / FN at threshold t (of the given classes only, if any)."""
-    if class_ids is None:
-        cols = {
-            "tp": f.c[f"tp{threshold}"],
-            "fp": f.c[f"fp{threshold}"],
-            "fn": f.c[f"fn{threshold}"],
-            "num_gt": f.c.num_gt,
-            "num_predictions": f.c.num_predictions,
-        }
-        base = (
-            select(
-                f.c.data_unit_id,
-                f.c.frame,
-                f.c.width,
-                f.c.height,
-                *[c.label(n) for n, c in cols.items()],
-            )
-            .where(f.c.set_id == set_id)
-            .subquery()
+    """Frames with TP / FP / FN at threshold t (of the given classes only, if any).
+
+    Without classes: the stored per-frame counts, sorted by SQL. With classes: the classes'
+    objects read from the class index alone (outcome from the signature), counted per frame
+    and sorted with numpy (``_class_frames``). Titles are looked up for the page only.
+    """
+    if class_ids is not None:
+        page = slice(offset, offset + limit)
+        rows, total = _class_frames(
+            conn, set_id, threshold, ranges, data_unit_id, class_ids, order, descending, page
         )
     else:
-        out_t = o.c[f"o{threshold}"]
-
-        def count(cond: ColumnElement[bool]) -> Any:
-            return func.sum(case((cond, 1), else_=0))
-
-        base = (
-            select(
-                f.c.data_unit_id,
-                f.c.frame,
-                f.c.width,
-                f.c.height,
-                func.coalesce(count(and_(o.c.kind == 0, out_t == 1)), 0).label("tp"),
-                func.coalesce(count(and_(o.c.kind == 0, out_t == 0)), 0).label("fp"),
-                func.coalesce(count(and_(o.c.kind == 1, out_t == 4)), 0).label("fn"),
-                func.coalesce(count(o.c.kind == 1), 0).label("num_gt"),
-                func.coalesce(count(o.c.kind == 0), 0).label("num_predictions"),
-            )
-            .select_from(
-                f.outerjoin(
-                    o,
-                    and_(
-                        o.c.set_id == f.c.set_id,
-                        o.c.data_unit_id == f.c.data_unit_id,
-                        o.c.frame == f.c.frame,
-                        o.c.class_id.in_(list(class_ids)),
-                    ),
-                )
-            )
-            .where(f.c.set_id == set_id)
-            .group_by(f.c.data_unit_id, f.c.frame, f.c.width, f.c.height)
-            .subquery()
+        counts = [
+            f.c[f"tp{threshold}"].label("tp"),
+            f.c[f"fp{threshold}"].label("fp"),
+            f.c[f"fn{threshold}"].label("fn"),
+            f.c.num_gt,
+            f.c.num_predictions,
+        ]
+        cols = {c.name: c for c in counts}
+        conds: list[ColumnElement[bool]] = [f.c.set_id == set_id]
+        for name, (lo, hi) in ranges.items():
+            conds += _range(cols[name], lo, hi)
+        if data_unit_id is not None:
+            conds.append(f.c.data_unit_id == data_unit_id)
+        source: Any = f
+        key: Any = cols.get(order)
+        if order == "frame":
+            key = f.c.frame
+        if order == "data_title":
+            source = f.join(data_units, data_units.c.id == f.c.data_unit_id)
+            key = data_units.c.data_title
+        keys = [key, f.c.data_unit_id, f.c.frame]
+        query = (
+            select(f.c.data_unit_id, f.c.frame, f.c.width, f.c.height, *counts)
+            .select_from(source)
+            .where(and_(*conds))
+            .order_by(*[k.desc() if descending else k.asc() for k in keys])
+            .offset(offset)
+            .limit(limit)
         )
-    b = base.c
-    conds: list[ColumnElement[bool]] = []
-    for name, (lo, hi) in ranges.items():
-        conds += _range(b[name], lo, hi)
-    if data_unit_id is not None:
-        conds.append(b.data_unit_id == data_unit_id)
-    where = and_(true(), *conds)
-    total = int(conn.execute(select(func.count()).select_from(base).where(where)).scalar_one())
-    key = data_units.c.data_title if order == "data_title" else b[order]
-    keys = [key, b.data_unit_id, b.frame]
-    query = (
-        select(base, data_units.c.data_hash, data_units.c.data_title)
-        .join(data_units, data_units.c.id == b.data_unit_id)
-        .where(where)
-        .order_by(*[k.desc() if descending else k.asc() for k in keys])
-        .offset(offset)
-        .limit(limit)
+        rows = [dict(m) for m in conn.execute(query).mappings()]
+        count = select(func.count()).select_from(f).where(and_(*conds))
+        total = int(conn.execute(count).scalar_one())
+    units = sorted({r["data_unit_id"] for r in rows})
+    lookup = select(data_units.c.id, data_units.c.data_hash, data_units.c.data_title).where(
+        data_units.c.id.in_(units)
     )
-    return [dict(m) for m in conn.execute(query).mappings()], total
+    titles = {i: (h, t) for i, h, t in conn.execute(lookup)} if units else {}
+    for r in rows:
+        r["data_hash"], r["data_title"] = titles[r["data_unit_id"]]
+    return rows, total
+
+
+def _int_rows(result: CursorResult[Any], width: int) -> np.ndarray:
+    """A result of integer columns as an [N, width] array, from the driver's own tuples."""
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
+    return np.array(rows, dtype=np.int64).reshape(-1, width)
+
+
+def _class_frames(
+    conn: Connection,
+    set_id: int,
+    threshold: int,
+    ranges: Mapping[str, tuple[int | None, int | None]],
+    data_unit_id: int | None,
+    class_ids: Sequence[int],
+    order: str,
+    descending: bool,
+    page: slice,
+) -> tuple[list[dict[str, Any]], int]:
+    """The page of the matching frames, sorted, with counts of the classes' objects only."""
+    frames = select(f.c.data_unit_id, f.c.frame).where(f.c.set_id == set_id)  # index only
+    if data_unit_id is not None:
+        frames = frames.where(f.c.data_unit_id == data_unit_id)
+    fr = _int_rows(conn.execute(frames), 2)
+    objects = select(o.c.data_unit_id, o.c.frame, o.c.kind, o.c.sig).where(
+        o.c.set_id == set_id,
+        o.c.kind.in_([0, 1]),  # so the class index (set, kind, class) narrows it
+        _in(o.c.class_id, class_ids),
+    )
+    if data_unit_id is not None:
+        objects = objects.where(o.c.data_unit_id == data_unit_id)
+    ob = _int_rows(_run(conn, objects, "ix_analysis_objects_class"), 4)
+    n = fr.shape[0]
+    frame_key = fr[:, 0] * 2**32 + fr[:, 1]
+    by_key = np.argsort(frame_key, kind="stable")
+    pos = np.searchsorted(frame_key[by_key], ob[:, 0] * 2**32 + ob[:, 1])
+    where = by_key[np.minimum(pos, max(n - 1, 0))] if n else pos
+    outcome = (ob[:, 3] // 5**threshold) % 5
+    pred, gt = ob[:, 2] == 0, ob[:, 2] == 1
+    cols = {
+        "tp": np.bincount(where[pred & (outcome == 1)], minlength=n),
+        "fp": np.bincount(where[pred & (outcome == 0)], minlength=n),
+        "fn": np.bincount(where[gt & (outcome == 4)], minlength=n),
+        "num_gt": np.bincount(where[gt], minlength=n),
+        "num_predictions": np.bincount(where[pred], minlength=n),
+    }
+    keep = np.ones(n, dtype=np.bool_)
+    for name, (lo, hi) in ranges.items():
+        if lo is not None:
+            keep &= cols[name] >= lo
+        if hi is not None:
+            keep &= cols[name] <= hi
+    if order == "data_title":
+        units = select(data_units.c.id, data_units.c.data_title).where(
+            data_units.c.id.in_(sorted(set(fr[:, 0].tolist())))
+        )
+        title = dict(conn.execute(units).all()) if n else {}
+        rank = {t: k for k, t in enumerate(sorted(set(title.values())))}
+        primary = np.array([rank[title[u]] for u in fr[:, 0].tolist()], dtype=np.int64)
+    else:
+        primary = fr[:, 1] if order == "frame" else cols[order]
+    picks = np.flatnonzero(keep)
+    sort = np.lexsort((fr[picks, 1], fr[picks, 0], primary[picks]))
+    picks = picks[sort[::-1] if descending else sort]
+    rows = [
+        {
+            "data_unit_id": int(fr[i, 0]),
+            "frame": int(fr[i, 1]),
+            **{name: int(v[i]) for name, v in cols.items()},
+        }
+        for i in picks[page].tolist()
+    ]
+    if rows:  # sizes of the page's frames only
+        sizes = select(f.c.data_unit_id, f.c.frame, f.c.width, f.c.height).where(
+            f.c.set_id == set_id, f.c.data_unit_id.in_(sorted({r["data_unit_id"] for r in rows}))
+        )
+        size = {(u, fno): (w, h) for u, fno, w, h in conn.execute(sizes)}
+        for r in rows:
+            r["width"], r["height"] = size[(r["data_unit_id"], r["frame"])]
+    return rows, int(picks.size)

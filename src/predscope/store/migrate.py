@@ -19,6 +19,7 @@ from predscope.store.migrations import (
     m0004_analysis,
     m0005_server,
     m0006_encord_keys,
+    m0007_query,
 )
 from predscope.store.schema import schema_version
 
@@ -37,6 +38,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "analysis", m0004_analysis.upgrade),
     Migration(5, "server", m0005_server.upgrade),
     Migration(6, "encord_keys", m0006_encord_keys.upgrade),
+    Migration(7, "query", m0007_query.upgrade),
 )
 
 # Any constant works; it only serialises concurrent upgrades of one PostgreSQL database.

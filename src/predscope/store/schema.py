@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from predscope.store.types import UTCDateTime
@@ -181,10 +182,23 @@ analysis_sets = Table(
     Column("latest_run_id", Integer),
     Column("review_status", String(20), nullable=False),
     Column("notes", Text, nullable=False),
-    Column("state", LargeBinary),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("project_id", "branch_name", "against", name="uq_analysis_sets_branch"),
+)
+# Migration 7 moved the match records (``records.Records`` as npz, megabytes) out of
+# ``analysis_sets``: SQLite walked their overflow pages to read the set row's later columns.
+analysis_states = Table(
+    "analysis_states",
+    metadata,
+    Column(
+        "set_id",
+        Integer,
+        ForeignKey("analysis_sets.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("state", LargeBinary, nullable=False),
 )
 analysis_runs = Table(
     "analysis_runs",
@@ -229,6 +243,32 @@ _PER_THRESHOLD = [
         Column(f"i{t}", Float),
     )
 ]
+# Migration 7: what the query layer reads (``store.analysis_query``): filters on the signature
+# and class answered inside an index, one ordered covering index per sort key (ties by class and
+# id, as the pages order them) and, per threshold, the matched objects only, by IoU.
+QUERY_INDEXES = (
+    Index("ix_analysis_objects_sig", "set_id", "kind", "sig", "confidence", "class_id", "id"),
+    Index(
+        "ix_analysis_objects_class",
+        *("set_id", "kind", "class_id", "confidence", "sig", "data_unit_id", "frame"),
+    ),
+    Index("ix_analysis_objects_conf", "set_id", "kind", "confidence", "class_id", "id", "sig"),
+    Index("ix_analysis_objects_area", "set_id", "kind", "area_px", "class_id", "id", "sig"),
+    *[
+        Index(
+            f"ix_analysis_objects_iou{t}",
+            "set_id",
+            "kind",
+            f"i{t}",
+            "class_id",
+            "id",
+            "sig",
+            sqlite_where=text(f"i{t} IS NOT NULL"),
+            postgresql_where=text(f"i{t} IS NOT NULL"),
+        )
+        for t in range(ANALYSIS_THRESHOLDS)
+    ],
+)
 analysis_objects = Table(
     "analysis_objects",
     metadata,
@@ -254,12 +294,11 @@ analysis_objects = Table(
     Column("error_type", SmallInteger, nullable=False),
     Column("best_iou_any", Float),
     *_PER_THRESHOLD,
-    *[
-        Index(f"ix_analysis_objects_t{t}", "set_id", "kind", f"o{t}", "confidence", "class_id")
-        for t in range(ANALYSIS_THRESHOLDS)
-    ],
-    Index("ix_analysis_objects_class", "set_id", "kind", "class_id", "confidence"),
+    # Added by migration 7 (see m0007_query): error type and the outcomes at all ten thresholds
+    # in one integer, error * 5**10 + sum(o<t> * 5**t); replaces the ten per-threshold indexes.
+    Column("sig", Integer, nullable=False, server_default="0"),
     Index("ix_analysis_objects_unit", "set_id", "data_unit_id", "frame", "kind", "seq"),
+    *QUERY_INDEXES,
 )
 analysis_attributes = Table(
     "analysis_attributes",
@@ -293,6 +332,31 @@ analysis_frames = Table(
     UniqueConstraint("set_id", "data_unit_id", "frame", name="uq_analysis_frames_frame"),
     Index("ix_analysis_frames_fp0", "set_id", "fp0"),
     Index("ix_analysis_frames_fn0", "set_id", "fn0"),
+)
+# Added by migration 7: how many objects of a set have each (kind, signature, class); exact
+# totals of outcome / error / class filters without counting rows. Written with the objects.
+analysis_counts = Table(
+    "analysis_counts",
+    metadata,
+    Column("set_id", Integer, ForeignKey("analysis_sets.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", SmallInteger, nullable=False),
+    Column("sig", Integer, nullable=False),
+    Column("class_id", SmallInteger, nullable=False),
+    Column("n", Integer, nullable=False),
+    UniqueConstraint("set_id", "kind", "sig", "class_id", name="uq_analysis_counts_key"),
+)
+# Added by migration 7: per (kind, sig), objects per bucket of confidence (dim 0) and of area
+# (dim 1; buckets in store.analysis_objects.HISTOGRAM_EDGES), for exact range totals.
+analysis_histograms = Table(
+    "analysis_histograms",
+    metadata,
+    Column("set_id", Integer, ForeignKey("analysis_sets.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", SmallInteger, nullable=False),
+    Column("dim", SmallInteger, nullable=False),
+    Column("sig", Integer, nullable=False),
+    Column("bucket", SmallInteger, nullable=False),
+    Column("n", Integer, nullable=False),
+    UniqueConstraint("set_id", "kind", "dim", "sig", "bucket", name="uq_analysis_histograms_key"),
 )
 
 # Added by migration 5 (the server): API tokens are kept as SHA-256 digests only.

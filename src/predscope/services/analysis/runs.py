@@ -317,7 +317,9 @@ def _execute(
     with reporter.stage(STAGES[4]):
         columns = object_columns(pset.id, fm, gt_cols, dt_cols, sub_frames, unit_ids)
         with store.begin() as conn:
-            object_repo.delete_results(conn, pset.id, None if old_state is None else changed)
+            scope = None if old_state is None else changed
+            object_repo.replace_summaries(conn, pset.id, columns.objects, scope)
+            object_repo.delete_results(conn, pset.id, scope)
             object_repo.insert_columns(conn, analysis_objects, columns.objects)
             object_repo.insert_columns(conn, analysis_frames, columns.frames)
             object_repo.insert_columns(conn, analysis_attributes, columns.attributes)
@@ -339,6 +341,8 @@ def _execute(
                 results=results,
                 finished_at=_now(),
             )
+        if old_state is None:  # a full run rewrote every row (incremental: autovacuum's job)
+            object_repo.refresh_statistics(store)
     with store.begin() as conn:
         repo.update_run(
             conn,
