@@ -2,7 +2,7 @@
 
 The summary page's confidence slider and IoU selector need precision, recall and F1 for "keep
 predictions scoring at least s" at threshold t. They come from the stored per-detection match
-records (``analysis_sets.state``, the same arrays the run aggregated), so they equal the
+records (``analysis_states``, the same arrays the run aggregated), so they equal the
 query layer's counts at the lowest cut, and nothing is re-matched. Definitions:
 ``docs/metrics.md`` ("Operating points").
 
