@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
 from predscope.evaluation.bootstrap import bootstrap_map_difference
 from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth
@@ -24,10 +23,10 @@ from predscope.services.analysis.metrics import complete_set
 from predscope.services.analysis.records import Records, aggregate
 from predscope.services.query import threshold_index
 from predscope.store import analysis as repo
+from predscope.store.analysis_units import changed_ground_truth
 from predscope.store.branches import MAIN_BRANCH
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
-from predscope.store.schema import analysis_objects, data_units
 
 HEADLINE = ("AP", "AP50", "AP75", "AR100")
 CHANGED_LIMIT = 100
@@ -176,28 +175,11 @@ def _named(changed: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
 def _changed_objects(
     conn: Any, set_a: int, set_b: int, t: int, offset: int, limit: int
 ) -> dict[str, Any]:
-    """GT objects found (TP) by one set and missed (FN) by the other, joined by object hash."""
-    o = analysis_objects
-    col = o.c[f"o{t}"]
-    query = (
-        select(o.c.object_hash, col, o.c.class_id, o.c.frame, data_units.c.data_hash)
-        .join(data_units, data_units.c.id == o.c.data_unit_id)
-        .where(o.c.kind == 1)
-    )
-    a = {r[0]: r for r in conn.execute(query.where(o.c.set_id == set_a))}
-    b = {r[0]: r for r in conn.execute(query.where(o.c.set_id == set_b))}
-    found_a = sorted(h for h, r in a.items() if r[1] == 1 and h in b and b[h][1] == 4)
-    found_b = sorted(h for h, r in b.items() if r[1] == 1 and h in a and a[h][1] == 4)
-
-    def items(hashes: list[str]) -> list[dict[str, Any]]:
-        return [
-            {"object_hash": h, "data_hash": a[h][4], "frame": a[h][3], "class_id": a[h][2]}
-            for h in hashes[offset : offset + limit]
-        ]
-
+    """GT objects found (TP) by one set and missed (FN) by the other (``store``'s join)."""
+    found = changed_ground_truth(conn, set_a, set_b, t, offset, limit)
     return {
-        "found_by_a_missed_by_b": len(found_a),
-        "found_by_b_missed_by_a": len(found_b),
-        "examples_a_not_b": items(found_a),
-        "examples_b_not_a": items(found_b),
+        "found_by_a_missed_by_b": found["a_not_b"][0],
+        "found_by_b_missed_by_a": found["b_not_a"][0],
+        "examples_a_not_b": found["a_not_b"][1],
+        "examples_b_not_a": found["b_not_a"][1],
     }
