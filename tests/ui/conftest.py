@@ -119,8 +119,10 @@ def page(
     pg.on("pageerror", lambda e: problems.add("uncaught exception", str(e)))
 
     def failed(r: Any) -> None:
-        # An image the page itself dropped (src changed, navigation) is not a failure.
-        if r.failure == "net::ERR_ABORTED" and r.resource_type == "image" and not _remote(r.url):
+        # An image (the favicon included) the page itself dropped - its src changed, or the page
+        # navigated on (a key press) before it arrived - is not a failure.
+        dropped = r.resource_type == "image" or r.url.endswith("/static/favicon.svg")
+        if r.failure == "net::ERR_ABORTED" and dropped and not _remote(r.url):
             return
         problems.add("failed request", f"{r.url} ({r.failure})")
 
