@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,8 @@ def store(store_url: str) -> Iterator[Store]:
     opened.close()
 
 
-def test_pages_and_counts_equal_the_whole_listing(store: Store) -> None:
+def _coco_project(store: Store) -> Any:
+    """The 100-image COCO case: ground truth on main, the fake detections on ``fake``."""
     project = create_project_from_coco(
         store, "p", COCO100 / "instances_val2014_100.json", shape="bounding_box"
     ).project
@@ -36,6 +38,11 @@ def test_pages_and_counts_equal_the_whole_listing(store: Store) -> None:
         COCO100 / "instances_val2014_fakebbox100_results.json",
         ImportOptions(branch="fake"),
     )
+    return project
+
+
+def test_pages_and_counts_equal_the_whole_listing(store: Store) -> None:
+    project = _coco_project(store)
     units = list_data_units(store, project)
     with store.read() as conn:
         every = {
@@ -76,15 +83,7 @@ def test_pages_and_counts_equal_the_whole_listing(store: Store) -> None:
 def test_listing_pages_walk_the_whole_verify_listing_once(store: Store) -> None:
     from predscope.services.exports.listing import listing_page, verify_listing
 
-    project = create_project_from_coco(
-        store, "p", COCO100 / "instances_val2014_100.json", shape="bounding_box"
-    ).project
-    import_coco(
-        store,
-        project,
-        COCO100 / "instances_val2014_fakebbox100_results.json",
-        ImportOptions(branch="fake"),
-    )
+    project = _coco_project(store)
     for branch in (None, "fake"):
         whole = verify_listing(store, project, branch_name=branch, all_branches=branch is None)
         paged, offset, more = [], 0, True
