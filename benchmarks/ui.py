@@ -29,16 +29,8 @@ from typing import Any
 
 import httpx
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from predscope.ui.browser import CHROMIUM_FLAGS, CHROMIUM_PATH
+
 PAGE_GOAL_MS, FILTER_GOAL_MS = 1000.0, 300.0
 TIMING = """() => {
   const n = performance.getEntriesByType('navigation')[0];
@@ -139,7 +131,7 @@ def run(base: str, pages: dict[str, str], repeat: int, images: int) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM_PATH, args=list(CHROMIUM_FLAGS))
         page = browser.new_page(viewport={"width": 1280, "height": 860})
         page.goto(base + pages["explorer (images)"])
         tile = page.locator(".tile a").first.get_attribute("href")
@@ -164,8 +156,10 @@ def run(base: str, pages: dict[str, str], repeat: int, images: int) -> None:
             changes.append(page.evaluate(TIMING))
         usable = _median(changes, "usable")
         ok = "ok" if usable <= FILTER_GOAL_MS else "SLOW"
-        print(f"{'filter change (FP)':24} {usable:8.0f} {_median(changes, 'loaded'):8.0f}  "
-              f"goal usable <= {FILTER_GOAL_MS:.0f}: {ok}")
+        print(
+            f"{'filter change (FP)':24} {usable:8.0f} {_median(changes, 'loaded'):8.0f}  "
+            f"goal usable <= {FILTER_GOAL_MS:.0f}: {ok}"
+        )
         results["filter change"] = {"usable_ms": usable}
         browser.close()
     print(json.dumps(results))

@@ -14,16 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from predscope.ui.browser import CHROMIUM_FLAGS, CHROMIUM_PATH
+
+CHROMIUM = Path(CHROMIUM_PATH)
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 # Records CSP violations in the page itself (console messages can be missed for some kinds).
 CSP_PROBE = """
@@ -59,7 +52,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_FLAGS))
         try:
             yield b
         finally:
