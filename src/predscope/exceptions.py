@@ -202,3 +202,22 @@ class ServerConfigError(PredscopeError):
     """``predscope serve`` settings that would make the server unsafe or cannot work."""
 
     code = "server_config"
+
+
+class MissingDependencyError(PredscopeError):
+    """An optional part of predscope needs a package that is not installed (an extra)."""
+
+    code = "missing_dependency"
+
+
+class SyncSourceError(PredscopeError):
+    """The server a project is synced from refused or failed a request (key, project, network)."""
+
+    code = "sync_source"
+
+
+class SyncConflictError(PredscopeError):
+    """A sync would overwrite labels that are not the source's: rows edited locally since the
+    last sync, or a local project or branch the source does not own."""
+
+    code = "sync_conflict"

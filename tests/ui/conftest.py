@@ -111,20 +111,37 @@ def page(
     )
     pg.on("pageerror", lambda e: problems.add("uncaught exception", str(e)))
 
+    # A request the page itself dropped is not a failure: an image whose src changed, or anything
+    # still loading when the page navigated on (a click or a key press before a script arrived).
+    navigations = [0]
+    started: dict[Any, int] = {}
+
+    def navigated(frame: Any) -> None:
+        if frame == pg.main_frame:
+            navigations[0] += 1
+
+    aborted: list[tuple[str, int]] = []
+
     def failed(r: Any) -> None:
-        # An image (the favicon included) the page itself dropped - its src changed, or the page
-        # navigated on (a key press) before it arrived - is not a failure.
-        dropped = r.resource_type == "image" or r.url.endswith("/static/favicon.svg")
-        if r.failure == "net::ERR_ABORTED" and dropped and not _remote(r.url):
+        since = started.pop(r, navigations[0])
+        if r.failure == "net::ERR_ABORTED" and not _remote(r.url):
+            if r.resource_type != "image":
+                aborted.append((r.url, since))  # judged at the end, once every event is in
             return
         problems.add("failed request", f"{r.url} ({r.failure})")
 
+    pg.on("request", lambda r: started.__setitem__(r, navigations[0]))
+    pg.on("requestfinished", lambda r: started.pop(r, None))
+    pg.on("framenavigated", navigated)
     pg.on("requestfailed", failed)
     pg.on(
         "response",
         lambda r: problems.add("HTTP error", f"{r.status} {r.url}") if r.status >= 400 else None,
     )
     yield pg
+    for url, since in aborted:
+        if since == navigations[0]:
+            problems.add("failed request", f"{url} (net::ERR_ABORTED)")
     try:
         if not pg.is_closed() and pg.url.startswith("http"):
             for v in pg.evaluate("window.__cspViolations || []"):

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "compare",  # two analysed prediction sets side by side
     "demo",  # the README's main job
     "keys",  # keys add|list|remove: Ed25519 keys for Encord SDK scripts
+    "sync",  # sync encord: copy a project from an Encord server and keep it in step
     "serve",  # the HTTP API
     "token",  # tokens for serve off loopback
 )

@@ -26,6 +26,9 @@ STATUS: dict[type[exc.PredscopeError], int] = {
     exc.DuplicateImportError: 409,
     exc.LabelRowError: 409,
     exc.LabelRowConflictError: 409,  # a save over a newer version of the row
+    exc.SyncConflictError: 409,
+    exc.SyncSourceError: 502,
+    exc.MissingDependencyError: 501,
     exc.RequestTooLargeError: 413,
     exc.ImportFormatError: 422,
     exc.InvalidArgumentsError: 422,

@@ -20,6 +20,7 @@ from predscope.store.migrations import (
     m0005_server,
     m0006_encord_keys,
     m0007_query,
+    m0008_sync,
 )
 from predscope.store.schema import schema_version
 
@@ -39,6 +40,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "server", m0005_server.upgrade),
     Migration(6, "encord_keys", m0006_encord_keys.upgrade),
     Migration(7, "query", m0007_query.upgrade),
+    Migration(8, "sync", m0008_sync.upgrade),
 )
 
 # Any constant works; it only serialises concurrent upgrades of one PostgreSQL database.

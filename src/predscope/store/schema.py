@@ -153,6 +153,39 @@ encord_grants = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# Added by migration 8: the source of a synced project, and each synced row's markers.
+sync_sources = Table(
+    "sync_sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "project_id",
+        Integer,
+        ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("kind", String(40), nullable=False),
+    Column("domain", Text, nullable=False),
+    Column("source_project_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_synced_at", UTCDateTime, nullable=False),
+    UniqueConstraint("kind", "domain", "source_project_hash", name="uq_sync_sources_source"),
+)
+
+sync_rows = Table(
+    "sync_rows",
+    metadata,
+    Column(
+        "source_id", Integer, ForeignKey("sync_sources.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("branch_name", String(200), primary_key=True),
+    Column("data_hash", String(64), primary_key=True),
+    Column("source_label_hash", String(64), nullable=False),
+    Column("source_edited", String(64), nullable=False),
+    Column("local_version", Integer, nullable=False),
+)
+
 # Added by migration 3: removals and renames, kept after the project itself is removed.
 history = Table(
     "history",

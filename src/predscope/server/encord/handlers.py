@@ -183,7 +183,8 @@ class EncordApi:
         )
         if payload.get("include_uninitialised_labels") is False:
             records = [r for r in records if r.label_hash is not None]
-        return [wire.metadata_row(project, r) for r in records]
+        images = bool(payload.get("include_images_data"))
+        return [wire.metadata_row(project, r, images_data=images) for r in records]
 
     def get_rows(
         self, caller: Caller, project: ProjectRecord, uid: Any, payload: dict[str, Any]

@@ -99,8 +99,12 @@ def _frames(record: RowRecord) -> int:
     return int(unit.number_of_frames or 0)
 
 
-def metadata_row(project: ProjectRecord, record: RowRecord) -> dict[str, Any]:
-    """One entry of the ``labelrowmetadata`` listing (a placeholder has ``label_hash`` null)."""
+def metadata_row(
+    project: ProjectRecord, record: RowRecord, *, images_data: bool = False
+) -> dict[str, Any]:
+    """One entry of the ``labelrowmetadata`` listing (a placeholder has ``label_hash`` null);
+    ``images_data`` adds an image group's images (``include_images_data``), as the SDK reads
+    them for ``get_frames_metadata``."""
     unit = record.unit
     out: dict[str, Any] = {
         "label_hash": record.label_hash,
@@ -126,6 +130,18 @@ def metadata_row(project: ProjectRecord, record: RowRecord) -> dict[str, Any]:
         "is_valid": True,
         "spaces": {},
     }
+    if images_data and unit.data_type == "img_group":
+        out["images_data"] = [
+            {
+                "index": frame,
+                "title": image.title,
+                "file_type": image.mime_type or "",
+                "height": image.height,
+                "width": image.width,
+                "image_hash": image.image_hash,
+            }
+            for frame, image in enumerate(unit.images)
+        ]
     if unit.data_type == "audio":
         out.update(
             audio_codec=unit.audio_codec,

@@ -208,7 +208,6 @@ def import_encord(
     for path in files:
         sources.extend(read_label_row_file(path))
     digests = {str(p): _digest(p) for p in files}
-    ontology = OntologyStructure.from_dict(project.ontology)
     report = ImportReport(
         source=", ".join(str(p) for p in files),
         branch_name=options.branch or "",
@@ -237,22 +236,9 @@ def import_encord(
         progress_steps(progress, f"{verb} {len(sources)} label rows", len(sources)) as advance,
         context as conn,
     ):
-        prepared = _prepare_all(conn, project, ontology, sources, options, digests, advance=advance)
-        if not dry_run:
-            write_rows(conn, project, [row for _, row, _ in prepared])
-        for src, row, was_there in prepared:
-            report.label_rows.append(
-                ImportedRow(
-                    source=src.source,
-                    index=src.index,
-                    data_title=row.data_title,
-                    data_hash=row.data_hash,
-                    branch_name=row.branch_name,
-                    objects=len(row.get_object_instances()),
-                    classifications=len(row.get_classification_instances()),
-                    replaced=was_there,
-                )
-            )
+        report.label_rows = write_encord_rows(
+            conn, project, sources, options, digests, advance=advance
+        )
         report.rows = len(report.label_rows)
         report.objects = sum(r.objects for r in report.label_rows)
         report.classifications = sum(r.classifications for r in report.label_rows)
@@ -261,6 +247,37 @@ def import_encord(
         if not dry_run:
             _record(conn, project, files, digests, report)
     return report
+
+
+def write_encord_rows(
+    conn: Connection,
+    project: ProjectRecord,
+    sources: Sequence[EncordRowSource],
+    options: ImportOptions,
+    digests: dict[str, str],
+    *,
+    advance: Advance = no_progress,
+) -> list[ImportedRow]:
+    """Import Encord label rows, wherever they came from (files, an Encord server), inside the
+    caller's transaction; ``digests`` maps each ``source`` to the digest the re-import rule
+    compares. Nothing is written on a dry run; what would be is returned either way."""
+    ontology = OntologyStructure.from_dict(project.ontology)
+    prepared = _prepare_all(conn, project, ontology, sources, options, digests, advance=advance)
+    if not options.dry_run:
+        write_rows(conn, project, [row for _, row, _ in prepared])
+    return [
+        ImportedRow(
+            source=src.source,
+            index=src.index,
+            data_title=row.data_title,
+            data_hash=row.data_hash,
+            branch_name=row.branch_name,
+            objects=len(row.get_object_instances()),
+            classifications=len(row.get_classification_instances()),
+            replaced=was_there,
+        )
+        for src, row, was_there in prepared
+    ]
 
 
 def _record(

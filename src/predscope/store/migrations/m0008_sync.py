@@ -1,0 +1,64 @@
+"""Version 8: where a synced project came from, and what each of its rows was at the last sync.
+
+Frozen on purpose (see m0001). ``sync_sources`` links a local project to one project on an
+Encord-compatible server (its domain and project hash); ``sync_rows`` holds, per branch and data
+unit, the source row's label hash and edit time as last fetched, and the local row's version
+right after that sync: a later sync fetches only rows whose source marker moved, and refuses to
+overwrite a row edited locally since.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from predscope.store.types import UTCDateTime
+
+
+def upgrade(conn: Connection) -> None:
+    md = MetaData()
+    Table("projects", md, autoload_with=conn)
+    sources = Table(
+        "sync_sources",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column(
+            "project_id",
+            Integer,
+            ForeignKey("projects.id", ondelete="CASCADE"),
+            nullable=False,
+            unique=True,
+        ),
+        Column("kind", String(40), nullable=False),
+        Column("domain", Text, nullable=False),
+        Column("source_project_hash", String(64), nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("last_synced_at", UTCDateTime, nullable=False),
+        UniqueConstraint("kind", "domain", "source_project_hash", name="uq_sync_sources_source"),
+    )
+    rows = Table(
+        "sync_rows",
+        md,
+        Column(
+            "source_id",
+            Integer,
+            ForeignKey("sync_sources.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("branch_name", String(200), primary_key=True),
+        Column("data_hash", String(64), primary_key=True),
+        Column("source_label_hash", String(64), nullable=False),
+        Column("source_edited", String(64), nullable=False),
+        Column("local_version", Integer, nullable=False),
+    )
+    sources.create(conn)
+    rows.create(conn)
