@@ -48,6 +48,19 @@ def sync_encord_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would change; write nothing.")
     ] = False,
+    download_media: Annotated[
+        bool,
+        typer.Option(
+            "--download-media", help="Download the media of new data units (http(s) links)."
+        ),
+    ] = False,
+    media_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--media-dir",
+            help="Folder for --download-media (default: media/<project hash> in a folder store).",
+        ),
+    ] = None,
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -57,11 +70,26 @@ def sync_encord_command(
     touches a branch that exists only here.
     """
     from predscope.services.sync.encord import sync_encord
+    from predscope.services.sync.media import default_media_dir
 
     text = _read_private_key(key)
+    if media_dir is not None and not download_media:
+        raise InvalidArgumentsError("sync encord: --media-dir is for --download-media - add it")
     with cli_store(store) as st, terminal_progress(show_progress(as_json)) as progress:
+        folder = None
+        if download_media:
+            folder = (
+                media_dir.expanduser() if media_dir else default_media_dir(st.url, project_hash)
+            )
         report = sync_encord(
-            st, project_hash, text, domain=domain, into=into, dry_run=dry_run, progress=progress
+            st,
+            project_hash,
+            text,
+            domain=domain,
+            into=into,
+            dry_run=dry_run,
+            media_dir=folder,
+            progress=progress,
         )
     if as_json:
         print_json(report.to_dict())
@@ -79,6 +107,10 @@ def sync_encord_command(
         console.print("  the ontology changed at the source and was updated")
     if report.gone_at_source:
         console.print(f"  {len(report.gone_at_source)} rows are no longer at the source; kept here")
+    if report.media_folder:
+        console.print(f"  {report.media_downloaded} media files in {report.media_folder}")
+    for link in report.media_not_downloaded:
+        console.print(f"  not downloaded: {link}")
     for unit in report.skipped_units:
         console.print(f"  not synced: {unit}")
 

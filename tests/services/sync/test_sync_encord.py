@@ -116,8 +116,8 @@ def _drop_first_object(location: str, project_hash: str, branch: str) -> str:
         return row.data_hash
 
 
-def test_first_sync_copies_every_branch_row_for_row(source: Source, tmp_path: Path) -> None:
-    target = str(tmp_path / "target")
+def test_first_sync_copies_every_branch_row_for_row(source: Source, store_url: str) -> None:
+    target = store_url  # SQLite and PostgreSQL
     with open_store(target) as store:
         report = sync_encord(store, source.project_hash, source.key_text, domain=source.url)
     assert report.first_sync and report.branches == ["main", *sorted(BRANCHES)]
@@ -149,8 +149,8 @@ def test_first_sync_copies_every_branch_row_for_row(source: Source, tmp_path: Pa
         assert units == {}  # nothing more than the source holds
 
 
-def test_a_second_sync_moves_only_the_changed_row(source: Source, tmp_path: Path) -> None:
-    target = str(tmp_path / "target")
+def test_a_second_sync_moves_only_the_changed_row(source: Source, store_url: str) -> None:
+    target = store_url  # SQLite and PostgreSQL
     with open_store(target) as store:
         sync_encord(store, source.project_hash, source.key_text, domain=source.url)
     before = versions(target)
@@ -191,9 +191,9 @@ def test_a_branch_that_exists_only_locally_survives(source: Source, tmp_path: Pa
 
 
 def test_a_row_edited_on_both_sides_is_refused_and_nothing_written(
-    source: Source, tmp_path: Path
+    source: Source, store_url: str
 ) -> None:
-    target = str(tmp_path / "target")
+    target = store_url
     with open_store(target) as store:
         sync_encord(store, source.project_hash, source.key_text, domain=source.url)
     branch = BRANCHES[1]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from predscope.exceptions import SyncConflictError
@@ -29,6 +30,7 @@ from predscope.services.imports.options import ImportOptions
 from predscope.services.progress import Progress, progress_steps
 from predscope.services.projects import ontology_to_dict
 from predscope.services.rows import paused_gc
+from predscope.services.sync.media import download_media, media_count
 from predscope.services.sync.source import ENCORD_DOMAIN, EncordSource, SourceRow
 from predscope.store import sync as sync_repo
 from predscope.store.records import DATA_TYPES, NewDataUnit, NewImage
@@ -59,8 +61,11 @@ class SyncReport:
     classifications: int = 0
     data_units_added: int = 0
     ontology_updated: bool = False
-    gone_at_source: list[str] = field(default_factory=list)  # rows kept, "branch/data title"
+    gone_at_source: list[str] = field(default_factory=list)  # rows kept, "branch/data hash"
     skipped_units: list[str] = field(default_factory=list)  # not registered, with the reason
+    media_folder: str | None = None  # where --download-media put the files
+    media_downloaded: int = 0
+    media_not_downloaded: list[str] = field(default_factory=list)  # links that are not URLs
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,10 +86,12 @@ def sync_encord(
     domain: str = ENCORD_DOMAIN,
     into: str | None = None,
     dry_run: bool = False,
+    media_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> SyncReport:
     """Sync ``project_hash`` from ``domain`` into the store; ``private_key`` is the text of an
-    OpenSSH Ed25519 private key the source accepts. ``into`` is the local project's title."""
+    OpenSSH Ed25519 private key the source accepts. ``into`` is the local project's title. With
+    ``media_dir``, the media of the data units this sync adds are downloaded there."""
     source = EncordSource(private_key, project_hash, domain)
     ontology = ontology_to_dict(source.ontology())
     with progress_steps(progress, "listing the source's label rows", None) as advance:
@@ -94,6 +101,7 @@ def sync_encord(
     with store.read() as conn:
         local, link = _target(conn, source, title)
         plan = _plan(conn, link, local, listed)
+        known = _unit_hashes(conn, local)
     report = SyncReport(
         project=local.title if local else title,
         project_hash=local.project_hash if local else project_hash,
@@ -112,7 +120,13 @@ def sync_encord(
         progress, f"fetching {len(plan.fetch)} label rows", len(plan.fetch)
     ) as step:
         documents = source.fetch(plan.fetch, step)
-    units = _new_units(listed, documents, report)
+    units = [u for u in _new_units(listed, documents, report) if u.data_hash not in known]
+    if media_dir is not None and units:
+        report.media_folder = str(media_dir)
+        total = media_count(units)
+        with progress_steps(progress, f"downloading {total} media files", total) as step:
+            units = download_media(units, media_dir, step, report.media_not_downloaded)
+        report.media_downloaded = total - len(report.media_not_downloaded)
     with paused_gc(), store.begin() as conn:
         _write(conn, source, title, ontology, plan, documents, units, report)
     return report
@@ -142,6 +156,12 @@ def _target(
             "project it did not make"
         )
     return None, None
+
+
+def _unit_hashes(conn: Connection, project: ProjectRecord | None) -> set[str]:
+    from predscope.store.data_units import unit_keys
+
+    return set() if project is None else {k.data_hash for k in unit_keys(conn, project.id)}
 
 
 def _marker(row: SourceRow) -> tuple[str, str]:
@@ -270,7 +290,7 @@ def _write(
     units: Sequence[NewDataUnit],
     report: SyncReport,
 ) -> None:
-    from predscope.store.data_units import add_data_units, unit_keys
+    from predscope.store.data_units import add_data_units
     from predscope.store.label_rows import list_row_metadata
     from predscope.store.projects import (
         create_project,
@@ -296,7 +316,7 @@ def _write(
         if project.ontology != ontology:
             project = update_ontology(conn, project.id, ontology)
     report.project, report.project_hash = project.title, project.project_hash
-    known = {k.data_hash for k in unit_keys(conn, project.id)}
+    known = _unit_hashes(conn, project)
     added = add_data_units(conn, project.id, [u for u in units if u.data_hash not in known])
     report.data_units_added = len(added)
     fetched = [r for r in plan.fetch if r.key in documents]
