@@ -280,3 +280,42 @@ def test_the_command_syncs_and_says_what_it_did(source: Source, tmp_path: Path) 
     missing = _cli(*base, "--key", str(tmp_path / "nope"), "--json")
     assert missing.returncode == 1
     assert json.loads(missing.stdout)["error"]["code"] == "invalid_arguments"
+
+
+def test_every_shape_and_classification_syncs_exactly(tmp_path: Path) -> None:
+    """Boxes, rotated boxes, polygons, polylines, points, skeletons, bitmasks, nested answers and
+    classifications on an image, and a tracked box with frame-range classifications on a video."""
+    from tests.sdk.test_sdk_shapes_round_trip import _fill_image, _loaded
+    from tests.server.encord.test_sdk_rows import _project, _track
+
+    folder = tmp_path / "source"
+    with Client(folder) as client:
+        project = _project(client)
+        rows = _loaded(project, "main")
+        _fill_image(rows["chelsea.png"])
+        _track(rows["clip.mp4"])
+        with project.create_bundle() as bundle:
+            for row in rows.values():
+                row.save(bundle=bundle)
+        project_hash = project.project_hash
+    key = make_key_pair(tmp_path / "keys")
+    with open_store(str(folder)) as store:
+        add_key(store, key.public_line, user_email="s@example.com", projects=[project_hash])
+    target = str(tmp_path / "target")
+    with live_server(str(folder), tmp_path / "server-tmp") as server, open_store(target) as store:
+        text = key.private_path.read_text(encoding="ascii")
+        report = sync_encord(store, project_hash, text, domain=server.url)
+    assert report.rows_fetched == 2 and report.skipped_units == []
+    expected, got = content(str(folder), "audit-shapes"), content(target, "audit-shapes")
+    # The video was registered by size alone; the server names its MIME type and a null link for
+    # the SDK, which reads both keys (wire.complete_units), so the copy holds them: nothing else.
+    for key, doc in got.items():
+        for unit_hash, unit in doc["data_units"].items():
+            given = expected[key]["data_units"][unit_hash]
+            added = {k: unit.pop(k) for k in list(unit) if k not in given}
+            assert added in ({}, {"data_link": None, "data_type": "video/mp4"})
+    assert got == expected
+    [image] = [d for d in expected.values() if d["data_title"] == "chelsea.png"]
+    shapes = {o["shape"] for u in image["data_units"].values() for o in u["labels"]["objects"]}
+    assert {"bounding_box", "rotatable_bounding_box", "polygon", "polyline", "point", "skeleton",
+            "bitmask"} <= shapes  # fmt: skip
