@@ -20,7 +20,7 @@ def resampled_ap(
     d_img: NDArray[np.int64],
     d_rank: NDArray[np.int64],
     d_score: NDArray[np.float64],
-    codes: NDArray[np.int8],
+    codes_dt: NDArray[np.int8],
     npig: NDArray[np.int64],
     max_det: int,
     rec_thrs: NDArray[np.float64],
@@ -32,11 +32,11 @@ def resampled_ap(
     b, whose image multiplicities are ``weights[b]``; NaN if no class has GT in it.
     ``per_class[b, k]`` = class k's AP in that resample (NaN where it has no GT).
 
-    ``codes`` is [T, Nd] (area range "all"), ``npig`` [images, K] non-ignored GT counts,
+    ``codes_dt`` is [Nd, T] (area range "all"), ``npig`` [images, K] non-ignored GT counts,
     ``order[cat_bounds[k]:cat_bounds[k+1]]`` category k's detections in global score order.
     """
     eps = np.spacing(1.0)
-    num_t = codes.shape[0]
+    num_t = codes_dt.shape[1]
     num_r = rec_thrs.shape[0]
     num_k = cat_bounds.shape[0] - 1
     for b in numba.prange(weights.shape[0]):
@@ -82,36 +82,44 @@ def resampled_ap(
                                 e += 1
                     u = v
                 p = q
-            rc = np.empty(size)
-            pr = np.empty(size)
+            # One pass over the expanded detections for all thresholds at once: ``codes_dt``
+            # is [Nd, T], so each detection's ten codes are one contiguous read.
+            rc = np.empty((num_t, size))
+            pr = np.empty((num_t, size))
+            tp = np.zeros(num_t, dtype=np.int64)
+            fp = np.zeros(num_t, dtype=np.int64)
+            for i in range(size):
+                d = exp[i]
+                for t in range(num_t):
+                    c = codes_dt[d, t]
+                    if c == 1:
+                        tp[t] += 1
+                    elif c == 0:
+                        fp[t] += 1
+                    tpf = float(tp[t])
+                    rc[t, i] = tpf / n_pos
+                    pr[t, i] = tpf / (float(fp[t]) + tpf + eps)
             cls_sum = 0.0
             for t in range(num_t):
-                tp = 0
-                fp = 0
-                for i in range(size):
-                    c = codes[t, exp[i]]
-                    if c == 1:
-                        tp += 1
-                    elif c == 0:
-                        fp += 1
-                    tpf = float(tp)
-                    rc[i] = tpf / n_pos
-                    pr[i] = tpf / (float(fp) + tpf + eps)
+                rct = rc[t]
+                prt = pr[t]
                 for i in range(size - 1, 0, -1):
-                    if pr[i] > pr[i - 1]:
-                        pr[i - 1] = pr[i]
-                for r in range(num_r):
+                    if prt[i] > prt[i - 1]:
+                        prt[i - 1] = prt[i]
+                left = 0
+                for r in range(num_r):  # thresholds ascend, so the search only moves right
                     x = rec_thrs[r]
-                    left = 0
                     right = size
                     while left < right:
                         mid = (left + right) >> 1
-                        if rc[mid] < x:
+                        if rct[mid] < x:
                             left = mid + 1
                         else:
                             right = mid
                     if left < size:
-                        cls_sum += pr[left]
+                        cls_sum += prt[left]
+                    else:
+                        break
             per_class[b, k] = cls_sum / (num_t * num_r)
             total += per_class[b, k]
         out[b] = total / valid if valid else np.nan

@@ -100,7 +100,7 @@ def resampled_aps(
         np.ascontiguousarray(dt.image[st.d_index]),
         st.d_rank,
         st.d_score,
-        np.ascontiguousarray(st.codes[a]),
+        np.ascontiguousarray(st.codes[a].T),
         npig,
         int(p.max_dets[-1]),
         p.rec_thrs,

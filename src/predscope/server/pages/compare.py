@@ -61,7 +61,8 @@ def compare_page(
             f"project {record.title!r}: comparing needs two analysed prediction sets; "
             f"analysed: {', '.join(names) or 'none'}"
         )
-    choose_set(store, record, second, against)  # a clear error when B is not analysed
+    if second not in names:  # the same clear error as for A (the listing is not read twice)
+        choose_set(store, record, second, against)
     t = iou_of(iou)
     doc = compare_prediction_sets(
         store,
