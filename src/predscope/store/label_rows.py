@@ -78,6 +78,18 @@ def _records(conn: Connection, query: Select[Any], placeholder_branch: str) -> l
     return out
 
 
+def branch_summary(conn: Connection, project_id: int, branch_name: str) -> tuple[Any, ...]:
+    """(rows, version sum, id sum, newest edit) of a branch, from ``ix_label_rows_markers``
+    alone: every write raises a row's version and every new row takes a new id and a new edit
+    time, so a change to the branch changes this summary."""
+    r = label_rows.c
+    query = select(
+        func.count(), func.sum(r.version), func.sum(r.id), func.max(r.last_edited_at)
+    ).where(r.project_id == project_id, r.branch_name == branch_name)
+    row = conn.execute(query).one()
+    return tuple(row)
+
+
 def list_row_metadata(
     conn: Connection,
     project_id: int,

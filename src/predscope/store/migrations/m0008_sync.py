@@ -1,10 +1,15 @@
-"""Version 8: where a synced project came from, and what each of its rows was at the last sync.
+"""Version 8: where a synced project came from, what each of its rows was at the last sync, and
+an index that summarises a branch's rows without reading them.
 
 Frozen on purpose (see m0001). ``sync_sources`` links a local project to one project on an
 Encord-compatible server (its domain and project hash); ``sync_rows`` holds, per branch and data
 unit, the source row's label hash and edit time as last fetched, and the local row's version
 right after that sync: a later sync fetches only rows whose source marker moved, and refuses to
 overwrite a row edited locally since.
+
+``ix_label_rows_markers`` (project, branch, version, edit time) answers the count, version sum,
+id sum and newest edit of a branch from the index alone: the key under which a branch's
+fingerprint is cached, so pages learn whether a prediction set is stale without reading every row.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from sqlalchemy import (
     Column,
     Connection,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -27,6 +33,11 @@ from predscope.store.types import UTCDateTime
 def upgrade(conn: Connection) -> None:
     md = MetaData()
     Table("projects", md, autoload_with=conn)
+    label_rows = Table("label_rows", md, autoload_with=conn)
+    c = label_rows.c
+    Index("ix_label_rows_markers", c.project_id, c.branch_name, c.version, c.last_edited_at).create(
+        conn
+    )
     sources = Table(
         "sync_sources",
         md,
