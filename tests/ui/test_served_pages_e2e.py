@@ -234,7 +234,7 @@ def test_compare_shows_the_apis_deltas_and_changed_objects(page: Any, site: Site
 def test_starting_an_analysis_follows_it_to_the_summary(page: Any, site: Site) -> None:
     _open(page, site.page(""))
     page.locator("[data-testid='actions'] button", has_text="Analyse rapidocr-1.4.4").click()
-    page.wait_for_url("**/summary?set=rapidocr-1.4.4", timeout=60_000)
+    page.wait_for_url("**/summary?set=rapidocr-1.4.4", timeout=180_000)  # a busy CI machine
     page.wait_for_selector("body[data-ready='true']")
     assert page.locator("[data-testid='card-map']").count() == 1
 
