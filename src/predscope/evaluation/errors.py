@@ -75,6 +75,11 @@ class TideResult:
     gt_best_dt_any: IntArray  # that detection row, -1
     counts: dict[str, int]
     dap: dict[str, float]
+    # precision[0, :, :, 0, 0] ([R, K]) of the evaluation at fg_iou, before and after fixing each
+    # type (the latter only with dAP): what ``combine_dap`` needs to average classes measured
+    # by different metrics as one category set
+    precision: FloatArray | None = None
+    fixed_precision: dict[str, FloatArray] | None = None
 
 
 def single_threshold_params(params: CocoParams | None, iou_thr: float) -> CocoParams:
@@ -198,11 +203,11 @@ def _fixed_ap(
     partner: IntArray,
     gt_err: NDArray[np.int8],
     gt_used: NDArray[np.bool_],
-) -> float:
-    """AP after fixing every error of ``kind`` (and nothing else)."""
+) -> CocoEvaluation:
+    """The evaluation after fixing every error of ``kind`` (and nothing else)."""
     if kind == ErrorType.MISSED:
         keep = np.flatnonzero(gt_err != ErrorType.MISSED)
-        return evaluate_coco(take_ground_truth(gt, keep), dt, p).stats["AP"]
+        return evaluate_coco(take_ground_truth(gt, keep), dt, p)
     if kind in (ErrorType.LOCALISATION, ErrorType.CLASSIFICATION):
         win, lose = _winners(kind, dt_err, partner, dt.score, gt_used)
         drop = np.zeros(dt.num_detections, np.bool_)
@@ -214,13 +219,13 @@ def _fixed_ap(
             fixed = gt_as_detections(gt, partner[win], dt.score[win])
             order = np.argsort(np.concatenate((np.flatnonzero(~drop), win)), kind="stable")
             both = concat_detections([rest, fixed])
-            return evaluate_coco(gt, take_detections(both, order), p).stats["AP"]
+            return evaluate_coco(gt, take_detections(both, order), p)
         cat = dt.category.copy()
         cat[win] = gt.category[partner[win]]  # the right class, geometry unchanged
         keep = np.flatnonzero(~drop)
-        return evaluate_coco(gt, take_detections(dt, keep, category=cat[keep]), p).stats["AP"]
+        return evaluate_coco(gt, take_detections(dt, keep, category=cat[keep]), p)
     keep = np.flatnonzero(dt_err != kind)  # duplicate, background, both: suppressed
-    return evaluate_coco(gt, take_detections(dt, keep), p).stats["AP"]
+    return evaluate_coco(gt, take_detections(dt, keep), p)
 
 
 def tide_errors(
@@ -279,10 +284,13 @@ def tide_errors(
     counts["missed"] = int(np.count_nonzero(gt_err == ErrorType.MISSED))
     ap = ev.stats["AP"]
     dap: dict[str, float] = {}
+    fixed_precision: dict[str, FloatArray] = {}
     if with_dap:
         for kind, key in ERROR_KEYS.items():
-            fixed = _fixed_ap(gt, dt, p, kind, dt_err, partner, gt_err, gt_used)
+            fixed_ev = _fixed_ap(gt, dt, p, kind, dt_err, partner, gt_err, gt_used)
+            fixed = fixed_ev.stats["AP"]
             dap[key] = max(fixed - ap, 0.0) if ap >= 0 and fixed >= 0 else 0.0
+            fixed_precision[key] = fixed_ev.precision[0, :, :, 0, 0]
     return TideResult(
         fg_iou=float(fg_iou),
         bg_iou=float(bg_iou),
@@ -298,4 +306,39 @@ def tide_errors(
         gt_best_dt_any=gt_arg,
         counts=counts,
         dap=dap,
+        precision=ev.precision[0, :, :, 0, 0],
+        fixed_precision=fixed_precision if with_dap else None,
     )
+
+
+def combine_dap(parts: list[TideResult], owner: IntArray) -> tuple[float, dict[str, float]]:
+    """AP at fg_iou and dAP over classes measured by different metrics, as one category set.
+
+    ``parts[g]`` evaluated the classes with ``owner[k] == g`` (every class index present in
+    each, the others without ground truth); class k's precision column comes from its part, and
+    AP is the mean of the valid entries over all classes, as COCO averages one category set.
+    """
+    if len(parts) == 1:
+        return parts[0].ap, dict(parts[0].dap)
+
+    def pick(columns: list[FloatArray]) -> FloatArray:
+        out = columns[0].copy()
+        for g, col in enumerate(columns):
+            out[:, owner == g] = col[:, owner == g]
+        return out
+
+    def mean(values: FloatArray) -> float:
+        valid = values[values > -1]
+        return -1.0 if valid.size == 0 else float(np.mean(valid))
+
+    base = [p.precision for p in parts]
+    if any(b is None for b in base):
+        raise EvaluationError("combine_dap: every part needs its precision")
+    ap = mean(pick([b for b in base if b is not None]))
+    dap: dict[str, float] = {}
+    fixed_parts = [p.fixed_precision for p in parts]
+    if all(f for f in fixed_parts):
+        for key in ERROR_KEYS.values():
+            fixed = mean(pick([f[key] for f in fixed_parts if f]))
+            dap[key] = max(fixed - ap, 0.0) if ap >= 0 and fixed >= 0 else 0.0
+    return ap, dap

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from predscope.evaluation.coco_eval import evaluate_coco
-from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth, RleMasks
+from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth, IntArray, RleMasks
 from predscope.evaluation.params import CocoParams
 from predscope.evaluation.results import CocoEvaluation, Outcome
 from predscope.exceptions import InvalidArgumentsError
@@ -29,6 +29,7 @@ from predscope.services.analysis.inputs import (
     frame_table,
     read_branch,
 )
+from predscope.services.analysis.kinds import AREA_SHAPES, group_params
 from predscope.services.branches import require_branch
 from predscope.store.branches import MAIN_BRANCH
 from predscope.store.engine import Store
@@ -150,39 +151,106 @@ def _check_iou_type(iou_type: str) -> IouKind:
     return "bbox" if iou_type == "bbox" else "segm"
 
 
-def _masks(columns: BranchColumns) -> RleMasks | None:
+def _masks(columns: BranchColumns, rows: IntArray | None = None) -> RleMasks | None:
+    count = columns.image.size if rows is None else rows.size
+    if count == 0:  # no objects: empty geometry satisfies every kind
+        return RleMasks(size=np.zeros((0, 2), dtype=np.int64))
     if columns.masks is None:
         return None
-    size = np.array([m["size"] for m in columns.masks], dtype=np.int64).reshape(-1, 2)
-    return RleMasks(size=size, counts=tuple(m["counts"] for m in columns.masks))
+    picked = columns.masks if rows is None else [columns.masks[i] for i in rows.tolist()]
+    found = [m for m in picked if m is not None]
+    if len(found) != len(picked):
+        return None
+    size = np.array([m["size"] for m in found], dtype=np.int64).reshape(-1, 2)
+    return RleMasks(size=size, counts=tuple(m["counts"] for m in found))
+
+
+def _rows(values: Any, rows: IntArray | None) -> Any:
+    return values if rows is None or values is None else values[rows]
+
+
+def _rotated(columns: BranchColumns, rows: IntArray | None) -> Any:
+    count = columns.image.size if rows is None else rows.size
+    if count == 0:
+        return np.zeros((0, 5), dtype=np.float64)
+    return _rows(columns.rotated, rows)
 
 
 def ground_truth_inputs(
-    columns: BranchColumns, frames: FrameTable, cats: CategoryTable
+    columns: BranchColumns,
+    frames: FrameTable,
+    cats: CategoryTable,
+    rows: IntArray | None = None,
 ) -> CocoGroundTruth:
+    """The engine's ground truth of ``columns`` (or of its ``rows``), on every class of ``cats``."""
     return CocoGroundTruth(
         num_images=len(frames.keys),
         category_ids=cats.feature_hashes,
-        image=columns.image,
-        category=columns.category,
-        bbox=columns.bbox,
-        area=columns.area,
-        iscrowd=columns.iscrowd,
+        image=_rows(columns.image, rows),
+        category=_rows(columns.category, rows),
+        bbox=_rows(columns.bbox, rows),
+        area=_rows(columns.area, rows),
+        iscrowd=_rows(columns.iscrowd, rows),
         category_names=cats.names,
         image_ids=frames.keys,
-        masks=_masks(columns),
+        masks=_masks(columns, rows),
+        rotated=_rotated(columns, rows),
     )
 
 
-def detection_inputs(columns: BranchColumns) -> CocoDetections:
+def detection_inputs(columns: BranchColumns, rows: IntArray | None = None) -> CocoDetections:
+    """The engine's detections of ``columns`` (or of its ``rows``)."""
     return CocoDetections(
-        image=columns.image,
-        category=columns.category,
-        bbox=columns.bbox,
-        area=columns.area,
-        score=columns.score,
-        masks=_masks(columns),
+        image=_rows(columns.image, rows),
+        category=_rows(columns.category, rows),
+        bbox=_rows(columns.bbox, rows),
+        area=_rows(columns.area, rows),
+        score=_rows(columns.score, rows),
+        masks=_masks(columns, rows),
+        rotated=_rotated(columns, rows),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class KindGroup:
+    """The classes one metric kind measures: their objects' rows and the engine's inputs."""
+
+    kind: str
+    params: CocoParams
+    classes: tuple[int, ...]  # the category indices this kind measures
+    gt_rows: IntArray
+    dt_rows: IntArray
+    ground_truth: CocoGroundTruth
+    detections: CocoDetections
+
+
+def kind_groups(
+    gt_cols: BranchColumns, dt_cols: BranchColumns, frames: FrameTable, cats: CategoryTable
+) -> list[KindGroup]:
+    """One group per metric kind of ``cats``, in order of the kind's first class.
+
+    Each group's inputs keep every class (global category indices) but only the objects of its
+    own classes, so the other classes have no ground truth there and accumulate to -1.
+    """
+    groups: list[KindGroup] = []
+    kinds = list(cats.kinds)
+    for kind in dict.fromkeys(kinds):
+        mine = np.array([k == kind for k in kinds], dtype=np.bool_)
+        g_rows = np.flatnonzero(mine[gt_cols.category]).astype(np.int64)
+        d_rows = np.flatnonzero(mine[dt_cols.category]).astype(np.int64)
+        whole = len(set(kinds)) == 1
+        groups.append(
+            KindGroup(
+                kind=kind,
+                params=group_params(kind, kinds),
+                classes=tuple(int(k) for k in np.flatnonzero(mine)),
+                gt_rows=g_rows,
+                dt_rows=d_rows,
+                ground_truth=ground_truth_inputs(gt_cols, frames, cats, None if whole else g_rows),
+                detections=detection_inputs(dt_cols, None if whole else d_rows),
+            )
+        )
+    return groups
 
 
 def branch_inputs(
@@ -202,12 +270,12 @@ def branch_inputs(
     record = _project(store, project)
     kind = _check_iou_type(iou_type)
     is_gt = branch_name == MAIN_BRANCH if ground_truth is None else ground_truth
-    cats = category_table(record)
+    cats = category_table(record, kind, AREA_SHAPES)
     with store.read() as conn:
         require_branch(conn, record, branch_name, allow_empty_main=False)
         records = branch_records(conn, record, branch_name)
         table = frames or frame_table(records)
-        columns = read_branch(conn, record, records, table, cats, kind, ground_truth=is_gt)
+        columns = read_branch(conn, record, records, table, cats, ground_truth=is_gt)
     if is_gt:
         return ground_truth_inputs(columns, table, cats)
     return detection_inputs(columns)
@@ -235,15 +303,15 @@ def evaluate_branch(
             f"evaluate branch: branch {branch_name!r} is also the ground-truth branch - pick a "
             "prediction branch"
         )
-    cats = category_table(record)
+    cats = category_table(record, kind, AREA_SHAPES)
     with store.read() as conn:
         require_branch(conn, record, gt_branch, allow_empty_main=False)
         require_branch(conn, record, branch_name, allow_empty_main=False)
         gt_records = branch_records(conn, record, gt_branch)
         frames = frame_table(gt_records)
-        gt_cols = read_branch(conn, record, gt_records, frames, cats, kind, ground_truth=True)
+        gt_cols = read_branch(conn, record, gt_records, frames, cats, ground_truth=True)
         dt_records = branch_records(conn, record, branch_name)
-        dt_cols = read_branch(conn, record, dt_records, frames, cats, kind, ground_truth=False)
+        dt_cols = read_branch(conn, record, dt_records, frames, cats, ground_truth=False)
     gt = ground_truth_inputs(gt_cols, frames, cats)
     dt = detection_inputs(dt_cols)
     evaluation = evaluate_coco(gt, dt, params or CocoParams.default(kind))

@@ -11,12 +11,15 @@ Rules (the same for ground truth and predictions, so both share one image index)
   score between images are broken by this order, as pycocotools breaks them by image id; a COCO
   dataset registered in image-id order therefore evaluates exactly as pycocotools does.
 * Categories: the ontology's top-level objects of shape bounding_box, rotatable_bounding_box,
-  polygon or bitmask, in ontology order. Other objects (points, polylines, ...) are skipped.
+  polygon or bitmask, in ontology order, each with the metric kind that measures it
+  (``kinds.metric_kind``). Other objects (points, ...) are skipped.
 * Pixels: normalised value x frame size, then the shortest decimal that normalises back to the
   stored value, so a COCO value such as 12.34 px survives the round trip bit-exactly.
 * bbox: the box; a rotatable box's axis-aligned hull; a polygon's coordinate extent; a
-  bitmask's ``toBbox``. Masks (segm): a box or rotated box as its polygon, polygons rasterised
-  with ``pycocotools.mask.frPyObjects`` (parts united, holes removed), bitmasks converted exactly.
+  bitmask's ``toBbox``. Masks (objects of classes measured by ``segm``): a box or rotated box as
+  its polygon, polygons rasterised with ``pycocotools.mask.frPyObjects`` (parts united, holes
+  removed), bitmasks converted exactly. Rotated boxes (``rotated``): pixel x, y, w, h of the
+  unrotated box and theta.
 * Ground truth imported from COCO: ``area``, ``iscrowd`` and the original ``bbox`` the
   importer kept under the entry's ``coco`` key are used as pycocotools uses the file's (editing
   the geometry drops them). Otherwise, and always for predictions (pycocotools' ``loadRes``
@@ -29,26 +32,26 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from pycocotools import mask as mask_utils
 from sqlalchemy import Connection
 
+from predscope.evaluation.params import IouType
 from predscope.exceptions import InvalidArgumentsError, LabelRowError
 from predscope.objects.bitmask import rle_string_to_coco_rle
 from predscope.objects.ontology_structure import OntologyStructure
+from predscope.services.analysis.kinds import EVAL_SHAPES, IouOption, metric_kind
 from predscope.services.rows import paused_gc
 from predscope.store import label_rows as row_repo
 from predscope.store.records import ProjectRecord, RowRecord
 
-IouKind = Literal["bbox", "segm"]
 FrameKey = tuple[str, int]
 Attributes = tuple[tuple[str, str], ...]
 FloatArray = NDArray[np.float64]
 
-EVAL_SHAPES = ("bounding_box", "rotatable_bounding_box", "polygon", "bitmask")
 _CHUNK = 500
 
 
@@ -71,6 +74,7 @@ class CategoryTable:
     names: tuple[str, ...]
     shapes: tuple[str, ...]
     index: Mapping[str, int]
+    kinds: tuple[IouType, ...] = ()  # the metric measuring each class (``kinds.metric_kind``)
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,28 +88,34 @@ class BranchColumns:
     iscrowd: NDArray[np.bool_]
     score: FloatArray
     object_hashes: tuple[str, ...]
-    masks: tuple[dict[str, Any], ...] | None
+    masks: tuple[dict[str, Any] | None, ...] | None  # per row; None where the class is not segm
     attributes: tuple[Attributes, ...] = ()  # nested attribute answers per row (for slicing)
+    rotated: FloatArray | None = None  # (N, 5) pixel [x, y, w, h, theta]; rows of rotated classes
 
 
-def category_table(project: ProjectRecord) -> CategoryTable:
+def category_table(
+    project: ProjectRecord, iou_type: IouOption = "auto", shapes_in: Sequence[str] = EVAL_SHAPES
+) -> CategoryTable:
+    """The evaluated classes (top-level objects whose shape is in ``shapes_in``) and their kinds."""
     ontology = OntologyStructure.from_dict(project.ontology)
     hashes: list[str] = []
     names: list[str] = []
     shapes: list[str] = []
+    kinds: list[IouType] = []
     for obj in ontology.objects:
         shape = str(getattr(obj.shape, "value", obj.shape))
-        if shape in EVAL_SHAPES:
+        if shape in shapes_in:
             hashes.append(obj.feature_node_hash)
             names.append(obj.name)
             shapes.append(shape)
+            kinds.append(metric_kind(shape, iou_type))
     if not hashes:
         raise InvalidArgumentsError(
             f"project {project.title!r}: its ontology has no bounding_box, rotatable_bounding_box, "
             "polygon or bitmask object, so there is nothing to evaluate - add such objects"
         )
     index = {h: i for i, h in enumerate(hashes)}
-    return CategoryTable(tuple(hashes), tuple(names), tuple(shapes), index)
+    return CategoryTable(tuple(hashes), tuple(names), tuple(shapes), index, tuple(kinds))
 
 
 def frame_table(records: Sequence[RowRecord]) -> FrameTable:
@@ -195,10 +205,12 @@ class _Collector:
     only other shapes keep their geometry dict for per-object work.
     """
 
-    def __init__(self, frames: FrameTable, cats: CategoryTable, iou_type: IouKind, gt: bool):
-        self.frames, self.iou_type, self.gt = frames, iou_type, gt
+    def __init__(self, frames: FrameTable, cats: CategoryTable, gt: bool):
+        self.frames, self.gt = frames, gt
         self.targets = {h: (i, _KIND[cats.shapes[i]]) for h, i in cats.index.items()}
         self.shapes = cats.shapes
+        self.segm = np.array([k == "segm" for k in cats.kinds], dtype=np.bool_)
+        self.rotated = np.array([k == "rotated" for k in cats.kinds], dtype=np.bool_)
         self.image: list[int] = []
         self.category: list[int] = []
         self.kind: list[int] = []
@@ -260,18 +272,27 @@ class _Collector:
             size = np.stack([width[boxes], height[boxes]] * 2, axis=1)
             bbox[boxes] = to_pixels(raw, size)
             area[boxes] = bbox[boxes, 2] * bbox[boxes, 3]
-        masks: list[dict[str, Any]] | None = None
-        if self.iou_type == "segm":
-            masks = [{} for _ in range(n)]
-            for i in np.flatnonzero(kind == 0).tolist():
+        category = np.array(self.category, dtype=np.int64)
+        want_mask = self.segm[category] if n else np.zeros(0, dtype=np.bool_)
+        masks: list[dict[str, Any] | None] | None = None
+        if want_mask.any():
+            masks = [None] * n
+            for i in np.flatnonzero((kind == 0) & want_mask).tolist():
                 masks[i] = _polygon_rle([_box_ring(bbox[i])], [], int(height[i]), int(width[i]))
+        rotated: FloatArray | None = None
+        if n and self.rotated[category].any():
+            rotated = np.zeros((n, 5), dtype=np.float64)
         for i, k, geometry in self.other:
             w, h = int(width[i]), int(height[i])
+            rle: dict[str, Any] | None = None
             if k == 1:
-                ring = _rotated_ring(bbox[i], float(geometry.get("theta", 0.0)))
+                theta = float(geometry.get("theta", 0.0))
+                if rotated is not None:
+                    rotated[i] = [*bbox[i].tolist(), theta]
+                ring = _rotated_ring(bbox[i], theta)
                 xs, ys = ring[0::2], ring[1::2]
                 bbox[i] = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
-                rle = _polygon_rle([ring], [], h, w) if masks is not None else None
+                rle = _polygon_rle([ring], [], h, w) if want_mask[i] else None
             elif k == 2:
                 bbox[i], area[i], rle = _polygon_geometry(geometry, w, h)
             else:
@@ -281,7 +302,7 @@ class _Collector:
                 coco = {"size": rle["size"], "counts": _bytes(rle["counts"])}
                 bbox[i] = mask_utils.toBbox(coco)
                 area[i] = float(mask_utils.area(coco))
-            if masks is not None and rle is not None:
+            if masks is not None and rle is not None and want_mask[i]:
                 masks[i] = rle
         crowd = np.zeros(n, dtype=np.bool_)
         for i, stored_area, is_crowd, stored_box in self.extras:
@@ -292,7 +313,7 @@ class _Collector:
             crowd[i] = is_crowd
         return BranchColumns(
             image=image,
-            category=np.array(self.category, dtype=np.int64),
+            category=category,
             bbox=bbox,
             area=area,
             iscrowd=crowd,
@@ -300,6 +321,7 @@ class _Collector:
             object_hashes=tuple(self.hashes),
             attributes=tuple(self.attrs),
             masks=None if masks is None else tuple(masks),
+            rotated=rotated,
         )
 
 
@@ -367,12 +389,13 @@ def read_branch(
     records: Sequence[RowRecord],
     frames: FrameTable,
     cats: CategoryTable,
-    iou_type: IouKind,
     *,
     ground_truth: bool,
 ) -> BranchColumns:
-    """Every evaluated object of the rows in ``records`` (one branch), documents read in chunks."""
-    collector = _Collector(frames, cats, iou_type, ground_truth)
+    """Every evaluated object of the rows in ``records`` (one branch), documents read in chunks.
+
+    Each object gets the geometry its class's metric kind (``cats.kinds``) needs."""
+    collector = _Collector(frames, cats, ground_truth)
     present = [r for r in records if r.label_hash is not None and r.object_count]
     with paused_gc():  # parsing documents: the cycle collector would take 80% of the time
         for start in range(0, len(present), _CHUNK):
@@ -433,6 +456,7 @@ def _take(columns: BranchColumns, order: NDArray[np.intp]) -> BranchColumns:
         object_hashes=tuple(columns.object_hashes[i] for i in order),
         masks=None if columns.masks is None else tuple(columns.masks[i] for i in order),
         attributes=tuple(columns.attributes[i] for i in order) if columns.attributes else (),
+        rotated=None if columns.rotated is None else columns.rotated[order],
     )
 
 

@@ -1,0 +1,89 @@
+"""Which metric measures each ontology class: decided here, once, from the class's shape.
+
+``auto`` (the default) measures every top-level object class by its own shape: boxes by box IoU,
+rotatable boxes by exact rotated IoU, polygons and bitmasks as masks. The run-level options
+``bbox`` and ``segm`` override that for every class: ``bbox`` measures each object by its
+axis-aligned box, ``segm`` by its mask (boxes and rotated boxes as their polygon).
+
+A run groups its classes by metric kind, matches each group with that kind's COCO parameters
+and accumulates all classes together (``records.aggregate``): every kind shares COCO's detection
+layout (ten thresholds, 101 recall points, maxDets 1/10/100, four area ranges), so the summary
+is COCO's mean over all classes, exactly as COCO would average a mixed category set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from predscope.evaluation.params import IOU_TYPES, CocoParams, IouType
+from predscope.exceptions import InvalidArgumentsError
+
+IouOption = Literal["auto", "bbox", "segm"]
+IOU_OPTIONS: tuple[IouOption, ...] = ("auto", "bbox", "segm")
+
+# The shape of a top-level ontology object -> the metric kind that measures it under "auto".
+SHAPE_KINDS: dict[str, IouType] = {
+    "bounding_box": "bbox",
+    "rotatable_bounding_box": "rotated",
+    "polygon": "segm",
+    "bitmask": "segm",
+}
+EVAL_SHAPES = tuple(SHAPE_KINDS)
+# Shapes an override may re-measure (each has a box and a mask).
+AREA_SHAPES = ("bounding_box", "rotatable_bounding_box", "polygon", "bitmask")
+
+
+def check_iou_option(value: str, where: str = "analyse") -> IouOption:
+    if value not in IOU_OPTIONS:
+        raise InvalidArgumentsError(
+            f"{where}: iou_type {value!r} is not supported - use 'auto' (each class by its "
+            "shape), 'bbox' or 'segm'"
+        )
+    return "auto" if value == "auto" else "bbox" if value == "bbox" else "segm"
+
+
+def metric_kind(shape: str, option: IouOption) -> IouType:
+    """The metric that measures a class of ``shape`` under the run-level ``option``."""
+    if option != "auto" and shape in AREA_SHAPES:
+        return option
+    return SHAPE_KINDS[shape]
+
+
+def layout_params(kinds: Sequence[str]) -> CocoParams:
+    """The parameters every class is accumulated and summarised with (shared by all groups).
+
+    One kind: that kind's COCO defaults, so the run equals ``predscope eval`` with that
+    ``--iou-type``. Several: COCO's detection defaults, which every kind here shares.
+    """
+    distinct = sorted(set(kinds))
+    if len(distinct) == 1:
+        return CocoParams.default(_kind(distinct[0]))
+    return CocoParams.default("bbox")
+
+
+def group_params(kind: str, kinds: Sequence[str]) -> CocoParams:
+    """The matching parameters of the classes measured by ``kind`` in a run over ``kinds``."""
+    layout = layout_params(kinds)
+    if layout.iou_type == kind:
+        return layout
+    return CocoParams(
+        iou_type=_kind(kind),
+        iou_thrs=layout.iou_thrs,
+        rec_thrs=layout.rec_thrs,
+        max_dets=layout.max_dets,
+        area_rng=layout.area_rng,
+        area_labels=layout.area_labels,
+    )
+
+
+def summary_kind(kinds: Sequence[str]) -> str:
+    """The run's ``iou_type`` as the results document names it: the one kind, or ``mixed``."""
+    distinct = set(kinds)
+    return next(iter(distinct)) if len(distinct) == 1 else "mixed"
+
+
+def _kind(value: str) -> IouType:
+    if value not in IOU_TYPES:
+        raise InvalidArgumentsError(f"metric kind {value!r} is unknown - use one of {IOU_TYPES}")
+    return value
