@@ -272,11 +272,13 @@ def tide_errors(
     gt_best = np.zeros(gt.num_annotations)
     gt_arg = np.full(gt.num_annotations, -1, dtype=np.int64)
     gt_best[g_index] = g_best_s
-    gt_arg[g_index] = np.where(g_arg_s >= 0, d_index[np.maximum(g_arg_s, 0)], -1)
+    if d_index.size:  # without detections no GT has a best one
+        gt_arg[g_index] = np.where(g_arg_s >= 0, d_index[np.maximum(g_arg_s, 0)], -1)
     best = np.zeros((4, nd))
     arg = np.full((4, nd), -1, dtype=np.int64)
     best[:, d_index] = best_s
-    arg[:, d_index] = np.where(arg_s >= 0, g_index[np.maximum(arg_s, 0)], -1)
+    if g_index.size:  # without (regular) ground truth no detection has a partner
+        arg[:, d_index] = np.where(arg_s >= 0, g_index[np.maximum(arg_s, 0)], -1)
     outcome = ev.outcomes.outcome[0]
     dt_err, partner = _classify(outcome, best, arg, fg_iou, bg_iou, ev.outcomes.matched_gt[0])
     gt_err = _gt_errors(ev, ignored, dt_err, partner, dt.score)

@@ -22,7 +22,7 @@ def test_compare_two_sets(location: str) -> None:  # noqa: F811
     store = open_store(location)
     try:
         for branch in ("haar", "ocr"):
-            analyse(store, "demo", branch)
+            analyse(store, "demo", branch, iou_type="bbox")
         doc = compare_prediction_sets(store, "demo", "haar", "ocr", n_resamples=200, seed=3)
         a = evaluate_branch(store, "demo", "haar")
         b = evaluate_branch(store, "demo", "ocr")
