@@ -122,7 +122,7 @@ def compare_prediction_sets(
     lows, highs = interval.class_low, interval.class_high
     for k, (ca, cb) in enumerate(zip(res_a["classes"], res_b["classes"], strict=True)):
         row: dict[str, Any] = {"name": ca["name"], "category_id": ca["category_id"]}
-        for key in HEADLINE:
+        for key in (*HEADLINE[:3], f"AR{params.max_dets[-1]}"):  # AR20 for skeletons alone
             va, vb = ca[key], cb[key]
             row[key] = {"a": va, "b": vb, "delta": None if va < 0 or vb < 0 else va - vb}
         if lows is not None and highs is not None and k < lows.size:  # same resamples as mAP

@@ -15,7 +15,13 @@ from typing import Any, Literal
 import numpy as np
 
 from predscope.evaluation.coco_eval import evaluate_coco
-from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth, IntArray, RleMasks
+from predscope.evaluation.inputs import (
+    CocoDetections,
+    CocoGroundTruth,
+    IntArray,
+    Polylines,
+    RleMasks,
+)
 from predscope.evaluation.params import CocoParams
 from predscope.evaluation.results import CocoEvaluation, Outcome
 from predscope.exceptions import InvalidArgumentsError
@@ -176,13 +182,37 @@ def _rotated(columns: BranchColumns, rows: IntArray | None) -> Any:
     return _rows(columns.rotated, rows)
 
 
+def _keypoints(columns: BranchColumns, rows: IntArray | None, nodes: int) -> Any:
+    picked = range(columns.image.size) if rows is None else rows.tolist()
+    stored = () if columns.keypoints is None else columns.keypoints
+    found = [k for k in (stored[i] for i in picked) if k is not None and k.shape[0] == nodes]
+    if len(found) != len(picked):
+        raise InvalidArgumentsError("keypoint inputs: every row needs the class's nodes")
+    return np.stack(found) if found else np.zeros((0, nodes, 3), dtype=np.float64)
+
+
+def _polylines(columns: BranchColumns, rows: IntArray | None) -> Polylines:
+    picked = range(columns.image.size) if rows is None else rows.tolist()
+    stored = () if columns.polylines is None else columns.polylines
+    lines = [line for line in (stored[i] for i in picked) if line is not None]
+    if len(lines) != len(picked):
+        raise InvalidArgumentsError("polyline inputs: every row needs its points")
+    return Polylines.from_lists(lines)
+
+
 def ground_truth_inputs(
     columns: BranchColumns,
     frames: FrameTable,
     cats: CategoryTable,
     rows: IntArray | None = None,
+    *,
+    kind: str | None = None,
+    nodes: int = 0,
 ) -> CocoGroundTruth:
-    """The engine's ground truth of ``columns`` (or of its ``rows``), on every class of ``cats``."""
+    """The engine's ground truth of ``columns`` (or of its ``rows``), on every class of ``cats``.
+
+    ``kind`` ``keypoints`` (``nodes`` per skeleton) or ``polyline`` adds that geometry."""
+    keypoints = _keypoints(columns, rows, nodes) if kind == "keypoints" else None
     return CocoGroundTruth(
         num_images=len(frames.keys),
         category_ids=cats.feature_hashes,
@@ -195,10 +225,22 @@ def ground_truth_inputs(
         image_ids=frames.keys,
         masks=_masks(columns, rows),
         rotated=_rotated(columns, rows),
+        keypoints=keypoints,
+        num_keypoints=None if keypoints is None else (keypoints[:, :, 2] > 0).sum(axis=1),
+        polylines=_polylines(columns, rows) if kind == "polyline" else None,
+        image_size=np.array([frames.width, frames.height], dtype=np.float64).T.reshape(-1, 2)
+        if kind == "polyline"
+        else None,
     )
 
 
-def detection_inputs(columns: BranchColumns, rows: IntArray | None = None) -> CocoDetections:
+def detection_inputs(
+    columns: BranchColumns,
+    rows: IntArray | None = None,
+    *,
+    kind: str | None = None,
+    nodes: int = 0,
+) -> CocoDetections:
     """The engine's detections of ``columns`` (or of its ``rows``)."""
     return CocoDetections(
         image=_rows(columns.image, rows),
@@ -208,6 +250,8 @@ def detection_inputs(columns: BranchColumns, rows: IntArray | None = None) -> Co
         score=_rows(columns.score, rows),
         masks=_masks(columns, rows),
         rotated=_rotated(columns, rows),
+        keypoints=_keypoints(columns, rows, nodes) if kind == "keypoints" else None,
+        polylines=_polylines(columns, rows) if kind == "polyline" else None,
     )
 
 
@@ -224,30 +268,43 @@ class KindGroup:
     detections: CocoDetections
 
 
+def group_keys(cats: CategoryTable) -> list[tuple[str, int]]:
+    """The group of each class: its kind, and for a skeleton also its own index (each skeleton
+    template has its own nodes and sigmas, so each skeleton class is matched on its own)."""
+    return [(k, i if k == "keypoints" else -1) for i, k in enumerate(cats.kinds)]
+
+
 def kind_groups(
     gt_cols: BranchColumns, dt_cols: BranchColumns, frames: FrameTable, cats: CategoryTable
 ) -> list[KindGroup]:
-    """One group per metric kind of ``cats``, in order of the kind's first class.
+    """One group per metric kind of ``cats`` (per class for skeletons), in class order.
 
     Each group's inputs keep every class (global category indices) but only the objects of its
     own classes, so the other classes have no ground truth there and accumulate to -1.
     """
     groups: list[KindGroup] = []
     kinds = list(cats.kinds)
-    for kind in dict.fromkeys(kinds):
-        mine = np.array([k == kind for k in kinds], dtype=np.bool_)
+    keys = group_keys(cats)
+    whole = len(set(keys)) == 1
+    for key in dict.fromkeys(keys):
+        kind, index = key
+        mine = np.array([k == key for k in keys], dtype=np.bool_)
         g_rows = np.flatnonzero(mine[gt_cols.category]).astype(np.int64)
         d_rows = np.flatnonzero(mine[dt_cols.category]).astype(np.int64)
-        whole = len(set(kinds)) == 1
+        nodes = cats.keypoints[index] if index >= 0 else None
+        sigmas = cats.sigmas[index] if index >= 0 else None
+        extra: dict[str, Any] = {"kind": kind, "nodes": 0 if nodes is None else len(nodes)}
         groups.append(
             KindGroup(
                 kind=kind,
-                params=group_params(kind, kinds),
+                params=group_params(kind, kinds, sigmas),
                 classes=tuple(int(k) for k in np.flatnonzero(mine)),
                 gt_rows=g_rows,
                 dt_rows=d_rows,
-                ground_truth=ground_truth_inputs(gt_cols, frames, cats, None if whole else g_rows),
-                detections=detection_inputs(dt_cols, None if whole else d_rows),
+                ground_truth=ground_truth_inputs(
+                    gt_cols, frames, cats, None if whole else g_rows, **extra
+                ),
+                detections=detection_inputs(dt_cols, None if whole else d_rows, **extra),
             )
         )
     return groups

@@ -43,7 +43,12 @@ from predscope.evaluation.params import IouType
 from predscope.exceptions import InvalidArgumentsError, LabelRowError
 from predscope.objects.bitmask import rle_string_to_coco_rle
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.analysis.kinds import EVAL_SHAPES, IouOption, metric_kind
+from predscope.services.analysis.kinds import (
+    EVAL_SHAPES,
+    IouOption,
+    keypoint_sigmas,
+    metric_kind,
+)
 from predscope.services.rows import paused_gc
 from predscope.store import label_rows as row_repo
 from predscope.store.records import ProjectRecord, RowRecord
@@ -75,6 +80,8 @@ class CategoryTable:
     shapes: tuple[str, ...]
     index: Mapping[str, int]
     kinds: tuple[IouType, ...] = ()  # the metric measuring each class (``kinds.metric_kind``)
+    keypoints: tuple[tuple[str, ...] | None, ...] = ()  # skeleton classes: node names in order
+    sigmas: tuple[tuple[float, ...] | None, ...] = ()  # skeleton classes: OKS sigma per node
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,6 +98,9 @@ class BranchColumns:
     masks: tuple[dict[str, Any] | None, ...] | None  # per row; None where the class is not segm
     attributes: tuple[Attributes, ...] = ()  # nested attribute answers per row (for slicing)
     rotated: FloatArray | None = None  # (N, 5) pixel [x, y, w, h, theta]; rows of rotated classes
+    # skeleton rows: (K, 3) pixel [x, y, v] in the template's node order; polyline rows: (P, 2)
+    keypoints: tuple[FloatArray | None, ...] | None = None
+    polylines: tuple[FloatArray | None, ...] | None = None
 
 
 def category_table(
@@ -98,24 +108,53 @@ def category_table(
 ) -> CategoryTable:
     """The evaluated classes (top-level objects whose shape is in ``shapes_in``) and their kinds."""
     ontology = OntologyStructure.from_dict(project.ontology)
+    templates = {t.feature_node_hash: t for t in ontology.skeleton_templates}
+    by_name = {t.name: t for t in ontology.skeleton_templates}
     hashes: list[str] = []
     names: list[str] = []
     shapes: list[str] = []
     kinds: list[IouType] = []
+    nodes: list[tuple[str, ...] | None] = []
+    sigmas: list[tuple[float, ...] | None] = []
     for obj in ontology.objects:
         shape = str(getattr(obj.shape, "value", obj.shape))
-        if shape in shapes_in:
-            hashes.append(obj.feature_node_hash)
-            names.append(obj.name)
-            shapes.append(shape)
-            kinds.append(metric_kind(shape, iou_type))
+        if shape not in shapes_in:
+            continue
+        points: tuple[str, ...] | None = None
+        if shape == "skeleton":  # measured node by node: needs its template's node list
+            template = templates.get(obj.feature_node_hash) or by_name.get(obj.name)
+            if template is None or not template.skeleton:
+                continue
+            ordered = sorted(template.skeleton.items(), key=lambda kv: _index_key(kv[0]))
+            points = tuple(str(p.get("name", k)) for k, p in ordered)
+            sigmas.append(keypoint_sigmas(points, template.extra.get("sigmas")))
+        else:
+            sigmas.append(None)
+        nodes.append(points)
+        hashes.append(obj.feature_node_hash)
+        names.append(obj.name)
+        shapes.append(shape)
+        kinds.append(metric_kind(shape, iou_type))
     if not hashes:
         raise InvalidArgumentsError(
             f"project {project.title!r}: its ontology has no bounding_box, rotatable_bounding_box, "
-            "polygon or bitmask object, so there is nothing to evaluate - add such objects"
+            "polygon, bitmask, polyline or skeleton object (a skeleton with its template), so "
+            "there is nothing to evaluate - add such objects"
         )
     index = {h: i for i, h in enumerate(hashes)}
-    return CategoryTable(tuple(hashes), tuple(names), tuple(shapes), index, tuple(kinds))
+    return CategoryTable(
+        tuple(hashes),
+        tuple(names),
+        tuple(shapes),
+        index,
+        tuple(kinds),
+        tuple(nodes),
+        tuple(sigmas),
+    )
+
+
+def _index_key(key: str) -> tuple[int, str]:
+    return (int(key), "") if key.isdigit() else (1 << 30, key)
 
 
 def frame_table(records: Sequence[RowRecord]) -> FrameTable:
@@ -194,8 +233,24 @@ def _extras(entry: Mapping[str, Any]) -> tuple[float | None, bool, list[float] |
     return stored, bool(source.get("iscrowd", False)), bbox
 
 
-_GEOMETRY_KEY = {0: "boundingBox", 1: "rotatableBoundingBox", 2: "polygons", 3: "bitmask"}
-_KIND = {"bounding_box": 0, "rotatable_bounding_box": 1, "polygon": 2, "bitmask": 3}
+_GEOMETRY_KEY = {
+    0: "boundingBox",
+    1: "rotatableBoundingBox",
+    2: "polygons",
+    3: "bitmask",
+    4: "skeleton",
+    5: "polyline",
+}
+_KIND = {
+    "bounding_box": 0,
+    "rotatable_bounding_box": 1,
+    "polygon": 2,
+    "bitmask": 3,
+    "skeleton": 4,
+    "polyline": 5,
+}
+# Encord's visibility of a skeleton node -> COCO's v (2 visible, 1 occluded, 0 not labelled)
+_VISIBILITY = {None: 2, "visible": 2, "occluded": 1, "selfOccluded": 1, "invisible": 0}
 
 
 class _Collector:
@@ -209,6 +264,7 @@ class _Collector:
         self.frames, self.gt = frames, gt
         self.targets = {h: (i, _KIND[cats.shapes[i]]) for h, i in cats.index.items()}
         self.shapes = cats.shapes
+        self.nodes = cats.keypoints
         self.segm = np.array([k == "segm" for k in cats.kinds], dtype=np.bool_)
         self.rotated = np.array([k == "rotated" for k in cats.kinds], dtype=np.bool_)
         self.image: list[int] = []
@@ -282,9 +338,28 @@ class _Collector:
         rotated: FloatArray | None = None
         if n and self.rotated[category].any():
             rotated = np.zeros((n, 5), dtype=np.float64)
+        keypoints: list[FloatArray | None] | None = None
+        polylines: list[FloatArray | None] | None = None
+        if n and (kind == 4).any():
+            keypoints = [None] * n
+        if n and (kind == 5).any():
+            polylines = [None] * n
         for i, k, geometry in self.other:
             w, h = int(width[i]), int(height[i])
             rle: dict[str, Any] | None = None
+            if k >= 4:
+                names = self.nodes[int(category[i])] if k == 4 else None
+                points, present = _points(geometry, w, h, names)
+                if present.any():
+                    x, y = points[present, 0], points[present, 1]
+                    x0, y0 = float(x.min()), float(y.min())
+                    bbox[i] = [x0, y0, float(x.max()) - x0, float(y.max()) - y0]
+                    area[i] = bbox[i, 2] * bbox[i, 3]
+                if keypoints is not None and k == 4:
+                    keypoints[i] = points
+                elif polylines is not None:
+                    polylines[i] = points[:, :2]
+                continue
             if k == 1:
                 theta = float(geometry.get("theta", 0.0))
                 if rotated is not None:
@@ -322,7 +397,42 @@ class _Collector:
             attributes=tuple(self.attrs),
             masks=None if masks is None else tuple(masks),
             rotated=rotated,
+            keypoints=None if keypoints is None else tuple(keypoints),
+            polylines=None if polylines is None else tuple(polylines),
         )
+
+
+def _points(
+    geometry: Any, w: int, h: int, names: tuple[str, ...] | None
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Pixel points of a stored skeleton ((K, 3) [x, y, v] in ``names`` order, [0, 0, 0] for a
+    node the object lacks) or polyline ((P, 3), v = 2), and which rows the object has."""
+    items = (
+        [geometry[key] for key in sorted(geometry, key=_index_key)]
+        if isinstance(geometry, Mapping)
+        else list(geometry)
+    )
+    if names is None:
+        rows = [(float(p["x"]), float(p["y"]), 2.0) for p in items]
+        present = np.ones(len(rows), dtype=np.bool_)
+    else:
+        slot = {name: j for j, name in enumerate(names)}
+        raw = [(0.0, 0.0, 0.0)] * len(names)
+        present = np.zeros(len(names), dtype=np.bool_)
+        for p in items:
+            j = slot.get(str(p.get("name")))
+            if j is None or present[j]:
+                continue
+            visibility = p.get("visibility")
+            if visibility is None:  # older rows: a boolean key instead of one string
+                visibility = next((v for v in _VISIBILITY if v and p.get(v) is True), None)
+            raw[j] = (float(p["x"]), float(p["y"]), float(_VISIBILITY.get(visibility, 2)))
+            present[j] = True
+        rows = raw
+    out = np.array(rows, dtype=np.float64).reshape(-1, 3)
+    size = np.array([w, h], dtype=np.float64)
+    out[present, :2] = to_pixels(out[present, :2], np.broadcast_to(size, (int(present.sum()), 2)))
+    return out, present
 
 
 def _bytes(counts: Any) -> Any:
@@ -457,6 +567,8 @@ def _take(columns: BranchColumns, order: NDArray[np.intp]) -> BranchColumns:
         masks=None if columns.masks is None else tuple(columns.masks[i] for i in order),
         attributes=tuple(columns.attributes[i] for i in order) if columns.attributes else (),
         rotated=None if columns.rotated is None else columns.rotated[order],
+        keypoints=None if columns.keypoints is None else tuple(columns.keypoints[i] for i in order),
+        polylines=None if columns.polylines is None else tuple(columns.polylines[i] for i in order),
     )
 
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from predscope.evaluation.params import IOU_TYPES, CocoParams, IouType
+import numpy as np
+
+from predscope.evaluation.params import COCO_KEYPOINT_SIGMAS, IOU_TYPES, CocoParams, IouType
 from predscope.exceptions import InvalidArgumentsError
 
 IouOption = Literal["auto", "bbox", "segm"]
@@ -28,6 +30,8 @@ SHAPE_KINDS: dict[str, IouType] = {
     "rotatable_bounding_box": "rotated",
     "polygon": "segm",
     "bitmask": "segm",
+    "skeleton": "keypoints",
+    "polyline": "polyline",
 }
 EVAL_SHAPES = tuple(SHAPE_KINDS)
 # Shapes an override may re-measure (each has a box and a mask).
@@ -50,11 +54,49 @@ def metric_kind(shape: str, option: IouOption) -> IouType:
     return SHAPE_KINDS[shape]
 
 
+COCO_KEYPOINT_NAMES = (
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
+# A skeleton that is not COCO's person: every node gets the mean of COCO's 17 sigmas.
+DEFAULT_SIGMA = float(np.mean(COCO_KEYPOINT_SIGMAS))
+
+
+def keypoint_sigmas(names: Sequence[str], given: object = None) -> tuple[float, ...]:
+    """OKS sigmas of a skeleton template's nodes, in ``names`` order.
+
+    The template's own ``sigmas`` (one positive number per node) when it has them; COCO's 17
+    when the nodes are COCO's person keypoints in COCO's order; else ``DEFAULT_SIGMA`` each.
+    """
+    values = list(given) if isinstance(given, (list, tuple)) else []
+    if len(values) == len(names) and all(isinstance(v, (int, float)) and v > 0 for v in values):
+        return tuple(float(v) for v in values)
+    if tuple(names) == COCO_KEYPOINT_NAMES:
+        return COCO_KEYPOINT_SIGMAS
+    return tuple(DEFAULT_SIGMA for _ in names)
+
+
 def layout_params(kinds: Sequence[str]) -> CocoParams:
     """The parameters every class is accumulated and summarised with (shared by all groups).
 
     One kind: that kind's COCO defaults, so the run equals ``predscope eval`` with that
-    ``--iou-type``. Several: COCO's detection defaults, which every kind here shares.
+    ``--iou-type`` (skeletons only: COCO's keypoint defaults, maxDets 20, no small range).
+    Several: COCO's detection defaults, which every kind here shares.
     """
     distinct = sorted(set(kinds))
     if len(distinct) == 1:
@@ -62,18 +104,32 @@ def layout_params(kinds: Sequence[str]) -> CocoParams:
     return CocoParams.default("bbox")
 
 
-def group_params(kind: str, kinds: Sequence[str]) -> CocoParams:
-    """The matching parameters of the classes measured by ``kind`` in a run over ``kinds``."""
+def group_params(
+    kind: str, kinds: Sequence[str], sigmas: Sequence[float] | None = None
+) -> CocoParams:
+    """The matching parameters of the classes measured by ``kind`` in a run over ``kinds``.
+
+    Every group shares the run's layout (thresholds, recall points, maxDets, area ranges). In a
+    mixed run skeletons keep COCO's keypoint rule of no "small" range: that range holds none of
+    their objects, so skeleton classes are n/a in APs and ARs, as in a COCO keypoint evaluation.
+    """
     layout = layout_params(kinds)
-    if layout.iou_type == kind:
-        return layout
+    area_rng = layout.area_rng
+    if kind == "keypoints" and layout.iou_type != "keypoints":
+        area_rng = tuple(
+            (0.0, -1.0) if label == "small" else rng
+            for rng, label in zip(layout.area_rng, layout.area_labels, strict=True)
+        )
     return CocoParams(
         iou_type=_kind(kind),
         iou_thrs=layout.iou_thrs,
         rec_thrs=layout.rec_thrs,
         max_dets=layout.max_dets,
-        area_rng=layout.area_rng,
+        area_rng=area_rng,
         area_labels=layout.area_labels,
+        kpt_oks_sigmas=np.array(
+            COCO_KEYPOINT_SIGMAS if sigmas is None else sigmas, dtype=np.float64
+        ),
     )
 
 
