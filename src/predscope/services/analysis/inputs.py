@@ -11,15 +11,19 @@ Rules (the same for ground truth and predictions, so both share one image index)
   score between images are broken by this order, as pycocotools breaks them by image id; a COCO
   dataset registered in image-id order therefore evaluates exactly as pycocotools does.
 * Categories: the ontology's top-level objects of shape bounding_box, rotatable_bounding_box,
-  polygon or bitmask, in ontology order, each with the metric kind that measures it
-  (``kinds.metric_kind``). Other objects (points, ...) are skipped.
+  polygon, bitmask, polyline or skeleton (one with a skeleton template), in ontology order, each
+  with the metric kind that measures it (``kinds.metric_kind``). Other objects (points, ...)
+  are skipped.
 * Pixels: normalised value x frame size, then the shortest decimal that normalises back to the
   stored value, so a COCO value such as 12.34 px survives the round trip bit-exactly.
 * bbox: the box; a rotatable box's axis-aligned hull; a polygon's coordinate extent; a
   bitmask's ``toBbox``. Masks (objects of classes measured by ``segm``): a box or rotated box as
   its polygon, polygons rasterised with ``pycocotools.mask.frPyObjects`` (parts united, holes
   removed), bitmasks converted exactly. Rotated boxes (``rotated``): pixel x, y, w, h of the
-  unrotated box and theta.
+  unrotated box and theta. Skeletons: [x, y, v] per template node (matched by name; v 2 visible
+  or no visibility, 1 occluded, 0 invisible; [0, 0, 0] for a node the object lacks). Polylines:
+  their points. For both, bbox is the extent of the object's points and area its w*h, as
+  pycocotools' ``loadRes`` gives keypoint results.
 * Ground truth imported from COCO: ``area``, ``iscrowd`` and the original ``bbox`` the
   importer kept under the entry's ``coco`` key are used as pycocotools uses the file's (editing
   the geometry drops them). Otherwise, and always for predictions (pycocotools' ``loadRes``

@@ -1,14 +1,17 @@
 """Which metric measures each ontology class: decided here, once, from the class's shape.
 
 ``auto`` (the default) measures every top-level object class by its own shape: boxes by box IoU,
-rotatable boxes by exact rotated IoU, polygons and bitmasks as masks. The run-level options
-``bbox`` and ``segm`` override that for every class: ``bbox`` measures each object by its
-axis-aligned box, ``segm`` by its mask (boxes and rotated boxes as their polygon).
+rotatable boxes by exact rotated IoU, polygons and bitmasks as masks, skeletons by OKS (nodes and
+sigmas from the skeleton template), polylines by the polyline similarity. The run-level options
+``bbox`` and ``segm`` override that for the box, rotated box, polygon and bitmask classes: ``bbox``
+measures each of their objects by its axis-aligned box, ``segm`` by its mask (boxes and rotated
+boxes as their polygon); skeletons and polylines keep their own metric.
 
-A run groups its classes by metric kind, matches each group with that kind's COCO parameters
-and accumulates all classes together (``records.aggregate``): every kind shares COCO's detection
-layout (ten thresholds, 101 recall points, maxDets 1/10/100, four area ranges), so the summary
-is COCO's mean over all classes, exactly as COCO would average a mixed category set.
+A run groups its classes by metric kind (each skeleton class on its own: its own nodes and
+sigmas), matches each group with that kind's COCO parameters and accumulates all classes
+together (``records.aggregate``). Every group shares one layout (ten thresholds, 101 recall
+points, maxDets, area ranges), so the summary is COCO's mean over all classes, exactly as COCO
+would average a mixed category set.
 """
 
 from __future__ import annotations
