@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -78,7 +79,17 @@ def expected(location: str, branch: str, iou_type: str = "bbox") -> Any:
 
 
 def test_text_summary_and_per_class(location: str) -> None:
-    result = run("analyse", "demo", "--branch", "haar", "--per-class", "--store", location)
+    result = run(
+        "analyse",
+        "demo",
+        "--branch",
+        "haar",
+        "--iou-type",
+        "bbox",
+        "--per-class",
+        "--store",
+        location,
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     summary = [ln for ln in lines if ln.startswith(" Average")]
@@ -95,7 +106,9 @@ def test_text_summary_and_per_class(location: str) -> None:
 
 
 def test_json_output(location: str) -> None:
-    result = run("analyse", "demo", "--branch", "ocr", "--json", "--store", location)
+    result = run(
+        "analyse", "demo", "--branch", "ocr", "--iou-type", "bbox", "--json", "--store", location
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert list(data["stats"]) == KEYS
@@ -129,6 +142,34 @@ def test_segm_and_gt_branch_options(location: str) -> None:
     assert data["stats"] == {
         k: float(v) for k, v in expected(location, "ocr", "segm").evaluation.stats.items()
     }
+
+
+def test_auto_measures_each_class_by_its_shape(location: str) -> None:
+    """The demo's face and person are boxes, text is a polygon: by default (auto) the boxes are
+    measured by box IoU and the text by mask IoU, and the summary averages all three classes."""
+    from predscope.evaluation.params import CocoParams
+    from predscope.evaluation.summary import summarize
+
+    result = run("analyse", "demo", "--branch", "ocr", "--per-class", "--store", location)
+    assert result.exit_code == 0, result.output
+    assert "'ocr' against 'main' (mixed)" in result.output
+    data = json.loads(
+        run("metrics", "demo", "--branch", "ocr", "--json", "--store", location).output
+    )
+    assert data["iou_type"] == "mixed" and data["run"]["params"]["iou_type"] == "auto"
+    assert [c["metric"] for c in data["classes"]] == ["bbox", "bbox", "segm"]
+    boxes, masks = expected(location, "ocr", "bbox"), expected(location, "ocr", "segm")
+    want = [boxes.evaluation.per_class[0], boxes.evaluation.per_class[1]]
+    want.append(masks.evaluation.per_class[2])
+    assert [r["AP"] for r in data["per_class"]] == [c.ap for c in want]
+    assert [r["AR100"] for r in data["per_class"]] == [c.ar for c in want]
+    precision = np.concatenate(
+        [boxes.evaluation.precision[:, :, :2], masks.evaluation.precision[:, :, 2:]], axis=2
+    )
+    recall = np.concatenate(
+        [boxes.evaluation.recall[:, :2], masks.evaluation.recall[:, 2:]], axis=1
+    )
+    assert data["stats"] == summarize(CocoParams(), precision, recall)
 
 
 def test_unknown_branch_is_a_clear_error(location: str) -> None:

@@ -29,17 +29,31 @@ KEYS = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs"
 
 
 def _pycocotools_stats(pred_file: str) -> list[float]:
+    """pycocotools on the same files, each class by its ontology shape's metric (the demo's
+    'text' is a polygon class, measured by mask IoU; every other class is a box), joined over
+    the classes as one category set, as ``analyse`` (iou_type auto) averages them."""
+    import numpy as np
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
+    from predscope.evaluation.params import CocoParams
+    from predscope.evaluation.summary import summarize
+
+    parts = []
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(str(DATA / GROUND_TRUTH_FILE))
-        dt = gt.loadRes(json.loads((DATA / pred_file).read_text()))
-        ev = COCOeval(gt, dt, "bbox")
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return [float(v) for v in ev.stats]
+        text = [c["id"] for c in gt.dataset["categories"] if c["name"] == "text"]
+        boxes = [c for c in sorted(gt.getCatIds()) if c not in text]
+        for iou_type, cat_ids in (("bbox", boxes), ("segm", text)):
+            dt = gt.loadRes(json.loads((DATA / pred_file).read_text()))
+            ev = COCOeval(gt, dt, iou_type)
+            ev.params.catIds = cat_ids
+            ev.evaluate()
+            ev.accumulate()
+            parts.append(ev.eval)
+    precision = np.concatenate([e["precision"] for e in parts], axis=2)
+    recall = np.concatenate([e["recall"] for e in parts], axis=1)
+    return list(summarize(CocoParams(), precision, recall).values())
 
 
 def _metrics_json(store: Path, project: str, branch: str) -> dict[str, object]:

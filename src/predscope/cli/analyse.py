@@ -25,6 +25,7 @@ from predscope.cli.progress import show_progress, terminal_progress
 
 
 class IouChoice(StrEnum):
+    auto = "auto"
     bbox = "bbox"
     segm = "segm"
 
@@ -41,17 +42,21 @@ def _fmt(value: Any) -> str:
 
 def per_class_table(doc: dict[str, Any]) -> Table:
     """One row per evaluated ontology object; '-' where the class has no ground truth."""
-    table = Table(title=f"per class ({doc['iou_type']}, area all, maxDets 100; TP/FP/FN at 0.5)")
+    table = Table(title=f"per class ({doc['iou_type']}, area all, last maxDets; TP/FP/FN at 0.5)")
     table.add_column("class")
-    for name in ("AP", "AP50", "AP75", "AR100", "GT", "predictions", "TP", "FP", "FN", "F1 thr"):
+    table.add_column("metric")
+    first = doc["classes"][0] if doc["classes"] else {}
+    ar = next((k for k in first if k.startswith("AR")), "AR100")  # AR20 for skeletons alone
+    for name in ("AP", "AP50", "AP75", ar, "GT", "predictions", "TP", "FP", "FN", "F1 thr"):
         table.add_column(name, justify="right")
     for row in doc["classes"]:
         table.add_row(
             str(row["name"]),
+            str(row.get("metric", doc["iou_type"])),
             _fmt(row["AP"]),
             _fmt(row["AP50"]),
             _fmt(row["AP75"]),
-            _fmt(row["AR100"]),
+            _fmt(row[ar]),
             str(row["num_gt"]),
             str(row["num_predictions"]),
             str(row["tp"]),
@@ -62,9 +67,16 @@ def per_class_table(doc: dict[str, Any]) -> Table:
     return table
 
 
+def summary_params(doc: dict[str, Any]) -> Any:
+    """The parameters the document's stats were summarised with (its classes' metric kinds)."""
+    from predscope.services.analysis.kinds import layout_params
+
+    kinds = [c.get("metric") or doc["iou_type"] for c in doc.get("classes", [])]
+    return layout_params(kinds or [doc["iou_type"]])
+
+
 def print_metrics(doc: dict[str, Any], title: str, per_class: bool) -> None:
     """The text form of a metrics document (shared with ``predscope metrics``)."""
-    from predscope.evaluation.params import CocoParams
     from predscope.evaluation.summary import summary_lines
 
     run = doc["run"]
@@ -93,7 +105,7 @@ def print_metrics(doc: dict[str, Any], title: str, per_class: bool) -> None:
         f"{state}; review: {doc['review']['status']}",
         markup=False,
     )
-    for line in summary_lines(CocoParams.default(doc["iou_type"]), doc["stats"]):
+    for line in summary_lines(summary_params(doc), doc["stats"]):
         console.print(line, markup=False)
     if per_class:
         console.print(per_class_table(doc))
@@ -114,8 +126,13 @@ def analyse(
         bool, typer.Option("--full", help="Re-match every image, not only changed rows.")
     ] = False,
     iou_type: Annotated[
-        IouChoice, typer.Option("--iou-type", help="Box IoU or mask IoU.")
-    ] = IouChoice.bbox,
+        IouChoice,
+        typer.Option(
+            "--iou-type",
+            help="auto: each class by its shape (boxes by box IoU, rotated boxes by rotated "
+            "IoU, polygons and bitmasks as masks); bbox or segm: every class by box or mask IoU.",
+        ),
+    ] = IouChoice.auto,
     per_class: Annotated[
         bool, typer.Option("--per-class", help="Also show AP / AR per class.")
     ] = False,

@@ -69,12 +69,14 @@ def compare(
     )
     table = Table(title=f"{a} vs {b} (A - B)")
     table.add_column("class")
-    for key in ("AP", "AP50", "AP75", "AR100"):
+    first = doc["per_class"][0] if doc["per_class"] else {}
+    ar = next((k for k in first if k.startswith("AR")), "AR100")  # AR20 for skeletons alone
+    for key in ("AP", "AP50", "AP75", ar):
         table.add_column(f"{key} A", justify="right")
         table.add_column("delta", justify="right")
     for row in doc["per_class"]:
         cells = []
-        for key in ("AP", "AP50", "AP75", "AR100"):
+        for key in ("AP", "AP50", "AP75", ar):
             cells += [_fmt(row[key]["a"]), _fmt(row[key]["delta"], signed=True)]
         table.add_row(row["name"], *cells)
     console.print(table)

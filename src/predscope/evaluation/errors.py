@@ -75,6 +75,11 @@ class TideResult:
     gt_best_dt_any: IntArray  # that detection row, -1
     counts: dict[str, int]
     dap: dict[str, float]
+    # precision[0, :, :, 0, 0] ([R, K]) of the evaluation at fg_iou, before and after fixing each
+    # type (the latter only with dAP): what ``combine_dap`` needs to average classes measured
+    # by different metrics as one category set
+    precision: FloatArray | None = None
+    fixed_precision: dict[str, FloatArray] | None = None
 
 
 def single_threshold_params(params: CocoParams | None, iou_thr: float) -> CocoParams:
@@ -198,11 +203,11 @@ def _fixed_ap(
     partner: IntArray,
     gt_err: NDArray[np.int8],
     gt_used: NDArray[np.bool_],
-) -> float:
-    """AP after fixing every error of ``kind`` (and nothing else)."""
+) -> CocoEvaluation:
+    """The evaluation after fixing every error of ``kind`` (and nothing else)."""
     if kind == ErrorType.MISSED:
         keep = np.flatnonzero(gt_err != ErrorType.MISSED)
-        return evaluate_coco(take_ground_truth(gt, keep), dt, p).stats["AP"]
+        return evaluate_coco(take_ground_truth(gt, keep), dt, p)
     if kind in (ErrorType.LOCALISATION, ErrorType.CLASSIFICATION):
         win, lose = _winners(kind, dt_err, partner, dt.score, gt_used)
         drop = np.zeros(dt.num_detections, np.bool_)
@@ -214,13 +219,13 @@ def _fixed_ap(
             fixed = gt_as_detections(gt, partner[win], dt.score[win])
             order = np.argsort(np.concatenate((np.flatnonzero(~drop), win)), kind="stable")
             both = concat_detections([rest, fixed])
-            return evaluate_coco(gt, take_detections(both, order), p).stats["AP"]
+            return evaluate_coco(gt, take_detections(both, order), p)
         cat = dt.category.copy()
         cat[win] = gt.category[partner[win]]  # the right class, geometry unchanged
         keep = np.flatnonzero(~drop)
-        return evaluate_coco(gt, take_detections(dt, keep, category=cat[keep]), p).stats["AP"]
+        return evaluate_coco(gt, take_detections(dt, keep, category=cat[keep]), p)
     keep = np.flatnonzero(dt_err != kind)  # duplicate, background, both: suppressed
-    return evaluate_coco(gt, take_detections(dt, keep), p).stats["AP"]
+    return evaluate_coco(gt, take_detections(dt, keep), p)
 
 
 def tide_errors(
@@ -267,11 +272,13 @@ def tide_errors(
     gt_best = np.zeros(gt.num_annotations)
     gt_arg = np.full(gt.num_annotations, -1, dtype=np.int64)
     gt_best[g_index] = g_best_s
-    gt_arg[g_index] = np.where(g_arg_s >= 0, d_index[np.maximum(g_arg_s, 0)], -1)
+    if d_index.size:  # without detections no GT has a best one
+        gt_arg[g_index] = np.where(g_arg_s >= 0, d_index[np.maximum(g_arg_s, 0)], -1)
     best = np.zeros((4, nd))
     arg = np.full((4, nd), -1, dtype=np.int64)
     best[:, d_index] = best_s
-    arg[:, d_index] = np.where(arg_s >= 0, g_index[np.maximum(arg_s, 0)], -1)
+    if g_index.size:  # without (regular) ground truth no detection has a partner
+        arg[:, d_index] = np.where(arg_s >= 0, g_index[np.maximum(arg_s, 0)], -1)
     outcome = ev.outcomes.outcome[0]
     dt_err, partner = _classify(outcome, best, arg, fg_iou, bg_iou, ev.outcomes.matched_gt[0])
     gt_err = _gt_errors(ev, ignored, dt_err, partner, dt.score)
@@ -279,10 +286,13 @@ def tide_errors(
     counts["missed"] = int(np.count_nonzero(gt_err == ErrorType.MISSED))
     ap = ev.stats["AP"]
     dap: dict[str, float] = {}
+    fixed_precision: dict[str, FloatArray] = {}
     if with_dap:
         for kind, key in ERROR_KEYS.items():
-            fixed = _fixed_ap(gt, dt, p, kind, dt_err, partner, gt_err, gt_used)
+            fixed_ev = _fixed_ap(gt, dt, p, kind, dt_err, partner, gt_err, gt_used)
+            fixed = fixed_ev.stats["AP"]
             dap[key] = max(fixed - ap, 0.0) if ap >= 0 and fixed >= 0 else 0.0
+            fixed_precision[key] = fixed_ev.precision[0, :, :, 0, 0]
     return TideResult(
         fg_iou=float(fg_iou),
         bg_iou=float(bg_iou),
@@ -298,4 +308,39 @@ def tide_errors(
         gt_best_dt_any=gt_arg,
         counts=counts,
         dap=dap,
+        precision=ev.precision[0, :, :, 0, 0],
+        fixed_precision=fixed_precision if with_dap else None,
     )
+
+
+def combine_dap(parts: list[TideResult], owner: IntArray) -> tuple[float, dict[str, float]]:
+    """AP at fg_iou and dAP over classes measured by different metrics, as one category set.
+
+    ``parts[g]`` evaluated the classes with ``owner[k] == g`` (every class index present in
+    each, the others without ground truth); class k's precision column comes from its part, and
+    AP is the mean of the valid entries over all classes, as COCO averages one category set.
+    """
+    if len(parts) == 1:
+        return parts[0].ap, dict(parts[0].dap)
+
+    def pick(columns: list[FloatArray]) -> FloatArray:
+        out = columns[0].copy()
+        for g, col in enumerate(columns):
+            out[:, owner == g] = col[:, owner == g]
+        return out
+
+    def mean(values: FloatArray) -> float:
+        valid = values[values > -1]
+        return -1.0 if valid.size == 0 else float(np.mean(valid))
+
+    base = [p.precision for p in parts]
+    if any(b is None for b in base):
+        raise EvaluationError("combine_dap: every part needs its precision")
+    ap = mean(pick([b for b in base if b is not None]))
+    dap: dict[str, float] = {}
+    fixed_parts = [p.fixed_precision for p in parts]
+    if all(f for f in fixed_parts):
+        for key in ERROR_KEYS.values():
+            fixed = mean(pick([f[key] for f in fixed_parts if f]))
+            dap[key] = max(fixed - ap, 0.0) if ap >= 0 and fixed >= 0 else 0.0
+    return ap, dap

@@ -68,7 +68,10 @@ class DetectionOutcomes:
         """[T, Nd] GT row each detection matched (crowd included), -1 if none."""
         st = self.state
         out = np.full((self.iou_thrs.size, self.num_dt), -1, dtype=np.int32)
-        out[:, st.d_index] = np.where(st.match_gt >= 0, st.g_index[np.maximum(st.match_gt, 0)], -1)
+        if st.g_index.size:  # without ground truth nothing matched
+            out[:, st.d_index] = np.where(
+                st.match_gt >= 0, st.g_index[np.maximum(st.match_gt, 0)], -1
+            )
         return out
 
     @cached_property
@@ -83,7 +86,10 @@ class DetectionOutcomes:
         """[T, Ngt] detection row that matched each GT, -1 if none (last one for crowd GT)."""
         st = self.state
         out = np.full((self.iou_thrs.size, self.num_gt), -1, dtype=np.int32)
-        out[:, st.g_index] = np.where(st.gt_match >= 0, st.d_index[np.maximum(st.gt_match, 0)], -1)
+        if st.d_index.size:  # without detections nothing matched (and there is nothing to index)
+            out[:, st.g_index] = np.where(
+                st.gt_match >= 0, st.d_index[np.maximum(st.gt_match, 0)], -1
+            )
         return out
 
     @cached_property

@@ -34,7 +34,7 @@ class AnalysisMixin:
         against: str = "main",
         full: bool = False,
         *,
-        iou_type: str = "bbox",
+        iou_type: str = "auto",
         progress: Progress | None = None,
     ) -> dict[str, Any]:
         """Analyse ``branch_name`` against ``against`` and store the run; returns its metrics.

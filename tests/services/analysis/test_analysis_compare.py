@@ -10,6 +10,7 @@ from predscope.evaluation.params import CocoParams
 from predscope.exceptions import InvalidArgumentsError
 from predscope.services.analysis.compare import compare_prediction_sets
 from predscope.services.analysis.evaluate import evaluate_branch
+from predscope.services.analysis.metrics import get_metrics
 from predscope.services.analysis.runs import analyse
 from predscope.services.query import query_objects
 from predscope.store.engine import open_store
@@ -22,7 +23,7 @@ def test_compare_two_sets(location: str) -> None:  # noqa: F811
     store = open_store(location)
     try:
         for branch in ("haar", "ocr"):
-            analyse(store, "demo", branch)
+            analyse(store, "demo", branch, iou_type="bbox")
         doc = compare_prediction_sets(store, "demo", "haar", "ocr", n_resamples=200, seed=3)
         a = evaluate_branch(store, "demo", "haar")
         b = evaluate_branch(store, "demo", "ocr")
@@ -57,5 +58,23 @@ def test_compare_two_sets(location: str) -> None:  # noqa: F811
         assert {e["object_hash"] for e in changed["examples_a_not_b"]} == tp_a & fn_b
         with pytest.raises(InvalidArgumentsError, match="both branches"):
             compare_prediction_sets(store, "demo", "haar", "haar")
+    finally:
+        store.close()
+
+
+def test_compare_two_mixed_sets(location: str) -> None:  # noqa: F811
+    """The demo's boxes and polygon measured by their own metrics (auto): compare reads the
+    stored per-class figures and resamples the stored match records of both kinds."""
+    store = open_store(location)
+    try:
+        for branch in ("haar", "ocr"):
+            analyse(store, "demo", branch)
+        doc = compare_prediction_sets(store, "demo", "haar", "ocr", n_resamples=50, seed=1)
+        assert doc["iou_type"] == "mixed"
+        metrics = [get_metrics(store, "demo", b) for b in ("haar", "ocr")]
+        assert doc["stats"]["AP"]["delta"] == metrics[0]["stats"]["AP"] - metrics[1]["stats"]["AP"]
+        assert doc["bootstrap"]["estimate"] == pytest.approx(doc["stats"]["AP"]["delta"], abs=1e-12)
+        text = next(r for r in doc["per_class"] if r["name"] == "text")
+        assert text["AP"]["a"] == metrics[0]["per_class"][2]["AP"]
     finally:
         store.close()

@@ -101,7 +101,9 @@ def analysis_start(
     branch: str,
     against: Against = MAIN_BRANCH,
     full: Annotated[bool, Query(description="Re-match every row, not only changed ones.")] = False,
-    iou_type: Annotated[str, Query(description="bbox, segm, keypoints, ...")] = "bbox",
+    iou_type: Annotated[
+        str, Query(description="auto (each class by its shape), bbox or segm")
+    ] = "auto",
 ) -> JSONResponse:
     job = submit_analysis(store, jobs, project_of(store, project), branch, against, full, iou_type)
     return JSONResponse(
@@ -118,7 +120,7 @@ def submit_analysis(
     branch: str,
     against: str = MAIN_BRANCH,
     full: bool = False,
-    iou_type: str = "bbox",
+    iou_type: str = "auto",
 ) -> JobRecord:
     """Queue ``services.analysis.runs.analyse`` as a background job (the API and the pages)."""
     from predscope.services.analysis.runs import analyse

@@ -276,8 +276,17 @@ def summary_page(
         ),
     )
     run = doc["run"]
+    kind = doc.get("iou_type", "bbox")
+    metric = "" if kind == "mixed" else f"{kind} "
+    by_shape = (
+        " (each class by its shape's metric: "
+        + ", ".join(f"{c['name']} {c.get('metric')}" for c in doc.get("classes", []))
+        + ")"
+        if kind == "mixed"
+        else ""
+    )
     parameters = (
-        f"COCO {doc.get('iou_type', 'bbox')} evaluation of {doc.get('predictions')} predictions "
+        f"COCO {metric}evaluation{by_shape} of {doc.get('predictions')} predictions "
         f"against {doc.get('ground_truth')} ground-truth objects on {doc.get('images')} images "
         f"(branch {choice.against!r}); run {run['id']} ({run['mode']}), "
         f"{str(run.get('finished_at', ''))[:19].replace('T', ' ')}, "

@@ -16,9 +16,9 @@ import numpy as np
 
 from predscope.evaluation.bootstrap import bootstrap_map_difference
 from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth
-from predscope.evaluation.params import CocoParams
 from predscope.exceptions import InvalidArgumentsError
 from predscope.services.analysis.evaluate import _project
+from predscope.services.analysis.kinds import layout_params, summary_kind
 from predscope.services.analysis.metrics import complete_set
 from predscope.services.analysis.records import Records, aggregate
 from predscope.services.query import threshold_index
@@ -99,9 +99,10 @@ def compare_prediction_sets(
         blobs = [repo.load_state(conn, s.id) for s in (set_a, set_b)]
         changed = _changed_objects(conn, set_a.id, set_b.id, t, offset, limit)
     records = [Records.from_bytes(b or b"") for b in blobs]
-    kind = run_a.params.get("iou_type", "bbox")
-    params = CocoParams.default(kind)
     cats = run_a.params.get("categories", [])
+    kinds = [c[2] if len(c) > 2 else run_a.params.get("iou_type", "bbox") for c in cats]
+    params = layout_params(kinds or ["bbox"])
+    kind = res_a.get("iou_type", summary_kind(kinds or ["bbox"]))
     ids, names = tuple(c[0] for c in cats), tuple(c[1] for c in cats)
     evals = [aggregate(r, params, ids, names) for r in records]
     num_images = int(res_a["images"])
@@ -121,7 +122,7 @@ def compare_prediction_sets(
     lows, highs = interval.class_low, interval.class_high
     for k, (ca, cb) in enumerate(zip(res_a["classes"], res_b["classes"], strict=True)):
         row: dict[str, Any] = {"name": ca["name"], "category_id": ca["category_id"]}
-        for key in HEADLINE:
+        for key in (*HEADLINE[:3], f"AR{params.max_dets[-1]}"):  # AR20 for skeletons alone
             va, vb = ca[key], cb[key]
             row[key] = {"a": va, "b": vb, "delta": None if va < 0 or vb < 0 else va - vb}
         if lows is not None and highs is not None and k < lows.size:  # same resamples as mAP

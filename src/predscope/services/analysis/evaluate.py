@@ -15,7 +15,13 @@ from typing import Any, Literal
 import numpy as np
 
 from predscope.evaluation.coco_eval import evaluate_coco
-from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth, RleMasks
+from predscope.evaluation.inputs import (
+    CocoDetections,
+    CocoGroundTruth,
+    IntArray,
+    Polylines,
+    RleMasks,
+)
 from predscope.evaluation.params import CocoParams
 from predscope.evaluation.results import CocoEvaluation, Outcome
 from predscope.exceptions import InvalidArgumentsError
@@ -29,6 +35,7 @@ from predscope.services.analysis.inputs import (
     frame_table,
     read_branch,
 )
+from predscope.services.analysis.kinds import AREA_SHAPES, group_params
 from predscope.services.branches import require_branch
 from predscope.store.branches import MAIN_BRANCH
 from predscope.store.engine import Store
@@ -150,39 +157,157 @@ def _check_iou_type(iou_type: str) -> IouKind:
     return "bbox" if iou_type == "bbox" else "segm"
 
 
-def _masks(columns: BranchColumns) -> RleMasks | None:
+def _masks(columns: BranchColumns, rows: IntArray | None = None) -> RleMasks | None:
+    count = columns.image.size if rows is None else rows.size
+    if count == 0:  # no objects: empty geometry satisfies every kind
+        return RleMasks(size=np.zeros((0, 2), dtype=np.int64))
     if columns.masks is None:
         return None
-    size = np.array([m["size"] for m in columns.masks], dtype=np.int64).reshape(-1, 2)
-    return RleMasks(size=size, counts=tuple(m["counts"] for m in columns.masks))
+    picked = columns.masks if rows is None else [columns.masks[i] for i in rows.tolist()]
+    found = [m for m in picked if m is not None]
+    if len(found) != len(picked):
+        return None
+    size = np.array([m["size"] for m in found], dtype=np.int64).reshape(-1, 2)
+    return RleMasks(size=size, counts=tuple(m["counts"] for m in found))
+
+
+def _rows(values: Any, rows: IntArray | None) -> Any:
+    return values if rows is None or values is None else values[rows]
+
+
+def _rotated(columns: BranchColumns, rows: IntArray | None) -> Any:
+    count = columns.image.size if rows is None else rows.size
+    if count == 0:
+        return np.zeros((0, 5), dtype=np.float64)
+    return _rows(columns.rotated, rows)
+
+
+def _keypoints(columns: BranchColumns, rows: IntArray | None, nodes: int) -> Any:
+    picked = range(columns.image.size) if rows is None else rows.tolist()
+    stored = () if columns.keypoints is None else columns.keypoints
+    found = [k for k in (stored[i] for i in picked) if k is not None and k.shape[0] == nodes]
+    if len(found) != len(picked):
+        raise InvalidArgumentsError("keypoint inputs: every row needs the class's nodes")
+    return np.stack(found) if found else np.zeros((0, nodes, 3), dtype=np.float64)
+
+
+def _polylines(columns: BranchColumns, rows: IntArray | None) -> Polylines:
+    picked = range(columns.image.size) if rows is None else rows.tolist()
+    stored = () if columns.polylines is None else columns.polylines
+    lines = [line for line in (stored[i] for i in picked) if line is not None]
+    if len(lines) != len(picked):
+        raise InvalidArgumentsError("polyline inputs: every row needs its points")
+    return Polylines.from_lists(lines)
 
 
 def ground_truth_inputs(
-    columns: BranchColumns, frames: FrameTable, cats: CategoryTable
+    columns: BranchColumns,
+    frames: FrameTable,
+    cats: CategoryTable,
+    rows: IntArray | None = None,
+    *,
+    kind: str | None = None,
+    nodes: int = 0,
 ) -> CocoGroundTruth:
+    """The engine's ground truth of ``columns`` (or of its ``rows``), on every class of ``cats``.
+
+    ``kind`` ``keypoints`` (``nodes`` per skeleton) or ``polyline`` adds that geometry."""
+    keypoints = _keypoints(columns, rows, nodes) if kind == "keypoints" else None
     return CocoGroundTruth(
         num_images=len(frames.keys),
         category_ids=cats.feature_hashes,
-        image=columns.image,
-        category=columns.category,
-        bbox=columns.bbox,
-        area=columns.area,
-        iscrowd=columns.iscrowd,
+        image=_rows(columns.image, rows),
+        category=_rows(columns.category, rows),
+        bbox=_rows(columns.bbox, rows),
+        area=_rows(columns.area, rows),
+        iscrowd=_rows(columns.iscrowd, rows),
         category_names=cats.names,
         image_ids=frames.keys,
-        masks=_masks(columns),
+        masks=_masks(columns, rows),
+        rotated=_rotated(columns, rows),
+        keypoints=keypoints,
+        num_keypoints=None if keypoints is None else (keypoints[:, :, 2] > 0).sum(axis=1),
+        polylines=_polylines(columns, rows) if kind == "polyline" else None,
+        image_size=np.array([frames.width, frames.height], dtype=np.float64).T.reshape(-1, 2)
+        if kind == "polyline"
+        else None,
     )
 
 
-def detection_inputs(columns: BranchColumns) -> CocoDetections:
+def detection_inputs(
+    columns: BranchColumns,
+    rows: IntArray | None = None,
+    *,
+    kind: str | None = None,
+    nodes: int = 0,
+) -> CocoDetections:
+    """The engine's detections of ``columns`` (or of its ``rows``)."""
     return CocoDetections(
-        image=columns.image,
-        category=columns.category,
-        bbox=columns.bbox,
-        area=columns.area,
-        score=columns.score,
-        masks=_masks(columns),
+        image=_rows(columns.image, rows),
+        category=_rows(columns.category, rows),
+        bbox=_rows(columns.bbox, rows),
+        area=_rows(columns.area, rows),
+        score=_rows(columns.score, rows),
+        masks=_masks(columns, rows),
+        rotated=_rotated(columns, rows),
+        keypoints=_keypoints(columns, rows, nodes) if kind == "keypoints" else None,
+        polylines=_polylines(columns, rows) if kind == "polyline" else None,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class KindGroup:
+    """The classes one metric kind measures: their objects' rows and the engine's inputs."""
+
+    kind: str
+    params: CocoParams
+    classes: tuple[int, ...]  # the category indices this kind measures
+    gt_rows: IntArray
+    dt_rows: IntArray
+    ground_truth: CocoGroundTruth
+    detections: CocoDetections
+
+
+def group_keys(cats: CategoryTable) -> list[tuple[str, int]]:
+    """The group of each class: its kind, and for a skeleton also its own index (each skeleton
+    template has its own nodes and sigmas, so each skeleton class is matched on its own)."""
+    return [(k, i if k == "keypoints" else -1) for i, k in enumerate(cats.kinds)]
+
+
+def kind_groups(
+    gt_cols: BranchColumns, dt_cols: BranchColumns, frames: FrameTable, cats: CategoryTable
+) -> list[KindGroup]:
+    """One group per metric kind of ``cats`` (per class for skeletons), in class order.
+
+    Each group's inputs keep every class (global category indices) but only the objects of its
+    own classes, so the other classes have no ground truth there and accumulate to -1.
+    """
+    groups: list[KindGroup] = []
+    kinds = list(cats.kinds)
+    keys = group_keys(cats)
+    whole = len(set(keys)) == 1
+    for key in dict.fromkeys(keys):
+        kind, index = key
+        mine = np.array([k == key for k in keys], dtype=np.bool_)
+        g_rows = np.flatnonzero(mine[gt_cols.category]).astype(np.int64)
+        d_rows = np.flatnonzero(mine[dt_cols.category]).astype(np.int64)
+        nodes = cats.keypoints[index] if index >= 0 else None
+        sigmas = cats.sigmas[index] if index >= 0 else None
+        extra: dict[str, Any] = {"kind": kind, "nodes": 0 if nodes is None else len(nodes)}
+        groups.append(
+            KindGroup(
+                kind=kind,
+                params=group_params(kind, kinds, sigmas),
+                classes=tuple(int(k) for k in np.flatnonzero(mine)),
+                gt_rows=g_rows,
+                dt_rows=d_rows,
+                ground_truth=ground_truth_inputs(
+                    gt_cols, frames, cats, None if whole else g_rows, **extra
+                ),
+                detections=detection_inputs(dt_cols, None if whole else d_rows, **extra),
+            )
+        )
+    return groups
 
 
 def branch_inputs(
@@ -202,12 +327,12 @@ def branch_inputs(
     record = _project(store, project)
     kind = _check_iou_type(iou_type)
     is_gt = branch_name == MAIN_BRANCH if ground_truth is None else ground_truth
-    cats = category_table(record)
+    cats = category_table(record, kind, AREA_SHAPES)
     with store.read() as conn:
         require_branch(conn, record, branch_name, allow_empty_main=False)
         records = branch_records(conn, record, branch_name)
         table = frames or frame_table(records)
-        columns = read_branch(conn, record, records, table, cats, kind, ground_truth=is_gt)
+        columns = read_branch(conn, record, records, table, cats, ground_truth=is_gt)
     if is_gt:
         return ground_truth_inputs(columns, table, cats)
     return detection_inputs(columns)
@@ -235,15 +360,15 @@ def evaluate_branch(
             f"evaluate branch: branch {branch_name!r} is also the ground-truth branch - pick a "
             "prediction branch"
         )
-    cats = category_table(record)
+    cats = category_table(record, kind, AREA_SHAPES)
     with store.read() as conn:
         require_branch(conn, record, gt_branch, allow_empty_main=False)
         require_branch(conn, record, branch_name, allow_empty_main=False)
         gt_records = branch_records(conn, record, gt_branch)
         frames = frame_table(gt_records)
-        gt_cols = read_branch(conn, record, gt_records, frames, cats, kind, ground_truth=True)
+        gt_cols = read_branch(conn, record, gt_records, frames, cats, ground_truth=True)
         dt_records = branch_records(conn, record, branch_name)
-        dt_cols = read_branch(conn, record, dt_records, frames, cats, kind, ground_truth=False)
+        dt_cols = read_branch(conn, record, dt_records, frames, cats, ground_truth=False)
     gt = ground_truth_inputs(gt_cols, frames, cats)
     dt = detection_inputs(dt_cols)
     evaluation = evaluate_coco(gt, dt, params or CocoParams.default(kind))

@@ -11,12 +11,19 @@ Rules (the same for ground truth and predictions, so both share one image index)
   score between images are broken by this order, as pycocotools breaks them by image id; a COCO
   dataset registered in image-id order therefore evaluates exactly as pycocotools does.
 * Categories: the ontology's top-level objects of shape bounding_box, rotatable_bounding_box,
-  polygon or bitmask, in ontology order. Other objects (points, polylines, ...) are skipped.
+  polygon, bitmask, polyline or skeleton (one with a skeleton template), in ontology order, each
+  with the metric kind that measures it (``kinds.metric_kind``). Other objects (points, ...)
+  are skipped.
 * Pixels: normalised value x frame size, then the shortest decimal that normalises back to the
   stored value, so a COCO value such as 12.34 px survives the round trip bit-exactly.
 * bbox: the box; a rotatable box's axis-aligned hull; a polygon's coordinate extent; a
-  bitmask's ``toBbox``. Masks (segm): a box or rotated box as its polygon, polygons rasterised
-  with ``pycocotools.mask.frPyObjects`` (parts united, holes removed), bitmasks converted exactly.
+  bitmask's ``toBbox``. Masks (objects of classes measured by ``segm``): a box or rotated box as
+  its polygon, polygons rasterised with ``pycocotools.mask.frPyObjects`` (parts united, holes
+  removed), bitmasks converted exactly. Rotated boxes (``rotated``): pixel x, y, w, h of the
+  unrotated box and theta. Skeletons: [x, y, v] per template node (matched by name; v 2 visible
+  or no visibility, 1 occluded, 0 invisible; [0, 0, 0] for a node the object lacks). Polylines:
+  their points. For both, bbox is the extent of the object's points and area its w*h, as
+  pycocotools' ``loadRes`` gives keypoint results.
 * Ground truth imported from COCO: ``area``, ``iscrowd`` and the original ``bbox`` the
   importer kept under the entry's ``coco`` key are used as pycocotools uses the file's (editing
   the geometry drops them). Otherwise, and always for predictions (pycocotools' ``loadRes``
@@ -29,26 +36,31 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from pycocotools import mask as mask_utils
 from sqlalchemy import Connection
 
+from predscope.evaluation.params import IouType
 from predscope.exceptions import InvalidArgumentsError, LabelRowError
 from predscope.objects.bitmask import rle_string_to_coco_rle
 from predscope.objects.ontology_structure import OntologyStructure
+from predscope.services.analysis.kinds import (
+    EVAL_SHAPES,
+    IouOption,
+    keypoint_sigmas,
+    metric_kind,
+)
 from predscope.services.rows import paused_gc
 from predscope.store import label_rows as row_repo
 from predscope.store.records import ProjectRecord, RowRecord
 
-IouKind = Literal["bbox", "segm"]
 FrameKey = tuple[str, int]
 Attributes = tuple[tuple[str, str], ...]
 FloatArray = NDArray[np.float64]
 
-EVAL_SHAPES = ("bounding_box", "rotatable_bounding_box", "polygon", "bitmask")
 _CHUNK = 500
 
 
@@ -71,6 +83,9 @@ class CategoryTable:
     names: tuple[str, ...]
     shapes: tuple[str, ...]
     index: Mapping[str, int]
+    kinds: tuple[IouType, ...] = ()  # the metric measuring each class (``kinds.metric_kind``)
+    keypoints: tuple[tuple[str, ...] | None, ...] = ()  # skeleton classes: node names in order
+    sigmas: tuple[tuple[float, ...] | None, ...] = ()  # skeleton classes: OKS sigma per node
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,28 +99,66 @@ class BranchColumns:
     iscrowd: NDArray[np.bool_]
     score: FloatArray
     object_hashes: tuple[str, ...]
-    masks: tuple[dict[str, Any], ...] | None
+    masks: tuple[dict[str, Any] | None, ...] | None  # per row; None where the class is not segm
     attributes: tuple[Attributes, ...] = ()  # nested attribute answers per row (for slicing)
+    rotated: FloatArray | None = None  # (N, 5) pixel [x, y, w, h, theta]; rows of rotated classes
+    # skeleton rows: (K, 3) pixel [x, y, v] in the template's node order; polyline rows: (P, 2)
+    keypoints: tuple[FloatArray | None, ...] | None = None
+    polylines: tuple[FloatArray | None, ...] | None = None
 
 
-def category_table(project: ProjectRecord) -> CategoryTable:
+def category_table(
+    project: ProjectRecord, iou_type: IouOption = "auto", shapes_in: Sequence[str] = EVAL_SHAPES
+) -> CategoryTable:
+    """The evaluated classes (top-level objects whose shape is in ``shapes_in``) and their kinds."""
     ontology = OntologyStructure.from_dict(project.ontology)
+    templates = {t.feature_node_hash: t for t in ontology.skeleton_templates}
+    by_name = {t.name: t for t in ontology.skeleton_templates}
     hashes: list[str] = []
     names: list[str] = []
     shapes: list[str] = []
+    kinds: list[IouType] = []
+    nodes: list[tuple[str, ...] | None] = []
+    sigmas: list[tuple[float, ...] | None] = []
     for obj in ontology.objects:
         shape = str(getattr(obj.shape, "value", obj.shape))
-        if shape in EVAL_SHAPES:
-            hashes.append(obj.feature_node_hash)
-            names.append(obj.name)
-            shapes.append(shape)
+        if shape not in shapes_in:
+            continue
+        points: tuple[str, ...] | None = None
+        if shape == "skeleton":  # measured node by node: needs its template's node list
+            template = templates.get(obj.feature_node_hash) or by_name.get(obj.name)
+            if template is None or not template.skeleton:
+                continue
+            ordered = sorted(template.skeleton.items(), key=lambda kv: _index_key(kv[0]))
+            points = tuple(str(p.get("name", k)) for k, p in ordered)
+            sigmas.append(keypoint_sigmas(points, template.extra.get("sigmas")))
+        else:
+            sigmas.append(None)
+        nodes.append(points)
+        hashes.append(obj.feature_node_hash)
+        names.append(obj.name)
+        shapes.append(shape)
+        kinds.append(metric_kind(shape, iou_type))
     if not hashes:
         raise InvalidArgumentsError(
             f"project {project.title!r}: its ontology has no bounding_box, rotatable_bounding_box, "
-            "polygon or bitmask object, so there is nothing to evaluate - add such objects"
+            "polygon, bitmask, polyline or skeleton object (a skeleton with its template), so "
+            "there is nothing to evaluate - add such objects"
         )
     index = {h: i for i, h in enumerate(hashes)}
-    return CategoryTable(tuple(hashes), tuple(names), tuple(shapes), index)
+    return CategoryTable(
+        tuple(hashes),
+        tuple(names),
+        tuple(shapes),
+        index,
+        tuple(kinds),
+        tuple(nodes),
+        tuple(sigmas),
+    )
+
+
+def _index_key(key: str) -> tuple[int, str]:
+    return (int(key), "") if key.isdigit() else (1 << 30, key)
 
 
 def frame_table(records: Sequence[RowRecord]) -> FrameTable:
@@ -184,8 +237,24 @@ def _extras(entry: Mapping[str, Any]) -> tuple[float | None, bool, list[float] |
     return stored, bool(source.get("iscrowd", False)), bbox
 
 
-_GEOMETRY_KEY = {0: "boundingBox", 1: "rotatableBoundingBox", 2: "polygons", 3: "bitmask"}
-_KIND = {"bounding_box": 0, "rotatable_bounding_box": 1, "polygon": 2, "bitmask": 3}
+_GEOMETRY_KEY = {
+    0: "boundingBox",
+    1: "rotatableBoundingBox",
+    2: "polygons",
+    3: "bitmask",
+    4: "skeleton",
+    5: "polyline",
+}
+_KIND = {
+    "bounding_box": 0,
+    "rotatable_bounding_box": 1,
+    "polygon": 2,
+    "bitmask": 3,
+    "skeleton": 4,
+    "polyline": 5,
+}
+# Encord's visibility of a skeleton node -> COCO's v (2 visible, 1 occluded, 0 not labelled)
+_VISIBILITY = {None: 2, "visible": 2, "occluded": 1, "selfOccluded": 1, "invisible": 0}
 
 
 class _Collector:
@@ -195,10 +264,13 @@ class _Collector:
     only other shapes keep their geometry dict for per-object work.
     """
 
-    def __init__(self, frames: FrameTable, cats: CategoryTable, iou_type: IouKind, gt: bool):
-        self.frames, self.iou_type, self.gt = frames, iou_type, gt
+    def __init__(self, frames: FrameTable, cats: CategoryTable, gt: bool):
+        self.frames, self.gt = frames, gt
         self.targets = {h: (i, _KIND[cats.shapes[i]]) for h, i in cats.index.items()}
         self.shapes = cats.shapes
+        self.nodes = cats.keypoints
+        self.segm = np.array([k == "segm" for k in cats.kinds], dtype=np.bool_)
+        self.rotated = np.array([k == "rotated" for k in cats.kinds], dtype=np.bool_)
         self.image: list[int] = []
         self.category: list[int] = []
         self.kind: list[int] = []
@@ -260,18 +332,46 @@ class _Collector:
             size = np.stack([width[boxes], height[boxes]] * 2, axis=1)
             bbox[boxes] = to_pixels(raw, size)
             area[boxes] = bbox[boxes, 2] * bbox[boxes, 3]
-        masks: list[dict[str, Any]] | None = None
-        if self.iou_type == "segm":
-            masks = [{} for _ in range(n)]
-            for i in np.flatnonzero(kind == 0).tolist():
+        category = np.array(self.category, dtype=np.int64)
+        want_mask = self.segm[category] if n else np.zeros(0, dtype=np.bool_)
+        masks: list[dict[str, Any] | None] | None = None
+        if want_mask.any():
+            masks = [None] * n
+            for i in np.flatnonzero((kind == 0) & want_mask).tolist():
                 masks[i] = _polygon_rle([_box_ring(bbox[i])], [], int(height[i]), int(width[i]))
+        rotated: FloatArray | None = None
+        if n and self.rotated[category].any():
+            rotated = np.zeros((n, 5), dtype=np.float64)
+        keypoints: list[FloatArray | None] | None = None
+        polylines: list[FloatArray | None] | None = None
+        if n and (kind == 4).any():
+            keypoints = [None] * n
+        if n and (kind == 5).any():
+            polylines = [None] * n
         for i, k, geometry in self.other:
             w, h = int(width[i]), int(height[i])
+            rle: dict[str, Any] | None = None
+            if k >= 4:
+                names = self.nodes[int(category[i])] if k == 4 else None
+                points, present = _points(geometry, w, h, names)
+                if present.any():
+                    x, y = points[present, 0], points[present, 1]
+                    x0, y0 = float(x.min()), float(y.min())
+                    bbox[i] = [x0, y0, float(x.max()) - x0, float(y.max()) - y0]
+                    area[i] = bbox[i, 2] * bbox[i, 3]
+                if keypoints is not None and k == 4:
+                    keypoints[i] = points
+                elif polylines is not None:
+                    polylines[i] = points[:, :2]
+                continue
             if k == 1:
-                ring = _rotated_ring(bbox[i], float(geometry.get("theta", 0.0)))
+                theta = float(geometry.get("theta", 0.0))
+                if rotated is not None:
+                    rotated[i] = [*bbox[i].tolist(), theta]
+                ring = _rotated_ring(bbox[i], theta)
                 xs, ys = ring[0::2], ring[1::2]
                 bbox[i] = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
-                rle = _polygon_rle([ring], [], h, w) if masks is not None else None
+                rle = _polygon_rle([ring], [], h, w) if want_mask[i] else None
             elif k == 2:
                 bbox[i], area[i], rle = _polygon_geometry(geometry, w, h)
             else:
@@ -281,7 +381,7 @@ class _Collector:
                 coco = {"size": rle["size"], "counts": _bytes(rle["counts"])}
                 bbox[i] = mask_utils.toBbox(coco)
                 area[i] = float(mask_utils.area(coco))
-            if masks is not None and rle is not None:
+            if masks is not None and rle is not None and want_mask[i]:
                 masks[i] = rle
         crowd = np.zeros(n, dtype=np.bool_)
         for i, stored_area, is_crowd, stored_box in self.extras:
@@ -292,7 +392,7 @@ class _Collector:
             crowd[i] = is_crowd
         return BranchColumns(
             image=image,
-            category=np.array(self.category, dtype=np.int64),
+            category=category,
             bbox=bbox,
             area=area,
             iscrowd=crowd,
@@ -300,7 +400,43 @@ class _Collector:
             object_hashes=tuple(self.hashes),
             attributes=tuple(self.attrs),
             masks=None if masks is None else tuple(masks),
+            rotated=rotated,
+            keypoints=None if keypoints is None else tuple(keypoints),
+            polylines=None if polylines is None else tuple(polylines),
         )
+
+
+def _points(
+    geometry: Any, w: int, h: int, names: tuple[str, ...] | None
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Pixel points of a stored skeleton ((K, 3) [x, y, v] in ``names`` order, [0, 0, 0] for a
+    node the object lacks) or polyline ((P, 3), v = 2), and which rows the object has."""
+    items = (
+        [geometry[key] for key in sorted(geometry, key=_index_key)]
+        if isinstance(geometry, Mapping)
+        else list(geometry)
+    )
+    if names is None:
+        rows = [(float(p["x"]), float(p["y"]), 2.0) for p in items]
+        present = np.ones(len(rows), dtype=np.bool_)
+    else:
+        slot = {name: j for j, name in enumerate(names)}
+        raw = [(0.0, 0.0, 0.0)] * len(names)
+        present = np.zeros(len(names), dtype=np.bool_)
+        for p in items:
+            j = slot.get(str(p.get("name")))
+            if j is None or present[j]:
+                continue
+            visibility = p.get("visibility")
+            if visibility is None:  # older rows: a boolean key instead of one string
+                visibility = next((v for v in _VISIBILITY if v and p.get(v) is True), None)
+            raw[j] = (float(p["x"]), float(p["y"]), float(_VISIBILITY.get(visibility, 2)))
+            present[j] = True
+        rows = raw
+    out = np.array(rows, dtype=np.float64).reshape(-1, 3)
+    size = np.array([w, h], dtype=np.float64)
+    out[present, :2] = to_pixels(out[present, :2], np.broadcast_to(size, (int(present.sum()), 2)))
+    return out, present
 
 
 def _bytes(counts: Any) -> Any:
@@ -367,12 +503,13 @@ def read_branch(
     records: Sequence[RowRecord],
     frames: FrameTable,
     cats: CategoryTable,
-    iou_type: IouKind,
     *,
     ground_truth: bool,
 ) -> BranchColumns:
-    """Every evaluated object of the rows in ``records`` (one branch), documents read in chunks."""
-    collector = _Collector(frames, cats, iou_type, ground_truth)
+    """Every evaluated object of the rows in ``records`` (one branch), documents read in chunks.
+
+    Each object gets the geometry its class's metric kind (``cats.kinds``) needs."""
+    collector = _Collector(frames, cats, ground_truth)
     present = [r for r in records if r.label_hash is not None and r.object_count]
     with paused_gc():  # parsing documents: the cycle collector would take 80% of the time
         for start in range(0, len(present), _CHUNK):
@@ -433,6 +570,9 @@ def _take(columns: BranchColumns, order: NDArray[np.intp]) -> BranchColumns:
         object_hashes=tuple(columns.object_hashes[i] for i in order),
         masks=None if columns.masks is None else tuple(columns.masks[i] for i in order),
         attributes=tuple(columns.attributes[i] for i in order) if columns.attributes else (),
+        rotated=None if columns.rotated is None else columns.rotated[order],
+        keypoints=None if columns.keypoints is None else tuple(columns.keypoints[i] for i in order),
+        polylines=None if columns.polylines is None else tuple(columns.polylines[i] for i in order),
     )
 
 

@@ -13,20 +13,23 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from predscope.evaluation.accumulate import accumulate
 from predscope.evaluation.coco_eval import evaluate_coco
-from predscope.evaluation.errors import TideResult, tide_errors
+from predscope.evaluation.errors import TideResult, combine_dap, tide_errors
 from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth
 from predscope.evaluation.matching import MatchState
 from predscope.evaluation.outcomes import build_outcomes, single_threshold_outcomes
 from predscope.evaluation.params import CocoParams
 from predscope.evaluation.results import CocoEvaluation, Outcome
 from predscope.evaluation.summary import summarize
+from predscope.services.analysis.evaluate import KindGroup
 
 I32 = NDArray[np.int32]
 F64 = NDArray[np.float64]
@@ -149,6 +152,85 @@ def match_frames(
         g_error=tide.gt_error.astype(np.int8),
     )
     return FrameMatch(records, d_match, d_iou, g_match, g_iou, tide)
+
+
+def match_groups(
+    groups: Sequence[KindGroup],
+    num_gt: int,
+    num_dt: int,
+    num_k: int,
+    image_map: I32,
+    *,
+    with_dap: bool = False,
+) -> FrameMatch:
+    """``match_frames`` per metric-kind group, scattered back to the rows of the whole frames.
+
+    A group holds every object of the classes one kind measures (``evaluate.kind_groups``), and
+    COCO matching never looks outside a class, so each object's outcome, partner and IoU are
+    those of its class's kind. Class-agnostic figures (TIDE's cross-class tests, the confusion
+    matrix) compare objects within a group only. One group covering every row is
+    ``match_frames`` itself.
+    """
+    if len(groups) == 1 and groups[0].gt_rows.size == num_gt and groups[0].dt_rows.size == num_dt:
+        g = groups[0]
+        return match_frames(g.ground_truth, g.detections, g.params, image_map, with_dap=with_dap)
+    parts = [
+        match_frames(g.ground_truth, g.detections, g.params, image_map, with_dap=with_dap)
+        for g in groups
+    ]
+    g_rows = [g.gt_rows for g in groups]
+    d_rows = [g.dt_rows for g in groups]
+
+    def scatter(values: list[NDArray[Any]], rows: list[NDArray[np.int64]], n: int) -> Any:
+        first = values[0]
+        out = np.zeros((n, *first.shape[1:]), dtype=first.dtype)
+        for v, r in zip(values, rows, strict=True):
+            out[r] = v
+        return out
+
+    def remap(values: list[NDArray[Any]], rows: list[NDArray[np.int64]]) -> list[NDArray[Any]]:
+        """Partner indices of each part (its own rows) as rows of the whole frames."""
+        return [
+            np.where(v >= 0, r[np.maximum(v, 0)] if r.size else 0, -1).astype(v.dtype)
+            for v, r in zip(values, rows, strict=True)
+        ]
+
+    fields = {}
+    for f in dataclasses.fields(Records):
+        side = d_rows if f.name.startswith("d_") else g_rows
+        n = num_dt if f.name.startswith("d_") else num_gt
+        fields[f.name] = scatter([getattr(p.records, f.name) for p in parts], side, n)
+    records = Records(**fields)
+    tides = [p.tide for p in parts]
+    owner = np.zeros(num_k, dtype=np.int64)
+    for i, g in enumerate(groups):
+        owner[list(g.classes)] = i
+    ap, dap = combine_dap(tides, owner)
+    counts = {k: sum(t.counts[k] for t in tides) for k in tides[0].counts}
+    tide = TideResult(
+        fg_iou=tides[0].fg_iou,
+        bg_iou=tides[0].bg_iou,
+        ap=ap,
+        dt_error=scatter([t.dt_error for t in tides], d_rows, num_dt),
+        dt_partner=scatter(remap([t.dt_partner for t in tides], g_rows), d_rows, num_dt),
+        gt_error=scatter([t.gt_error for t in tides], g_rows, num_gt),
+        best_iou_any=scatter([t.best_iou_any for t in tides], d_rows, num_dt),
+        best_gt_any=scatter(remap([t.best_gt_any for t in tides], g_rows), d_rows, num_dt),
+        best_iou_same=scatter([t.best_iou_same for t in tides], d_rows, num_dt),
+        best_gt_same=scatter(remap([t.best_gt_same for t in tides], g_rows), d_rows, num_dt),
+        gt_best_iou_any=scatter([t.gt_best_iou_any for t in tides], g_rows, num_gt),
+        gt_best_dt_any=scatter(remap([t.gt_best_dt_any for t in tides], d_rows), g_rows, num_gt),
+        counts=counts,
+        dap=dap,
+    )
+    return FrameMatch(
+        records=records,
+        d_match=scatter(remap([p.d_match for p in parts], g_rows), d_rows, num_dt),
+        d_iou=scatter([p.d_iou for p in parts], d_rows, num_dt),
+        g_match=scatter(remap([p.g_match for p in parts], d_rows), g_rows, num_gt),
+        g_iou=scatter([p.g_iou for p in parts], g_rows, num_gt),
+        tide=tide,
+    )
 
 
 CONFUSION_IOU = 0.5

@@ -102,6 +102,7 @@ def build_results(
             {
                 **row,
                 "shape": cat["shape"],
+                "metric": cat.get("metric", p.iou_type),
                 "num_gt": num_gt,
                 "num_predictions": int(np.count_nonzero(in_k)),
                 "tp": tp,

@@ -27,24 +27,23 @@ from typing import Any
 import numpy as np
 import orjson
 
-from predscope.evaluation.params import CocoParams
 from predscope.exceptions import AnalysisRunningError, InvalidArgumentsError
-from predscope.services.analysis.evaluate import (
-    _check_iou_type,
-    _project,
-    detection_inputs,
-    ground_truth_inputs,
-)
+from predscope.services.analysis.evaluate import _project, kind_groups
 from predscope.services.analysis.inputs import (
     CategoryTable,
     FrameTable,
-    IouKind,
     branch_records,
     category_table,
     frame_table,
     read_branch,
 )
-from predscope.services.analysis.records import Records, aggregate, concat, match_frames
+from predscope.services.analysis.kinds import (
+    IouOption,
+    check_iou_option,
+    layout_params,
+    summary_kind,
+)
+from predscope.services.analysis.records import Records, aggregate, concat, match_groups
 from predscope.services.analysis.results import build_results, error_summary
 from predscope.services.analysis.rows import object_columns
 from predscope.services.branches import require_branch
@@ -203,20 +202,24 @@ def analyse(
     *,
     against: str = MAIN_BRANCH,
     full: bool = False,
-    iou_type: str = "bbox",
+    iou_type: str = "auto",
     progress: Progress | None = None,
 ) -> RunOutcome:
-    """Analyse ``branch_name`` against ``against`` and store the run (see the module doc)."""
+    """Analyse ``branch_name`` against ``against`` and store the run (see the module doc).
+
+    ``iou_type`` ``auto`` measures each class by its shape (``kinds.metric_kind``); ``bbox`` or
+    ``segm`` measures every box, rotated box, polygon and bitmask class that way.
+    """
     record = _project(store, project)
     validate_branch_name(branch_name)
     validate_branch_name(against)
-    kind = _check_iou_type(iou_type)
+    kind = check_iou_option(iou_type)
     if branch_name == against:
         raise InvalidArgumentsError(
             f"analyse: branch {branch_name!r} is also the ground-truth branch - pick a "
             "prediction branch"
         )
-    cats = category_table(record)
+    cats = category_table(record, kind)
     params = {"iou_type": kind, "against": against, "full": bool(full)}
     pset, run = _start(store, record, branch_name, against, params)
     reporter = _Reporter(store, run.id, progress)
@@ -247,11 +250,11 @@ def _execute(
     pset: SetRecord,
     run: RunRecord,
     cats: CategoryTable,
-    kind: IouKind,
+    kind: IouOption,
     full: bool,
     reporter: _Reporter,
 ) -> RunOutcome:
-    coco_params = CocoParams.default(kind)
+    coco_params = layout_params(cats.kinds)
     with store.read() as conn:
         with reporter.stage(STAGES[0]):
             gt_records = branch_records(conn, record, pset.against)
@@ -262,6 +265,7 @@ def _execute(
         previous = repo.get_run(conn, pset.latest_run_id) if pset.latest_run_id else None
         basis = {
             "iou_type": kind,
+            "kinds": list(cats.kinds),
             "engine": ENGINE_VERSION,
             "ontology": _digest(record.ontology),
             "frames": _digest([list(k) for k in frames.keys]),
@@ -285,13 +289,19 @@ def _execute(
         sub_frames, image_map = _subset(frames, lambda h: h in changed_hashes)
         gt_sub = [r for r in gt_records if r.unit.id in changed]
         pr_sub = [r for r in pr_records if r.unit.id in changed]
-        gt_cols = read_branch(conn, record, gt_sub, sub_frames, cats, kind, ground_truth=True)
+        gt_cols = read_branch(conn, record, gt_sub, sub_frames, cats, ground_truth=True)
         with reporter.stage(STAGES[1]):
-            dt_cols = read_branch(conn, record, pr_sub, sub_frames, cats, kind, ground_truth=False)
+            dt_cols = read_branch(conn, record, pr_sub, sub_frames, cats, ground_truth=False)
     with reporter.stage(STAGES[2]):
-        gt = ground_truth_inputs(gt_cols, sub_frames, cats)
-        dt = detection_inputs(dt_cols)
-        fm = match_frames(gt, dt, coco_params, image_map, with_dap=old_state is None)
+        groups = kind_groups(gt_cols, dt_cols, sub_frames, cats)
+        fm = match_groups(
+            groups,
+            gt_cols.image.size,
+            dt_cols.image.size,
+            len(cats.kinds),
+            image_map,
+            with_dap=old_state is None,
+        )
     with reporter.stage(STAGES[3]):
         if old_state is None:
             all_records = fm.records
@@ -301,12 +311,13 @@ def _execute(
             all_records = concat([Records.from_bytes(old_state).keep_images(keep), fm.records])
         ev = aggregate(all_records, coco_params, cats.feature_hashes, cats.names)
         categories = [
-            {"index": k, "feature_hash": h, "name": n, "shape": s}
-            for k, (h, n, s) in enumerate(
-                zip(cats.feature_hashes, cats.names, cats.shapes, strict=True)
+            {"index": k, "feature_hash": h, "name": n, "shape": s, "metric": m}
+            for k, (h, n, s, m) in enumerate(
+                zip(cats.feature_hashes, cats.names, cats.shapes, cats.kinds, strict=True)
             )
         ]
         results = build_results(ev, all_records, categories)
+        results["iou_type"] = summary_kind(cats.kinds)
         results["errors"] = error_summary(all_records, fm, run.id, previous_results)
         results.update(
             images=len(frames.keys),
@@ -336,7 +347,7 @@ def _execute(
                 params={
                     **run.params,
                     "basis": basis,
-                    "categories": [[c["feature_hash"], c["name"]] for c in categories],
+                    "categories": [[c["feature_hash"], c["name"], c["metric"]] for c in categories],
                 },
                 results=results,
                 finished_at=_now(),
