@@ -251,6 +251,18 @@ class SummaryView:
     parameters: str = ""  # how the numbers were computed, printed under the cards
     confusion: Confusion | None = None
     operating: OperatingPoints | None = None
+    classifications: tuple[ClassificationView, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClassificationView:
+    """One radio or checklist classification's figures: a headline line and two tables."""
+
+    name: str
+    kind: str
+    headline: str
+    per_option: Table | None  # None: the set does not answer this classification
+    confusion: Table | None = None  # radio only: GT rows against predicted columns
 
 
 @dataclass(frozen=True)

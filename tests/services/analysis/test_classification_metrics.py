@@ -126,3 +126,40 @@ def test_checklist_figures_are_those_worked_out_by_hand(
     assert (per["b"]["tp"], per["b"]["fp"], per["b"]["fn"]) == (0, 1, 1)
     assert (per["c"]["tp"], per["c"]["fp"], per["c"]["fn"]) == (0, 1, 1)
     assert checklist["micro"]["precision"] == 2 / 4 and checklist["micro"]["recall"] == 2 / 4
+
+
+def test_a_stored_run_keeps_them_and_the_summary_page_shows_them(tmp_path: Any) -> None:
+    """Through ``predscope analyse`` and the real server: the metrics document carries the same
+    figures, and the summary page draws one section per classification."""
+    import re
+
+    import httpx
+
+    from predscope.services.analysis.metrics import get_metrics
+    from predscope.services.analysis.runs import analyse
+    from tests.server.live import live_server
+
+    folder = tmp_path / "store"
+    with Client(folder) as client:
+        project = client.create_project("weather", ontology=ONTOLOGY)
+        project.add_data([{"title": t, "width": 64, "height": 48} for t in GT])
+        _fill(project, "main", GT, scored=False)
+        _fill(project, "model", PRED, scored=True)
+        analyse(client.store, project.record, "model")
+        doc = get_metrics(client.store, project.record, "model")
+        project_hash = project.project_hash
+    stored = {c["name"]: c for c in doc["classifications"]}
+    assert stored["weather"]["accuracy"] == 0.5 and stored["tags"]["accuracy"] == 0.0
+    assert stored["weather"]["images_predicted"] == 4
+    assert stored["weather"]["images_with_ground_truth"] == 3
+    with live_server(str(folder), tmp_path / "server-tmp") as server:
+        page = httpx.get(f"{server.url}/p/{project_hash}/summary?set=model").text
+    sections = re.findall(r'data-testid="classification" data-name="([^"]+)"', page)
+    assert sections == ["weather", "tags"]
+    assert "accuracy 0.500" in page and "accuracy 0.000 (exact set)" in page
+    weather = page[page.index('data-name="weather"') : page.index('data-name="tags"')]
+    sunny = re.search(r"<tr>\s*<td[^>]*>sunny</td>(.*?)</tr>", weather, re.S)
+    assert sunny is not None
+    values = re.findall(r'data-value="([^"]+)"', sunny.group(1))
+    assert values[4:8] == ["1", "0", "1", "2"]  # TP, FP, FN, support
+    assert 'data-testid="classification-confusion"' in weather

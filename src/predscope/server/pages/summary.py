@@ -36,7 +36,17 @@ from predscope.ui.charts import (
     reliability_diagram,
 )
 from predscope.ui.render import render_summary
-from predscope.ui.views import Card, Chart, ClassRow, Confusion, OperatingPoints, SummaryView
+from predscope.ui.views import (
+    Card,
+    Cell,
+    Chart,
+    ClassificationView,
+    ClassRow,
+    Confusion,
+    OperatingPoints,
+    SummaryView,
+    Table,
+)
 
 router = APIRouter(include_in_schema=False)
 ERROR_ORDER = ("classification", "localisation", "both", "duplicate", "background", "missed")
@@ -218,6 +228,56 @@ def _charts(
     return charts
 
 
+def _classifications(doc: dict[str, Any]) -> tuple[ClassificationView, ...]:
+    """The stored radio and checklist figures (``services.analysis.classifications``)."""
+    out = []
+    for c in doc.get("classifications") or ():
+        if not c.get("images_predicted"):
+            note = (
+                f"this set answers it on no image; {c.get('images_with_ground_truth', 0)} images "
+                "have a ground-truth answer"
+            )
+            out.append(ClassificationView(c["name"], c["kind"], note, None))
+            continue
+        macro = c["macro"]
+        headline = (
+            f"{c['images']} images; accuracy {fmt(c['accuracy'])}"
+            f"{' (exact set)' if c['kind'] == 'checklist' else ''}; macro precision "
+            f"{fmt(macro['precision'])}, recall {fmt(macro['recall'])}, F1 {fmt(macro['f1'])}; "
+            f"mAP {fmt(c['mAP'])}"
+        )
+        per_option = Table(
+            f"{c['name']}: per option",
+            ("Option", "AP", "Precision", "Recall", "F1", "TP", "FP", "FN", "Support"),
+            tuple(
+                (
+                    Cell(o["name"]),
+                    *(Cell(fmt(o[k]), value=o[k]) for k in ("AP", "precision", "recall", "f1")),
+                    *(Cell(str(o[k]), value=o[k], kind=k) for k in ("tp", "fp", "fn")),
+                    Cell(str(o["support"]), value=o["support"]),
+                )
+                for o in c["per_class"]
+            ),
+            numeric=(False, *([True] * 8)),
+            testid="classification-options",
+        )
+        confusion = None
+        if c["kind"] == "radio":
+            columns = tuple(f"predicted {n}" for n in c["confusion_columns"])
+            confusion = Table(
+                f"{c['name']}: ground truth (rows) against prediction (columns); (none): no answer",
+                ("Ground truth", *columns),
+                tuple(
+                    (Cell(name), *(Cell(str(n), value=n) for n in counts))
+                    for name, counts in zip(c["confusion_rows"], c["confusion"], strict=True)
+                ),
+                numeric=(False, *([True] * len(columns))),
+                testid="classification-confusion",
+            )
+        out.append(ClassificationView(c["name"], c["kind"], headline, per_option, confusion))
+    return tuple(out)
+
+
 @router.get("/p/{project}/summary", response_class=HTMLResponse)
 def summary_page(
     request: Request,
@@ -310,5 +370,6 @@ def summary_page(
         parameters,
         _confusion(doc, record, choice),
         operating,
+        _classifications(doc),
     )
     return html(render_summary(view))

@@ -136,12 +136,16 @@ def _finite(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
-def _document(question: _Question, result: ClassificationResult) -> dict[str, Any]:
+def _document(
+    question: _Question, result: ClassificationResult, answered: tuple[int, int]
+) -> dict[str, Any]:
     return {
         "name": question.title,
         "feature_hash": question.feature_hash,
         "kind": result.kind,
         "images": result.n_keys,
+        "images_with_ground_truth": answered[0],
+        "images_predicted": answered[1],
         "accuracy": result.accuracy,
         "macro": {"precision": result.macro_precision, "recall": result.macro_recall,
                   "f1": result.macro_f1},
@@ -195,5 +199,5 @@ def classification_metrics(
                 {k: dict(v) for k, v in p.items()},
                 classes=classes,
             )
-        out.append(_document(question, result))
+        out.append(_document(question, result, (len(g), len(p))))
     return out

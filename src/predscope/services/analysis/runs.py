@@ -28,6 +28,7 @@ import numpy as np
 import orjson
 
 from predscope.exceptions import AnalysisRunningError, InvalidArgumentsError
+from predscope.services.analysis.classifications import classification_metrics
 from predscope.services.analysis.evaluate import _project, kind_groups
 from predscope.services.analysis.inputs import (
     CategoryTable,
@@ -260,6 +261,9 @@ def _execute(
             gt_records = branch_records(conn, record, pset.against)
             frames = frame_table(gt_records)
         pr_records = branch_records(conn, record, pset.branch_name)
+        classifications = classification_metrics(
+            conn, record.ontology, gt_records, pr_records, frames
+        )
         states = {(GT_SIDE, r.unit.id): row_state(r) for r in gt_records}
         states.update({(PRED_SIDE, r.unit.id): row_state(r) for r in pr_records})
         previous = repo.get_run(conn, pset.latest_run_id) if pset.latest_run_id else None
@@ -318,6 +322,7 @@ def _execute(
         ]
         results = build_results(ev, all_records, categories)
         results["iou_type"] = summary_kind(cats.kinds)
+        results["classifications"] = classifications
         results["errors"] = error_summary(all_records, fm, run.id, previous_results)
         results.update(
             images=len(frames.keys),
