@@ -79,17 +79,24 @@ class Shapes:
     expected: list[dict[str, Any]]
 
 
+def shapes_project(client: Client) -> Project:
+    """The all-shapes project with its rows on main filled: an image holding every shape, nested
+    answer and classification, and a video with a track and frame-range classifications."""
+    project = _project(client)
+    rows = _loaded(project, "main")
+    _fill_image(rows["chelsea.png"])
+    _track(rows["clip.mp4"])
+    with project.create_bundle() as bundle:
+        for row in rows.values():
+            row.save(bundle=bundle)
+    return project
+
+
 @pytest.fixture
 def shapes(tmp_path: Path) -> Iterator[Shapes]:
     folder = tmp_path / "store"
     with Client(folder) as client:
-        project = _project(client)
-        rows = _loaded(project, "main")
-        _fill_image(rows["chelsea.png"])
-        _track(rows["clip.mp4"])
-        with project.create_bundle() as bundle:
-            for row in rows.values():
-                row.save(bundle=bundle)
+        project = shapes_project(client)
         expected = json.loads(json.dumps(summarise(list(_loaded(project, "main").values()))))
         project_hash = project.project_hash
     key = make_key_pair(tmp_path / "keys")

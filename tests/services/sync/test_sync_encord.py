@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
@@ -37,11 +38,19 @@ VOLATILE = ("label_hash", "created_at", "last_edited_at")  # the row's own ident
 
 def _encord_only(doc: dict[str, Any]) -> dict[str, Any]:
     """The row as Encord's format holds it: the ``coco`` extras predscope's COCO importer keeps
-    on ground-truth objects (original area, iscrowd, bbox) are not part of the protocol."""
+    on ground-truth objects (original area, iscrowd, bbox) are not part of the protocol, and the
+    media links are the source's signed links (checked on the data units)."""
     for unit in doc.get("data_units", {}).values():
+        unit.pop("data_link", None)
         for obj in (unit.get("labels") or {}).get("objects", []):
             obj.pop("coco", None)
     return doc
+
+
+def signed_link_of(source: Source, data_hash: str, frame: int | None = None) -> str:
+    """The beginning of the link the source gives for a unit's own file."""
+    query = "" if frame is None else f"frame={frame}&"
+    return f"{source.url}/v2/public/media/{source.project_hash}/{data_hash}?{query}expires="
 
 
 @dataclass
@@ -140,9 +149,16 @@ def test_first_sync_copies_every_branch_row_for_row(source: Source, store_url: s
         }
         for unit in Client(source.store).get_project(theirs.project_hash).list_data_units():
             got = units.pop(unit.data_hash)
-            assert (got.data_title, got.data_type, got.width, got.height, got.data_link) == (
-                unit.data_title, unit.data_type, unit.width, unit.height, unit.data_link,
+            assert (got.data_title, got.data_type, got.width, got.height) == (
+                unit.data_title, unit.data_type, unit.width, unit.height,
             )  # fmt: skip
+            if unit.data_link is None:
+                assert got.data_link is None
+            elif unit.data_type != "img_group":  # the source's file, as a signed link
+                assert got.data_link and got.data_link.startswith(
+                    signed_link_of(source, unit.data_hash)
+                )
+                assert httpx.get(got.data_link).content == Path(unit.data_link).read_bytes()
             assert [(i.image_hash, i.title, i.width, i.height) for i in got.images] == [
                 (i.image_hash, i.title, i.width, i.height) for i in unit.images
             ]
@@ -285,19 +301,11 @@ def test_the_command_syncs_and_says_what_it_did(source: Source, tmp_path: Path) 
 def test_every_shape_and_classification_syncs_exactly(tmp_path: Path) -> None:
     """Boxes, rotated boxes, polygons, polylines, points, skeletons, bitmasks, nested answers and
     classifications on an image, and a tracked box with frame-range classifications on a video."""
-    from tests.sdk.test_sdk_shapes_round_trip import _fill_image, _loaded
-    from tests.server.encord.test_sdk_rows import _project, _track
+    from tests.server.encord.test_sdk_rows import shapes_project
 
     folder = tmp_path / "source"
     with Client(folder) as client:
-        project = _project(client)
-        rows = _loaded(project, "main")
-        _fill_image(rows["chelsea.png"])
-        _track(rows["clip.mp4"])
-        with project.create_bundle() as bundle:
-            for row in rows.values():
-                row.save(bundle=bundle)
-        project_hash = project.project_hash
+        project_hash = shapes_project(client).project_hash
     key = make_key_pair(tmp_path / "keys")
     with open_store(str(folder)) as store:
         add_key(store, key.public_line, user_email="s@example.com", projects=[project_hash])
@@ -307,13 +315,13 @@ def test_every_shape_and_classification_syncs_exactly(tmp_path: Path) -> None:
         report = sync_encord(store, project_hash, text, domain=server.url)
     assert report.rows_fetched == 2 and report.skipped_units == []
     expected, got = content(str(folder), "audit-shapes"), content(target, "audit-shapes")
-    # The video was registered by size alone; the server names its MIME type and a null link for
-    # the SDK, which reads both keys (wire.complete_units), so the copy holds them: nothing else.
+    # The video was registered by size alone; the server names its MIME type for the SDK, which
+    # reads the key (wire.complete_units), so the copy holds it: nothing else.
     for key, doc in got.items():
         for unit_hash, unit in doc["data_units"].items():
             given = expected[key]["data_units"][unit_hash]
             added = {k: unit.pop(k) for k in list(unit) if k not in given}
-            assert added in ({}, {"data_link": None, "data_type": "video/mp4"})
+            assert added in ({}, {"data_type": "video/mp4"})
     assert got == expected
     [image] = [d for d in expected.values() if d["data_title"] == "chelsea.png"]
     shapes = {o["shape"] for u in image["data_units"].values() for o in u["labels"]["objects"]}

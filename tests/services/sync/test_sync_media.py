@@ -89,8 +89,7 @@ def test_media_are_downloaded_only_when_asked(source: Source, tmp_path: Path) ->
         report = sync_encord(store, source.project_hash, source.key_text, domain=source.url)
     assert report.media_folder is None
     units = Client(plain).get_project(source.project_hash).list_data_units()
-    assert all(u.data_link is None or "://" in u.data_link or u.data_title == "local.png"
-               for u in units)  # fmt: skip
+    assert all(u.data_link is None or "://" in u.data_link for u in units)
     assert not (tmp_path / "plain" / "media").exists()
 
     target, media = str(tmp_path / "target"), tmp_path / "media"
@@ -99,22 +98,19 @@ def test_media_are_downloaded_only_when_asked(source: Source, tmp_path: Path) ->
             store, source.project_hash, source.key_text, domain=source.url, media_dir=media
         )
     names = sorted(p.name for p in IMAGES.iterdir())
-    assert report.media_downloaded == len(names)
+    assert report.media_downloaded == len(names) + 1  # local.png: its file, by a signed link
     [group] = [u for u in Client(target).get_project(source.project_hash).list_data_units()
                if u.data_type == "img_group"]  # fmt: skip
-    assert sorted(report.media_not_downloaded) == [
+    assert report.media_not_downloaded == [
         f"data unit 'pair' ({group.data_hash}), image 0: the source gave no link (an image "
         "group's links come with its labels)",
-        f"local.png: its link is not a URL ({IMAGES / 'page.png'}); kept as given",
     ]
     for unit in Client(target).get_project(source.project_hash).list_data_units():
-        if unit.data_title == "local.png":
-            assert unit.data_link == str(IMAGES / "page.png")
-            continue
         if unit.data_type == "img_group":  # unlabelled: the listing gives no links
             assert [i.data_link for i in unit.images] == [None]
             continue
-        link, original = unit.data_link, IMAGES / unit.data_title
+        original = IMAGES / ("page.png" if unit.data_title == "local.png" else unit.data_title)
+        link = unit.data_link
         assert link is not None and Path(link).parent == media.resolve()
         assert Path(link).read_bytes() == original.read_bytes()
     assert not list(media.glob(".part-*"))
@@ -155,5 +151,5 @@ def test_the_command_downloads_beside_a_folder_store(source: Source, tmp_path: P
     assert sorted(p.name for p in media.iterdir()) == sorted(
         f"{u.data_hash}{Path(u.data_title).suffix}"
         for u in Client(str(folder)).get_project(source.project_hash).list_data_units()
-        if u.data_type == "image" and u.data_title != "local.png"
+        if u.data_type == "image"
     )

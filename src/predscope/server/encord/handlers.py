@@ -16,7 +16,9 @@ from predscope.objects.label_row import LabelRowV2
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.server.encord import wire
 from predscope.server.encord.errors import EncordApiError, authentication, authorisation
+from predscope.server.encord.media_links import MediaLinks
 from predscope.server.encord.signing import Bearer, Scheme, authenticate
+from predscope.server.media import MediaFile, media_file
 from predscope.services import encord_keys
 from predscope.services.rows import (
     StoreRowBackend,
@@ -27,7 +29,8 @@ from predscope.services.rows import (
 )
 from predscope.store.engine import Store
 from predscope.store.projects import get_project_by_id, list_projects
-from predscope.store.records import ProjectRecord, RowRecord
+from predscope.store.records import DataUnitRecord, ProjectRecord, RowRecord
+from predscope.store.unit_lookup import units_with_hash
 
 # A bearer token resolves to the same access a key gives (the server's token store decides).
 BearerLookup = Callable[[str], encord_keys.KeyAccess | None]
@@ -37,6 +40,7 @@ BearerLookup = Callable[[str], encord_keys.KeyAccess | None]
 class Caller:
     email: str
     project_ids: frozenset[int]
+    base_url: str = ""  # how the caller reaches this server: media links are built on it
 
 
 class EncordApi:
@@ -48,10 +52,12 @@ class EncordApi:
         *,
         bearer_lookup: BearerLookup | None = None,
         clock: Callable[[], float] = time.time,
+        media_links: MediaLinks | None = None,
     ) -> None:
         self.store = store
         self.bearer_lookup = bearer_lookup
         self.clock = clock
+        self.media_links = media_links or MediaLinks(clock=clock)
 
     # -- who is calling ---------------------------------------------------------------------
 
@@ -184,7 +190,32 @@ class EncordApi:
         if payload.get("include_uninitialised_labels") is False:
             records = [r for r in records if r.label_hash is not None]
         images = bool(payload.get("include_images_data"))
-        return [wire.metadata_row(project, r, images_data=images) for r in records]
+        link = self._linker(caller, project)
+        return [
+            wire.metadata_row(project, r, images_data=images, data_link=link(r.unit, None))
+            for r in records
+        ]
+
+    def _linker(
+        self, caller: Caller, project: ProjectRecord
+    ) -> Callable[[DataUnitRecord, int | None], str | None]:
+        def link(unit: DataUnitRecord, frame: int | None) -> str | None:
+            return self.media_links.link(caller.base_url, project.project_hash, unit, frame)
+
+        return link
+
+    def media(
+        self, project_hash: str, data_hash: str, frame: int | None, expires: str, signature: str
+    ) -> MediaFile:
+        """The file behind a signed media link (``media_links``); the link is the credential."""
+        self.media_links.check(project_hash, data_hash, frame, expires, signature)
+        with self.store.read() as conn:
+            project = next((p for p in list_projects(conn) if p.project_hash == project_hash), None)
+            units = [] if project is None else units_with_hash(conn, data_hash)
+        found = [u for u in units if project is not None and u.project_id == project.id]
+        if not found:
+            raise ResourceNotFoundError(f"data unit {data_hash!r}: no longer in the project")
+        return media_file(found[0], frame)
 
     def get_rows(
         self, caller: Caller, project: ProjectRecord, uid: Any, payload: dict[str, Any]
@@ -198,7 +229,7 @@ class EncordApi:
             raise ResourceNotFoundError(
                 f"label row {missing[0]!r}: no such row in project {project.title!r}"
             )
-        return self._initialised(project, records, single=not isinstance(uid, list))
+        return self._initialised(caller, project, records, single=not isinstance(uid, list))
 
     def create_rows(
         self, caller: Caller, project: ProjectRecord, uid: Any, payload: dict[str, Any]
@@ -214,15 +245,19 @@ class EncordApi:
             )
         # Creating a row that exists already answers that row: the SDK retries reads, and two
         # scripts initialising one branch must both succeed.
-        return self._initialised(project, records, single=not isinstance(uid, list))
+        return self._initialised(caller, project, records, single=not isinstance(uid, list))
 
     def _initialised(
-        self, project: ProjectRecord, records: Sequence[RowRecord], *, single: bool
+        self, caller: Caller, project: ProjectRecord, records: Sequence[RowRecord], *, single: bool
     ) -> Any:
         rows = self._rows(project, records)
         if rows:
             rows[0].backend.initialise_rows(rows)  # type: ignore[union-attr]
-        documents = [wire.complete_units(r.to_encord_dict()) for r in rows]
+        link = self._linker(caller, project)
+        documents = [
+            wire.relink(wire.complete_units(row.to_encord_dict()), record.unit, link)
+            for row, record in zip(rows, records, strict=True)
+        ]
         return documents[0] if single and documents else documents
 
     def save_rows(

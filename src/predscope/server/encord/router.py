@@ -9,16 +9,18 @@ Mount with ``app.include_router(encord_router(api))``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from predscope.server.encord.errors import EncordApiError, legacy_body, v2_status_and_body
 from predscope.server.encord.handlers import Caller, EncordApi
+from predscope.server.encord.media_links import MEDIA_PREFIX
 from predscope.server.encord.signing import Scheme
 
 # A bundle of 1,000 video rows with dense labels is tens of MiB; leave ample room.
@@ -67,8 +69,29 @@ def encord_router(api: EncordApi, *, max_body: int = DEFAULT_MAX_BODY) -> APIRou
 
     async def authenticated(request: Request, scheme: Scheme, body: bytes) -> Caller:
         headers = dict(request.headers.items())
-        return await run_in_threadpool(
+        caller = await run_in_threadpool(
             api.caller, scheme, request.method, _target(request), headers, body
+        )
+        return dataclasses.replace(caller, base_url=str(request.base_url).rstrip("/"))
+
+    @router.get(MEDIA_PREFIX + "/{project_hash}/{data_hash}", include_in_schema=False)
+    async def media(request: Request, project_hash: str, data_hash: str) -> Response:
+        """A signed media link (``media_links``): the link itself is the credential."""
+        q = request.query_params
+        try:
+            frame_text = q.get("frame")
+            frame = int(frame_text) if frame_text is not None else None
+            found = await run_in_threadpool(
+                api.media, project_hash, data_hash, frame, q.get("expires", ""),
+                q.get("signature", ""),
+            )  # fmt: skip
+        except ValueError:
+            return JSONResponse({"message": "frame must be a whole number"}, status_code=400)
+        except Exception as exc:
+            status, content = v2_status_and_body(exc)
+            return JSONResponse(content, status_code=status)
+        return FileResponse(
+            found.path, media_type=found.mime_type, headers={"Cache-Control": "private"}
         )
 
     @router.post("/public", include_in_schema=False)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import mimetypes
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from predscope.store.records import ProjectRecord, RowRecord
+from predscope.store.records import DataUnitRecord, ProjectRecord, RowRecord
 
 _NAMESPACE = uuid.UUID("5b0c7a3e-3f7e-4b8e-9a51-0c2f3e1d7a64")  # predscope's, fixed forever
 # Encord lists these statuses; predscope projects are always being worked on.
@@ -100,7 +101,11 @@ def _frames(record: RowRecord) -> int:
 
 
 def metadata_row(
-    project: ProjectRecord, record: RowRecord, *, images_data: bool = False
+    project: ProjectRecord,
+    record: RowRecord,
+    *,
+    images_data: bool = False,
+    data_link: str | None = None,
 ) -> dict[str, Any]:
     """One entry of the ``labelrowmetadata`` listing (a placeholder has ``label_hash`` null);
     ``images_data`` adds an image group's images (``include_images_data``), as the SDK reads
@@ -116,7 +121,7 @@ def metadata_row(
         "dataset_title": project.title,
         "data_title": unit.data_title,
         "data_type": unit.data_type.upper(),
-        "data_link": unit.data_link,
+        "data_link": data_link,
         "label_status": record.label_status,
         "annotation_task_status": None,
         "workflow_graph_node": None,
@@ -193,4 +198,22 @@ def complete_units(document: dict[str, Any]) -> dict[str, Any]:
         if not unit.get("data_type"):
             guessed = mimetypes.guess_type(str(unit.get("data_title") or ""))[0]
             unit["data_type"] = guessed or _FALLBACK_MIME.get(kind, "application/octet-stream")
+    return document
+
+
+def relink(
+    document: dict[str, Any],
+    unit: DataUnitRecord,
+    link: Callable[[DataUnitRecord, int | None], str | None],
+) -> dict[str, Any]:
+    """The row's media links as the caller may use them (``media_links``): an image group's
+    entries are keyed by image hash, each its own frame."""
+    frames = {image.image_hash: k for k, image in enumerate(unit.images)}
+    for key, entry in (document.get("data_units") or {}).items():
+        if isinstance(entry, dict) and "data_link" in entry:
+            frame = frames.get(key) if unit.data_type == "img_group" else None
+            if unit.data_type == "img_group" and frame is None:
+                entry["data_link"] = None
+                continue
+            entry["data_link"] = link(unit, frame)
     return document

@@ -33,25 +33,30 @@ def is_url(link: str | None) -> bool:
 
 
 def _suffix(link: str, mime: str | None) -> str:
+    """The file's extension from its link, else its MIME type; "" when neither tells."""
     suffix = PurePosixPath(urlsplit(link).path).suffix
     if _SUFFIX.match(suffix):
         return suffix.lower()
-    guessed = mimetypes.guess_extension(mime or "") if mime else None
-    return guessed or ".bin"
+    return (mimetypes.guess_extension(mime) or "") if mime else ""
 
 
-def _fetch(link: str, target: Path, what: str) -> None:
-    if target.is_file():
-        return  # an earlier sync fetched it: files are named by hash, which never changes
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(prefix=".part-", dir=target.parent)
+def _fetch(link: str, folder: Path, name: str, suffix: str, what: str) -> Path:
+    """Download ``link`` to ``folder/name+suffix`` (the suffix from the file itself when not
+    known); a file an earlier sync fetched under that name is kept."""
+    earlier = sorted(folder.glob(f"{name}.*")) if folder.is_dir() else []
+    if earlier:
+        return earlier[0]  # named by hash, which never changes
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(prefix=".part-", dir=folder)
     try:
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(link, timeout=TIMEOUT_S) as got:
             shutil.copyfileobj(got, out, 1 << 20)
         from predscope.services.media import probe_media
 
-        probe_media(partial)
+        info = probe_media(partial)
+        target = folder / f"{name}{suffix or mimetypes.guess_extension(info.mime_type) or '.bin'}"
         os.replace(partial, target)
+        return target
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise SyncSourceError(
             f"{what}: downloading {link} failed ({exc}) - check that the link is reachable from "
@@ -87,8 +92,8 @@ def download_media(
         link = unit.data_link
         if is_url(link):
             assert link is not None
-            target = folder / f"{unit.data_hash}{_suffix(link, unit.mime_type)}"
-            _fetch(link, target, where)
+            suffix = _suffix(link, unit.mime_type)
+            target = _fetch(link, folder, str(unit.data_hash), suffix, where)
             unit = replace(unit, data_link=str(target.resolve()))
         elif link and skipped is not None:
             skipped.append(f"{unit.data_title}: its link is not a URL ({link}); kept as given")
@@ -109,8 +114,8 @@ def _image(image: NewImage, folder: Path, where: str, skipped: list[str] | None)
             )
         return image
     assert link is not None
-    target = folder / f"{image.image_hash}{_suffix(link, image.mime_type)}"
-    _fetch(link, target, where)
+    suffix = _suffix(link, image.mime_type)
+    target = _fetch(link, folder, str(image.image_hash), suffix, where)
     return replace(image, data_link=str(target.resolve()))
 
 
