@@ -327,3 +327,54 @@ def test_every_shape_and_classification_syncs_exactly(tmp_path: Path) -> None:
     shapes = {o["shape"] for u in image["data_units"].values() for o in u["labels"]["objects"]}
     assert {"bounding_box", "rotatable_bounding_box", "polygon", "polyline", "point", "skeleton",
             "bitmask"} <= shapes  # fmt: skip
+
+
+def _set_ontology(location: str, project_hash: str, change: Any) -> dict[str, Any]:
+    from predscope.store.projects import update_ontology
+
+    with open_store(location) as store, store.begin() as conn:
+        project = get_project(store, project_hash)
+        ontology = change(json.loads(json.dumps(project.ontology)))
+        update_ontology(conn, project.id, ontology)
+        return dict(ontology)
+
+
+def test_ontology_changes_come_over_unless_kept_rows_use_what_went(
+    source: Source, tmp_path: Path
+) -> None:
+    from predscope.objects.coordinates import BoundingBoxCoordinates
+
+    target = str(tmp_path / "target")
+    cup = {"id": "9", "name": "cup", "color": "#000000", "shape": "bounding_box",
+           "featureNodeHash": "cup00001"}  # fmt: skip
+    with open_store(target) as store:
+        sync_encord(store, source.project_hash, source.key_text, domain=source.url)
+    grown = _set_ontology(
+        source.store, source.project_hash, lambda o: {**o, "objects": [*o["objects"], cup]}
+    )
+    with open_store(target) as store:  # a class added at the source comes over
+        report = sync_encord(store, source.project_hash, source.key_text, domain=source.url)
+        assert report.ontology_updated and report.rows_fetched == 0
+        assert get_project(store, source.project_hash).ontology == grown
+    with Client(target) as client:  # a local-only branch labels a cup
+        project = client.get_project(source.project_hash)
+        row = project.list_label_rows_v2(branch_name="mine")[0]
+        row.initialise_labels()
+        box = project.ontology_structure.get_child_by_title("cup").create_instance()
+        box.set_for_frames(BoundingBoxCoordinates(height=0.2, width=0.2, top_left_x=0.1,
+                                                  top_left_y=0.1), frames=0)  # fmt: skip
+        row.add_object_instance(box)
+        row.save()
+    shrunk = _set_ontology(
+        source.store,
+        source.project_hash,
+        lambda o: {**o, "objects": [x for x in o["objects"] if x["name"] != "cup"]},
+    )
+    _drop_first_object(source.store, source.project_hash, "main")  # a change that would come over
+    before = content(target)
+    with open_store(target) as store, pytest.raises(SyncConflictError) as caught:
+        sync_encord(store, source.project_hash, source.key_text, domain=source.url)
+    assert "'cup00001'" in str(caught.value) and "'mine'" in str(caught.value)
+    assert content(target) == before
+    with open_store(target) as store:
+        assert get_project(store, source.project_hash).ontology == grown != shrunk

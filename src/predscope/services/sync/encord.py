@@ -314,6 +314,7 @@ def _write(
         lock_project(conn, link.project_id)
         project = get_project_by_id(conn, link.project_id)
         if project.ontology != ontology:
+            _check_kept_rows(conn, project, ontology, {r.key for r in plan.fetch})
             project = update_ontology(conn, project.id, ontology)
     report.project, report.project_hash = project.title, project.project_hash
     known = _unit_hashes(conn, project)
@@ -357,6 +358,51 @@ def _write(
             ],
         )
     sync_repo.touch_source(conn, link.id)
+
+
+def _feature_hashes(value: Any, key: str, out: set[str]) -> set[str]:
+    """Every string under ``key`` anywhere in a JSON value (ontology or label row)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == key and isinstance(v, str):
+                out.add(v)
+            else:
+                _feature_hashes(v, key, out)
+    elif isinstance(value, list):
+        for v in value:
+            _feature_hashes(v, key, out)
+    return out
+
+
+def _check_kept_rows(
+    conn: Connection,
+    project: ProjectRecord,
+    ontology: Mapping[str, Any],
+    replaced: set[RowKey],
+) -> None:
+    """The source's ontology changed: every row the sync keeps (local branches, rows not
+    fetched) must still name only features the new ontology has, or the change is refused."""
+    from predscope.store._util import chunks
+    from predscope.store.label_rows import list_row_metadata, load_documents
+
+    known = _feature_hashes(dict(ontology), "featureNodeHash", set())
+    kept = [
+        r
+        for r in list_row_metadata(conn, project.id, branch_name=None, include_all_branches=True)
+        if r.label_hash is not None and (r.branch_name, r.data_hash) not in replaced
+    ]
+    for part in chunks(kept, 500):
+        documents = load_documents(conn, [str(r.label_hash) for r in part])
+        for r in part:
+            used = _feature_hashes(documents.get(str(r.label_hash)), "featureHash", set())
+            missing = sorted(used - known)
+            if missing:
+                raise SyncConflictError(
+                    f"sync into {project.title!r}: the source's ontology no longer has feature "
+                    f"{missing[0]!r}, which branch {r.branch_name!r} uses on data unit "
+                    f"{r.data_title!r} here - nothing was written; move or remove those labels "
+                    "(or restore the feature at the source), then sync again"
+                )
 
 
 def _hash_taken(conn: Connection, project_hash: str) -> bool:
