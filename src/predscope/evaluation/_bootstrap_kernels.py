@@ -21,7 +21,9 @@ def resampled_ap(
     d_rank: NDArray[np.int64],
     d_score: NDArray[np.float64],
     codes_dt: NDArray[np.int8],
-    npig: NDArray[np.int64],
+    gt_ptr: NDArray[np.int64],
+    gt_img: NDArray[np.int64],
+    gt_cnt: NDArray[np.int64],
     max_det: int,
     rec_thrs: NDArray[np.float64],
     weights: NDArray[np.int64],
@@ -32,7 +34,8 @@ def resampled_ap(
     b, whose image multiplicities are ``weights[b]``; NaN if no class has GT in it.
     ``per_class[b, k]`` = class k's AP in that resample (NaN where it has no GT).
 
-    ``codes_dt`` is [Nd, T] (area range "all"), ``npig`` [images, K] non-ignored GT counts,
+    ``codes_dt`` is [Nd, T] (area range "all"); class k's non-ignored GT are
+    ``gt_cnt[gt_ptr[k]:gt_ptr[k+1]]`` on images ``gt_img[...]`` (only images holding some);
     ``order[cat_bounds[k]:cat_bounds[k+1]]`` category k's detections in global score order.
     """
     eps = np.spacing(1.0)
@@ -45,8 +48,8 @@ def resampled_ap(
         valid = 0
         for k in range(num_k):
             n_pos = 0
-            for i in range(npig.shape[0]):
-                n_pos += w[i] * npig[i, k]
+            for j in range(gt_ptr[k], gt_ptr[k + 1]):
+                n_pos += w[gt_img[j]] * gt_cnt[j]
             if n_pos == 0:
                 per_class[b, k] = np.nan
                 continue

@@ -101,7 +101,7 @@ def resampled_aps(
         st.d_rank,
         st.d_score,
         np.ascontiguousarray(st.codes[a].T),
-        npig,
+        *_sparse_by_class(npig),
         int(p.max_dets[-1]),
         p.rec_thrs,
         w,
@@ -109,6 +109,17 @@ def resampled_aps(
         per_class,
     )
     return out, per_class
+
+
+def _sparse_by_class(
+    npig: IntArray,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """[images, K] GT counts as per-class lists of (image, count) where the count is not 0: a
+    resample's positives per class then cost the images that hold the class, not all images."""
+    k_idx, img_idx = np.nonzero(npig.T)
+    ptr = np.zeros(npig.shape[1] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(k_idx, minlength=npig.shape[1]), out=ptr[1:])
+    return ptr, img_idx.astype(np.int64), npig[img_idx, k_idx].astype(np.int64)
 
 
 def resample_inputs(
