@@ -320,7 +320,9 @@ def _write(
     known = _unit_hashes(conn, project)
     added = add_data_units(conn, project.id, [u for u in units if u.data_hash not in known])
     report.data_units_added = len(added)
-    fetched = [r for r in plan.fetch if r.key in documents]
+    here = known | {u.data_hash for u in added}
+    # rows of units the sync could not register (see ``skipped_units``) wait for a later sync
+    fetched = [r for r in plan.fetch if r.key in documents and r.data_hash in here]
     if fetched:
         digest = _digest(documents)
         name = report.source
