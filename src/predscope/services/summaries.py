@@ -10,7 +10,7 @@ from typing import Any
 
 from predscope.store.data_units import count_data_units, list_data_units
 from predscope.store.engine import Store
-from predscope.store.imports import find_imports
+from predscope.store.imports import last_imports
 from predscope.store.label_rows import branch_counts, list_branches, list_row_metadata
 from predscope.store.records import DataUnitRecord, ImportRecord, ProjectRecord, RowRecord
 
@@ -31,11 +31,8 @@ def branch_summaries(store: Store, project: ProjectRecord) -> list[dict[str, Any
     """Every branch holding a row (``main`` first) with its counts and last import."""
     with store.read() as conn:
         sums = branch_counts(conn, project.id)
-        imports = find_imports(conn, project.id)
+        last = last_imports(conn, project.id)
     counts = {b: {"rows": n, "objects": o, "classifications": k} for b, (n, o, k) in sums.items()}
-    last: dict[str, ImportRecord] = {}
-    for record in imports:  # oldest first, so the last one seen wins
-        last[record.branch_name] = record
     return [
         {
             "name": name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from predscope.store._util import dump_json, load_json
 from predscope.store.branches import validate_branch_name
@@ -49,6 +49,33 @@ def record_import(
     )
 
 
+def last_imports(conn: Connection, project_id: int) -> dict[str, ImportRecord]:
+    """The newest import of each branch, for listings: older ones are not read, and neither are
+    the ``params`` (left empty here: a COCO onboarding keeps its whole image map there)."""
+    newest = (
+        select(func.max(imports.c.id))
+        .where(imports.c.project_id == project_id)
+        .group_by(imports.c.branch_name)
+    )
+    columns = [c for c in imports.c if c.name != "params"]
+    query = select(*columns).where(imports.c.id.in_(newest.scalar_subquery()))
+    return {str(m["branch_name"]): _from_row(m) for m in conn.execute(query).mappings()}
+
+
+def _from_row(m: Any) -> ImportRecord:
+    return ImportRecord(
+        id=m["id"],
+        project_id=m["project_id"],
+        branch_name=m["branch_name"],
+        kind=m["kind"],
+        source_name=m["source_name"],
+        sha256=m["sha256"],
+        created_at=m["created_at"],
+        params=load_json(m["params"]) if "params" in m else {},
+        report=load_json(m["report"]),
+    )
+
+
 def find_imports(
     conn: Connection,
     project_id: int,
@@ -63,20 +90,7 @@ def find_imports(
     if sha256 is not None:
         query = query.where(imports.c.sha256 == sha256)
     rows = conn.execute(query.order_by(imports.c.id)).mappings()
-    return [
-        ImportRecord(
-            id=m["id"],
-            project_id=m["project_id"],
-            branch_name=m["branch_name"],
-            kind=m["kind"],
-            source_name=m["source_name"],
-            sha256=m["sha256"],
-            created_at=m["created_at"],
-            params=load_json(m["params"]),
-            report=load_json(m["report"]),
-        )
-        for m in rows
-    ]
+    return [_from_row(m) for m in rows]
 
 
 def delete_imports(conn: Connection, project_id: int, branch_name: str) -> int:

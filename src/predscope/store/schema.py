@@ -111,8 +111,17 @@ label_rows = Table(
     Index("ix_label_rows_project_branch", "project_id", "branch_name"),
     # Added by migration 2: edited-before/after filters and "recently changed" listings.
     Index("ix_label_rows_project_edited", "project_id", "last_edited_at"),
-    # Added by migration 8: a branch's summary (``label_rows.branch_summary``) from the index.
-    Index("ix_label_rows_markers", "project_id", "branch_name", "version", "last_edited_at"),
+    # Added by migration 8: a branch's summary and counts (``branch_summary``, ``branch_counts``)
+    # from the index alone.
+    Index(
+        "ix_label_rows_markers",
+        "project_id",
+        "branch_name",
+        "version",
+        "last_edited_at",
+        "object_count",
+        "classification_count",
+    ),
 )
 
 imports = Table(

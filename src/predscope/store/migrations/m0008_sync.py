@@ -7,9 +7,10 @@ unit, the source row's label hash and edit time as last fetched, and the local r
 right after that sync: a later sync fetches only rows whose source marker moved, and refuses to
 overwrite a row edited locally since.
 
-``ix_label_rows_markers`` (project, branch, version, edit time) answers the count, version sum,
-id sum and newest edit of a branch from the index alone: the key under which a branch's
-fingerprint is cached, so pages learn whether a prediction set is stale without reading every row.
+``ix_label_rows_markers`` (project, branch, version, edit time, object and classification counts)
+answers from the index alone a branch's row count, version sum, id sum and newest edit (the key
+under which its fingerprint is cached, so pages learn whether a prediction set is stale without
+reading every row) and its label counts (the start and project pages).
 """
 
 from __future__ import annotations
@@ -35,9 +36,15 @@ def upgrade(conn: Connection) -> None:
     Table("projects", md, autoload_with=conn)
     label_rows = Table("label_rows", md, autoload_with=conn)
     c = label_rows.c
-    Index("ix_label_rows_markers", c.project_id, c.branch_name, c.version, c.last_edited_at).create(
-        conn
-    )
+    Index(
+        "ix_label_rows_markers",
+        c.project_id,
+        c.branch_name,
+        c.version,
+        c.last_edited_at,
+        c.object_count,
+        c.classification_count,
+    ).create(conn)
     sources = Table(
         "sync_sources",
         md,
