@@ -130,17 +130,21 @@ def page(
             return
         problems.add("failed request", f"{r.url} ({r.failure})")
 
+    answered: set[str] = set()  # an error answer is reported as such; its abort adds nothing
+
+    def response(r: Any) -> None:
+        if r.status >= 400:
+            answered.add(r.url)
+            problems.add("HTTP error", f"{r.status} {r.url}")
+
     pg.on("request", lambda r: started.__setitem__(r, navigations[0]))
     pg.on("requestfinished", lambda r: started.pop(r, None))
     pg.on("framenavigated", navigated)
     pg.on("requestfailed", failed)
-    pg.on(
-        "response",
-        lambda r: problems.add("HTTP error", f"{r.status} {r.url}") if r.status >= 400 else None,
-    )
+    pg.on("response", response)
     yield pg
     for url, since in aborted:
-        if since == navigations[0]:
+        if since == navigations[0] and url not in answered:
             problems.add("failed request", f"{url} (net::ERR_ABORTED)")
     try:
         if not pg.is_closed() and pg.url.startswith("http"):
