@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, select, text
 
 from predscope.store._util import chunks
 from predscope.store.schema import analysis_objects as o
@@ -38,38 +38,61 @@ def unit_objects(
     return out
 
 
+def _changed_sql(conn: Connection, select_list: str, tail: str) -> str:
+    """The join of set A's ground truth with set B's, object by object, on the unit index alone
+    (``INDEXED BY`` on SQLite, whose planner has no statistics here)."""
+    hint = " INDEXED BY ix_analysis_objects_unit" if conn.dialect.name == "sqlite" else ""
+    return (
+        f"SELECT {select_list} FROM analysis_objects AS a{hint} "
+        f"JOIN analysis_objects AS b{hint} ON b.set_id = :sb AND b.data_unit_id = a.data_unit_id "
+        "AND b.frame = a.frame AND b.kind = 1 AND b.seq = a.seq "
+        "WHERE a.set_id = :sa AND a.kind = 1 AND "
+        f"(a.sig / :p) % 5 = :oa AND (b.sig / :p) % 5 = :ob {tail}"
+    )
+
+
 def changed_ground_truth(
     conn: Connection, set_a: int, set_b: int, threshold: int, offset: int, limit: int
 ) -> dict[str, Any]:
     """Ground-truth objects found (TP) by one set and missed (FN) by the other at a threshold:
-    both counts, and a page of each by object hash. The two sets share their ground truth (the
-    caller checks), so an object is the same (unit, frame, seq) in both: one join on the unit
-    index returns only the objects whose outcome changed."""
-    a, b = o.alias("a"), o.alias("b")
-    oa, ob = a.c[f"o{threshold}"], b.c[f"o{threshold}"]
-    on = and_(
-        b.c.set_id == set_b,
-        b.c.data_unit_id == a.c.data_unit_id,
-        b.c.frame == a.c.frame,
-        b.c.kind == 1,
-        b.c.seq == a.c.seq,
-        b.c.object_hash == a.c.object_hash,
-    )
-    query = (
-        select(a.c.object_hash, a.c.class_id, a.c.frame, data_units.c.data_hash, oa)
-        .select_from(a.join(b, on).join(data_units, data_units.c.id == a.c.data_unit_id))
-        .where(
-            a.c.set_id == set_a,
-            a.c.kind == 1,
-            or_(and_(oa == FOUND, ob == MISSED), and_(oa == MISSED, ob == FOUND)),
-        )
-    )
-    sides: dict[str, list[dict[str, Any]]] = {"a_not_b": [], "b_not_a": []}
-    for h, c, f, d, outcome in conn.execute(query).all():  # one fetch: 5x less per row
-        item = {"object_hash": h, "data_hash": d, "frame": int(f), "class_id": int(c)}
-        sides["a_not_b" if outcome == FOUND else "b_not_a"].append(item)
+    both counts, and a page of each in data-unit order (unit, frame, position). The two sets
+    share their ground truth (the caller checks), so an object is the same (unit, frame, seq) in
+    both; its outcome at every threshold is in the signature, which the unit index holds, so the
+    counts and the pages read no table row - only the page's objects are looked up."""
+    p = 5**threshold
     out: dict[str, Any] = {}
-    for key, items in sides.items():
-        items.sort(key=lambda i: i["object_hash"])
-        out[key] = (len(items), items[offset : offset + limit])
+    for key, (oa, ob) in (("a_not_b", (FOUND, MISSED)), ("b_not_a", (MISSED, FOUND))):
+        params = {"sa": set_a, "sb": set_b, "p": p, "oa": oa, "ob": ob}
+        total = conn.execute(text(_changed_sql(conn, "count(*)", "")), params).scalar_one()
+        tail = "ORDER BY a.data_unit_id, a.frame, a.seq LIMIT :limit OFFSET :offset"
+        keys = conn.execute(
+            text(_changed_sql(conn, "a.data_unit_id, a.frame, a.seq", tail)),
+            {**params, "limit": limit, "offset": offset},
+        ).all()
+        out[key] = (int(total), _described(conn, set_a, [tuple(k) for k in keys]))
     return out
+
+
+def _described(
+    conn: Connection, set_id: int, keys: Sequence[tuple[int, int, int]]
+) -> list[dict[str, Any]]:
+    """Object hash, class and data hash of the set's ground truth at (unit, frame, seq) keys."""
+    if not keys:
+        return []
+    query = (
+        select(o.c.data_unit_id, o.c.frame, o.c.seq, o.c.object_hash, o.c.class_id,
+               data_units.c.data_hash)
+        .select_from(o.join(data_units, data_units.c.id == o.c.data_unit_id))
+        .where(
+            o.c.set_id == set_id,
+            o.c.kind == 1,
+            o.c.data_unit_id.in_(sorted({k[0] for k in keys})),
+            o.c.seq.in_(sorted({k[2] for k in keys})),
+        )
+    )  # fmt: skip
+    found = {(u, f, s): (h, c, d) for u, f, s, h, c, d in conn.execute(query).all()}
+    return [
+        {"object_hash": found[k][0], "data_hash": found[k][2], "frame": int(k[1]),
+         "class_id": int(found[k][1])}
+        for k in keys
+    ]  # fmt: skip

@@ -341,7 +341,8 @@ analysis_objects = Table(
     # Added by migration 7 (see m0007_query): error type and the outcomes at all ten thresholds
     # in one integer, error * 5**10 + sum(o<t> * 5**t); replaces the ten per-threshold indexes.
     Column("sig", Integer, nullable=False, server_default="0"),
-    Index("ix_analysis_objects_unit", "set_id", "data_unit_id", "frame", "kind", "seq"),
+    # Migration 8 added ``sig``: comparing two sets reads both sets' outcomes from it alone.
+    Index("ix_analysis_objects_unit", "set_id", "data_unit_id", "frame", "kind", "seq", "sig"),
     *QUERY_INDEXES,
 )
 analysis_attributes = Table(

@@ -78,3 +78,48 @@ def test_compare_two_mixed_sets(location: str) -> None:  # noqa: F811
         assert text["AP"]["a"] == metrics[0]["per_class"][2]["AP"]
     finally:
         store.close()
+
+
+def test_changed_objects_on_both_stores(store_url: str) -> None:
+    """The changed ground truth, counted and paged from the unit index, equals the set
+    difference of the two sets' stored outcomes at several thresholds; pages follow data-unit
+    order and together give every changed object once."""
+    from predscope.services.rows import copy_labels_to_branch
+    from tests.services.analysis.analysis_fixtures import bbox_project, edit_one_row
+
+    store = open_store(store_url)
+    try:
+        project = bbox_project(store)
+        copy_labels_to_branch(store, project.record, "model-b", source_branch="model")
+        for row in project.list_label_rows_v2(branch_name="model-b")[:30]:
+            if row.label_hash:
+                edit_one_row(project, "model-b", row.data_title)
+        for branch in ("model", "model-b"):
+            analyse(store, project.record, branch)
+        for iou in (0.5, 0.75):
+
+            def outcome(branch: str, name: str, iou: float = iou) -> set[str]:
+                page = query_objects(store, project.record, branch, kind="ground_truth",
+                                     outcome=name, iou_threshold=iou, limit=1000)  # fmt: skip
+                assert page.total < 1000
+                return {i["object_hash"] for i in page.items}
+
+            a_not_b = outcome("model", "TP") & outcome("model-b", "FN")
+            b_not_a = outcome("model-b", "TP") & outcome("model", "FN")
+            assert a_not_b  # the edits removed found objects
+            pages = [
+                compare_prediction_sets(store, project.record, "model", "model-b",
+                                        iou_threshold=iou, n_resamples=10, offset=k, limit=7)
+                for k in range(0, len(a_not_b) + 7, 7)
+            ]  # fmt: skip
+            changed = pages[0]["changed"]
+            assert changed["found_by_a_missed_by_b"] == len(a_not_b)
+            assert changed["found_by_b_missed_by_a"] == len(b_not_a)
+            seen = [e for p in pages for e in p["changed"]["examples_a_not_b"]]
+            assert len(seen) == len(a_not_b)  # each once
+            assert {e["object_hash"] for e in seen} == a_not_b
+            units = {u.data_hash: u.id for u in project.list_data_units()}
+            order = [(units[e["data_hash"]], e["frame"]) for e in seen]
+            assert order == sorted(order)
+    finally:
+        store.close()

@@ -72,7 +72,7 @@ def compare_prediction_sets(
 ) -> dict[str, Any]:
     """Deltas A - B of the summary and per class, the bootstrap CI of the mAP difference, and
     GT objects found by one set and missed by the other at ``iou_threshold`` (both counts, and
-    ``limit`` examples of each from ``offset``, by object hash)."""
+    ``limit`` examples of each from ``offset``, in data-unit order)."""
     if offset < 0 or not 1 <= limit <= 1000:
         raise InvalidArgumentsError(
             f"compare: offset={offset}, limit={limit} - the changed objects page needs "

@@ -11,6 +11,9 @@ overwrite a row edited locally since.
 answers from the index alone a branch's row count, version sum, id sum and newest edit (the key
 under which its fingerprint is cached, so pages learn whether a prediction set is stale without
 reading every row) and its label counts (the start and project pages).
+
+``ix_analysis_objects_unit`` gains ``sig`` (every threshold's outcome): two sets' ground truth is
+compared object by object from the index alone, with no table reads.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from predscope.store.types import UTCDateTime
@@ -44,6 +48,12 @@ def upgrade(conn: Connection) -> None:
         c.last_edited_at,
         c.object_count,
         c.classification_count,
+    ).create(conn)
+    objects = Table("analysis_objects", md, autoload_with=conn)
+    o = objects.c
+    conn.execute(text("DROP INDEX ix_analysis_objects_unit"))
+    Index(
+        "ix_analysis_objects_unit", o.set_id, o.data_unit_id, o.frame, o.kind, o.seq, o.sig
     ).create(conn)
     sources = Table(
         "sync_sources",
