@@ -85,10 +85,12 @@ def resampled_ap(
                                 e += 1
                     u = v
                 p = q
-            # One pass over the expanded detections for all thresholds at once: ``codes_dt``
-            # is [Nd, T], so each detection's ten codes are one contiguous read.
-            rc = np.empty((num_t, size))
-            pr = np.empty((num_t, size))
+            # The interpolated precision at each recall threshold without storing the curve
+            # (at 100,000 images a class's curve is megabytes per threshold): the totals in a
+            # forward pass, then a backward pass that keeps the running maximum of precision
+            # (pycocotools' right-to-left envelope) and hands it to every recall threshold
+            # whose first reaching detection is this one (its ``searchsorted(side="left")``).
+            # ``codes_dt`` is [Nd, T]: a detection's ten codes are one contiguous read.
             tp = np.zeros(num_t, dtype=np.int64)
             fp = np.zeros(num_t, dtype=np.int64)
             for i in range(size):
@@ -99,30 +101,37 @@ def resampled_ap(
                         tp[t] += 1
                     elif c == 0:
                         fp[t] += 1
-                    tpf = float(tp[t])
-                    rc[t, i] = tpf / n_pos
-                    pr[t, i] = tpf / (float(fp[t]) + tpf + eps)
-            cls_sum = 0.0
+            best = np.zeros(num_t)
+            at = np.empty(num_t, dtype=np.int64)  # the next recall threshold to hand out
+            q = np.zeros((num_t, num_r))  # precision 0 where the recall is never reached
             for t in range(num_t):
-                rct = rc[t]
-                prt = pr[t]
-                for i in range(size - 1, 0, -1):
-                    if prt[i] > prt[i - 1]:
-                        prt[i - 1] = prt[i]
-                left = 0
-                for r in range(num_r):  # thresholds ascend, so the search only moves right
-                    x = rec_thrs[r]
-                    right = size
-                    while left < right:
-                        mid = (left + right) >> 1
-                        if rct[mid] < x:
-                            left = mid + 1
-                        else:
-                            right = mid
-                    if left < size:
-                        cls_sum += prt[left]
-                    else:
-                        break
+                r = num_r - 1
+                top = float(tp[t]) / n_pos
+                while r >= 0 and rec_thrs[r] > top:
+                    r -= 1
+                at[t] = r
+            for i in range(size - 1, -1, -1):
+                d = exp[i]
+                for t in range(num_t):
+                    tpf = float(tp[t])
+                    p_i = tpf / (float(fp[t]) + tpf + eps)
+                    if p_i > best[t]:
+                        best[t] = p_i
+                    c = codes_dt[d, t]
+                    if c == 1:
+                        tp[t] -= 1
+                    elif c == 0:
+                        fp[t] -= 1
+                    before = float(tp[t]) / n_pos if i > 0 else -1.0
+                    r = at[t]
+                    while r >= 0 and rec_thrs[r] > before:
+                        q[t, r] = best[t]
+                        r -= 1
+                    at[t] = r
+            cls_sum = 0.0
+            for t in range(num_t):  # summed in the order the curve-based loop used
+                for r in range(num_r):
+                    cls_sum += q[t, r]
             per_class[b, k] = cls_sum / (num_t * num_r)
             total += per_class[b, k]
         out[b] = total / valid if valid else np.nan
