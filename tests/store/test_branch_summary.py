@@ -56,3 +56,22 @@ def test_every_write_moves_the_summary_and_the_cached_fingerprint_follows(store_
         again.initialise_labels()  # back to one row, on the unit it had: new id, new time
         step("row again")
         assert _state(client, pid, "main") == _state(client, pid, "main")  # untouched: stable
+
+
+def test_a_server_start_warms_every_analysed_branch(tmp_path: Any) -> None:
+    from predscope.services.analysis import metrics
+    from predscope.services.analysis.runs import analyse
+    from predscope.store.engine import open_store
+    from tests.services.analysis.analysis_fixtures import bbox_project
+
+    with open_store(str(tmp_path / "store")) as store:
+        project = bbox_project(store)
+        analyse(store, project.record, "model")
+        metrics._FINGERPRINTS.clear()
+        assert metrics.warm_fingerprints(store) == 2  # main and model
+        url = store.engine.url.render_as_string(hide_password=False)
+        with store.read() as conn:
+            for branch in ("main", "model"):
+                summary, digest = metrics._FINGERPRINTS[(url, project.record.id, branch)]
+                assert summary == branch_summary(conn, project.record.id, branch)
+                assert digest == fingerprint_of(row_markers(conn, project.record.id, branch))

@@ -8,8 +8,9 @@ looks for it; the web pages (``server/pages/``) mount beside the JSON API. Every
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from importlib.metadata import version
 from typing import Any
 
@@ -36,12 +37,22 @@ DESCRIPTION = (
 )
 
 
+def _warm(store: Store) -> None:
+    """Fill the freshness cache before the first page asks. Best effort: if it fails (the store
+    closed under it at shutdown, say), the first page computes what it needs itself."""
+    from predscope.services.analysis.metrics import warm_fingerprints
+
+    with suppress(Exception):
+        warm_fingerprints(store)
+
+
 def create_app(settings: Settings, store: Store) -> FastAPI:
     """The app over an opened store. The caller keeps ownership of ``store`` (and closes it)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         fail_abandoned(store)
+        threading.Thread(target=_warm, args=(store,), name="warm-caches", daemon=True).start()
         try:
             yield
         finally:
