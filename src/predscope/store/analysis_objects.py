@@ -27,9 +27,6 @@ from predscope.store.schema import (
     analysis_objects,
 )
 
-# Index pages of a run's rows are touched in random order; a roomy page cache keeps them in
-# memory (SQLite's default is 2 MB) - applied to the connection that writes.
-SQLITE_CACHE_KB = 256 * 1024
 RESULT_TABLES = (analysis_objects, analysis_attributes, analysis_frames)
 # ``analysis_objects.sig`` (m0007): error_type * 5**10 + sum(o<t> * 5**t), outcome codes 0..4.
 SIG_THRESHOLDS = 10
@@ -63,14 +60,27 @@ class Nullable:
 def _python(values: Any) -> list[Any]:
     """A column as Python values; NaN becomes None (NULL) on both databases."""
     if isinstance(values, Nullable):
-        pairs = zip(values.values.tolist(), values.mask.tolist(), strict=True)
-        return [v if ok else None for v, ok in pairs]
+        out: list[Any] = values.values.tolist()
+        for i in np.flatnonzero(~values.mask).tolist():
+            out[i] = None
+        return out
     if isinstance(values, np.ndarray):
-        out: list[Any] = values.tolist()
-        if values.dtype.kind == "f" and np.isnan(values).any():
-            out = [None if v != v else v for v in out]
+        out = values.tolist()
+        if values.dtype.kind == "f":
+            for i in np.flatnonzero(np.isnan(values)).tolist():
+                out[i] = None
         return out
     return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+
+
+def _sqlite_values(values: Any) -> Any:
+    """``_python`` for SQLite's driver, which binds a float NaN as NULL itself: float columns
+    need no NULL scan (the stored value is the same NULL)."""
+    if isinstance(values, np.ndarray):
+        return values.tolist()
+    if isinstance(values, Nullable):
+        return _python(values)
+    return values
 
 
 def _copy_text(value: Any) -> str:
@@ -90,12 +100,31 @@ def _copy_text(value: Any) -> str:
 
 
 CHUNK = 20_000  # rows converted to Python values at a time (bounds the memory of a write)
+# The write connection's page cache: large enough for the index pages a run's rows touch at
+# 5,000 images (about 150 MB of table and index pages); a larger one only adds memory.
+SQLITE_WRITE_CACHE_KB = 64 * 1024
 
 
-def insert_columns(conn: Connection, table: Table, columns: Mapping[str, Any]) -> int:
+def _part(values: Any, start: int, order: NDArray[np.intp] | None) -> Any:
+    if order is None:
+        return values[start : start + CHUNK]
+    picks = order[start : start + CHUNK]
+    if isinstance(values, (np.ndarray, Nullable)):
+        return values[picks]
+    return [values[i] for i in picks.tolist()]
+
+
+def insert_columns(
+    conn: Connection,
+    table: Table,
+    columns: Mapping[str, Any],
+    order: NDArray[np.intp] | None = None,
+) -> int:
     """Insert one row per index of the (equal-length) ``columns``; returns the row count.
 
     A column is a numpy array (NaN = NULL), a ``Nullable`` integer array, or a sequence.
+    ``order`` inserts the rows in that order (taken a chunk at a time, so the columns are
+    never copied whole).
     """
     names = list(columns)
     count = len(columns[names[0]]) if names else 0
@@ -106,17 +135,17 @@ def insert_columns(conn: Connection, table: Table, columns: Mapping[str, Any]) -
         sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
         with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
             for start in range(0, count, CHUNK):
-                part = [_python(columns[n][start : start + CHUNK]) for n in names]
+                part = [_python(_part(columns[n], start, order)) for n in names]
                 text = [[_copy_text(v) for v in col] for col in part]
                 copy.write("".join("\t".join(row) + "\n" for row in zip(*text, strict=True)))
         return count
     marks = ", ".join("?" for _ in names)
     cur = raw.cursor()  # type: ignore[union-attr]
     try:
-        cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+        cur.execute(f"PRAGMA cache_size = -{SQLITE_WRITE_CACHE_KB}")
         statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
         for start in range(0, count, CHUNK):
-            part = [_python(columns[n][start : start + CHUNK]) for n in names]
+            part = [_sqlite_values(_part(columns[n], start, order)) for n in names]
             cur.executemany(statement, zip(*part, strict=True))
     finally:
         cur.close()
@@ -140,13 +169,32 @@ def refresh_statistics(store: Store) -> None:
         conn.exec_driver_sql(f"VACUUM (ANALYZE) {names}")
 
 
+def _set_alone(conn: Connection, table: Table, set_id: int) -> bool:
+    """Whether ``table`` holds rows of no other set (two seeks of its set_id-led index)."""
+    for other in (table.c.set_id < set_id, table.c.set_id > set_id):
+        if conn.execute(select(table.c.set_id).where(other).limit(1)).first() is not None:
+            return False
+    return True
+
+
 def delete_results(conn: Connection, set_id: int, unit_ids: Iterable[int] | None = None) -> None:
-    """Drop the set's stored objects, attributes and frames (of ``unit_ids`` only, if given)."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+    """Drop the set's stored objects, attributes and frames (of ``unit_ids`` only, if given).
+
+    On SQLite a table holding this set's rows alone is emptied by an unqualified DELETE, which
+    SQLite runs as a truncation (its pages go back whole) instead of removing every row from
+    every index: at 350,000 objects 0.2 s instead of 7 s. Inside the caller's transaction as
+    before, so readers keep the previous rows until it commits. (PostgreSQL's TRUNCATE would
+    lock readers out until then, so it keeps the DELETE.)
+    """
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_WRITE_CACHE_KB}")
     for table in RESULT_TABLES:
         if unit_ids is None:
-            conn.execute(delete(table).where(table.c.set_id == set_id))
+            if sqlite and _set_alone(conn, table, set_id):
+                conn.exec_driver_sql(f"DELETE FROM {table.name}")
+            else:
+                conn.execute(delete(table).where(table.c.set_id == set_id))
             continue
         ids: Sequence[int] = sorted(set(unit_ids))
         for part in chunks(ids):

@@ -336,7 +336,9 @@ def _execute(
             scope = None if old_state is None else changed
             object_repo.replace_summaries(conn, pset.id, columns.objects, scope)
             object_repo.delete_results(conn, pset.id, scope)
-            object_repo.insert_columns(conn, analysis_objects, columns.objects)
+            object_repo.insert_columns(
+                conn, analysis_objects, columns.objects, columns.objects_order
+            )
             object_repo.insert_columns(conn, analysis_frames, columns.frames)
             object_repo.insert_columns(conn, analysis_attributes, columns.attributes)
             repo.replace_row_states(conn, pset.id, states, None if old_state is None else changed)
