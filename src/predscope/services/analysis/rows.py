@@ -165,7 +165,7 @@ def _frame_counts(
     frames: FrameTable,
     unit: NDArray[np.int64],
     frame_no: NDArray[np.int64],
-    g_out: NDArray[np.int16],
+    g_out: NDArray[np.int8],
 ) -> dict[str, Any]:
     n = len(frames.keys)
     out: dict[str, Any] = {

@@ -335,12 +335,13 @@ def _execute(
         with store.begin() as conn:
             scope = None if old_state is None else changed
             object_repo.replace_summaries(conn, pset.id, columns.objects, scope)
-            object_repo.delete_results(conn, pset.id, scope)
+            rebuild = object_repo.delete_results(conn, pset.id, scope, defer_indexes=True)
             object_repo.insert_columns(
                 conn, analysis_objects, columns.objects, columns.objects_order
             )
             object_repo.insert_columns(conn, analysis_frames, columns.frames)
             object_repo.insert_columns(conn, analysis_attributes, columns.attributes)
+            object_repo.create_indexes(conn, rebuild)
             repo.replace_row_states(conn, pset.id, states, None if old_state is None else changed)
             repo.publish(conn, pset.id, run.id, all_records.to_bytes())
             repo.update_run(
