@@ -139,7 +139,7 @@ def update_review(conn: Connection, set_id: int, status: str | None, notes: str 
     conn.execute(update(analysis_sets).where(analysis_sets.c.id == set_id).values(**values))
 
 
-def publish(conn: Connection, set_id: int, run_id: int, state: bytes) -> None:
+def publish(conn: Connection, set_id: int, run_id: int, state: bytes | memoryview) -> None:
     """Make ``run_id`` the set's current results (call in the transaction that wrote them)."""
     conn.execute(
         update(analysis_sets)

@@ -70,13 +70,15 @@ class Records:
             }
         )
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self) -> memoryview:
+        """The npz archive of the records, as a view of its buffer (not a copy: 20 MB at
+        5,000 images, written once and dropped)."""
         buf = io.BytesIO()
         np.savez(buf, **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
-        return buf.getvalue()
+        return buf.getbuffer()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Records:
+    def from_bytes(cls, data: bytes | memoryview) -> Records:
         with np.load(io.BytesIO(data)) as npz:
             return cls(**{f.name: npz[f.name] for f in dataclasses.fields(cls)})
 

@@ -10,18 +10,21 @@ imported ground truth); ``error_type`` is the TIDE ``ErrorType`` code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from sqlalchemy import Connection
 
 from predscope.evaluation.properties import object_properties
 from predscope.evaluation.results import Outcome
 from predscope.services.analysis.inputs import BranchColumns, FrameTable
 from predscope.services.analysis.records import FN_CODE, FrameMatch
+from predscope.store import analysis_objects as object_repo
 from predscope.store.analysis_objects import ERROR_FACTOR, Nullable
+from predscope.store.schema import analysis_attributes, analysis_frames, analysis_objects
 
 OUTCOME_NAMES = {
     int(Outcome.FP): "FP",
@@ -155,6 +158,31 @@ def object_columns(
                 ):
                     attrs[key].append(v)
     return ResultColumns(objects, frames_cols, attrs, order)
+
+
+def write_objects(
+    conn: Connection,
+    set_id: int,
+    fm: FrameMatch,
+    gt: BranchColumns,
+    dt: BranchColumns,
+    frames: FrameTable,
+    unit_ids: Mapping[str, int],
+    scope: Iterable[int] | None,
+) -> None:
+    """Replace the set's stored objects, frame counts, attributes and the query layer's
+    summaries with those of ``frames`` (of the data units in ``scope``; all when None), inside
+    the caller's transaction. The row columns live only in here: the caller goes on to publish
+    without holding them.
+    """
+    columns = object_columns(set_id, fm, gt, dt, frames, unit_ids)
+    units = None if scope is None else set(scope)
+    object_repo.replace_summaries(conn, set_id, columns.objects, units)
+    rebuild = object_repo.delete_results(conn, set_id, units, defer_indexes=True)
+    object_repo.insert_columns(conn, analysis_objects, columns.objects, columns.objects_order)
+    object_repo.insert_columns(conn, analysis_frames, columns.frames)
+    object_repo.insert_columns(conn, analysis_attributes, columns.attributes)
+    object_repo.create_indexes(conn, rebuild)
 
 
 def _frame_counts(

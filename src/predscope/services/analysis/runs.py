@@ -46,7 +46,7 @@ from predscope.services.analysis.kinds import (
 )
 from predscope.services.analysis.records import Records, aggregate, concat, match_groups
 from predscope.services.analysis.results import build_results, error_summary
-from predscope.services.analysis.rows import object_columns
+from predscope.services.analysis.rows import write_objects
 from predscope.services.branches import require_branch
 from predscope.services.progress import Progress, ProgressUpdate
 from predscope.store import analysis as repo
@@ -55,7 +55,6 @@ from predscope.store.analysis import GT_SIDE, PRED_SIDE, RowState, RunRecord, Se
 from predscope.store.branches import MAIN_BRANCH, validate_branch_name
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord, RowRecord
-from predscope.store.schema import analysis_attributes, analysis_frames, analysis_objects
 
 # The stored state layout (``records.Records``) is part of the engine version: a run whose
 # predecessor stored another layout re-matches everything instead of splicing.
@@ -321,6 +320,7 @@ def _execute(
             )
         ]
         results = build_results(ev, all_records, categories)
+        del ev  # its match state and outcomes (75 MB at 5,000 images) are not needed further
         results["iou_type"] = summary_kind(cats.kinds)
         results["classifications"] = classifications
         results["errors"] = error_summary(all_records, fm, run.id, previous_results)
@@ -331,17 +331,9 @@ def _execute(
         )
     mode = "full" if old_state is None else "incremental"
     with reporter.stage(STAGES[4]):
-        columns = object_columns(pset.id, fm, gt_cols, dt_cols, sub_frames, unit_ids)
         with store.begin() as conn:
             scope = None if old_state is None else changed
-            object_repo.replace_summaries(conn, pset.id, columns.objects, scope)
-            rebuild = object_repo.delete_results(conn, pset.id, scope, defer_indexes=True)
-            object_repo.insert_columns(
-                conn, analysis_objects, columns.objects, columns.objects_order
-            )
-            object_repo.insert_columns(conn, analysis_frames, columns.frames)
-            object_repo.insert_columns(conn, analysis_attributes, columns.attributes)
-            object_repo.create_indexes(conn, rebuild)
+            write_objects(conn, pset.id, fm, gt_cols, dt_cols, sub_frames, unit_ids, scope)
             repo.replace_row_states(conn, pset.id, states, None if old_state is None else changed)
             repo.publish(conn, pset.id, run.id, all_records.to_bytes())
             repo.update_run(
