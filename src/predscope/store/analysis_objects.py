@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Table, delete, select
+from sqlalchemy import Connection, Table, bindparam, delete, select, update
 
+from predscope.exceptions import StoreError
 from predscope.store._util import chunks
 from predscope.store.engine import Store
 from predscope.store.schema import (
@@ -285,6 +286,55 @@ def _summaries(columns: Mapping[str, Any]) -> tuple[Tally, Tally]:
     return counts, hist
 
 
+_SUMMARY_KEYS = {
+    "analysis_counts": ("kind", "sig", "class_id"),
+    "analysis_histograms": ("kind", "sig", "dim", "bucket"),
+}
+
+
+def _stored_tally(conn: Connection, table: Table, set_id: int, sigs: Sequence[int]) -> Tally:
+    """The stored rows of ``table`` with one of ``sigs``, by key."""
+    keys = [table.c[name] for name in _SUMMARY_KEYS[table.name]]
+    out: Tally = Counter()
+    for part in chunks(sorted(set(sigs))):
+        query = select(*keys, table.c.n).where(table.c.set_id == set_id, table.c.sig.in_(part))
+        out.update({tuple(r[:-1]): int(r[-1]) for r in conn.execute(query)})
+    return out
+
+
+def _apply_delta(conn: Connection, table: Table, set_id: int, delta: Tally) -> None:
+    """Add ``delta`` to the stored counts of ``table``: only the keys it names are touched."""
+    delta = Counter({k: n for k, n in delta.items() if n})
+    if not delta:
+        return
+    names = _SUMMARY_KEYS[table.name]
+    stored = _stored_tally(conn, table, set_id, [key[1] for key in delta])
+    where = [table.c.set_id == bindparam("b_set")] + [
+        table.c[name] == bindparam(f"b_{name}") for name in names
+    ]
+    changed, gone, added = [], [], []
+    for key, n in sorted(delta.items()):
+        params = {"b_set": set_id, **{f"b_{k}": v for k, v in zip(names, key, strict=True)}}
+        total = stored.get(key, 0) + n
+        if total < 0:
+            raise StoreError(
+                f"{table.name} of set {set_id}: the count of {key} would drop to {total} - the "
+                "stored summaries do not match the stored objects; re-run with --full"
+            )
+        if key not in stored:
+            added.append({"set_id": set_id, **dict(zip(names, key, strict=True)), "n": total})
+        elif total == 0:
+            gone.append(params)
+        else:
+            changed.append({**params, "b_n": total})
+    if changed:
+        conn.execute(update(table).where(*where).values(n=bindparam("b_n")), changed)
+    if gone:
+        conn.execute(delete(table).where(*where), gone)
+    if added:
+        conn.execute(table.insert(), added)
+
+
 def replace_summaries(
     conn: Connection,
     set_id: int,
@@ -294,38 +344,30 @@ def replace_summaries(
     """Make ``analysis_counts`` and ``analysis_histograms`` describe the set after this write.
 
     ``objects`` are the columns about to be inserted. A full write (``unit_ids`` None) stores
-    their summaries; an incremental one takes the stored ones, minus those of the objects of
-    ``unit_ids`` now in the table (call before ``delete_results``), plus the new ones: integer
-    arithmetic on exact counts, so it equals a full write's.
+    their summaries; an incremental one adds to the stored ones the new objects' and
+    subtracts those of the objects of ``unit_ids`` now in the table (call before
+    ``delete_results``), touching only the keys whose count changes: integer arithmetic on
+    exact counts, so the stored rows equal a full write's.
     """
     counts, hist = _summaries(objects)
     c, h, o = analysis_counts, analysis_histograms, analysis_objects
     if unit_ids is not None:
-        old_counts: Tally = Counter()
-        old_hist: Tally = Counter()
         cols = [o.c.kind, o.c.sig, o.c.class_id, o.c.confidence, o.c.area_px]
         for part in chunks(sorted(set(unit_ids))):
             query = select(*cols).where(o.c.set_id == set_id, o.c.data_unit_id.in_(part))
             found = conn.execute(query).all()
             gone = {c.name: np.array([r[k] for r in found]) for k, c in enumerate(cols)}
             part_counts, part_hist = _summaries(gone)
-            old_counts.update(part_counts)
-            old_hist.update(part_hist)
-        stored = select(c.c.kind, c.c.sig, c.c.class_id, c.c.n).where(c.c.set_id == set_id)
-        counts.update({tuple(r[:3]): r[3] for r in conn.execute(stored)})
-        counts.subtract(old_counts)
-        stored = select(h.c.kind, h.c.sig, h.c.dim, h.c.bucket, h.c.n).where(h.c.set_id == set_id)
-        hist.update({tuple(r[:4]): r[4] for r in conn.execute(stored)})
-        hist.subtract(old_hist)
-    for table, values, names in (
-        (c, counts, ("kind", "sig", "class_id")),
-        (h, hist, ("kind", "sig", "dim", "bucket")),
-    ):
+            counts.subtract(part_counts)
+            hist.subtract(part_hist)
+        _apply_delta(conn, c, set_id, counts)
+        _apply_delta(conn, h, set_id, hist)
+        return
+    for table, values in ((c, counts), (h, hist)):
         conn.execute(delete(table).where(table.c.set_id == set_id))
-        rows = [
-            {"set_id": set_id, **dict(zip(names, key, strict=True)), "n": n}
-            for key, n in sorted(values.items())
-            if n
-        ]
-        for start in range(0, len(rows), 5000):
-            conn.execute(table.insert(), rows[start : start + 5000])
+        keys = sorted(k for k, n in values.items() if n)
+        columns: dict[str, Any] = {"set_id": [set_id] * len(keys)}
+        for i, name in enumerate(_SUMMARY_KEYS[table.name]):
+            columns[name] = [key[i] for key in keys]
+        columns["n"] = [values[key] for key in keys]
+        insert_columns(conn, table, columns)
