@@ -58,6 +58,41 @@ class Nullable:
         return Nullable(self.values[part], self.mask[part])
 
 
+@dataclass(frozen=True)
+class Stacked:
+    """A column whose rows are those of ``head`` then those of ``tail`` (numpy arrays or
+    ``Nullable``s, or sequences), never joined: ``take`` gathers the rows a chunk needs, so a
+    write holds views of its sources instead of a copy of every column."""
+
+    head: Any
+    tail: Any
+
+    def __len__(self) -> int:
+        return len(self.head) + len(self.tail)
+
+    def take(self, picks: NDArray[np.intp]) -> Any:
+        n = len(self.head)
+        if not isinstance(self.head, (np.ndarray, Nullable)):
+            return [self.head[i] if i < n else self.tail[i - n] for i in picks.tolist()]
+        in_tail = picks >= n
+        head, tail = picks[~in_tail], picks[in_tail] - n
+        if isinstance(self.head, Nullable):
+            values = Stacked(self.head.values, self.tail.values)._gather(head, tail, in_tail)
+            mask = Stacked(self.head.mask, self.tail.mask)._gather(head, tail, in_tail)
+            return Nullable(values, mask)
+        return self._gather(head, tail, in_tail)
+
+    def _gather(self, head: Any, tail: Any, in_tail: NDArray[np.bool_]) -> Any:
+        out = np.empty(in_tail.size, dtype=np.result_type(self.head.dtype, self.tail.dtype))
+        out[~in_tail] = self.head[head]
+        out[in_tail] = self.tail[tail]
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
+        out = np.concatenate([np.asarray(self.head), np.asarray(self.tail)])
+        return out if dtype is None else out.astype(dtype)
+
+
 def _python(values: Any) -> list[Any]:
     """A column as Python values; NaN becomes None (NULL) on both databases."""
     if isinstance(values, Nullable):
@@ -107,9 +142,14 @@ SQLITE_WRITE_CACHE_KB = 64 * 1024
 
 
 def _part(values: Any, start: int, order: NDArray[np.intp] | None) -> Any:
-    if order is None:
+    if order is None and not isinstance(values, Stacked):
         return values[start : start + CHUNK]
-    picks = order[start : start + CHUNK]
+    if order is None:
+        picks = np.arange(start, min(start + CHUNK, len(values)), dtype=np.intp)
+    else:
+        picks = order[start : start + CHUNK]
+    if isinstance(values, Stacked):
+        return values.take(picks)
     if isinstance(values, (np.ndarray, Nullable)):
         return values[picks]
     return [values[i] for i in picks.tolist()]
@@ -123,9 +163,9 @@ def insert_columns(
 ) -> int:
     """Insert one row per index of the (equal-length) ``columns``; returns the row count.
 
-    A column is a numpy array (NaN = NULL), a ``Nullable`` integer array, or a sequence.
-    ``order`` inserts the rows in that order (taken a chunk at a time, so the columns are
-    never copied whole).
+    A column is a numpy array (NaN = NULL), a ``Nullable`` integer array, a ``Stacked`` pair
+    of those, or a sequence. ``order`` inserts the rows in that order (taken a chunk at a
+    time, so the columns are never copied whole).
     """
     names = list(columns)
     count = len(columns[names[0]]) if names else 0

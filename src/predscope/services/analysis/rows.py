@@ -23,7 +23,7 @@ from predscope.evaluation.results import Outcome
 from predscope.services.analysis.inputs import BranchColumns, FrameTable
 from predscope.services.analysis.records import FN_CODE, FrameMatch
 from predscope.store import analysis_objects as object_repo
-from predscope.store.analysis_objects import ERROR_FACTOR, Nullable
+from predscope.store.analysis_objects import ERROR_FACTOR, Nullable, Stacked
 from predscope.store.schema import analysis_attributes, analysis_frames, analysis_objects
 
 OUTCOME_NAMES = {
@@ -71,7 +71,7 @@ def _seq(image: NDArray[np.int64]) -> NDArray[np.int64]:
 def _partner(match: NDArray[np.int32], seq: NDArray[np.int64]) -> Nullable:
     hit = match >= 0
     values = seq[np.maximum(match, 0)] if seq.size else np.zeros(match.shape, dtype=np.int64)
-    return Nullable(values.astype(np.int64), hit)
+    return Nullable(values.astype(np.int32), hit)
 
 
 def _properties(cols: BranchColumns, frames: FrameTable) -> dict[str, Any]:
@@ -105,36 +105,31 @@ def object_columns(
         (0, dt, d_seq, rec.d_codes[:, 0, :], fm.d_match, fm.d_iou, g_seq, rec.d_error),
         (1, gt, g_seq, g_out, fm.g_match, fm.g_iou, d_seq, rec.g_error),
     )
-    # Built one column at a time from both kinds (prediction rows, then ground truth), in the
-    # narrowest dtype that holds it: at 350,000 objects a run's columns are about 100 MB, and
-    # they are never copied whole (the insert takes ``objects_order`` a chunk at a time).
-    objects: dict[str, Any] = {
-        "set_id": np.full(nd + ng, set_id, dtype=np.int64),
-        "kind": np.repeat(np.array([0, 1], dtype=np.int8), [nd, ng]),
-        "data_unit_id": np.concatenate([unit[dt.image], unit[gt.image]]),
-        "frame": np.concatenate([frame_no[dt.image], frame_no[gt.image]]).astype(np.int32),
-        "seq": np.concatenate([d_seq, g_seq]).astype(np.int32),
-        "object_hash": [*dt.object_hashes, *gt.object_hashes],
-        "class_id": np.concatenate([dt.category, gt.category]).astype(np.int16),
-        "confidence": np.concatenate([dt.score, np.ones(ng)]),
-    }
+    # Every column is a ``Stacked`` pair (prediction rows, then ground truth) of views of the
+    # match or narrow new arrays: never joined, the insert gathers ``objects_order`` a chunk at
+    # a time (a run's columns as joined copies were about 100 MB at 350,000 objects).
     d_props, g_props = _properties(dt, frames), _properties(gt, frames)
-    for name in list(d_props):
-        objects[name] = np.concatenate([d_props.pop(name), g_props.pop(name)])
-    objects["error_type"] = np.concatenate([rec.d_error, rec.g_error]).astype(np.int8)
-    objects["best_iou_any"] = np.concatenate([fm.tide.best_iou_any, np.full(ng, np.nan)])
-    objects["sig"] = np.concatenate([signature(s[3], s[7]) for s in sides])
+    objects: dict[str, Any] = {
+        "set_id": np.broadcast_to(np.int64(set_id), (nd + ng,)),
+        "kind": Stacked(np.zeros(nd, dtype=np.int8), np.ones(ng, dtype=np.int8)),
+        "data_unit_id": Stacked(unit[dt.image], unit[gt.image]),
+        "frame": Stacked(frame_no[dt.image].astype(np.int32), frame_no[gt.image].astype(np.int32)),
+        "seq": Stacked(d_seq.astype(np.int32), g_seq.astype(np.int32)),
+        "object_hash": Stacked(dt.object_hashes, gt.object_hashes),
+        "class_id": Stacked(dt.category.astype(np.int16), gt.category.astype(np.int16)),
+        "confidence": Stacked(dt.score, np.ones(ng)),
+        **{name: Stacked(d_props[name], g_props[name]) for name in d_props},
+        "error_type": Stacked(rec.d_error, rec.g_error),
+        "best_iou_any": Stacked(fm.tide.best_iou_any, np.full(ng, np.nan)),
+        "sig": Stacked(*(signature(s[3], s[7]) for s in sides)),
+    }
     for t in range(num_t):
-        objects[f"o{t}"] = np.concatenate([s[3][:, t] for s in sides]).astype(np.int8)
-        partners = [_partner(s[4][:, t], s[6]) for s in sides]
-        objects[f"p{t}"] = Nullable(
-            np.concatenate([p.values for p in partners]).astype(np.int32),
-            np.concatenate([p.mask for p in partners]),
-        )
-        objects[f"i{t}"] = np.concatenate([s[5][:, t] for s in sides])
+        objects[f"o{t}"] = Stacked(*(s[3][:, t] for s in sides))
+        objects[f"p{t}"] = Stacked(*(_partner(s[4][:, t], s[6]) for s in sides))
+        objects[f"i{t}"] = Stacked(*(s[5][:, t] for s in sides))
     # Insert in (kind, confidence) order: the confidence index grows at its end and the others
     # (signature, class, area) see fewer random pages than in image order.
-    order = np.lexsort((objects["confidence"], objects["kind"]))
+    order = np.lexsort((np.asarray(objects["confidence"]), np.asarray(objects["kind"])))
     frames_cols = _frame_counts(set_id, fm, dt, gt, frames, unit, frame_no, g_out)
     attrs: dict[str, list[Any]] = {
         k: [] for k in ("set_id", "kind", "data_unit_id", "frame", "seq", "name", "value")
