@@ -96,16 +96,16 @@ class Stacked:
 def _python(values: Any) -> list[Any]:
     """A column as Python values; NaN becomes None (NULL) on both databases."""
     if isinstance(values, Nullable):
-        out: list[Any] = values.values.tolist()
-        for i in np.flatnonzero(~values.mask).tolist():
-            out[i] = None
+        boxed = values.values.astype(object)
+        boxed[~values.mask] = None
+        out: list[Any] = boxed.tolist()
         return out
     if isinstance(values, np.ndarray):
-        out = values.tolist()
-        if values.dtype.kind == "f":
-            for i in np.flatnonzero(np.isnan(values)).tolist():
-                out[i] = None
-        return out
+        if values.dtype.kind == "f" and np.isnan(values).any():
+            boxed = values.astype(object)
+            boxed[np.isnan(values)] = None
+            return list(boxed.tolist())
+        return list(values.tolist())
     return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
 
 
