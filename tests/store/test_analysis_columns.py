@@ -44,3 +44,23 @@ def test_python_values() -> None:
         6,
     ]
     assert [type(v) for v in _python(np.array([3], dtype=np.int32))] == [int]
+
+
+def test_copy_column_equals_the_value_by_value_text() -> None:
+    from predscope.store.analysis_objects import _copy_column, _copy_text
+
+    rng = np.random.default_rng(3)
+    floats = rng.random(50) * 10.0 ** rng.integers(-8, 8, 50)
+    floats[[3, 17]] = math.nan
+    columns = [
+        floats,
+        rng.random(5),
+        rng.integers(-5, 10**9, 40),
+        np.array([0, 1, 4], dtype=np.int8),
+        Nullable(rng.integers(0, 99, 30), rng.random(30) < 0.5),
+        ["plain", "tab\there", "back\\slash", "new\nline"],
+        ("a", "b"),
+        [1.5, None, "x"],
+    ]
+    for column in columns:
+        assert _copy_column(column) == [_copy_text(v) for v in _python(column)]
