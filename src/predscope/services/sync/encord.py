@@ -313,6 +313,15 @@ def _write(
     else:
         lock_project(conn, link.project_id)
         project = get_project_by_id(conn, link.project_id)
+        # Checked again inside the write: a local edit made while the rows were being fetched
+        # is refused like one made before (``_plan`` raises), never overwritten.
+        again = _plan(conn, link, project, list(plan.listed.values()))
+        late = [r for r in again.fetch if r.key not in documents]
+        if late:
+            raise SyncConflictError(
+                f"sync into {project.title!r}: {len(late)} row(s) changed here while the sync "
+                "was fetching - nothing was written; run the sync again"
+            )
         if project.ontology != ontology:
             _check_kept_rows(conn, project, ontology, {r.key for r in plan.fetch})
             project = update_ontology(conn, project.id, ontology)
