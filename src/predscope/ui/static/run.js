@@ -39,5 +39,9 @@ export function initRun(root) {
     if (s.state === "done" && s.result_href) window.location.assign(s.result_href);
     else if (s.state !== "failed") window.setTimeout(poll, POLL_MS);
   };
-  if (!["done", "failed"].includes(section.dataset.state)) poll();
+  if (section.dataset.state === "done") {
+    // Finished before the page arrived (a small run on a busy machine): follow it all the same.
+    const result = section.querySelector(".run-result");
+    if (result && !result.hidden && result.getAttribute("href")) window.location.assign(result.href);
+  } else if (section.dataset.state !== "failed") poll();
 }
