@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from predscope.sdk.project import Project
+from predscope.services.analysis.metrics import get_metrics
+from predscope.services.analysis.runs import analyse
 from predscope.store.engine import Store
-from predscope.store.schema import analysis_objects
+from predscope.store.schema import analysis_objects, analysis_runs
 from tests.services.analysis.test_evaluate_coco import BBOX, coco_project
 
 
@@ -40,3 +47,50 @@ def edit_one_row(project: Project, branch: str, title: str) -> None:
         for annotation in inst.get_annotations():
             annotation.confidence = 0.01
     row.save()
+
+
+ROOT = Path(__file__).resolve().parents[3]
+# A full analysis of the generated project's 'model' branch, in a process of its own (to kill).
+_CHILD = (
+    "import sys\n"
+    "from predscope.store.engine import open_store\n"
+    "from predscope.services.analysis.runs import analyse\n"
+    "analyse(open_store(sys.argv[1]), 'gen', 'model', full=True)\n"
+)
+
+
+def analysis_child(
+    store: Store, url: str, stage: str, poll: float = 0.02
+) -> tuple[subprocess.Popen[bytes], str | None]:
+    """Start ``_CHILD`` on ``url`` and wait (up to 120 s) until its run reports ``stage``;
+    returns the child and the progress seen then (None if it never got there)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, url],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and child.poll() is None:
+        with store.read() as conn:
+            row = conn.execute(
+                select(analysis_runs.c.progress).where(analysis_runs.c.pid == child.pid)
+            ).scalar()
+        if row and f'"{stage}"' in row:
+            return child, row
+        time.sleep(poll)
+    return child, None
+
+
+def assert_incremental_equals_full(store: Store, project: Any, branch: str) -> Any:
+    """The stored results of the run just made (incremental) equal a full run's, row for row;
+    returns the full run's outcome."""
+    inc_doc, inc_rows = get_metrics(store, project, branch), stored_objects(store)
+    full = analyse(store, project, branch, full=True)
+    full_doc = get_metrics(store, project, branch)
+    skip = ("run", "freshness", "latest_attempt", "errors")
+    assert {k: v for k, v in inc_doc.items() if k not in skip} == {
+        k: v for k, v in full_doc.items() if k not in skip
+    }
+    assert inc_doc["errors"]["counts"] == full_doc["errors"]["counts"]
+    assert inc_rows == stored_objects(store)
+    return full

@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from predscope.services.analysis.metrics import get_metrics
 from predscope.services.analysis.runs import analyse, run_state
 from predscope.store import analysis as repo
 from predscope.store.engine import open_store
-from predscope.store.schema import analysis_runs
-from tests.services.analysis.analysis_fixtures import stored_objects
+from tests.services.analysis.analysis_fixtures import analysis_child, stored_objects
 from tests.services.analysis.generated import generated_project
 
 ROOT = Path(__file__).resolve().parents[3]
-CHILD = (
-    "import sys\n"
-    "from predscope.store.engine import open_store\n"
-    "from predscope.services.analysis.runs import analyse\n"
-    "analyse(open_store(sys.argv[1]), 'gen', 'model', full=True)\n"
-)
 
 
 @pytest.mark.slow
@@ -37,22 +26,7 @@ def test_kill_9_mid_run_keeps_the_last_good_results(store_url: str, tmp_path: Pa
         good = analyse(store, project, "model")
         before = get_metrics(store, project, "model")
         rows_before = stored_objects(store)
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, store_url],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        )
-        deadline = time.monotonic() + 120
-        stage = None
-        while time.monotonic() < deadline and child.poll() is None:
-            with store.read() as conn:
-                row = conn.execute(
-                    select(analysis_runs.c.progress).where(analysis_runs.c.pid == child.pid)
-                ).scalar()
-            if row and '"match"' in row:  # past reading: matching or later
-                stage = row
-                break
-            time.sleep(0.02)
+        child, stage = analysis_child(store, store_url, "match")  # past reading
         assert child.poll() is None, "the child finished before it could be killed"
         os.kill(child.pid, signal.SIGKILL)
         child.wait()

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from predscope.services.analysis.runs import analyse
 from predscope.store.engine import Store, open_store
-from predscope.store.schema import analysis_runs
-from tests.services.analysis.analysis_fixtures import bbox_project, stored_objects
+from tests.services.analysis.analysis_fixtures import analysis_child, bbox_project, stored_objects
 from tests.services.analysis.generated import generated_project
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -69,14 +66,6 @@ def test_full_runs_keep_indexes_and_other_sets(store: Store) -> None:
             assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
 
 
-CHILD = (
-    "import sys\n"
-    "from predscope.store.engine import open_store\n"
-    "from predscope.services.analysis.runs import analyse\n"
-    "analyse(open_store(sys.argv[1]), 'gen', 'model', full=True)\n"
-)
-
-
 @pytest.mark.slow
 def test_kill_9_in_the_write_stage_keeps_rows_and_indexes(tmp_path: Path) -> None:
     """Indexes are dropped and created inside the run's one transaction: a process killed in
@@ -88,22 +77,7 @@ def test_kill_9_in_the_write_stage_keeps_rows_and_indexes(tmp_path: Path) -> Non
         analyse(store, project, "model")
         indexes = _indexes(store)
         before = stored_objects(store, with_id=True)
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, url],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        )
-        deadline = time.monotonic() + 120
-        stage = None
-        while time.monotonic() < deadline and child.poll() is None:
-            with store.read() as conn:
-                row = conn.execute(
-                    select(analysis_runs.c.progress).where(analysis_runs.c.pid == child.pid)
-                ).scalar()
-            if row and '"write"' in row:
-                stage = row
-                break
-            time.sleep(0.005)
+        child, stage = analysis_child(store, url, "write", poll=0.005)
         assert child.poll() is None, "the child finished before it could be killed"
         time.sleep(0.15)  # into the write transaction (the stage takes about 0.5 s here)
         os.kill(child.pid, signal.SIGKILL)

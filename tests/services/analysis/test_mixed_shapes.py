@@ -42,7 +42,11 @@ from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord
-from tests.services.analysis.analysis_fixtures import edit_one_row, stored_objects
+from tests.services.analysis.analysis_fixtures import (
+    assert_incremental_equals_full,
+    edit_one_row,
+    stored_objects,
+)
 
 W, H, IMAGES = 200, 150, 24
 CLASSES = {"car": "bounding_box", "boat": "rotatable_bounding_box", "lake": "polygon"}
@@ -393,17 +397,8 @@ def test_incremental_mixed_run_equals_a_full_run(built: Built) -> None:
     edit_one_row(sdk, "main", f"{case['main']['lake'].image[-1]:03d}.png")
     inc = analyse(store, project, "model")
     assert (inc.mode, inc.changed_units) == ("incremental", 2)
-    inc_doc = get_metrics(store, project, "model")
-    inc_rows = stored_objects(store)
-    full = analyse(store, project, "model", full=True)
+    full = assert_incremental_equals_full(store, project, "model")
     assert full.mode == "full"
-    full_doc = get_metrics(store, project, "model")
-    skip = ("run", "freshness", "latest_attempt", "errors")
-    assert {k: v for k, v in inc_doc.items() if k not in skip} == {
-        k: v for k, v in full_doc.items() if k not in skip
-    }
-    assert inc_doc["errors"]["counts"] == full_doc["errors"]["counts"]
-    assert inc_rows == stored_objects(store)
 
 
 def test_the_override_measures_every_class_by_boxes(built: Built) -> None:

@@ -41,7 +41,7 @@ from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord
-from tests.services.analysis.analysis_fixtures import stored_objects
+from tests.services.analysis.analysis_fixtures import assert_incremental_equals_full, stored_objects
 
 W, H, IMAGES = 200, 150, 20
 NODES = ("wrist", "thumb", "index", "little")
@@ -411,12 +411,4 @@ def test_incremental_run_with_skeletons_and_polylines(
     edit_one_row(sdk, "main", f"{case['main']['road'].image[-1]:03d}.png")
     inc = analyse(store, project, "model")
     assert (inc.mode, inc.changed_units) == ("incremental", 2)
-    inc_doc, inc_rows = get_metrics(store, project, "model"), stored_objects(store)
-    analyse(store, project, "model", full=True)
-    full_doc = get_metrics(store, project, "model")
-    skip = ("run", "freshness", "latest_attempt", "errors")
-    assert {k: v for k, v in inc_doc.items() if k not in skip} == {
-        k: v for k, v in full_doc.items() if k not in skip
-    }
-    assert inc_doc["errors"]["counts"] == full_doc["errors"]["counts"]
-    assert inc_rows == stored_objects(store)
+    assert_incremental_equals_full(store, project, "model")
