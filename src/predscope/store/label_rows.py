@@ -122,7 +122,13 @@ def list_row_metadata(
     branch = MAIN_BRANCH if branch_name is None else validate_branch_name(branch_name)
     on = label_rows.c.data_unit_id == data_units.c.id
     if not include_all_branches:
-        on = and_(on, label_rows.c.branch_name == branch)
+        # the project term makes ix_label_rows_listing (project, branch, unit, ...) the best
+        # match: a covering read that never touches the documents (m0009)
+        on = and_(
+            on,
+            label_rows.c.project_id == data_units.c.project_id,
+            label_rows.c.branch_name == branch,
+        )
     query: Select[Any] = (
         select(data_units, *_ROW_COLUMNS)
         .select_from(data_units.outerjoin(label_rows, on))

@@ -21,6 +21,7 @@ from predscope.store.migrations import (
     m0006_encord_keys,
     m0007_query,
     m0008_sync,
+    m0009_row_listing,
 )
 from predscope.store.schema import schema_version
 
@@ -41,6 +42,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "encord_keys", m0006_encord_keys.upgrade),
     Migration(7, "query", m0007_query.upgrade),
     Migration(8, "sync", m0008_sync.upgrade),
+    Migration(9, "row_listing", m0009_row_listing.upgrade),
 )
 
 # Any constant works; it only serialises concurrent upgrades of one PostgreSQL database.

@@ -122,6 +122,21 @@ label_rows = Table(
         "object_count",
         "classification_count",
     ),
+    # Added by migration 9: a listing's columns without the document (on SQLite the document's
+    # overflow pages sit before the counts; ``list_row_metadata`` reads this index instead).
+    Index(
+        "ix_label_rows_listing",
+        "project_id",
+        "branch_name",
+        "data_unit_id",
+        "label_hash",
+        "label_status",
+        "created_at",
+        "last_edited_at",
+        "object_count",
+        "classification_count",
+        "version",
+    ),
 )
 
 imports = Table(

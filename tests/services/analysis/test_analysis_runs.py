@@ -220,8 +220,8 @@ def test_sets_list_review_status_and_notes(store: Store) -> None:
 def test_the_light_fingerprint_equals_the_records_fingerprint(tmp_path: Path) -> None:
     """Freshness reads (unit, hash, edit, version) straight from SQL; it must give the digest the
     run stored from full row records, or every set would read as stale."""
+    from predscope.services.analysis.fingerprints import fingerprint, fingerprint_of
     from predscope.services.analysis.inputs import branch_records
-    from predscope.services.analysis.runs import fingerprint, fingerprint_of
     from predscope.store.label_rows import row_markers
 
     store = open_store(str(tmp_path / "store"))

@@ -3,27 +3,23 @@
 ``get_metrics`` returns the latest COMPLETE run of a set (a running or failed newer run is
 reported beside it under ``latest_attempt``, never instead of it), with provenance (engine
 version, which figures are COCO's definition) and freshness: whether either branch changed since
-the run, by the same row fingerprint the run stored. A branch's fingerprint reads every row's
-markers, so it is kept per process under the branch's index-only summary
-(``label_rows.branch_summary``) and recomputed only when that moves: every page shows freshness.
+the run, by the same row fingerprint the run stored (``fingerprints``, cached per process).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy import Connection
 
 from predscope.exceptions import InvalidArgumentsError, ResourceNotFoundError
 from predscope.services.analysis.evaluate import _project
-from predscope.services.analysis.runs import fingerprint_of, run_state
+from predscope.services.analysis.fingerprints import branch_fingerprint
+from predscope.services.analysis.runs import run_state
 from predscope.store import analysis as repo
 from predscope.store.analysis import REVIEW_STATUSES, RunRecord, SetRecord
 from predscope.store.branches import MAIN_BRANCH, validate_branch_name
 from predscope.store.engine import Store
-from predscope.store.label_rows import branch_summary, row_markers
 from predscope.store.records import ProjectRecord
 
 HEADLINE = ("AP", "AP50", "AP75", "AR100")
@@ -43,29 +39,6 @@ def _run_info(run: RunRecord) -> dict[str, Any]:
         "params": {k: v for k, v in run.params.items() if k not in ("basis", "categories")},
         "engine_version": run.engine_version,
     }
-
-
-_FINGERPRINTS: OrderedDict[tuple[str, int, str], tuple[tuple[Any, ...], str]] = OrderedDict()
-_FINGERPRINTS_MAX = 512
-_FINGERPRINTS_LOCK = threading.Lock()
-
-
-def branch_fingerprint(conn: Connection, project_id: int, branch: str) -> str:
-    """``fingerprint_of(row_markers(...))``, recomputed only when the branch's summary moved."""
-    key = (conn.engine.url.render_as_string(hide_password=False), project_id, branch)
-    summary = branch_summary(conn, project_id, branch)
-    with _FINGERPRINTS_LOCK:
-        cached = _FINGERPRINTS.get(key)
-        if cached is not None and cached[0] == summary:
-            _FINGERPRINTS.move_to_end(key)
-            return cached[1]
-    digest = fingerprint_of(row_markers(conn, project_id, branch))
-    with _FINGERPRINTS_LOCK:
-        _FINGERPRINTS[key] = (summary, digest)
-        _FINGERPRINTS.move_to_end(key)
-        while len(_FINGERPRINTS) > _FINGERPRINTS_MAX:
-            _FINGERPRINTS.popitem(last=False)
-    return digest
 
 
 def warm_fingerprints(store: Store) -> int:

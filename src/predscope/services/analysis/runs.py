@@ -17,10 +17,9 @@ import hashlib
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from importlib.metadata import version
 from typing import Any
 
@@ -30,6 +29,7 @@ import orjson
 from predscope.exceptions import AnalysisRunningError, InvalidArgumentsError
 from predscope.services.analysis.classifications import classification_metrics
 from predscope.services.analysis.evaluate import _project, kind_groups
+from predscope.services.analysis.fingerprints import remember, summaries
 from predscope.services.analysis.inputs import (
     CategoryTable,
     FrameTable,
@@ -78,25 +78,6 @@ def row_state(record: RowRecord) -> RowState:
     time stands in for rows without a version (none yet: the branch has no row there)."""
     version = int(record.version or 0)
     return RowState(record.label_hash, None if version else record.last_edited_at, version or None)
-
-
-def fingerprint(records: Sequence[RowRecord]) -> str:
-    """sha256 of the (unit, label hash, edit time, version) of every row of a branch."""
-    return fingerprint_of(
-        (r.unit.id, r.label_hash, r.last_edited_at, int(r.version or 0))
-        for r in records
-        if r.label_hash is not None
-    )
-
-
-def fingerprint_of(markers: Iterable[tuple[int, str, datetime | None, int]]) -> str:
-    """The same digest from (unit id, label hash, last edit, version) tuples (``row_markers``):
-    the edit time counts only for a row without a version, as in ``row_state``."""
-    digest = hashlib.sha256()
-    for unit_id, label_hash, edited_at, row_version in sorted(markers, key=lambda m: m[0]):
-        edited = "" if row_version or edited_at is None else edited_at.isoformat()
-        digest.update(f"{unit_id}|{label_hash}|{edited}|{row_version or None}\n".encode())
-    return digest.hexdigest()
 
 
 def _digest(value: object) -> str:
@@ -256,10 +237,13 @@ def _execute(
 ) -> RunOutcome:
     coco_params = layout_params(cats.kinds)
     with store.read() as conn:
+        gt_summary, pred_summary = summaries(conn, record.id, (pset.against, pset.branch_name))
         with reporter.stage(STAGES[0]):
             gt_records = branch_records(conn, record, pset.against)
             frames = frame_table(gt_records)
         pr_records = branch_records(conn, record, pset.branch_name)
+        gt_print = remember(conn, record.id, pset.against, gt_summary, gt_records)
+        pred_print = remember(conn, record.id, pset.branch_name, pred_summary, pr_records)
         classifications = classification_metrics(
             conn, record.ontology, gt_records, pr_records, frames
         )
@@ -342,8 +326,8 @@ def _execute(
                 status="complete",
                 mode=mode,
                 changed_units=len(changed),
-                gt_fingerprint=fingerprint(gt_records),
-                pred_fingerprint=fingerprint(pr_records),
+                gt_fingerprint=gt_print,
+                pred_fingerprint=pred_print,
                 params={
                     **run.params,
                     "basis": basis,
