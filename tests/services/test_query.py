@@ -253,3 +253,29 @@ def test_bad_queries_name_the_parameter(analysed: tuple[Store, Any, list[dict[st
         query_data_units(store, project.record, "model", limit=0)
     with pytest.raises(ResourceNotFoundError, match="no complete analysis"):
         query_objects(store, project.record, "nope")
+    with pytest.raises(InvalidArgumentsError, match="'main' is the ground truth.*analysed: model"):
+        query_objects(store, project.record, "main")
+
+
+@pytest.mark.parametrize(
+    ("which", "options", "message"),
+    [
+        ("objects", {"min_iou": 1.5}, "min_iou 1.5 is outside 0..1"),
+        ("objects", {"min_iou": 0.8, "max_iou": 0.6}, "min_iou 0.8 is above max_iou 0.6"),
+        ("objects", {"max_confidence": float("nan")}, "max_confidence nan is not a finite"),
+        ("objects", {"min_confidence": 0.9, "max_confidence": 0.1}, "min_confidence 0.9 is above"),
+        ("objects", {"properties": {"area_px": (500.0, 10.0)}}, "min_area_px 500.0 is above"),
+        ("units", {"min_fp": -1}, "min_fp -1 is outside 0..inf"),
+        ("units", {"min_tp": 5, "max_tp": 2}, "min_tp 5 is above max_tp 2"),
+    ],
+)
+def test_impossible_ranges_are_refused_by_name(
+    analysed: tuple[Store, Any, list[dict[str, Any]]],
+    which: str,
+    options: dict[str, Any],
+    message: str,
+) -> None:
+    store, project, _ = analysed
+    query = query_objects if which == "objects" else query_data_units
+    with pytest.raises(InvalidArgumentsError, match=message):
+        query(store, project.record, "model", **options)

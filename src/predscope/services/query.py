@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,6 +84,34 @@ def _paging(offset: int, limit: int) -> None:
         raise InvalidArgumentsError(f"query: limit {limit} is outside 1..{MAX_LIMIT}")
 
 
+def _bounds(
+    name: str,
+    lo: float | None,
+    hi: float | None,
+    lower: float = -math.inf,
+    upper: float = math.inf,
+) -> None:
+    """A range filter's two ends: numbers within [lower, upper], min not above max (a range
+    that can match nothing is a mistake to name, not an empty page to return)."""
+    for end, value in (("min", lo), ("max", hi)):
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            raise InvalidArgumentsError(f"query: {end}_{name} {value!r} is not a finite number")
+        if not lower <= value <= upper:
+            raise InvalidArgumentsError(
+                f"query: {end}_{name} {value!r} is outside {lower:g}..{upper:g}"
+            )
+    if lo is not None and hi is not None and lo > hi:
+        raise InvalidArgumentsError(
+            f"query: min_{name} {lo!r} is above max_{name} {hi!r} - nothing can match"
+        )
+
+
 def _order(order_by: str, allowed: Sequence[str]) -> tuple[str, bool]:
     descending = order_by.startswith("-")
     name = order_by.lstrip("-+")
@@ -151,6 +180,7 @@ def _ranges(
         lo, hi = tuple(bounds) if len(bounds) == 2 else (None, None)
         if len(bounds) != 2:
             raise InvalidArgumentsError(f"query: property {name!r} needs (min, max); None = open")
+        _bounds(name, lo, hi)
         out[name] = (lo, hi)
     return out
 
@@ -188,6 +218,8 @@ def query_objects(
     outcomes = _codes(_names(outcome), OUTCOME_CODES, allowed, "outcome")
     errors = _codes(_names(error_type), ERROR_CODES, tuple(ERROR_CODES), "error_type")
     attrs = {k: _names(v) or [] for k, v in (attributes or {}).items()}
+    _bounds("confidence", min_confidence, max_confidence)  # scores may be any finite number
+    _bounds("iou", min_iou, max_iou, 0.0, 1.0)
     with store.read() as conn:
         pset, run = complete_set(conn, record, branch_name, against)
         categories = run.params.get("categories", [])
@@ -282,6 +314,8 @@ def query_data_units(
         for name, lo, hi in (("tp", min_tp, max_tp), ("fp", min_fp, max_fp), ("fn", min_fn, max_fn))
         if lo is not None or hi is not None
     }
+    for name, (lo, hi) in ranges.items():
+        _bounds(name, lo, hi, 0)
     with store.read() as conn:
         pset, run = complete_set(conn, record, branch_name, against)
         categories = run.params.get("categories", [])

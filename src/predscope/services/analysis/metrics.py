@@ -87,6 +87,13 @@ def _require_set(
 ) -> SetRecord:
     validate_branch_name(branch_name)
     pset = repo.find_set(conn, project.id, branch_name, against)
+    if pset is None and branch_name == against:
+        analysed = sorted({s.branch_name for s in repo.list_sets(conn, project.id)})
+        raise InvalidArgumentsError(
+            f"project {project.title!r}: branch {branch_name!r} is the ground truth, not a "
+            "prediction set - pick a prediction branch"
+            + (f" (analysed: {', '.join(analysed)})" if analysed else "")
+        )
     if pset is None or pset.latest_run_id is None:
         raise ResourceNotFoundError(
             f"project {project.title!r}: branch {branch_name!r} has no complete analysis against "
