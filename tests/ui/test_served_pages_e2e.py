@@ -40,6 +40,11 @@ def _wait_until(page: Any, expression: str, timeout_s: float = 15.0) -> None:
         page.wait_for_timeout(50)
 
 
+def _unit_hash(site: Site, title: str) -> str:
+    units = site.api("/data-units", limit=100)["items"]
+    return str(next(u["data_hash"] for u in units if u["data_title"] == title))
+
+
 def _objects_total(site: Site, branch: str, **filters: Any) -> int:
     return int(site.api(f"/branches/{branch}/objects", limit=1, **filters)["total"])
 
@@ -231,6 +236,77 @@ def test_compare_shows_the_apis_deltas_and_changed_objects(page: Any, site: Site
     assert theirs == _objects_total(site, other, data_hash=unit)
 
 
+def _interval_shown(page: Any) -> dict[str, Any]:
+    """The intervals on the compare page once they arrived: the card's hint, per class the
+    table's cell (text, and its sort value: the lower end, exact) and the chart's whiskers."""
+    part = page.locator("[data-testid='interval'][data-state='done']")
+    part.wait_for(timeout=60_000)
+    assert part.get_attribute("aria-busy") is None
+    assert page.locator("[data-testid='interval-pending']").count() == 0
+    cells = {}
+    for row in page.locator("[data-testid='per-class-deltas'] tbody tr").all():
+        cell = row.locator("td").nth(4)
+        cells[row.locator("td").first.inner_text()] = (
+            cell.inner_text(),
+            cell.get_attribute("data-value"),
+        )
+    hint = page.locator("[data-testid='card-map-a-−-b'] .card-hint").inner_text()
+    return {"hint": hint, "cells": cells, "whiskers": page.locator("line.interval").count()}
+
+
+def test_compare_sends_the_deltas_at_once_and_the_interval_after(page: Any, site: Site) -> None:
+    """The bootstrap is the slow part on a large project: the page comes without it, its module
+    fetches it, and what arrives equals the API's interval (same resamples, same seed)."""
+    a, b = "opencv-haar-hog", "mediapipe-0.10.21"
+    sent = httpx.get(site.page(f"/compare?a={a}&b={b}")).text
+    assert 'data-state="pending"' in sent and "95% interval: computing" in sent
+    asked: list[str] = []
+    page.route("**/compare/interval?*", lambda r: (asked.append(r.request.url), r.continue_()))
+    page.goto(site.page(f"/compare?a={a}&b={b}"))
+    shown = _interval_shown(page)
+    assert len(asked) == 1 and urlsplit(asked[0]).path.endswith("/compare/interval")
+    doc = site.api("/compare", a=a, b=b, resamples=200)
+    boot = doc["bootstrap"]
+    assert shown["hint"] == (
+        f"95% interval {boot['low']:+.3f} to {boot['high']:+.3f} "
+        f"(bootstrap over images, {boot['n_resamples']} resamples)"
+    )
+    finite = 0
+    for c in doc["per_class"]:
+        low, high = c["AP"].get("low"), c["AP"].get("high")
+        text, value = shown["cells"][c["name"]]
+        if low is None or high is None:
+            assert text == "n/a"
+        else:
+            finite += 1
+            assert text == f"{low:+.3f} to {high:+.3f}" and float(value) == low
+    assert finite > 0 and shown["whiskers"] == finite
+    page.get_by_role("button", name="95% interval").click()  # the new table sorts too
+    assert page.locator("th[aria-sort='descending']").inner_text().startswith("95%")
+    # without script: the notice's link computes the same interval in the page
+    page.unroute("**/compare/interval?*")
+    page.goto(site.page(f"/compare?a={a}&b={b}&interval=inline"))
+    page.wait_for_selector("body[data-ready='true']")
+    assert _interval_shown(page) == shown
+
+
+def test_a_failed_interval_says_why(page: Any, site: Site, problems: PageProblems) -> None:
+    problems.allow("/compare/interval")
+    page.route(
+        "**/compare/interval?*",
+        lambda r: r.fulfill(
+            status=503,
+            content_type="text/html",
+            body="<p data-testid='error'>the server is busy</p>",
+        ),
+    )
+    page.goto(site.page("/compare?a=opencv-haar-hog&b=mediapipe-0.10.21"))
+    page.locator("[data-testid='interval'][data-state='failed']").wait_for()
+    text = page.locator("[data-testid='interval-pending']").inner_text()
+    assert "could not be computed: the server is busy" in text
+    assert page.locator("[data-testid='interval-pending'] a").is_visible()  # still a way on
+
+
 def test_starting_an_analysis_follows_it_to_the_summary(page: Any, site: Site) -> None:
     _open(page, site.page(""))
     page.locator("[data-testid='actions'] button", has_text="Analyse rapidocr-1.4.4").click()
@@ -320,8 +396,12 @@ def test_screenshots_of_the_main_pages(page: Any, site: Site, tmp_path: Path) ->
         ("summary", "/summary?set=opencv-haar-hog"),
         ("explorer", "/explore?set=opencv-haar-hog"),
         ("crops", "/explore?set=opencv-haar-hog&view=objects&outcome=FP"),
+        ("detail", f"/units/{_unit_hash(site, 'coins.png')}?set=opencv-haar-hog"),
+        ("compare", "/compare?a=mediapipe-0.10.21&b=opencv-haar-hog"),
     ):
         _open(page, site.page(path))
+        if name == "compare":
+            _interval_shown(page)
         page.screenshot(path=str(out / f"{name}.png"), full_page=False)
         assert (out / f"{name}.png").stat().st_size > 10_000
 
