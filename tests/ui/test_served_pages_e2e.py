@@ -420,6 +420,33 @@ def test_where_it_fails_buckets_open_their_objects(page: Any, site: Site) -> Non
     assert page.locator(".tile").count() == missed
 
 
+def test_property_importance_ranks_what_the_service_measured(page: Any, site: Site) -> None:
+    from predscope.services.analysis.by_property import performance_by_property
+    from predscope.store.engine import open_store
+
+    with open_store(site.store) as store:  # the served store, read beside the server
+        rows = performance_by_property(store, site.project, "opencv-haar-hog")
+    _open(page, site.page("/properties?set=opencv-haar-hog"))
+    table = page.locator("[data-testid='importance']")
+    shown = table.locator("tbody tr").evaluate_all(
+        "rows => rows.map(r => [...r.cells].map(c => [c.textContent.trim(), c.dataset.value]))"
+    )
+    by_title = {p["title"]: p["importance"] for p in rows}
+    assert [r[0][0] for r in shown] == sorted(
+        by_title, key=lambda t: -(by_title[t]["recall"]["mutual_information"] or 0.0)
+    )
+    for row in shown:
+        want = by_title[row[0][0]]
+        values = [want[side][key] for side in ("recall", "precision")
+                  for key in ("mutual_information", "correlation")]  # fmt: skip
+        for (text, value), v in zip(row[1:], values, strict=True):
+            assert text == ("n/a" if v is None else f"{v:.3f}")
+            assert (value is None) == (v is None) and (v is None or float(value) == v)
+    assert any(row[1][1] is not None for row in shown)  # something was measured
+    bars = page.locator("[data-testid='importance-chart'] .bar")
+    assert bars.count() == len(rows)
+
+
 def test_a_stale_set_says_so_and_re_analyses_from_the_notice(page: Any, site: Site) -> None:
     import predscope
 
