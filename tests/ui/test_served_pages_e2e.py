@@ -123,6 +123,74 @@ def test_the_summary_shows_the_stored_metrics(page: Any, site: Site) -> None:
         assert float(row.locator("td[data-col='ap']").get_attribute("data-value")) == c["AP"]
 
 
+def _card(page: Any, key: str) -> str:
+    return str(page.locator(f"[data-testid='card-{key}'] .card-value").inner_text())
+
+
+def _metric(value: float | None) -> str:
+    return "n/a" if value is None or value != value or value < 0 else f"{value:.3f}"
+
+
+@pytest.mark.parametrize("branch", sorted(SETS))
+def test_the_summary_draws_every_figure_the_api_stores(page: Any, site: Site, branch: str) -> None:
+    """Beyond mAP: AP75, mAR, AP by size, the PR curves with their operating points, the TP / FP
+    confidence histogram, TIDE's dAP per error type, calibration and the classifications."""
+    doc = site.api(f"/branches/{branch}/metrics")
+    _open(page, site.page(f"/summary?set={branch}"))
+    stats = doc["stats"]
+    for key, stat in (("ap75", "AP75"), ("mar", "AR100"), ("ap-small", "APs"),
+                      ("ap-medium", "APm"), ("ap-large", "APl")):  # fmt: skip
+        assert _card(page, key) == _metric(stats[stat]), key
+    # PR curves: one series per class, each operating point at the F1-optimal threshold
+    series = page.locator("[data-testid='pr-curves'] g.series")
+    assert series.count() == len(doc["pr_curves"])
+    for c in doc["classes"]:
+        point = page.locator(f"[data-testid='pr-curves'] [data-testid='op-{c['name']}']")
+        if c.get("best_recall") is None or c.get("best_precision") is None:
+            assert point.count() == 0
+            continue
+        tip = point.locator("title").text_content()
+        assert f"precision {c['best_precision']:.3f}, recall {c['best_recall']:.3f}" in tip
+    # the histogram holds every TP and FP prediction at IoU 0.5
+    counts = doc["counts"][0]
+    for outcome in ("tp", "fp"):
+        bars = page.locator(f"[data-testid='confidence-histogram'] rect.bar.{outcome}")
+        drawn = bars.evaluate_all("els => els.reduce((n, e) => n + Number(e.dataset.count), 0)")
+        assert drawn == counts[outcome], outcome
+    # TIDE: one bar per error type with its dAP, each a link to those objects
+    dap = doc["errors"]["dap"]
+    bars = page.locator("[data-testid='errors'] rect.bar")
+    shown = dict(
+        zip(
+            bars.evaluate_all("els => els.map(e => e.dataset.label)"),
+            bars.evaluate_all("els => els.map(e => Number(e.dataset.value))"),
+            strict=True,
+        )
+    )
+    assert shown.keys() == dap.keys() and len(dap) >= 5
+    assert all(abs(shown[k] - (dap[k] or 0.0)) < 1e-6 for k in dap)
+    assert page.locator("[data-testid='errors'] a rect.bar").count() == len(dap)
+    # calibration: the reliability diagram with the stored ECE (none for unbounded scores)
+    diagram = page.locator("[data-testid='reliability']")
+    if doc["calibration"] is None:
+        assert diagram.count() == 0
+    else:
+        ece = doc["calibration"]["ece"]
+        assert diagram.locator("text.ece").text_content() == f"ECE {ece:.3f}"
+    # the ontology's radio classification ("scene"): its figures or why there are none
+    sections = page.locator("[data-testid='classification']")
+    assert sections.count() == len(doc["classifications"])
+    for c in doc["classifications"]:
+        section = page.locator(f"[data-testid='classification'][data-name='{c['name']}']")
+        headline = section.locator("[data-testid='classification-headline']").inner_text()
+        if c.get("images_predicted"):
+            assert f"accuracy {_metric(c['accuracy'])}" in headline
+            options = section.locator("[data-testid='classification-options'] tbody tr")
+            assert options.count() == len(c["per_class"])
+        else:
+            assert "answers it on no image" in headline
+
+
 def test_the_iou_selector_recounts_at_the_chosen_threshold(page: Any, site: Site) -> None:
     _open(page, site.page("/summary?set=opencv-haar-hog"))
     page.select_option("#iou-select", "0.80")

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from predscope.objects.bitmask import BitmaskCoordinates
+from predscope.objects.classification import Classification
 from predscope.objects.coordinates import (
     BoundingBoxCoordinates,
     PointCoordinate,
@@ -52,6 +53,13 @@ SHAPES = {
     "spot": "point",
 }
 NODES = ("wrist", "thumb", "index", "little")
+SCENES = ("photo", "synthetic")
+# The radio classification "scene", per unit: (ground truth, prediction or None).
+SCENE_ANSWERS = {
+    "astronaut.png": ("photo", "photo"),
+    "square.mp4": ("synthetic", "photo"),
+    "long.mp4": ("synthetic", None),
+}
 
 
 def _ontology() -> dict[str, Any]:
@@ -73,9 +81,21 @@ def _ontology() -> dict[str, Any]:
         "skeletonEdges": {},
         "sigmas": [0.05, 0.06, 0.07, 0.08],
     }
+    options = [
+        {"id": f"8.1.{i}", "label": v, "value": v, "featureNodeHash": f"opt-{v}", "options": []}
+        for i, v in enumerate(SCENES, 1)
+    ]
+    scene = {
+        "id": "8",
+        "featureNodeHash": "cls-scene",
+        "attributes": [
+            {"id": "8.1", "name": "scene", "type": "radio", "featureNodeHash": "attr-scene",
+             "required": False, "options": options}
+        ],
+    }  # fmt: skip
     return {
         "objects": objects,
-        "classifications": [],
+        "classifications": [scene],
         "skeleton_templates": [{"template": template}],
     }
 
@@ -198,6 +218,14 @@ def _build(location: str, root: Path) -> dict[str, Any]:
                 clip.add_object_instance(inst)
                 video["pred"].append((3, inst.object_hash))
                 fp = inst.object_hash
+            scene = ontology.get_child_by_title("scene", type_=Classification)
+            for title, answers in SCENE_ANSWERS.items():
+                answer = answers[0] if layer == "gt" else answers[1]
+                if answer is not None:
+                    inst = scene.create_instance()
+                    inst.set_answer(scene.attributes[0].options[SCENES.index(answer)])
+                    inst.set_for_frames(frames=0, confidence=0.9 if layer == "pred" else 1.0)
+                    rows[title].add_classification_instance(inst)
             for row in rows.values():
                 row.save()
         analyse(store, project, "model")
@@ -372,3 +400,23 @@ def test_a_long_video_scrubs_through_the_frames_that_hold_objects(
     assert value.inner_text() == "150" and page.url.endswith("frame=150")
     drawn = page.locator("[data-frame='150'].frame-overlay g.obj")
     assert sorted(drawn.evaluate_all("els => els.map(e => e.dataset.outcome)")) == ["tp", "tp"]
+
+
+def test_the_summary_shows_the_classification_the_set_answers(page: Any, shapes: Shapes) -> None:
+    doc = shapes.api("/branches/model/metrics")
+    (scene,) = doc["classifications"]
+    assert scene["name"] == "scene" and scene["images_predicted"] == 2
+    _open(page, f"{shapes.url}/p/{shapes.project}/summary?set=model")
+    section = page.locator("[data-testid='classification'][data-name='scene']")
+    headline = section.locator("[data-testid='classification-headline']").inner_text()
+    assert f"{scene['images']} images; accuracy {scene['accuracy']:.3f}" in headline
+    rows = section.locator("[data-testid='classification-options'] tbody tr")
+    shown = {
+        r.locator("td").first.inner_text(): [c.inner_text() for c in r.locator("td").all()[5:8]]
+        for r in rows.all()
+    }
+    want = {o["name"]: [str(o["tp"]), str(o["fp"]), str(o["fn"])] for o in scene["per_class"]}
+    assert shown == want
+    cells = section.locator("[data-testid='classification-confusion'] tbody td[data-value]")
+    total = sum(int(v) for v in cells.evaluate_all("els => els.map(e => e.dataset.value)"))
+    assert total == sum(sum(r) for r in scene["confusion"]) == scene["images"]
