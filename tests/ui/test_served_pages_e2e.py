@@ -106,6 +106,35 @@ def test_filters_are_a_form_whose_state_is_the_url(page: Any, site: Site) -> Non
     assert page.locator("#f-conf_min").input_value() == "1"
 
 
+@pytest.mark.parametrize(
+    ("fill", "select", "api"),
+    [
+        ({}, {"f-error": ["background"]}, {"error_type": "background"}),
+        ({"f-iou_min": "0.6"}, {"f-outcome": ["TP"]}, {"min_iou": 0.6, "outcome": "TP"}),
+        ({"f-area_min": "2000"}, {}, {"property": "area_px:2000:"}),
+    ],
+    ids=["error-type", "iou", "area"],
+)
+def test_error_type_iou_and_property_filters_match_the_query(
+    page: Any, site: Site, fill: dict[str, str], select: dict[str, list[str]], api: dict[str, Any]
+) -> None:
+    _open(page, site.page("/explore?set=opencv-haar-hog&view=objects"))
+    for field, value in fill.items():
+        page.fill(f"#{field}", value)
+    for field, values in select.items():
+        page.select_option(f"#{field}", values)
+    page.click("#filters button[type='submit']")
+    page.wait_for_selector("body[data-ready='true']")
+    total = _objects_total(site, "opencv-haar-hog", **api)
+    assert total > 0
+    said = f"{total} object{'' if total == 1 else 's'}"
+    assert page.locator("[data-testid='count']").inner_text() == said
+    assert page.locator(".tile").count() == min(total, 50)
+    page.reload()  # the filters are the URL
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.locator("[data-testid='count']").inner_text() == said
+
+
 def test_the_summary_shows_the_stored_metrics(page: Any, site: Site) -> None:
     doc = site.api("/branches/rapidocr-1.4.4/metrics")
     _open(page, site.page("/summary?set=rapidocr-1.4.4"))
@@ -433,7 +462,11 @@ def test_every_page_has_the_policy_and_errors_are_pages(
         "",
         "/summary?set=opencv-haar-hog",
         "/explore?set=opencv-haar-hog",
+        "/explore?set=opencv-haar-hog&view=objects",
+        f"/units/{_unit_hash(site, 'coins.png')}?set=opencv-haar-hog",
+        "/properties?set=opencv-haar-hog",
         "/compare",
+        "/compare/interval?a=opencv-haar-hog&b=mediapipe-0.10.21",
         "/labels",
     ):
         response = httpx.get(site.page(path))

@@ -36,6 +36,7 @@ from predscope.services.analysis.runs import analyse
 from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import open_store
+from predscope.ui.overlays import STYLES
 from tests.server.live import DATA, live_server
 
 pytestmark = pytest.mark.e2e
@@ -288,6 +289,19 @@ def _bbox(locator: Any) -> list[float]:
     return [round(v, 1) for v in box]
 
 
+# Per drawn outline: its object's layer and outcome, and the stroke the browser paints.
+STROKES = """els => els.map(e => {
+  const g = e.closest("g.obj");
+  return [g.dataset.layer, g.dataset.outcome, getComputedStyle(e).stroke,
+          e.getAttribute("stroke-dasharray"), Number(e.getAttribute("stroke-width"))];
+})"""
+
+
+def _rgb(colour: str) -> str:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
 def _in_fill(locator: Any, x: float, y: float) -> bool:
     return bool(locator.evaluate(f"e => e.isPointInFill(new DOMPoint({x}, {y}))"))
 
@@ -336,6 +350,7 @@ def test_a_video_scrubs_through_its_frames_with_their_overlays(page: Any, shapes
     assert scrubber.get_attribute("max") == str(VIDEO_FRAMES - 1)
     gt = shapes.outcomes("square.mp4", "ground_truth")
     pred = shapes.outcomes("square.mp4", "prediction")
+    seen: set[tuple[str, str]] = set()
     for i in range(VIDEO_FRAMES):
         scrubber.fill(str(i))
         shown = page.locator(f"[data-frame='{i}'].frame-overlay")
@@ -351,12 +366,20 @@ def test_a_video_scrubs_through_its_frames_with_their_overlays(page: Any, shapes
             "els => Object.fromEntries(els.map(e => [e.dataset.object, e.dataset.outcome]))"
         )
         assert drawn == want, i
+        # GT solid, predictions dashed; TP green, FP red dots, FN orange and thicker
+        for layer, outcome, stroke, dash, width in shown.locator("g.obj .shape").evaluate_all(
+            STROKES
+        ):
+            style = STYLES[(layer, outcome)]
+            assert (stroke, dash, width) == (_rgb(style.colour), style.dash, style.width)
+            seen.add((layer, outcome))
         # the object table follows the frame
         rows = page.locator("[data-testid='object-table'] tbody tr[data-object]:visible")
         assert sorted(rows.evaluate_all("els => els.map(e => e.dataset.object)")) == sorted(want)
         assert (
             page.locator("[data-testid='object-table'] caption").inner_text().endswith(f"frame {i}")
         )
+    assert seen == {("gt", "tp"), ("gt", "fn"), ("pred", "tp"), ("pred", "fp")}
     missed = next(h for f, h in shapes.video["gt"] if f == 2)
     assert gt[missed] == "fn" and pred[shapes.fp] == "fp"
     square = page.locator(f"[data-frame='3'] [data-testid='obj-{shapes.fp}'] rect")
