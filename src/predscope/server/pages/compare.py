@@ -39,10 +39,10 @@ from predscope.ui.views import Card, Cell, Chart, CompareView, FilterField, Tabl
 
 router = APIRouter(include_in_schema=False)
 CHANGED_PER_PAGE = 100
-# Bootstrap resamples of the page (?resamples= asks for more). Each costs about 4 ns per
-# prediction of both sets and threshold, so the page takes 200 up to 100,000 predictions (a
-# fraction of a second) and fewer above, down to 50 (a million predictions: about 3 s); the card
-# says how many.
+# Bootstrap resamples of the interval part (?resamples= asks for more). Each costs about 4 ns per
+# prediction of both sets and threshold, so it takes 200 up to 100,000 predictions (a fraction
+# of a second) and fewer above, down to 50 (a million predictions: about 3 s); the card says how
+# many. The page itself does not wait for them.
 PAGE_RESAMPLES, PAGE_MIN_RESAMPLES, PAGE_PREDICTIONS = 200, 50, 100_000
 
 
