@@ -259,6 +259,28 @@ def test_the_confidence_slider_updates_counts_to_what_the_query_layer_says(
         precision = tp / (tp + fp) if tp + fp else float("nan")
         shown = page.locator("[data-op='precision']").inner_text()
         assert shown == ("n/a" if precision != precision else f"{precision:.3f}")
+        gt = _objects_total(site, "opencv-haar-hog", kind="ground_truth", outcome=["TP", "FN"])
+        assert page.locator("[data-op='fn']").inner_text() == str(gt - tp)
+        recall = tp / gt
+        assert page.locator("[data-op='recall']").inner_text() == f"{recall:.3f}"
+        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+        assert page.locator("[data-op='f1']").inner_text() == f"{f1:.3f}"
+
+
+def test_each_count_of_the_class_table_opens_exactly_its_objects(page: Any, site: Site) -> None:
+    _open(page, site.page("/summary?set=rapidocr-1.4.4"))
+    row = page.locator("table.classes tr[data-class='text']")
+    for key, unit in (("tp", "objects"), ("fp", "objects"), ("fn", "objects")):
+        link = row.locator(f"td[data-col='{key}'] a")
+        count = int(link.inner_text())
+        link.click()
+        page.wait_for_selector("body[data-ready='true']")
+        q = _query(page)
+        assert q["outcome"] == [key.upper()] and q["class"] == ["text"]
+        said = f"{count} {unit[:-1] if count == 1 else unit}"
+        assert page.locator("[data-testid='count']").inner_text() == said
+        page.go_back()
+        page.wait_for_selector("body[data-ready='true']")
 
 
 def test_a_confusion_cell_opens_exactly_its_objects(page: Any, site: Site) -> None:
