@@ -477,6 +477,41 @@ def test_start_and_project_pages_link_through(page: Any, site: Site) -> None:
     assert listed == objects
 
 
+def test_the_verify_view_lists_what_predscope_labels_prints(page: Any, site: Site) -> None:
+    """Every annotation of every branch, with its coordinates as the CLI prints them."""
+    import subprocess
+    import sys
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "predscope", "labels", site.project, "--all-branches",
+         "--store", site.store, "--json"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    want = {
+        (r["data_title"], r["branch_name"], o["object_name"], o["shape"], str(a["frame"]),
+         a["coordinates_text"], o["object_hash"])
+        for r in json.loads(printed)
+        for o in r["objects"]
+        for a in o["annotations"]
+    }  # fmt: skip
+    assert len(want) > 50
+    shown: set[tuple[str, ...]] = set()
+    _open(page, site.page("/labels"))
+    while True:
+        rows = page.locator("[data-testid='labels'] tbody tr").evaluate_all(
+            "rows => rows.map(r => [...r.cells].map(c => c.textContent.trim()))"
+        )
+        shown |= {
+            (t, b, o, s, f, c, h) for t, b, o, s, f, c, _, _, h in rows if s != "classification"
+        }
+        more = page.get_by_role("link", name="More rows →")
+        if not more.count():
+            break
+        more.click()
+        page.wait_for_selector("body[data-ready='true']")
+    assert shown == want
+
+
 def test_every_page_has_the_policy_and_errors_are_pages(
     page: Any, site: Site, problems: PageProblems
 ) -> None:
