@@ -170,6 +170,43 @@ def test_the_set_selector_is_a_shareable_url(page: Any, site: Site) -> None:
     assert page.locator("svg.overlay g.pred[data-outcome='fp']").count() == fp
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["", "/summary", "/explore", "/explore?view=objects", "detail", "/properties", "/compare",
+     "/labels"],
+)  # fmt: skip
+def test_every_page_has_the_selector_and_its_links_keep_the_choice(
+    page: Any, site: Site, path: str
+) -> None:
+    if path == "detail":
+        path = f"/units/{_unit(site, 'coins.png')}"
+    sep = "&" if "?" in path else "?"
+    _open(page, site.page(f"{path}{sep}set=mediapipe-0.10.21"))
+    assert page.locator("#set-select").input_value() == "mediapipe-0.10.21"
+    links = page.locator("header nav a").evaluate_all("els => els.map(e => e.href)")
+    assert len(links) >= 6
+    assert all(parse_qs(urlsplit(h).query).get("set") == ["mediapipe-0.10.21"] for h in links)
+    page.select_option("#set-select", "rapidocr-1.4.4")  # and choosing another keeps the page
+    page.locator("[data-testid='set-selector'] button").click()
+    page.wait_for_url(re.compile(r"set=rapidocr-1.4.4"))
+    page.wait_for_selector("body[data-ready='true']")
+    assert urlsplit(page.url).path == urlsplit(site.page(path)).path
+
+
+def test_on_compare_the_header_selector_chooses_set_a(page: Any, site: Site) -> None:
+    _open(page, site.page("/compare?a=opencv-haar-hog&b=mediapipe-0.10.21"))
+    page.select_option("#set-select", "rapidocr-1.4.4")
+    page.locator("[data-testid='set-selector'] button").click()
+    page.wait_for_url(re.compile(r"set=rapidocr-1.4.4"))
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.locator("h1 .set-a").inner_text() == "rapidocr-1.4.4"
+    assert page.locator("h1 .set-b").inner_text() == "mediapipe-0.10.21"
+    page.select_option("#f-a", "opencv-haar-hog")  # and the page's own form still chooses A
+    page.click("#filters button[type='submit']")
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.locator("h1 .set-a").inner_text() == "opencv-haar-hog"
+
+
 def test_a_script_that_fails_to_load_shows_a_visible_message(
     page: Any, site: Site, problems: PageProblems
 ) -> None:

@@ -9,7 +9,7 @@ script: the pending notice links there)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -170,6 +170,8 @@ def compare_page(
     record, choice, first, second = pair.record, pair.choice, pair.a, pair.b
     names = [s["branch"] for s in choice.sets]
     frame = chrome(request, record, "Compare", "compare", choice)
+    # The header's set selector chooses A here: it must not carry the old A along.
+    frame = replace(frame, keep=tuple(kv for kv in frame.keep if kv[0] != "a"))
     t = iou_of(iou)
     inline = interval == "inline"
     doc = compare_prediction_sets(
