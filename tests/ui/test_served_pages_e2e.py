@@ -136,10 +136,20 @@ def test_error_type_iou_and_property_filters_match_the_query(
 
 
 def test_the_summary_shows_the_stored_metrics(page: Any, site: Site) -> None:
+    import subprocess
+    import sys
+
     doc = site.api("/branches/rapidocr-1.4.4/metrics")
+    printed = subprocess.run(
+        [sys.executable, "-m", "predscope", "metrics", site.project, "--branch", "rapidocr-1.4.4",
+         "--store", site.store, "--json"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    cli = json.loads(printed)
+    assert cli["run"]["id"] == doc["run"]["id"] and cli["stats"] == doc["stats"]
     _open(page, site.page("/summary?set=rapidocr-1.4.4"))
     card = page.locator("[data-testid='card-map'] .card-value")
-    assert card.inner_text() == f"{doc['stats']['AP']:.3f}"
+    assert card.inner_text() == f"{cli['stats']['AP']:.3f}"  # what `predscope metrics` says
     ap50 = page.locator("[data-testid='card-ap50'] .card-value").inner_text()
     assert ap50 == f"{doc['stats']['AP50']:.3f}"
     counts = doc["counts"][0]
