@@ -336,6 +336,8 @@ def test_every_shape_is_drawn_where_its_coordinates_say(page: Any, shapes: Shape
         p = _obj(page, h)
         assert p.count() == 1 and "pred" in (p.get_attribute("class") or ""), name
         assert p.get_attribute("data-outcome") == stored.get(h), name
+        label = p.locator("text.label").text_content()
+        assert label == (f"TP {name} 0.9" if name != "spot" else "spot 0.9"), label
         strokes = p.locator("[stroke]:not(text)")
         assert strokes.count() == p.locator("[stroke-dasharray]:not(text)").count() > 0, name
     evaluated = set(SHAPES) - {"spot"}  # a point class is drawn, not measured
@@ -382,6 +384,11 @@ def test_a_video_scrubs_through_its_frames_with_their_overlays(page: Any, shapes
     assert seen == {("gt", "tp"), ("gt", "fn"), ("pred", "tp"), ("pred", "fp")}
     missed = next(h for f, h in shapes.video["gt"] if f == 2)
     assert gt[missed] == "fn" and pred[shapes.fp] == "fp"
+    labels = {
+        h: page.locator(f"[data-testid='obj-{h}'] text.label").text_content()
+        for h in (missed, shapes.fp)
+    }
+    assert labels == {missed: "FN box", shapes.fp: "FP box 0.7"}  # outcome, class, confidence
     square = page.locator(f"[data-frame='3'] [data-testid='obj-{shapes.fp}'] rect")
     assert _bbox(square) == [136, 102, 16, 12]  # 0.85 .. 0.95 of 160 x 120
     # the keys step the frames and the URL keeps the frame
