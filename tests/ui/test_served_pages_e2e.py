@@ -444,6 +444,51 @@ def test_starting_an_analysis_follows_it_to_the_summary(page: Any, site: Site) -
     assert page.locator("[data-testid='card-map']").count() == 1
 
 
+# Logs what a run page shows, each time it changes, into sessionStorage (it survives the page's
+# own move to the results): state, stage text, count text, progress value and maximum.
+RUN_LOG = """
+new MutationObserver(() => {
+  const s = document.querySelector("section.run");
+  if (!s) return;
+  const q = (sel) => s.querySelector(sel);
+  const shown = [s.dataset.state, q(".run-stage")?.textContent.trim(),
+                 q(".run-count")?.textContent.trim(), q("progress")?.value, q("progress")?.max];
+  const log = JSON.parse(sessionStorage.getItem("runlog") || "[]");
+  if (JSON.stringify(log[log.length - 1]) !== JSON.stringify(shown)) {
+    log.push(shown);
+    sessionStorage.setItem("runlog", JSON.stringify(log));
+  }
+}).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+"""
+
+
+def test_the_run_page_shows_each_progress_the_server_reports(page: Any, site: Site) -> None:
+    """Every status the server answered the page's polls with is what the page showed."""
+    statuses: list[dict[str, Any]] = []
+
+    def record(route: Any) -> None:
+        response = route.fetch()
+        statuses.append(response.json())
+        route.fulfill(response=response)
+
+    page.context.add_init_script(RUN_LOG)
+    page.route("**/runs/*/status", record)
+    _open(page, site.page(""))
+    page.locator("[data-testid='actions'] button", has_text="Analyse opencv-haar-hog").click()
+    page.wait_for_url("**/summary?set=opencv-haar-hog", timeout=60_000)
+    page.wait_for_selector("body[data-ready='true']")
+    log = [tuple(e) for e in json.loads(page.evaluate("sessionStorage.getItem('runlog')"))]
+    assert log and log[-1][0] == "done", log
+    # (a run that ends before its page arrives is followed without a poll: statuses stay empty)
+    assert not statuses or statuses[-1]["state"] == "done"
+    for s in statuses:
+        total = s["total"] or 0
+        stage = s["stage"] or s["state"]
+        count = f"{s['done']} / {total}" if total else ""
+        value = (total or 1) if s["state"] == "done" else (s["done"] or 0)
+        assert (s["state"], stage, count, value, total or 1) in log, (s, log)
+
+
 def test_a_run_that_finished_before_its_page_opened_is_followed(page: Any, site: Site) -> None:
     """A small run on a busy machine ends before its page arrives: the page still follows it."""
     import time
