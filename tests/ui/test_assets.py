@@ -19,6 +19,7 @@ OWN_STATIC = {
     "operating.js",
     "app.css",
     "app.js",
+    "interval.js",
     "keys.js",
     "labels.js",
     "run.js",

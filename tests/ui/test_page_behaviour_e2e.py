@@ -170,6 +170,43 @@ def test_the_set_selector_is_a_shareable_url(page: Any, site: Site) -> None:
     assert page.locator("svg.overlay g.pred[data-outcome='fp']").count() == fp
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["", "/summary", "/explore", "/explore?view=objects", "detail", "/properties", "/compare",
+     "/labels"],
+)  # fmt: skip
+def test_every_page_has_the_selector_and_its_links_keep_the_choice(
+    page: Any, site: Site, path: str
+) -> None:
+    if path == "detail":
+        path = f"/units/{_unit(site, 'coins.png')}"
+    sep = "&" if "?" in path else "?"
+    _open(page, site.page(f"{path}{sep}set=mediapipe-0.10.21"))
+    assert page.locator("#set-select").input_value() == "mediapipe-0.10.21"
+    links = page.locator("header nav a").evaluate_all("els => els.map(e => e.href)")
+    assert len(links) >= 6
+    assert all(parse_qs(urlsplit(h).query).get("set") == ["mediapipe-0.10.21"] for h in links)
+    page.select_option("#set-select", "rapidocr-1.4.4")  # and choosing another keeps the page
+    page.locator("[data-testid='set-selector'] button").click()
+    page.wait_for_url(re.compile(r"set=rapidocr-1.4.4"))
+    page.wait_for_selector("body[data-ready='true']")
+    assert urlsplit(page.url).path == urlsplit(site.page(path)).path
+
+
+def test_on_compare_the_header_selector_chooses_set_a(page: Any, site: Site) -> None:
+    _open(page, site.page("/compare?a=opencv-haar-hog&b=mediapipe-0.10.21"))
+    page.select_option("#set-select", "rapidocr-1.4.4")
+    page.locator("[data-testid='set-selector'] button").click()
+    page.wait_for_url(re.compile(r"set=rapidocr-1.4.4"))
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.locator("h1 .set-a").inner_text() == "rapidocr-1.4.4"
+    assert page.locator("h1 .set-b").inner_text() == "mediapipe-0.10.21"
+    page.select_option("#f-a", "opencv-haar-hog")  # and the page's own form still chooses A
+    page.click("#filters button[type='submit']")
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.locator("h1 .set-a").inner_text() == "opencv-haar-hog"
+
+
 def test_a_script_that_fails_to_load_shows_a_visible_message(
     page: Any, site: Site, problems: PageProblems
 ) -> None:
@@ -182,22 +219,69 @@ def test_a_script_that_fails_to_load_shows_a_visible_message(
     assert page.locator("body[data-ready]").count() == 0
 
 
+FOCUSABLE = (
+    "a[href], button, input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex='-1'])"
+)
+# Marks every control a keyboard user must reach (shown, enabled) and counts them.
+MARK_FOCUSABLE = f"""() => {{
+  const all = [...document.querySelectorAll("{FOCUSABLE}")]
+    .filter(e => !e.disabled && e.checkVisibility());
+  all.forEach(e => e.dataset.mustFocus = "1");
+  return all.length;
+}}"""
+# On each Tab: mark the focused element and say whether its focus ring shows.
+FOCUSED = """() => {
+  const e = document.activeElement;
+  if (!e || e === document.body) return null;
+  e.dataset.focusSeen = "1";
+  const s = getComputedStyle(e);
+  return [e.tagName, s.outlineStyle, parseFloat(s.outlineWidth)];
+}"""
+
+
 @pytest.mark.parametrize(
-    "path", ["/summary?set=opencv-haar-hog", "/explore?set=opencv-haar-hog&view=objects", ""]
+    "path",
+    [
+        "/summary?set=opencv-haar-hog",
+        "/explore?set=opencv-haar-hog&view=objects",
+        "",
+        "/compare?a=opencv-haar-hog&b=mediapipe-0.10.21&interval=inline",
+        "detail",
+    ],
 )
 def test_every_control_is_labelled_and_reachable_by_keyboard(
     page: Any, site: Site, path: str
 ) -> None:
+    if path == "detail":
+        path = f"/units/{_unit(site, 'coins.png')}?set=opencv-haar-hog&pos=1"
     _open(page, site.page(path))
     unlabelled = page.locator("input:not([type=hidden]), select").evaluate_all(
         "els => els.filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))"
         ".map(e => e.outerHTML)"
     )
     assert unlabelled == []
+    nameless = page.locator("button, a[href]").evaluate_all(
+        "els => els.filter(e => !(e.textContent.trim() || e.getAttribute('aria-label')"
+        " || e.querySelector('title'))).map(e => e.outerHTML)"
+    )
+    assert nameless == []
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"  # focus is visible
+    # Tab through the whole page: every control gets the focus, each time with a visible ring
+    controls = page.evaluate(MARK_FOCUSABLE)
+    assert controls > 5
+    for _ in range(controls + 3):
+        focused = page.evaluate(FOCUSED)
+        if focused is None:  # past the last control: the focus left the page
+            break
+        assert focused[1] == "solid" and focused[2] >= 2, focused
+        page.keyboard.press("Tab")
+    missed = page.locator("[data-must-focus]:not([data-focus-seen])").evaluate_all(
+        "els => els.map(e => e.outerHTML.slice(0, 120))"
+    )
+    assert missed == []
 
 
 def test_the_page_guard_catches_other_hosts_inline_script_and_console_errors(

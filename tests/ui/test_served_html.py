@@ -58,14 +58,19 @@ def test_start_project_and_compare_pages_are_built_from_the_store(site: Site) ->
     assert f"Data units (1–{units} of {units})" in project
     compare = _get(site.page("/compare?a=mediapipe-0.10.21&b=opencv-haar-hog"))
     doc = site.api("/compare", a="mediapipe-0.10.21", b="opencv-haar-hog")
-    # A - B per class, each with its bootstrap interval: significant only when it excludes 0
+    # A - B per class, each with its bootstrap interval: significant only when it excludes 0.
+    # The page comes without the intervals; its part at /compare/interval brings them.
     rows = doc["per_class"]
+    assert compare.count('class="interval"') == 0 and 'data-state="pending"' in compare
+    part = _get(site.page("/compare/interval?a=mediapipe-0.10.21&b=opencv-haar-hog"))
+    assert part.lstrip().startswith('<section id="compare-interval"')  # the part alone
     with_interval = [r for r in rows if r["AP"].get("low") is not None]
-    assert compare.count('class="interval"') == len(with_interval) > 0
+    assert part.count('class="interval"') == len(with_interval) > 0
     significant = [r for r in with_interval if r["AP"]["low"] > 0 or r["AP"]["high"] < 0]
     unclear = len(rows) - len(significant)
-    assert compare.count('class="delta unclear"') == unclear
-    values = re.findall(r'class="bar-value"[^>]*>([^<]*)<', compare)
-    assert [v.split(" [")[0] for v in values] == [f"{c['AP']['delta']:+.3f}" for c in rows]
+    assert part.count('class="delta unclear"') == unclear
+    for html in (compare, part):
+        values = re.findall(r'class="bar-value"[^>]*>([^<]*)<', html)
+        assert [v.split(" [")[0] for v in values] == [f"{c['AP']['delta']:+.3f}" for c in rows]
     changed = doc["changed"]["found_by_a_missed_by_b"] + doc["changed"]["found_by_b_missed_by_a"]
     assert f"Ground truth whose outcome changed at IoU 0.50 ({changed} shown)" in compare

@@ -40,6 +40,11 @@ def _wait_until(page: Any, expression: str, timeout_s: float = 15.0) -> None:
         page.wait_for_timeout(50)
 
 
+def _unit_hash(site: Site, title: str) -> str:
+    units = site.api("/data-units", limit=100)["items"]
+    return str(next(u["data_hash"] for u in units if u["data_title"] == title))
+
+
 def _objects_total(site: Site, branch: str, **filters: Any) -> int:
     return int(site.api(f"/branches/{branch}/objects", limit=1, **filters)["total"])
 
@@ -101,11 +106,50 @@ def test_filters_are_a_form_whose_state_is_the_url(page: Any, site: Site) -> Non
     assert page.locator("#f-conf_min").input_value() == "1"
 
 
+@pytest.mark.parametrize(
+    ("fill", "select", "api"),
+    [
+        ({}, {"f-error": ["background"]}, {"error_type": "background"}),
+        ({"f-iou_min": "0.6"}, {"f-outcome": ["TP"]}, {"min_iou": 0.6, "outcome": "TP"}),
+        ({"f-area_min": "2000"}, {}, {"property": "area_px:2000:"}),
+    ],
+    ids=["error-type", "iou", "area"],
+)
+def test_error_type_iou_and_property_filters_match_the_query(
+    page: Any, site: Site, fill: dict[str, str], select: dict[str, list[str]], api: dict[str, Any]
+) -> None:
+    _open(page, site.page("/explore?set=opencv-haar-hog&view=objects"))
+    for field, value in fill.items():
+        page.fill(f"#{field}", value)
+    for field, values in select.items():
+        page.select_option(f"#{field}", values)
+    page.click("#filters button[type='submit']")
+    page.wait_for_selector("body[data-ready='true']")
+    total = _objects_total(site, "opencv-haar-hog", **api)
+    assert total > 0
+    said = f"{total} object{'' if total == 1 else 's'}"
+    assert page.locator("[data-testid='count']").inner_text() == said
+    assert page.locator(".tile").count() == min(total, 50)
+    page.reload()  # the filters are the URL
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.locator("[data-testid='count']").inner_text() == said
+
+
 def test_the_summary_shows_the_stored_metrics(page: Any, site: Site) -> None:
+    import subprocess
+    import sys
+
     doc = site.api("/branches/rapidocr-1.4.4/metrics")
+    printed = subprocess.run(
+        [sys.executable, "-m", "predscope", "metrics", site.project, "--branch", "rapidocr-1.4.4",
+         "--store", site.store, "--json"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    cli = json.loads(printed)
+    assert cli["run"]["id"] == doc["run"]["id"] and cli["stats"] == doc["stats"]
     _open(page, site.page("/summary?set=rapidocr-1.4.4"))
     card = page.locator("[data-testid='card-map'] .card-value")
-    assert card.inner_text() == f"{doc['stats']['AP']:.3f}"
+    assert card.inner_text() == f"{cli['stats']['AP']:.3f}"  # what `predscope metrics` says
     ap50 = page.locator("[data-testid='card-ap50'] .card-value").inner_text()
     assert ap50 == f"{doc['stats']['AP50']:.3f}"
     counts = doc["counts"][0]
@@ -116,6 +160,74 @@ def test_the_summary_shows_the_stored_metrics(page: Any, site: Site) -> None:
         row = page.locator(f"table.classes tr[data-class='{c['name']}']")
         assert row.locator("td[data-col='tp']").inner_text() == str(c["tp"])
         assert float(row.locator("td[data-col='ap']").get_attribute("data-value")) == c["AP"]
+
+
+def _card(page: Any, key: str) -> str:
+    return str(page.locator(f"[data-testid='card-{key}'] .card-value").inner_text())
+
+
+def _metric(value: float | None) -> str:
+    return "n/a" if value is None or value != value or value < 0 else f"{value:.3f}"
+
+
+@pytest.mark.parametrize("branch", sorted(SETS))
+def test_the_summary_draws_every_figure_the_api_stores(page: Any, site: Site, branch: str) -> None:
+    """Beyond mAP: AP75, mAR, AP by size, the PR curves with their operating points, the TP / FP
+    confidence histogram, TIDE's dAP per error type, calibration and the classifications."""
+    doc = site.api(f"/branches/{branch}/metrics")
+    _open(page, site.page(f"/summary?set={branch}"))
+    stats = doc["stats"]
+    for key, stat in (("ap75", "AP75"), ("mar", "AR100"), ("ap-small", "APs"),
+                      ("ap-medium", "APm"), ("ap-large", "APl")):  # fmt: skip
+        assert _card(page, key) == _metric(stats[stat]), key
+    # PR curves: one series per class, each operating point at the F1-optimal threshold
+    series = page.locator("[data-testid='pr-curves'] g.series")
+    assert series.count() == len(doc["pr_curves"])
+    for c in doc["classes"]:
+        point = page.locator(f"[data-testid='pr-curves'] [data-testid='op-{c['name']}']")
+        if c.get("best_recall") is None or c.get("best_precision") is None:
+            assert point.count() == 0
+            continue
+        tip = point.locator("title").text_content()
+        assert f"precision {c['best_precision']:.3f}, recall {c['best_recall']:.3f}" in tip
+    # the histogram holds every TP and FP prediction at IoU 0.5
+    counts = doc["counts"][0]
+    for outcome in ("tp", "fp"):
+        bars = page.locator(f"[data-testid='confidence-histogram'] rect.bar.{outcome}")
+        drawn = bars.evaluate_all("els => els.reduce((n, e) => n + Number(e.dataset.count), 0)")
+        assert drawn == counts[outcome], outcome
+    # TIDE: one bar per error type with its dAP, each a link to those objects
+    dap = doc["errors"]["dap"]
+    bars = page.locator("[data-testid='errors'] rect.bar")
+    shown = dict(
+        zip(
+            bars.evaluate_all("els => els.map(e => e.dataset.label)"),
+            bars.evaluate_all("els => els.map(e => Number(e.dataset.value))"),
+            strict=True,
+        )
+    )
+    assert shown.keys() == dap.keys() and len(dap) >= 5
+    assert all(abs(shown[k] - (dap[k] or 0.0)) < 1e-6 for k in dap)
+    assert page.locator("[data-testid='errors'] a rect.bar").count() == len(dap)
+    # calibration: the reliability diagram with the stored ECE (none for unbounded scores)
+    diagram = page.locator("[data-testid='reliability']")
+    if doc["calibration"] is None:
+        assert diagram.count() == 0
+    else:
+        ece = doc["calibration"]["ece"]
+        assert diagram.locator("text.ece").text_content() == f"ECE {ece:.3f}"
+    # the ontology's radio classification ("scene"): its figures or why there are none
+    sections = page.locator("[data-testid='classification']")
+    assert sections.count() == len(doc["classifications"])
+    for c in doc["classifications"]:
+        section = page.locator(f"[data-testid='classification'][data-name='{c['name']}']")
+        headline = section.locator("[data-testid='classification-headline']").inner_text()
+        if c.get("images_predicted"):
+            assert f"accuracy {_metric(c['accuracy'])}" in headline
+            options = section.locator("[data-testid='classification-options'] tbody tr")
+            assert options.count() == len(c["per_class"])
+        else:
+            assert "answers it on no image" in headline
 
 
 def test_the_iou_selector_recounts_at_the_chosen_threshold(page: Any, site: Site) -> None:
@@ -157,6 +269,28 @@ def test_the_confidence_slider_updates_counts_to_what_the_query_layer_says(
         precision = tp / (tp + fp) if tp + fp else float("nan")
         shown = page.locator("[data-op='precision']").inner_text()
         assert shown == ("n/a" if precision != precision else f"{precision:.3f}")
+        gt = _objects_total(site, "opencv-haar-hog", kind="ground_truth", outcome=["TP", "FN"])
+        assert page.locator("[data-op='fn']").inner_text() == str(gt - tp)
+        recall = tp / gt
+        assert page.locator("[data-op='recall']").inner_text() == f"{recall:.3f}"
+        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+        assert page.locator("[data-op='f1']").inner_text() == f"{f1:.3f}"
+
+
+def test_each_count_of_the_class_table_opens_exactly_its_objects(page: Any, site: Site) -> None:
+    _open(page, site.page("/summary?set=rapidocr-1.4.4"))
+    row = page.locator("table.classes tr[data-class='text']")
+    for key, unit in (("tp", "objects"), ("fp", "objects"), ("fn", "objects")):
+        link = row.locator(f"td[data-col='{key}'] a")
+        count = int(link.inner_text())
+        link.click()
+        page.wait_for_selector("body[data-ready='true']")
+        q = _query(page)
+        assert q["outcome"] == [key.upper()] and q["class"] == ["text"]
+        said = f"{count} {unit[:-1] if count == 1 else unit}"
+        assert page.locator("[data-testid='count']").inner_text() == said
+        page.go_back()
+        page.wait_for_selector("body[data-ready='true']")
 
 
 def test_a_confusion_cell_opens_exactly_its_objects(page: Any, site: Site) -> None:
@@ -231,12 +365,128 @@ def test_compare_shows_the_apis_deltas_and_changed_objects(page: Any, site: Site
     assert theirs == _objects_total(site, other, data_hash=unit)
 
 
+def _interval_shown(page: Any) -> dict[str, Any]:
+    """The intervals on the compare page once they arrived: the card's hint, per class the
+    table's cell (text, and its sort value: the lower end, exact) and the chart's whiskers."""
+    part = page.locator("[data-testid='interval'][data-state='done']")
+    part.wait_for(timeout=60_000)
+    assert part.get_attribute("aria-busy") is None
+    assert page.locator("[data-testid='interval-pending']").count() == 0
+    cells = {}
+    for row in page.locator("[data-testid='per-class-deltas'] tbody tr").all():
+        cell = row.locator("td").nth(4)
+        cells[row.locator("td").first.inner_text()] = (
+            cell.inner_text(),
+            cell.get_attribute("data-value"),
+        )
+    hint = page.locator("[data-testid='card-map-a-−-b'] .card-hint").inner_text()
+    return {"hint": hint, "cells": cells, "whiskers": page.locator("line.interval").count()}
+
+
+def test_compare_sends_the_deltas_at_once_and_the_interval_after(page: Any, site: Site) -> None:
+    """The bootstrap is the slow part on a large project: the page comes without it, its module
+    fetches it, and what arrives equals the API's interval (same resamples, same seed)."""
+    a, b = "opencv-haar-hog", "mediapipe-0.10.21"
+    sent = httpx.get(site.page(f"/compare?a={a}&b={b}")).text
+    assert 'data-state="pending"' in sent and "95% interval: computing" in sent
+    asked: list[str] = []
+    page.route("**/compare/interval?*", lambda r: (asked.append(r.request.url), r.continue_()))
+    page.goto(site.page(f"/compare?a={a}&b={b}"))
+    shown = _interval_shown(page)
+    assert len(asked) == 1 and urlsplit(asked[0]).path.endswith("/compare/interval")
+    doc = site.api("/compare", a=a, b=b, resamples=200)
+    boot = doc["bootstrap"]
+    assert shown["hint"] == (
+        f"95% interval {boot['low']:+.3f} to {boot['high']:+.3f} "
+        f"(bootstrap over images, {boot['n_resamples']} resamples)"
+    )
+    finite = 0
+    for c in doc["per_class"]:
+        low, high = c["AP"].get("low"), c["AP"].get("high")
+        text, value = shown["cells"][c["name"]]
+        if low is None or high is None:
+            assert text == "n/a"
+        else:
+            finite += 1
+            assert text == f"{low:+.3f} to {high:+.3f}" and float(value) == low
+    assert finite > 0 and shown["whiskers"] == finite
+    page.get_by_role("button", name="95% interval").click()  # the new table sorts too
+    assert page.locator("th[aria-sort='descending']").inner_text().startswith("95%")
+    # without script: the notice's link computes the same interval in the page
+    page.unroute("**/compare/interval?*")
+    page.goto(site.page(f"/compare?a={a}&b={b}&interval=inline"))
+    page.wait_for_selector("body[data-ready='true']")
+    assert _interval_shown(page) == shown
+
+
+def test_a_failed_interval_says_why(page: Any, site: Site, problems: PageProblems) -> None:
+    problems.allow("/compare/interval")
+    page.route(
+        "**/compare/interval?*",
+        lambda r: r.fulfill(
+            status=503,
+            content_type="text/html",
+            body="<p data-testid='error'>the server is busy</p>",
+        ),
+    )
+    page.goto(site.page("/compare?a=opencv-haar-hog&b=mediapipe-0.10.21"))
+    page.locator("[data-testid='interval'][data-state='failed']").wait_for()
+    text = page.locator("[data-testid='interval-pending']").inner_text()
+    assert "could not be computed: the server is busy" in text
+    assert page.locator("[data-testid='interval-pending'] a").is_visible()  # still a way on
+
+
 def test_starting_an_analysis_follows_it_to_the_summary(page: Any, site: Site) -> None:
     _open(page, site.page(""))
     page.locator("[data-testid='actions'] button", has_text="Analyse rapidocr-1.4.4").click()
     page.wait_for_url("**/summary?set=rapidocr-1.4.4", timeout=60_000)
     page.wait_for_selector("body[data-ready='true']")
     assert page.locator("[data-testid='card-map']").count() == 1
+
+
+# Logs what a run page shows, each time it changes, into sessionStorage (it survives the page's
+# own move to the results): state, stage text, count text, progress value and maximum.
+RUN_LOG = """
+new MutationObserver(() => {
+  const s = document.querySelector("section.run");
+  if (!s) return;
+  const q = (sel) => s.querySelector(sel);
+  const shown = [s.dataset.state, q(".run-stage")?.textContent.trim(),
+                 q(".run-count")?.textContent.trim(), q("progress")?.value, q("progress")?.max];
+  const log = JSON.parse(sessionStorage.getItem("runlog") || "[]");
+  if (JSON.stringify(log[log.length - 1]) !== JSON.stringify(shown)) {
+    log.push(shown);
+    sessionStorage.setItem("runlog", JSON.stringify(log));
+  }
+}).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+"""
+
+
+def test_the_run_page_shows_each_progress_the_server_reports(page: Any, site: Site) -> None:
+    """Every status the server answered the page's polls with is what the page showed."""
+    statuses: list[dict[str, Any]] = []
+
+    def record(route: Any) -> None:
+        response = route.fetch()
+        statuses.append(response.json())
+        route.fulfill(response=response)
+
+    page.context.add_init_script(RUN_LOG)
+    page.route("**/runs/*/status", record)
+    _open(page, site.page(""))
+    page.locator("[data-testid='actions'] button", has_text="Analyse opencv-haar-hog").click()
+    page.wait_for_url("**/summary?set=opencv-haar-hog", timeout=60_000)
+    page.wait_for_selector("body[data-ready='true']")
+    log = [tuple(e) for e in json.loads(page.evaluate("sessionStorage.getItem('runlog')"))]
+    assert log and log[-1][0] == "done", log
+    # (a run that ends before its page arrives is followed without a poll: statuses stay empty)
+    assert not statuses or statuses[-1]["state"] == "done"
+    for s in statuses:
+        total = s["total"] or 0
+        stage = s["stage"] or s["state"]
+        count = f"{s['done']} / {total}" if total else ""
+        value = (total or 1) if s["state"] == "done" else (s["done"] or 0)
+        assert (s["state"], stage, count, value, total or 1) in log, (s, log)
 
 
 def test_a_run_that_finished_before_its_page_opened_is_followed(page: Any, site: Site) -> None:
@@ -282,6 +532,41 @@ def test_start_and_project_pages_link_through(page: Any, site: Site) -> None:
     assert listed == objects
 
 
+def test_the_verify_view_lists_what_predscope_labels_prints(page: Any, site: Site) -> None:
+    """Every annotation of every branch, with its coordinates as the CLI prints them."""
+    import subprocess
+    import sys
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "predscope", "labels", site.project, "--all-branches",
+         "--store", site.store, "--json"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    want = {
+        (r["data_title"], r["branch_name"], o["object_name"], o["shape"], str(a["frame"]),
+         a["coordinates_text"], o["object_hash"])
+        for r in json.loads(printed)
+        for o in r["objects"]
+        for a in o["annotations"]
+    }  # fmt: skip
+    assert len(want) > 50
+    shown: set[tuple[str, ...]] = set()
+    _open(page, site.page("/labels"))
+    while True:
+        rows = page.locator("[data-testid='labels'] tbody tr").evaluate_all(
+            "rows => rows.map(r => [...r.cells].map(c => c.textContent.trim()))"
+        )
+        shown |= {
+            (t, b, o, s, f, c, h) for t, b, o, s, f, c, _, _, h in rows if s != "classification"
+        }
+        more = page.get_by_role("link", name="More rows →")
+        if not more.count():
+            break
+        more.click()
+        page.wait_for_selector("body[data-ready='true']")
+    assert shown == want
+
+
 def test_every_page_has_the_policy_and_errors_are_pages(
     page: Any, site: Site, problems: PageProblems
 ) -> None:
@@ -289,7 +574,11 @@ def test_every_page_has_the_policy_and_errors_are_pages(
         "",
         "/summary?set=opencv-haar-hog",
         "/explore?set=opencv-haar-hog",
+        "/explore?set=opencv-haar-hog&view=objects",
+        f"/units/{_unit_hash(site, 'coins.png')}?set=opencv-haar-hog",
+        "/properties?set=opencv-haar-hog",
         "/compare",
+        "/compare/interval?a=opencv-haar-hog&b=mediapipe-0.10.21",
         "/labels",
     ):
         response = httpx.get(site.page(path))
@@ -320,8 +609,12 @@ def test_screenshots_of_the_main_pages(page: Any, site: Site, tmp_path: Path) ->
         ("summary", "/summary?set=opencv-haar-hog"),
         ("explorer", "/explore?set=opencv-haar-hog"),
         ("crops", "/explore?set=opencv-haar-hog&view=objects&outcome=FP"),
+        ("detail", f"/units/{_unit_hash(site, 'coins.png')}?set=opencv-haar-hog"),
+        ("compare", "/compare?a=mediapipe-0.10.21&b=opencv-haar-hog"),
     ):
         _open(page, site.page(path))
+        if name == "compare":
+            _interval_shown(page)
         page.screenshot(path=str(out / f"{name}.png"), full_page=False)
         assert (out / f"{name}.png").stat().st_size > 10_000
 
@@ -338,6 +631,33 @@ def test_where_it_fails_buckets_open_their_objects(page: Any, site: Site) -> Non
     page.wait_for_selector("body[data-ready='true']")
     assert _query(page)["outcome"] == ["FN"] and _query(page)["kind"] == ["ground_truth"]
     assert page.locator(".tile").count() == missed
+
+
+def test_property_importance_ranks_what_the_service_measured(page: Any, site: Site) -> None:
+    from predscope.services.analysis.by_property import performance_by_property
+    from predscope.store.engine import open_store
+
+    with open_store(site.store) as store:  # the served store, read beside the server
+        rows = performance_by_property(store, site.project, "opencv-haar-hog")
+    _open(page, site.page("/properties?set=opencv-haar-hog"))
+    table = page.locator("[data-testid='importance']")
+    shown = table.locator("tbody tr").evaluate_all(
+        "rows => rows.map(r => [...r.cells].map(c => [c.textContent.trim(), c.dataset.value]))"
+    )
+    by_title = {p["title"]: p["importance"] for p in rows}
+    assert [r[0][0] for r in shown] == sorted(
+        by_title, key=lambda t: -(by_title[t]["recall"]["mutual_information"] or 0.0)
+    )
+    for row in shown:
+        want = by_title[row[0][0]]
+        values = [want[side][key] for side in ("recall", "precision")
+                  for key in ("mutual_information", "correlation")]  # fmt: skip
+        for (text, value), v in zip(row[1:], values, strict=True):
+            assert text == ("n/a" if v is None else f"{v:.3f}")
+            assert (value is None) == (v is None) and (v is None or float(value) == v)
+    assert any(row[1][1] is not None for row in shown)  # something was measured
+    bars = page.locator("[data-testid='importance-chart'] .bar")
+    assert bars.count() == len(rows)
 
 
 def test_a_stale_set_says_so_and_re_analyses_from_the_notice(page: Any, site: Site) -> None:

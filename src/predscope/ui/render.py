@@ -103,6 +103,12 @@ def render_compare(view: CompareView) -> str:
     return _env().get_template("compare.html").render(view=view, chrome=view.chrome)
 
 
+def render_compare_interval(view: CompareView) -> str:
+    """The compare page's part that holds the intervals, alone: what its module fetches."""
+    template = _env().get_template("compare_interval.html")
+    return template.render(view=view, chrome=view.chrome)
+
+
 def render_run(view: RunView) -> str:
     """An analysis run's progress page (polls ``view.status_url``)."""
     return _env().get_template("run.html").render(view=view, chrome=view.chrome)

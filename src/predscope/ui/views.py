@@ -340,7 +340,11 @@ class ProjectView:
 
 @dataclass(frozen=True)
 class CompareView:
-    """Two prediction sets side by side: headline deltas, charts, per-class and changed objects."""
+    """Two prediction sets side by side: headline deltas, charts, per-class and changed objects.
+
+    ``cards``, ``charts`` and ``tables`` carry the bootstrap intervals; while ``interval_url`` is
+    set they come without them and the page's module fetches that URL (same origin), which
+    answers the same part with the intervals in (``render_compare_interval``)."""
 
     chrome: Chrome
     a: str
@@ -351,6 +355,10 @@ class CompareView:
     filters: tuple[tuple[str, str], ...] = ()  # other query parameters the form keeps
     fields: tuple[FilterField, ...] = ()  # choosing A, B and the IoU threshold
     reset_href: str | None = None
+    changed_cards: tuple[Card, ...] = ()  # the objects whose outcome changed, their table
+    changed_tables: tuple[Table, ...] = ()
+    interval_url: str | None = None  # the intervals are still to come from here
+    interval_now_href: str | None = None  # this page with them computed in it (no script)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,17 @@ def test_compare_two_sets(location: str) -> None:  # noqa: F811
         changed = doc["changed"]
         assert changed["found_by_a_missed_by_b"] == len(tp_a & fn_b) > 0
         assert {e["object_hash"] for e in changed["examples_a_not_b"]} == tp_a & fn_b
+        # the parts a page asks for apart: the same figures, without the rest
+        quick = compare_prediction_sets(store, "demo", "haar", "ocr", interval=False)
+        assert quick["bootstrap"] is None and quick["changed"] == changed
+        assert quick["stats"] == doc["stats"]
+        for row, full in zip(quick["per_class"], doc["per_class"], strict=True):
+            assert "low" not in row["AP"] and row["AP"]["delta"] == full["AP"]["delta"]
+        slow = compare_prediction_sets(
+            store, "demo", "haar", "ocr", n_resamples=200, seed=3, changed=False
+        )
+        assert slow["changed"] is None and slow["bootstrap"] == got
+        assert slow["per_class"] == doc["per_class"]
         with pytest.raises(InvalidArgumentsError, match="both branches"):
             compare_prediction_sets(store, "demo", "haar", "haar")
     finally:

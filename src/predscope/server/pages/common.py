@@ -125,12 +125,13 @@ def choose_set(
 
 
 def nav(project: ProjectRecord, choice: SetChoice | None, current: str) -> tuple[Link, ...]:
+    """The sections; every link carries the chosen set, so the choice follows from page to page."""
     keep: dict[str, str | None] = {}
     if choice is not None and choice.selected:
         keep = {"set": choice.selected}
         if choice.against != MAIN_BRANCH:
             keep["against"] = choice.against
-    links = [Link("Project", project_path(project), current == "project")]
+    links = [Link("Project", url(project_path(project), keep), current == "project")]
     if choice is not None and choice.selected:
         links += [
             Link("Summary", url(project_path(project, "summary"), keep), current == "summary"),
@@ -145,7 +146,7 @@ def nav(project: ProjectRecord, choice: SetChoice | None, current: str) -> tuple
             links.append(
                 Link("Compare", url(project_path(project, "compare"), keep), current == "compare")
             )
-    links.append(Link("Labels", project_path(project, "labels"), current == "labels"))
+    links.append(Link("Labels", url(project_path(project, "labels"), keep), current == "labels"))
     return tuple(links)
 
 

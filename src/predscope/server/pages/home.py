@@ -209,9 +209,12 @@ def labels_page(
     project: str,
     branch: str | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
+    set: str | None = None,  # noqa: A002 (the URL's own name): the choice the other pages keep
+    against: str | None = None,
 ) -> HTMLResponse:
     """The verify view: rows with every object, attribute and coordinate, as `labels` lists them."""
     record = project_of(store, project)
+    choice = choose_set(store, record, set, against)
     rows, more = listing_page(store, record, branch_name=branch, offset=offset, limit=ROWS_PER_PAGE)
     cells = []
     for row in rows:
@@ -264,9 +267,14 @@ def labels_page(
         (False, False, False, False, True, False, True, False, False),
         "labels",
     )
-    frame = chrome(request, record, f"Labels: {which}", "labels", None)
+    frame = chrome(request, record, f"Labels: {which}", "labels", choice)
     nxt = None
     if more:
-        params = {"branch": branch, "offset": str(offset + ROWS_PER_PAGE)}
+        params = {
+            **dict(frame.keep),
+            "set": choice.selected,
+            "branch": branch,
+            "offset": str(offset + ROWS_PER_PAGE),
+        }
         nxt = Link("More rows →", url(project_path(record, "labels"), params))
     return html(render_project(ProjectView(frame, (), (), (table,), nxt)))

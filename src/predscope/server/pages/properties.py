@@ -1,5 +1,6 @@
 """Where the model fails: precision and recall per bucket of each object property
-(``services.analysis.by_property``), each bucket a link to its objects in the explorer."""
+(``services.analysis.by_property``), each bucket a link to its objects in the explorer, and
+first the properties ranked by their importance for being found and for being true."""
 
 from __future__ import annotations
 
@@ -44,6 +45,46 @@ def _link(
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def _importance(rows: list[dict[str, Any]], t: float) -> tuple[Chart, Table]:
+    """Every property's importance (docs/metrics.md): mutual information in bits between its
+    bucket and the outcome, and the correlation of its raw value with it; most telling first."""
+    ranked = sorted(rows, key=lambda p: -(p["importance"]["recall"]["mutual_information"] or 0.0))
+    chart = Chart(
+        f"Property importance for being found at IoU {t:.2f}",
+        bar_chart(
+            [
+                Bar(
+                    p["title"].split(" (")[0],  # short: the table has the full title
+                    p["importance"]["recall"]["mutual_information"] or 0.0,
+                    note=f"r={_fmt(p['importance']['recall']['correlation'])}",
+                )
+                for p in ranked
+            ],
+            title="Property importance",
+            value_label="mutual information with found / missed (bits)",
+            testid="importance-chart",
+        ),
+    )
+    table = Table(
+        "Property importance (mutual information in bits; correlation r with the raw value)",
+        ("Property", "Found: MI", "Found: r", "True: MI", "True: r"),
+        tuple(
+            (
+                Cell(p["title"]),
+                *(
+                    Cell(_fmt(p["importance"][side][key]), value=p["importance"][side][key])
+                    for side in ("recall", "precision")
+                    for key in ("mutual_information", "correlation")
+                ),
+            )
+            for p in ranked
+        ),
+        (False, True, True, True, True),
+        "importance",
+    )
+    return chart, table
 
 
 @router.get("/p/{project}/properties", response_class=HTMLResponse)
@@ -130,12 +171,18 @@ def properties_page(
                 f"by-{name}",
             )
         )
+    if rows:
+        chart, table = _importance(rows, t)
+        charts.insert(0, chart)
+        tables.insert(0, table)
     fields = (iou_field(t),)
     keep = kept_against(choice)
     intro = (
         "Recall (ground truth found) and precision (predictions that are true) of each bucket of "
         "an object property, from the stored outcomes at the chosen IoU; a prediction's bucket is "
-        "its own box's, a ground truth's its own. docs/metrics.md, section 10b."
+        "its own box's, a ground truth's its own. First, how much each property tells about "
+        "being found and being true: the mutual information of its bucket with the outcome, and "
+        "the correlation of its value with it. docs/metrics.md, section 10b."
     )
     view = ChartsView(
         frame, f"Where {choice.selected} fails", intro, tuple(charts), tuple(tables), fields, keep

@@ -69,10 +69,17 @@ def compare_prediction_sets(
     seed: int = 0,
     offset: int = 0,
     limit: int = CHANGED_LIMIT,
+    interval: bool = True,
+    changed: bool = True,
 ) -> dict[str, Any]:
     """Deltas A - B of the summary and per class, the bootstrap CI of the mAP difference, and
     GT objects found by one set and missed by the other at ``iou_threshold`` (both counts, and
-    ``limit`` examples of each from ``offset``, in data-unit order)."""
+    ``limit`` examples of each from ``offset``, in data-unit order).
+
+    The deltas come from the stored results alone and cost little; ``interval=False`` leaves out
+    the bootstrap (``"bootstrap": None``, no per-class ``low``/``high``), which is most of the cost
+    on a large project, and ``changed=False`` the changed objects (``"changed": None``), so a page
+    can show the deltas at once and fetch the interval afterwards."""
     if offset < 0 or not 1 <= limit <= 1000:
         raise InvalidArgumentsError(
             f"compare: offset={offset}, limit={limit} - the changed objects page needs "
@@ -96,30 +103,33 @@ def compare_prediction_sets(
                 "(predscope analyse ... --branch NAME) and compare again"
             )
         res_a, res_b = repo.run_results(conn, run_a.id), repo.run_results(conn, run_b.id)
-        blobs = [repo.load_state(conn, s.id) for s in (set_a, set_b)]
-        changed = _changed_objects(conn, set_a.id, set_b.id, t, offset, limit)
-    records = [Records.from_bytes(b or b"") for b in blobs]
+        blobs = [repo.load_state(conn, s.id) for s in (set_a, set_b)] if interval else []
+        found = _changed_objects(conn, set_a.id, set_b.id, t, offset, limit) if changed else None
     cats = run_a.params.get("categories", [])
     kinds = [c[2] if len(c) > 2 else run_a.params.get("iou_type", "bbox") for c in cats]
     params = layout_params(kinds or ["bbox"])
     kind = res_a.get("iou_type", summary_kind(kinds or ["bbox"]))
     ids, names = tuple(c[0] for c in cats), tuple(c[1] for c in cats)
-    evals = [aggregate(r, params, ids, names) for r in records]
-    num_images = int(res_a["images"])
-    inputs = [_light_inputs(r, num_images, len(cats)) for r in records]
-    interval = bootstrap_map_difference(
-        inputs[0][0],
-        inputs[0][1],
-        inputs[1][1],
-        params,
-        eval_a=evals[0],
-        eval_b=evals[1],
-        n_resamples=n_resamples,
-        confidence=confidence,
-        seed=seed,
-    )
+    boot = None
+    lows = highs = None
+    if interval:
+        records = [Records.from_bytes(b or b"") for b in blobs]
+        evals = [aggregate(r, params, ids, names) for r in records]
+        num_images = int(res_a["images"])
+        inputs = [_light_inputs(r, num_images, len(cats)) for r in records]
+        boot = bootstrap_map_difference(
+            inputs[0][0],
+            inputs[0][1],
+            inputs[1][1],
+            params,
+            eval_a=evals[0],
+            eval_b=evals[1],
+            n_resamples=n_resamples,
+            confidence=confidence,
+            seed=seed,
+        )
+        lows, highs = boot.class_low, boot.class_high
     per_class = []
-    lows, highs = interval.class_low, interval.class_high
     for k, (ca, cb) in enumerate(zip(res_a["classes"], res_b["classes"], strict=True)):
         row: dict[str, Any] = {"name": ca["name"], "category_id": ca["category_id"]}
         for key in (*HEADLINE[:3], f"AR{params.max_dets[-1]}"):  # AR20 for skeletons alone
@@ -143,21 +153,25 @@ def compare_prediction_sets(
             for k in res_a["stats"]
         },
         "per_class": per_class,
-        "bootstrap": {
-            "stat": interval.stat,
-            "estimate": interval.estimate,
-            "low": interval.low,
-            "high": interval.high,
-            "confidence": interval.confidence,
-            "n_resamples": interval.n_resamples,
-            "seed": interval.seed,
+        "bootstrap": None
+        if boot is None
+        else {
+            "stat": boot.stat,
+            "estimate": boot.estimate,
+            "low": boot.low,
+            "high": boot.high,
+            "confidence": boot.confidence,
+            "n_resamples": boot.n_resamples,
+            "seed": boot.seed,
             "unit": "images",
         },
-        "changed": {
+        "changed": None
+        if found is None
+        else {
             "iou_threshold": round(0.5 + 0.05 * t, 2),
             "offset": offset,
             "limit": limit,
-            **_named(changed, names),
+            **_named(found, names),
         },
     }
 

@@ -7,6 +7,7 @@ import { initSort } from "./sort.js";
 import { initLabels } from "./labels.js";
 import { initRun } from "./run.js";
 import { initOperating } from "./operating.js";
+import { initInterval } from "./interval.js";
 
 const notice = document.getElementById("js-notice");
 
@@ -21,7 +22,7 @@ window.addEventListener("error", (event) => fail(event.message || "error"));
 window.addEventListener("unhandledrejection", (event) => fail(String(event.reason)));
 
 function start() {
-  const features = [initLayers, initLabels, initZoom, initScrubber, initSort, initRun, initOperating, initKeys];
+  const features = [initLayers, initLabels, initZoom, initScrubber, initSort, initRun, initOperating, initInterval, initKeys];
   let ok = true;
   for (const init of features) {
     try {

@@ -3,10 +3,15 @@ import { navigate } from "./url.js";
 import { resetZoom, zoomBy, isZoomed } from "./zoom.js";
 import { stepFrame } from "./scrubber.js";
 
-function typing(target) {
+// A slider keeps only the keys that move it: after dragging the frame scrubber, "." still steps.
+const SLIDER_KEYS = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown"];
+
+function typing(target, key) {
   if (!(target instanceof Element)) return false;
   if (target.closest("textarea, select, [contenteditable]")) return true;
-  return target instanceof HTMLInputElement && !["checkbox", "radio", "button", "submit"].includes(target.type);
+  if (!(target instanceof HTMLInputElement)) return false;
+  if (target.type === "range") return SLIDER_KEYS.includes(key);
+  return !["checkbox", "radio", "button", "submit"].includes(target.type);
 }
 
 function follow(root, rel) {
@@ -28,7 +33,7 @@ export function initKeys(root) {
   }
   root.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (typing(event.target)) return;
+    if (typing(event.target, event.key)) return;
     const help = root.getElementById("help");
     if (help && help.open) return; // the dialog handles its own keys (Escape closes it)
     let handled = true;
