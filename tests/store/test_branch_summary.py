@@ -1,13 +1,12 @@
 """``branch_summary`` moves on every kind of write to a branch, so the fingerprint cached under it
-(``services.analysis.metrics.branch_fingerprint``) is never stale; on both stores."""
+(``services.analysis.fingerprints.branch_fingerprint``) is never stale; on both stores."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from predscope.sdk.client import Client
-from predscope.services.analysis.metrics import branch_fingerprint
-from predscope.services.analysis.runs import fingerprint_of
+from predscope.services.analysis.fingerprints import branch_fingerprint, fingerprint_of
 from predscope.store.label_rows import branch_summary, row_markers
 from tests.sdk.sdk_data import ONTOLOGY, UNITS
 from tests.sdk.test_sdk_branches import _box
@@ -58,20 +57,28 @@ def test_every_write_moves_the_summary_and_the_cached_fingerprint_follows(store_
         assert _state(client, pid, "main") == _state(client, pid, "main")  # untouched: stable
 
 
-def test_a_server_start_warms_every_analysed_branch(tmp_path: Any) -> None:
-    from predscope.services.analysis import metrics
+def _cached_entries_are_current(store: Any, project_id: int) -> None:
+    from predscope.services.analysis import fingerprints
+
+    url = store.engine.url.render_as_string(hide_password=False)
+    with store.read() as conn:
+        for branch in ("main", "model"):
+            summary, digest = fingerprints._CACHE[(url, project_id, branch)]
+            assert summary == branch_summary(conn, project_id, branch)
+            assert digest == fingerprint_of(row_markers(conn, project_id, branch))
+
+
+def test_an_analysis_leaves_its_fingerprints_and_a_server_start_warms_them(tmp_path: Any) -> None:
+    from predscope.services.analysis import fingerprints, metrics
     from predscope.services.analysis.runs import analyse
     from predscope.store.engine import open_store
     from tests.services.analysis.analysis_fixtures import bbox_project
 
     with open_store(str(tmp_path / "store")) as store:
         project = bbox_project(store)
+        fingerprints._CACHE.clear()
         analyse(store, project.record, "model")
-        metrics._FINGERPRINTS.clear()
+        _cached_entries_are_current(store, project.record.id)  # the run's own digests
+        fingerprints._CACHE.clear()
         assert metrics.warm_fingerprints(store) == 2  # main and model
-        url = store.engine.url.render_as_string(hide_password=False)
-        with store.read() as conn:
-            for branch in ("main", "model"):
-                summary, digest = metrics._FINGERPRINTS[(url, project.record.id, branch)]
-                assert summary == branch_summary(conn, project.record.id, branch)
-                assert digest == fingerprint_of(row_markers(conn, project.record.id, branch))
+        _cached_entries_are_current(store, project.record.id)
