@@ -258,11 +258,12 @@ def _histogram_count(conn: Connection, plan: _Plan, hist: _Histograms) -> int:
 @dataclass(frozen=True)
 class _Window:
     """Where the first ``need`` matches by confidence lie, by the histogram: the signatures
-    present there, the bound on confidence that closes it, and at most how many matches it
-    holds (what a merge of it reads)."""
+    present there, its confidence range (inside the query's own, which it replaces: one bound
+    per side, so that SQLite's read of a signature stops at the window's end) and at most how
+    many matches it holds (what a merge of it reads)."""
 
     sigs: list[int]
-    bound: list[ColumnElement[bool]]
+    conds: list[ColumnElement[bool]]
     rows: int
 
 
@@ -305,14 +306,20 @@ def _window(
         )
     )
     sigs = sorted(int(r[0]) for r in conn.execute(present))
-    edges = HISTOGRAM_EDGES["confidence"]
-    bound: list[ColumnElement[bool]] = []
-    if descending and stop > 0:
-        bound.append(o.c.confidence >= float(edges[stop - 1]))
-    if not descending and stop < len(edges):
-        bound.append(o.c.confidence < float(edges[stop]))
+    edges, col = HISTOGRAM_EDGES["confidence"], o.c.confidence
+    low = float(edges[start - 1]) if start > 0 else None  # the window's first bucket's edge
+    high = float(edges[end]) if end < len(edges) else None  # its last bucket's upper edge
+    conds: list[ColumnElement[bool]] = []
+    if low is not None and (lo is None or low > lo):
+        conds.append(col >= low)
+    elif lo is not None:
+        conds.append(col >= lo)
+    if high is not None and (hi is None or high <= hi):
+        conds.append(col < high)
+    elif hi is not None:
+        conds.append(col <= hi)
     rows = min(need * len(sigs), int(totals[start : end + 1].sum()))
-    return _Window(sigs, bound, rows)
+    return _Window(sigs, conds, rows)
 
 
 def _compiled(conn: Connection, stmt: Select[Any], index: str | None) -> tuple[str, Any]:
@@ -379,13 +386,10 @@ def _merged_ids(
     a ``window`` only the signatures present in it are read, and each read stops at its end.
     """
     q = plan.filter
-    conds = [o.c.set_id == q.set_id, o.c.kind == q.kind, *plan.extra]
+    extra, sigs = (plan.extra, plan.sigs or []) if window is None else (window.conds, window.sigs)
+    conds = [o.c.set_id == q.set_id, o.c.kind == q.kind, *extra]
     if q.class_ids is not None:
         conds.append(_in(o.c.class_id, q.class_ids))
-    sigs = plan.sigs or []
-    if window is not None:
-        conds += window.bound
-        sigs = window.sigs
     keys = [o.c.confidence, o.c.class_id, o.c.id]
     ordering = [k.desc() if descending else k.asc() for k in keys]
     query = (
@@ -469,29 +473,43 @@ def object_page(
         .join(data_units, data_units.c.id == o.c.data_unit_id)
         .where(o.c.id.in_(ids))
     )
-    by_id = {m["id"]: dict(m) for m in conn.execute(query).mappings()}
+    result = conn.execute(query)
+    names = list(result.keys())  # once: a RowMapping builds its key list per row (55 columns)
+    by_id = {row.id: dict(zip(names, row, strict=True)) for row in result}
     return [by_id[i] for i in ids], total
 
 
 def partners(
     conn: Connection, set_id: int, kind: int, keys: Sequence[tuple[int, int, int]]
 ) -> dict[tuple[int, int, int], str]:
-    """Object hashes of ``kind`` at (data unit, frame, seq) keys (the partners of a page)."""
+    """Object hashes of ``kind`` at (data unit, frame, seq) keys (the partners of a page).
+
+    The keys are joined to ``ix_analysis_objects_unit`` (set, unit, frame, kind, seq): one probe
+    and one row per key. Filtering by the keys' units and seqs instead read every object of
+    those units that had one of the seqs, 500-1,500 rows (and their table rows) for 50 keys.
+    """
     if not keys:
         return {}
-    wanted = set(keys)
-    query = select(o.c.data_unit_id, o.c.frame, o.c.seq, o.c.object_hash).where(
-        o.c.set_id == set_id,
-        o.c.data_unit_id.in_(sorted({k[0] for k in wanted})),
-        o.c.kind == kind,
-        o.c.seq.in_(sorted({k[2] for k in wanted})),  # checked in the index, before the row
-    )
-    out: dict[tuple[int, int, int], str] = {}
-    found: list[Any] = list(_run(conn, query, "ix_analysis_objects_unit"))
-    for unit, frame, seq, object_hash in found:
-        if (unit, frame, seq) in wanted:
-            out[(unit, frame, seq)] = object_hash
-    return out
+    wanted = sorted(set(keys))
+    cols = "o.data_unit_id, o.frame, o.seq, o.object_hash"
+    if conn.dialect.name == "postgresql":
+        sql = (
+            f"SELECT {cols} FROM unnest(%(u)s::integer[], %(f)s::integer[], %(s)s::integer[]) "
+            f"AS k(u, f, s) JOIN {o.name} AS o ON o.set_id = %(set_id)s AND o.kind = %(kind)s "
+            "AND o.data_unit_id = k.u AND o.frame = k.f AND o.seq = k.s"
+        )
+        u, fr, sq = (list(c) for c in zip(*wanted, strict=True))
+        params: Any = {"u": u, "f": fr, "s": sq, "set_id": set_id, "kind": kind}
+    else:  # CROSS JOIN: SQLite keeps the keys as the outer loop
+        marks = ", ".join("(?, ?, ?)" for _ in wanted)
+        sql = (
+            f"SELECT {cols} FROM (VALUES {marks}) AS k CROSS JOIN {o.name} AS o "
+            "INDEXED BY ix_analysis_objects_unit WHERE o.set_id = ? AND o.kind = ? "
+            "AND o.data_unit_id = k.column1 AND o.frame = k.column2 AND o.seq = k.column3"
+        )
+        params = (*(v for key in wanted for v in key), set_id, kind)
+    found = conn.exec_driver_sql(sql, params).all()
+    return {(unit, frame, seq): object_hash for unit, frame, seq, object_hash in found}
 
 
 FRAME_ORDER = ("tp", "fp", "fn", "num_gt", "num_predictions", "data_title", "frame")
