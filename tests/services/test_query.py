@@ -90,8 +90,19 @@ def _expected(
 PLANS = {
     "chosen": {},
     "ordered scans": {"SMALL": 0, "MERGE_BUDGET": 0},
-    "merged by signature": {"SMALL": 0, "MERGE_BUDGET": 10**9},
-    "merged, no histogram window": {"SMALL": 0, "MERGE_BUDGET": 10**9, "WINDOWED": False},
+    "merged by signature": {"SMALL": 0, "MERGE_BUDGET": 10**9, "SCAN_BUDGET": 0, "DENSE": 2},
+    "merged, no histogram window": {
+        "SMALL": 0,
+        "MERGE_BUDGET": 10**9,
+        "WINDOWED": False,
+        "DENSE": 2,
+    },
+    "scanned, the window being dense": {
+        "SMALL": 0,
+        "MERGE_BUDGET": 10**9,
+        "SCAN_BUDGET": 10**9,
+        "DENSE": 2,
+    },
     "sorted": {"SMALL": 10**9},
 }
 
@@ -163,6 +174,8 @@ def test_pages_merged_from_the_histogram_window_equal_the_stored_rows(
 
     monkeypatch.setattr(analysis_query, "SMALL", 0)
     monkeypatch.setattr(analysis_query, "MERGE_BUDGET", 10**9)
+    monkeypatch.setattr(analysis_query, "SCAN_BUDGET", 0)
+    monkeypatch.setattr(analysis_query, "DENSE", 2)
     taken: list[bool] = []
     real = analysis_query._window
 

@@ -34,6 +34,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     exists,
     func,
     select,
@@ -60,6 +61,8 @@ o = analysis_objects
 f = analysis_frames
 MERGE_BUDGET = 4000  # rows read by ``_merged_ids`` at most (signatures x (offset + limit))
 WINDOWED = True  # merge only the confidence buckets that hold the page (``_window``)
+SCAN_BUDGET = 2000  # objects of a window an ordered scan may pass over instead of a merge
+DENSE = 0.5  # at least this share of the kind's objects matching: scan in order, never merge
 SMALL = 5000  # at most this many matches: fetch them all from the narrowest index and sort
 ORDERED_INDEX = {"confidence": "ix_analysis_objects_conf", "area_px": "ix_analysis_objects_area"}
 
@@ -115,6 +118,7 @@ class _Plan:
     conds: list[ColumnElement[bool]]
     sigs: list[int] | None  # None: every signature of the kind matches
     matches: int  # objects matching signature and class (before range filters)
+    population: int  # objects of the kind (and classes), matching or not
     ranged: bool  # whether range / unit / attribute filters remain
     extra: list[ColumnElement[bool]]  # those filters
     histogram: tuple[str, float | None, float | None] | None  # the one range, if countable so
@@ -194,7 +198,8 @@ def _plan(conn: Connection, q: ObjectFilter) -> _Plan | None:
     plain = q.data_unit_id is None and not q.attributes and q.class_ids is None
     if alone and plain and ranges[0][0] in HISTOGRAM_EDGES:
         histogram = ranges[0]
-    return _Plan(q, conds + extra, sigs, sum(match.values()), bool(extra), extra, histogram)
+    matches, population = sum(match.values()), sum(counts.values())
+    return _Plan(q, conds + extra, sigs, matches, population, bool(extra), extra, histogram)
 
 
 def _span(name: str, lo: float | None, hi: float | None) -> tuple[int, int, int, int]:
@@ -213,26 +218,36 @@ def _span(name: str, lo: float | None, hi: float | None) -> tuple[int, int, int,
 
 
 class _Histograms:
-    """The histogram totals of one query's signatures, per bucket, read once per property."""
+    """The histogram totals of one query, per bucket, read once per property: of the query's
+    signatures, and of every object of its kind (how much an ordered scan passes over)."""
 
     def __init__(self, conn: Connection, plan: _Plan) -> None:
         self.conn, self.plan = conn, plan
-        self._totals: dict[str, np.ndarray] = {}
+        self._totals: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _read(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        if name not in self._totals:
+            q, h = self.plan.filter, analysis_histograms.c
+            matching: Any = h.n
+            if self.plan.sigs is not None:
+                matching = case((_in(h.sig, self.plan.sigs), h.n), else_=0)
+            query = select(h.bucket, func.sum(matching), func.sum(h.n)).where(
+                h.set_id == q.set_id, h.kind == q.kind, h.dim == HISTOGRAM_DIMS[name]
+            )
+            size = len(HISTOGRAM_EDGES[name]) + 1
+            found, every = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
+            for bucket, n, n_all in self.conn.execute(query.group_by(h.bucket)):
+                found[int(bucket)], every[int(bucket)] = int(n), int(n_all)
+            self._totals[name] = (found, every)
+        return self._totals[name]
 
     def totals(self, name: str) -> np.ndarray:
         """Objects of the query's kind and signatures per bucket of ``name``."""
-        if name not in self._totals:
-            q, h = self.plan.filter, analysis_histograms.c
-            query = select(h.bucket, func.sum(h.n)).where(
-                h.set_id == q.set_id, h.kind == q.kind, h.dim == HISTOGRAM_DIMS[name]
-            )
-            if self.plan.sigs is not None:
-                query = query.where(_in(h.sig, self.plan.sigs))
-            totals = np.zeros(len(HISTOGRAM_EDGES[name]) + 1, dtype=np.int64)
-            for bucket, n in self.conn.execute(query.group_by(h.bucket)):
-                totals[int(bucket)] = int(n)
-            self._totals[name] = totals
-        return self._totals[name]
+        return self._read(name)[0]
+
+    def everything(self, name: str) -> np.ndarray:
+        """Objects of the query's kind per bucket of ``name``, whatever their signature."""
+        return self._read(name)[1]
 
 
 def _histogram_count(conn: Connection, plan: _Plan, hist: _Histograms) -> int:
@@ -259,12 +274,14 @@ def _histogram_count(conn: Connection, plan: _Plan, hist: _Histograms) -> int:
 class _Window:
     """Where the first ``need`` matches by confidence lie, by the histogram: the signatures
     present there, its confidence range (inside the query's own, which it replaces: one bound
-    per side, so that SQLite's read of a signature stops at the window's end) and at most how
-    many matches it holds (what a merge of it reads)."""
+    per side, so that SQLite's read of a signature stops at the window's end), at most how
+    many matches it holds (what a merge of it reads) and how many objects of the kind (what
+    an ordered scan of the confidence index passes over at most)."""
 
     sigs: list[int]
     conds: list[ColumnElement[bool]]
     rows: int
+    scan: int
 
 
 def _window(
@@ -319,7 +336,7 @@ def _window(
     elif hi is not None:
         conds.append(col <= hi)
     rows = min(need * len(sigs), int(totals[start : end + 1].sum()))
-    return _Window(sigs, conds, rows)
+    return _Window(sigs, conds, rows, int(hist.everything("confidence")[start : end + 1].sum()))
 
 
 def _compiled(conn: Connection, stmt: Select[Any], index: str | None) -> tuple[str, Any]:
@@ -443,10 +460,15 @@ def object_page(
     ties = [o.c.class_id, o.c.id]
     sigs = plan.sigs or []
     merge, window = False, None
+    # a share of DENSE or more of the kind matching: an ordered scan passes over few others
+    dense = q.class_ids is None and plan.matches >= DENSE * plan.population
     if order == "confidence" and plan.matches > SMALL and q.data_unit_id is None and sigs:
-        window = _window(conn, plan, hist, descending, offset + limit) if WINDOWED else None
+        if not dense:
+            window = _window(conn, plan, hist, descending, offset + limit) if WINDOWED else None
         reads = window.rows if window is not None else len(sigs) * (offset + limit)
-        merge = reads <= MERGE_BUDGET
+        # matches dense where the page lies: one ordered scan beats a read per signature
+        scan_is_short = window is not None and window.scan <= SCAN_BUDGET
+        merge = reads <= MERGE_BUDGET and not scan_is_short and not dense
     if merge:
         ids = _merged_ids(conn, plan, window, descending, offset, limit)
     elif not key.nullable:
