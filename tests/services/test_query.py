@@ -85,12 +85,19 @@ def _expected(
 
 # The query layer picks a plan per query from the stored counts (store.analysis_query): few
 # matches are read from a narrow index and sorted, many are read in order from an ordered index
-# or merged per signature. The small case has few matches everywhere, so every plan is forced
-# in turn: all must give the same pages and totals.
+# or merged per signature (by confidence: of the histogram's window only, unless the window is
+# dense enough to scan). The small case has few matches everywhere, so every plan is forced in
+# turn: all must give the same pages and totals.
 PLANS = {
     "chosen": {},
     "ordered scans": {"SMALL": 0, "MERGE_BUDGET": 0},
-    "merged by signature": {"SMALL": 0, "MERGE_BUDGET": 10**9, "SCAN_BUDGET": 0, "DENSE": 2},
+    "merged by signature": {
+        "SMALL": 0,
+        "MERGE_BUDGET": 10**9,
+        "SCAN_BUDGET": 0,
+        "DENSE": 2,
+        "FEW_SIGS": 0,
+    },
     "merged, no histogram window": {
         "SMALL": 0,
         "MERGE_BUDGET": 10**9,
@@ -102,6 +109,7 @@ PLANS = {
         "MERGE_BUDGET": 10**9,
         "SCAN_BUDGET": 10**9,
         "DENSE": 2,
+        "FEW_SIGS": 0,
     },
     "sorted": {"SMALL": 10**9},
 }
@@ -176,6 +184,7 @@ def test_pages_merged_from_the_histogram_window_equal_the_stored_rows(
     monkeypatch.setattr(analysis_query, "MERGE_BUDGET", 10**9)
     monkeypatch.setattr(analysis_query, "SCAN_BUDGET", 0)
     monkeypatch.setattr(analysis_query, "DENSE", 2)
+    monkeypatch.setattr(analysis_query, "FEW_SIGS", 0)
     taken: list[bool] = []
     real = analysis_query._window
 

@@ -59,6 +59,7 @@ MERGE_BUDGET = 4000  # rows read by ``_merged_ids`` at most (signatures x (offse
 WINDOWED = True  # merge only the confidence buckets that hold the page (``_window``)
 SCAN_BUDGET = 2000  # objects of a window an ordered scan may pass over instead of a merge
 DENSE = 0.5  # at least this share of the kind's objects matching: scan in order, never merge
+FEW_SIGS = 8  # a merge of this many signatures reads little: no histogram read to narrow it
 SMALL = 5000  # at most this many matches: fetch them all from the narrowest index and sort
 ORDERED_INDEX = {"confidence": "ix_analysis_objects_conf", "area_px": "ix_analysis_objects_area"}
 
@@ -459,8 +460,8 @@ def object_page(
     # a share of DENSE or more of the kind matching: an ordered scan passes over few others
     dense = q.class_ids is None and plan.matches >= DENSE * plan.population
     if order == "confidence" and plan.matches > SMALL and q.data_unit_id is None and sigs:
-        if not dense:
-            window = _window(conn, plan, hist, descending, offset + limit) if WINDOWED else None
+        if WINDOWED and not dense and len(sigs) > FEW_SIGS:
+            window = _window(conn, plan, hist, descending, offset + limit)
         reads = window.rows if window is not None else len(sigs) * (offset + limit)
         # matches dense where the page lies: one ordered scan beats a read per signature
         scan_is_short = window is not None and window.scan <= SCAN_BUDGET
