@@ -145,6 +145,7 @@ def test_every_filter_combination_equals_the_stored_rows(
         {"outcome": "TP", "order_by": "confidence"},
         {"min_confidence": 0.3, "max_confidence": 0.6},
         {"min_confidence": 0.555, "max_confidence": 0.8049, "outcome": "TP"},  # off bucket edges
+        {"min_confidence": 0.705, "max_confidence": 0.3},  # an empty range
         {"max_confidence": 0.2, "outcome": "FP", "order_by": "-area_px"},
         {"properties": {"area_px": (1000.0, None)}, "outcome": "TP"},
         {"properties": {"area_px": (None, 300.0)}, "order_by": "area_px"},

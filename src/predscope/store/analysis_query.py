@@ -254,7 +254,7 @@ def _histogram_count(conn: Connection, plan: _Plan, hist: _Histograms) -> int:
     name, lo, hi = plan.histogram
     edges = HISTOGRAM_EDGES[name]
     b_lo, b_hi, first, final = _span(name, lo, hi)
-    if b_lo == b_hi:
+    if b_lo >= b_hi:  # one bucket (or lo above hi: its edge counts would not be empty)
         return _count(conn, plan, plan.conds)
     base = plan.conds[: len(plan.conds) - len(plan.extra)]
     col = o.c[name]
