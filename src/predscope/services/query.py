@@ -31,6 +31,7 @@ from predscope.services.analysis.rows import (
     OUTCOME_NAMES,
     PROPERTY_NAMES,
 )
+from predscope.store import analysis_frame_query as frame_sql
 from predscope.store import analysis_query as sql
 from predscope.store import data_units as unit_repo
 from predscope.store.branches import MAIN_BRANCH
@@ -281,7 +282,7 @@ def _object_item(
     }
 
 
-UNIT_ORDER = sql.FRAME_ORDER
+UNIT_ORDER = frame_sql.FRAME_ORDER
 
 
 def query_data_units(
@@ -319,7 +320,7 @@ def query_data_units(
     with store.read() as conn:
         pset, run = complete_set(conn, record, branch_name, against)
         categories = run.params.get("categories", [])
-        rows, total = sql.frame_page(
+        rows, total = frame_sql.frame_page(
             conn,
             pset.id,
             t,

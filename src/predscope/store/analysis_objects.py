@@ -221,6 +221,19 @@ def insert_columns(
     return count
 
 
+def flush_on_commit(conn: Connection) -> None:
+    """PostgreSQL only: the caller's transaction (a run's results) commits synchronously even
+    where the server runs with ``synchronous_commit = off``.
+
+    VACUUM marks a page all-visible only once the commit of its rows is flushed to the WAL (it
+    checks their hint bits, which cannot be set before); after an asynchronous commit the
+    ``refresh_statistics`` that follows at once left every page of a million objects unmarked,
+    and every index-only scan of the query layer then read the table too (heap fetches).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL synchronous_commit = on")
+
+
 def refresh_statistics(store: Store) -> None:
     """PostgreSQL only, after a run committed: ``VACUUM (ANALYZE)`` the result tables.
 

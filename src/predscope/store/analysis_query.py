@@ -1,4 +1,5 @@
-"""The SQL of the query layer: filtered, sorted pages of stored objects and frames, with totals.
+"""The SQL of the query layer: filtered, sorted pages of stored objects, with totals (the
+frames of the data-unit pages: ``store.analysis_frame_query``).
 
 Every filter is a plain predicate on one stored row. Outcome-at-threshold and error-type filters
 become ``sig IN (...)`` over the signatures the set holds (``analysis_counts``, m0007), which
@@ -20,8 +21,6 @@ the index (``INDEXED BY``: its planner has no statistics); PostgreSQL chooses fr
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +33,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     exists,
     func,
     select,
@@ -49,16 +49,17 @@ from predscope.store.analysis_objects import (
 from predscope.store.schema import (
     analysis_attributes,
     analysis_counts,
-    analysis_frames,
     analysis_histograms,
     analysis_objects,
-    analysis_sets,
     data_units,
 )
 
 o = analysis_objects
-f = analysis_frames
-MERGE_BUDGET = 4000  # signatures x (offset + limit) rows read by ``_merged_ids`` at most
+MERGE_BUDGET = 4000  # rows read by ``_merged_ids`` at most (signatures x (offset + limit))
+WINDOWED = True  # merge only the confidence buckets that hold the page (``_window``)
+SCAN_BUDGET = 2000  # objects of a window an ordered scan may pass over instead of a merge
+DENSE = 0.5  # at least this share of the kind's objects matching: scan in order, never merge
+FEW_SIGS = 8  # a merge of this many signatures reads little: no histogram read to narrow it
 SMALL = 5000  # at most this many matches: fetch them all from the narrowest index and sort
 ORDERED_INDEX = {"confidence": "ix_analysis_objects_conf", "area_px": "ix_analysis_objects_area"}
 
@@ -114,6 +115,7 @@ class _Plan:
     conds: list[ColumnElement[bool]]
     sigs: list[int] | None  # None: every signature of the kind matches
     matches: int  # objects matching signature and class (before range filters)
+    population: int  # objects of the kind (and classes), matching or not
     ranged: bool  # whether range / unit / attribute filters remain
     extra: list[ColumnElement[bool]]  # those filters
     histogram: tuple[str, float | None, float | None] | None  # the one range, if countable so
@@ -193,39 +195,145 @@ def _plan(conn: Connection, q: ObjectFilter) -> _Plan | None:
     plain = q.data_unit_id is None and not q.attributes and q.class_ids is None
     if alone and plain and ranges[0][0] in HISTOGRAM_EDGES:
         histogram = ranges[0]
-    return _Plan(q, conds + extra, sigs, sum(match.values()), bool(extra), extra, histogram)
+    matches, population = sum(match.values()), sum(counts.values())
+    return _Plan(q, conds + extra, sigs, matches, population, bool(extra), extra, histogram)
 
 
-def _histogram_count(conn: Connection, plan: _Plan) -> int:
+def _span(name: str, lo: float | None, hi: float | None) -> tuple[int, int, int, int]:
+    """(bucket of lo, bucket of hi, first and last bucket wholly inside [lo, hi]).
+
+    Bucket k holds [edges[k-1], edges[k]); a bound on a bucket's lower edge (a confidence of
+    two decimals, say) takes that bucket whole. The bucket of ``hi`` is never whole (values
+    above ``hi`` may share it); an open end reaches the first or last bucket."""
+    edges = HISTOGRAM_EDGES[name]
+    b_lo = int(bucket_of(name, np.array([lo]))[0]) if lo is not None else 0
+    b_hi = int(bucket_of(name, np.array([hi]))[0]) if hi is not None else len(edges)
+    on_edge = lo is not None and b_lo > 0 and float(edges[b_lo - 1]) == lo
+    first = b_lo if lo is None or on_edge else b_lo + 1
+    final = b_hi if hi is None else b_hi - 1
+    return b_lo, b_hi, first, final
+
+
+class _Histograms:
+    """The histogram totals of one query, per bucket, read once per property: of the query's
+    signatures, and of every object of its kind (how much an ordered scan passes over)."""
+
+    def __init__(self, conn: Connection, plan: _Plan) -> None:
+        self.conn, self.plan = conn, plan
+        self._totals: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _read(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        if name not in self._totals:
+            q, h = self.plan.filter, analysis_histograms.c
+            matching: Any = h.n
+            if self.plan.sigs is not None:
+                matching = case((_in(h.sig, self.plan.sigs), h.n), else_=0)
+            query = select(h.bucket, func.sum(matching), func.sum(h.n)).where(
+                h.set_id == q.set_id, h.kind == q.kind, h.dim == HISTOGRAM_DIMS[name]
+            )
+            size = len(HISTOGRAM_EDGES[name]) + 1
+            found, every = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
+            for bucket, n, n_all in self.conn.execute(query.group_by(h.bucket)):
+                found[int(bucket)], every[int(bucket)] = int(n), int(n_all)
+            self._totals[name] = (found, every)
+        return self._totals[name]
+
+    def totals(self, name: str) -> np.ndarray:
+        """Objects of the query's kind and signatures per bucket of ``name``."""
+        return self._read(name)[0]
+
+    def everything(self, name: str) -> np.ndarray:
+        """Objects of the query's kind per bucket of ``name``, whatever their signature."""
+        return self._read(name)[1]
+
+
+def _histogram_count(conn: Connection, plan: _Plan, hist: _Histograms) -> int:
     """The total of one confidence or area range: whole buckets from ``analysis_histograms``,
-    plus the objects of the two edge buckets counted in an index."""
+    plus the objects of its partial edge buckets counted in an index."""
     assert plan.histogram is not None
     name, lo, hi = plan.histogram
     edges = HISTOGRAM_EDGES[name]
-    last = len(edges)
-    b_lo = int(bucket_of(name, np.array([lo]))[0]) if lo is not None else 0
-    b_hi = int(bucket_of(name, np.array([hi]))[0]) if hi is not None else last
+    b_lo, b_hi, first, final = _span(name, lo, hi)
+    if b_lo >= b_hi:  # one bucket (or lo above hi: its edge counts would not be empty)
+        return _count(conn, plan, plan.conds)
     base = plan.conds[: len(plan.conds) - len(plan.extra)]
     col = o.c[name]
-    if b_lo == b_hi:
-        return _count(conn, plan, plan.conds)
-    first, final = (b_lo + 1 if lo is not None else 0), (b_hi - 1 if hi is not None else last)
-    h = analysis_histograms.c
-    whole = select(func.coalesce(func.sum(h.n), 0)).where(
-        h.set_id == plan.filter.set_id,
-        h.kind == plan.filter.kind,
-        h.dim == HISTOGRAM_DIMS[name],
-        h.bucket >= first,
-        h.bucket <= final,
-    )
-    if plan.sigs is not None:
-        whole = whole.where(_in(h.sig, plan.sigs))
-    total = int(conn.execute(whole).scalar_one()) if first <= final else 0
-    if lo is not None:
+    totals = hist.totals(name)
+    total = int(totals[first : final + 1].sum())
+    if first > b_lo:  # lo inside its bucket
         total += _count(conn, plan, [*base, col >= lo, col < float(edges[b_lo])])
     if hi is not None:
         total += _count(conn, plan, [*base, col >= float(edges[b_hi - 1]), col <= hi])
     return total
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Where the first ``need`` matches by confidence lie, by the histogram: the signatures
+    present there, its confidence range (inside the query's own, which it replaces: one bound
+    per side, so that SQLite's read of a signature stops at the window's end), at most how
+    many matches it holds (what a merge of it reads) and how many objects of the kind (what
+    an ordered scan of the confidence index passes over at most)."""
+
+    sigs: list[int]
+    conds: list[ColumnElement[bool]]
+    rows: int
+    scan: int
+
+
+def _window(
+    conn: Connection, plan: _Plan, hist: _Histograms, descending: bool, need: int
+) -> _Window | None:
+    """The confidence buckets that hold the first ``need`` matches in page order, walked from
+    the page's end of the (filtered) range until whole buckets hold ``need`` matches; None when
+    the histogram cannot say (a class, unit, attribute or other range filter) or never gets
+    there. Every match outside the window sorts after every match inside it."""
+    q = plan.filter
+    if plan.sigs is None or q.class_ids is not None or q.data_unit_id is not None:
+        return None
+    if plan.ranged and (plan.histogram is None or plan.histogram[0] != "confidence"):
+        return None
+    lo, hi = q.min_confidence, q.max_confidence
+    b_lo, b_hi, first, final = _span("confidence", lo, hi)
+    totals = hist.totals("confidence")
+    walk = range(b_hi, b_lo - 1, -1) if descending else range(b_lo, b_hi + 1)
+    found = 0
+    for stop in walk:
+        found += int(totals[stop]) if first <= stop <= final else 0
+        if found >= need:
+            break
+    else:
+        return None
+    start, end = (stop, b_hi) if descending else (b_lo, stop)
+    h = analysis_histograms.c
+    present = (
+        select(h.sig)
+        .distinct()
+        .where(
+            h.set_id == q.set_id,
+            h.kind == q.kind,
+            h.dim == HISTOGRAM_DIMS["confidence"],
+            _in(h.sig, plan.sigs),
+            h.bucket >= start,
+            h.bucket <= end,
+            h.n > 0,
+        )
+    )
+    sigs = sorted(int(r[0]) for r in conn.execute(present))
+    edges, col = HISTOGRAM_EDGES["confidence"], o.c.confidence
+    low = float(edges[start - 1]) if start > 0 else None  # the window's first bucket's edge
+    high = float(edges[end]) if end < len(edges) else None  # its last bucket's upper edge
+    conds: list[ColumnElement[bool]] = []
+    if low is not None and (lo is None or low > lo):
+        conds.append(col >= low)
+    elif lo is not None:
+        conds.append(col >= lo)
+    if high is not None and (hi is None or high <= hi):
+        conds.append(col < high)
+    elif hi is not None:
+        conds.append(col <= hi)
+    rows = min(need * len(sigs), int(totals[start : end + 1].sum()))
+    return _Window(sigs, conds, rows, int(hist.everything("confidence")[start : end + 1].sum()))
 
 
 def _compiled(conn: Connection, stmt: Select[Any], index: str | None) -> tuple[str, Any]:
@@ -276,17 +384,24 @@ def _ids(
 
 
 def _merged_ids(
-    conn: Connection, plan: _Plan, descending: bool, offset: int, limit: int
+    conn: Connection,
+    plan: _Plan,
+    window: _Window | None,
+    descending: bool,
+    offset: int,
+    limit: int,
 ) -> list[int]:
     """The page by confidence as the merge of one short ordered read per signature.
 
     ``ix_analysis_objects_sig`` is (set, kind, sig, confidence, class, id): each signature's
     objects are in page order there, so the page is among each one's first offset + limit.
     Unlike a scan of the confidence index, this does not depend on where in the confidence
-    range the matches lie (true positives are rare among the least confident objects).
+    range the matches lie (true positives are rare among the least confident objects). With
+    a ``window`` only the signatures present in it are read, and each read stops at its end.
     """
     q = plan.filter
-    conds = [o.c.set_id == q.set_id, o.c.kind == q.kind, *plan.extra]
+    extra, sigs = (plan.extra, plan.sigs or []) if window is None else (window.conds, window.sigs)
+    conds = [o.c.set_id == q.set_id, o.c.kind == q.kind, *extra]
     if q.class_ids is not None:
         conds.append(_in(o.c.class_id, q.class_ids))
     keys = [o.c.confidence, o.c.class_id, o.c.id]
@@ -298,19 +413,21 @@ def _merged_ids(
         .limit(offset + limit)
     )
     # compiled once (compiling is dearer than each short read), then run per signature: on
-    # SQLite one call each (no round trip), on PostgreSQL all in one UNION ALL statement
+    # SQLite one call each (no round trip); on PostgreSQL one statement, a LATERAL join of the
+    # read to the signatures (planned once: a UNION ALL of a read per signature took longer to
+    # plan, 25 ms for 79 signatures, than to run)
     sql, compiled = _compiled(conn, query, "ix_analysis_objects_sig")
     params = dict(compiled.params)
     found: list[tuple[float, int, int]] = []
-    sigs = plan.sigs or []
     if conn.dialect.name == "postgresql":
         one = "%(merge_sig)s"
         assert one in sql
-        union = " UNION ALL ".join(
-            f"({sql.replace(one, f'%(merge_sig_{k})s')})" for k in range(len(sigs))
+        lateral = (
+            "SELECT m.confidence, m.class_id, m.id FROM unnest(%(merge_sigs)s::integer[]) "
+            f"AS s(sig) CROSS JOIN LATERAL ({sql.replace(one, 's.sig')}) AS m"
         )
-        params.update({f"merge_sig_{k}": sig for k, sig in enumerate(sigs)})
-        found = [tuple(r) for r in conn.exec_driver_sql(union, params)]
+        params["merge_sigs"] = list(sigs)
+        found = [tuple(r) for r in conn.exec_driver_sql(lateral, params)]
     else:
         for sig in sigs:
             params["merge_sig"] = sig
@@ -327,10 +444,11 @@ def object_page(
     plan = _plan(conn, q)
     if plan is None:
         return [], 0
+    hist = _Histograms(conn, plan)
     if not plan.ranged:
         total = plan.matches
     elif plan.histogram is not None:
-        total = _histogram_count(conn, plan)
+        total = _histogram_count(conn, plan, hist)
     else:
         total = _count(conn, plan, plan.conds)
     if total == 0 or offset >= total:
@@ -338,12 +456,18 @@ def object_page(
     key = o.c[order]
     ties = [o.c.class_id, o.c.id]
     sigs = plan.sigs or []
+    merge, window = False, None
+    # a share of DENSE or more of the kind matching: an ordered scan passes over few others
+    dense = q.class_ids is None and plan.matches >= DENSE * plan.population
     if order == "confidence" and plan.matches > SMALL and q.data_unit_id is None and sigs:
-        merge = len(sigs) * (offset + limit) <= MERGE_BUDGET
-    else:
-        merge = False
+        if WINDOWED and not dense and len(sigs) > FEW_SIGS:
+            window = _window(conn, plan, hist, descending, offset + limit)
+        reads = window.rows if window is not None else len(sigs) * (offset + limit)
+        # matches dense where the page lies: one ordered scan beats a read per signature
+        scan_is_short = window is not None and window.scan <= SCAN_BUDGET
+        merge = reads <= MERGE_BUDGET and not scan_is_short and not dense
     if merge:
-        ids = _merged_ids(conn, plan, descending, offset, limit)
+        ids = _merged_ids(conn, plan, window, descending, offset, limit)
     elif not key.nullable:
         ids = _ids(conn, plan, plan.conds, [key, *ties], order, descending, offset, limit)
     else:  # valued rows first (by the key), then those without a value, in either direction
@@ -368,214 +492,40 @@ def object_page(
         .join(data_units, data_units.c.id == o.c.data_unit_id)
         .where(o.c.id.in_(ids))
     )
-    by_id = {m["id"]: dict(m) for m in conn.execute(query).mappings()}
+    result = conn.execute(query)
+    names = list(result.keys())  # once: a RowMapping builds its key list per row (55 columns)
+    by_id = {row.id: dict(zip(names, row, strict=True)) for row in result}
     return [by_id[i] for i in ids], total
 
 
 def partners(
     conn: Connection, set_id: int, kind: int, keys: Sequence[tuple[int, int, int]]
 ) -> dict[tuple[int, int, int], str]:
-    """Object hashes of ``kind`` at (data unit, frame, seq) keys (the partners of a page)."""
+    """Object hashes of ``kind`` at (data unit, frame, seq) keys (the partners of a page).
+
+    The keys are joined to ``ix_analysis_objects_unit`` (set, unit, frame, kind, seq): one probe
+    and one row per key. Filtering by the keys' units and seqs instead read every object of
+    those units that had one of the seqs, 500-1,500 rows (and their table rows) for 50 keys.
+    """
     if not keys:
         return {}
-    wanted = set(keys)
-    query = select(o.c.data_unit_id, o.c.frame, o.c.seq, o.c.object_hash).where(
-        o.c.set_id == set_id,
-        o.c.data_unit_id.in_(sorted({k[0] for k in wanted})),
-        o.c.kind == kind,
-        o.c.seq.in_(sorted({k[2] for k in wanted})),  # checked in the index, before the row
-    )
-    out: dict[tuple[int, int, int], str] = {}
-    found: list[Any] = list(_run(conn, query, "ix_analysis_objects_unit"))
-    for unit, frame, seq, object_hash in found:
-        if (unit, frame, seq) in wanted:
-            out[(unit, frame, seq)] = object_hash
-    return out
-
-
-FRAME_ORDER = ("tp", "fp", "fn", "num_gt", "num_predictions", "data_title", "frame")
-
-
-def frame_page(
-    conn: Connection,
-    set_id: int,
-    threshold: int,
-    ranges: Mapping[str, tuple[int | None, int | None]],
-    data_unit_id: int | None,
-    class_ids: Sequence[int] | None,
-    order: str,
-    descending: bool,
-    offset: int,
-    limit: int,
-) -> tuple[list[dict[str, Any]], int]:
-    """Frames with TP / FP / FN at threshold t (of the given classes only, if any).
-
-    Without classes: the stored per-frame counts, sorted by SQL. With classes: the classes'
-    objects read from the class index alone (outcome from the signature), counted per frame
-    and sorted with numpy (``_class_frames``). Titles are looked up for the page only.
-    """
-    if class_ids is not None:
-        page = slice(offset, offset + limit)
-        rows, total = _class_frames(
-            conn, set_id, threshold, ranges, data_unit_id, class_ids, order, descending, page
+    wanted = sorted(set(keys))
+    cols = "o.data_unit_id, o.frame, o.seq, o.object_hash"
+    if conn.dialect.name == "postgresql":
+        sql = (
+            f"SELECT {cols} FROM unnest(%(u)s::integer[], %(f)s::integer[], %(s)s::integer[]) "
+            f"AS k(u, f, s) JOIN {o.name} AS o ON o.set_id = %(set_id)s AND o.kind = %(kind)s "
+            "AND o.data_unit_id = k.u AND o.frame = k.f AND o.seq = k.s"
         )
-    else:
-        counts = [
-            f.c[f"tp{threshold}"].label("tp"),
-            f.c[f"fp{threshold}"].label("fp"),
-            f.c[f"fn{threshold}"].label("fn"),
-            f.c.num_gt,
-            f.c.num_predictions,
-        ]
-        cols = {c.name: c for c in counts}
-        conds: list[ColumnElement[bool]] = [f.c.set_id == set_id]
-        for name, (lo, hi) in ranges.items():
-            conds += _range(cols[name], lo, hi)
-        if data_unit_id is not None:
-            conds.append(f.c.data_unit_id == data_unit_id)
-        source: Any = f
-        key: Any = cols.get(order)
-        if order == "frame":
-            key = f.c.frame
-        if order == "data_title":
-            source = f.join(data_units, data_units.c.id == f.c.data_unit_id)
-            key = data_units.c.data_title
-        keys = [key, f.c.data_unit_id, f.c.frame]
-        query = (
-            select(f.c.data_unit_id, f.c.frame, f.c.width, f.c.height, *counts)
-            .select_from(source)
-            .where(and_(*conds))
-            .order_by(*[k.desc() if descending else k.asc() for k in keys])
-            .offset(offset)
-            .limit(limit)
+        u, fr, sq = (list(c) for c in zip(*wanted, strict=True))
+        params: Any = {"u": u, "f": fr, "s": sq, "set_id": set_id, "kind": kind}
+    else:  # CROSS JOIN: SQLite keeps the keys as the outer loop
+        marks = ", ".join("(?, ?, ?)" for _ in wanted)
+        sql = (
+            f"SELECT {cols} FROM (VALUES {marks}) AS k CROSS JOIN {o.name} AS o "
+            "INDEXED BY ix_analysis_objects_unit WHERE o.set_id = ? AND o.kind = ? "
+            "AND o.data_unit_id = k.column1 AND o.frame = k.column2 AND o.seq = k.column3"
         )
-        rows = [dict(m) for m in conn.execute(query).mappings()]
-        count = select(func.count()).select_from(f).where(and_(*conds))
-        total = int(conn.execute(count).scalar_one())
-    units = sorted({r["data_unit_id"] for r in rows})
-    lookup = select(data_units.c.id, data_units.c.data_hash, data_units.c.data_title).where(
-        data_units.c.id.in_(units)
-    )
-    titles = {i: (h, t) for i, h, t in conn.execute(lookup)} if units else {}
-    for r in rows:
-        r["data_hash"], r["data_title"] = titles[r["data_unit_id"]]
-    return rows, total
-
-
-def _int_rows(result: CursorResult[Any], width: int) -> np.ndarray:
-    """A result of integer columns as an [N, width] array, from the driver's own tuples."""
-    rows = result.cursor.fetchall() if result.cursor is not None else []
-    result.close()
-    return np.array(rows, dtype=np.int64).reshape(-1, width)
-
-
-# The per-frame counts of a class filter, by (store, set, run, threshold, unit, classes): paging
-# through one filter, or changing only its ranges or sort, reads no objects again. A set's
-# objects change only with its latest run, which is part of the key; each entry is a few int64
-# columns per frame (5.6 MB at 100,000 frames), so a few entries are kept.
-_COUNTS: OrderedDict[tuple[Any, ...], tuple[np.ndarray, dict[str, np.ndarray]]] = OrderedDict()
-_COUNTS_MAX = 6
-_COUNTS_LOCK = threading.Lock()
-
-
-def _class_counts(
-    conn: Connection,
-    set_id: int,
-    threshold: int,
-    data_unit_id: int | None,
-    class_ids: Sequence[int],
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Every frame of the set ([N, 2] unit id, frame) and its counts of the classes' objects."""
-    run = conn.execute(
-        select(analysis_sets.c.latest_run_id).where(analysis_sets.c.id == set_id)
-    ).scalar()
-    url = conn.engine.url.render_as_string(hide_password=False)
-    key = (url, set_id, run, threshold, data_unit_id, tuple(sorted(class_ids)))
-    with _COUNTS_LOCK:
-        hit = _COUNTS.get(key)
-        if hit is not None:
-            _COUNTS.move_to_end(key)
-            return hit
-    frames = select(f.c.data_unit_id, f.c.frame).where(f.c.set_id == set_id)  # index only
-    if data_unit_id is not None:
-        frames = frames.where(f.c.data_unit_id == data_unit_id)
-    fr = _int_rows(conn.execute(frames), 2)
-    objects = select(o.c.data_unit_id, o.c.frame, o.c.kind, o.c.sig).where(
-        o.c.set_id == set_id,
-        o.c.kind.in_([0, 1]),  # so the class index (set, kind, class) narrows it
-        _in(o.c.class_id, class_ids),
-    )
-    if data_unit_id is not None:
-        objects = objects.where(o.c.data_unit_id == data_unit_id)
-    ob = _int_rows(_run(conn, objects, "ix_analysis_objects_class"), 4)
-    n = fr.shape[0]
-    frame_key = fr[:, 0] * 2**32 + fr[:, 1]
-    by_key = np.argsort(frame_key, kind="stable")
-    pos = np.searchsorted(frame_key[by_key], ob[:, 0] * 2**32 + ob[:, 1])
-    where = by_key[np.minimum(pos, max(n - 1, 0))] if n else pos
-    outcome = (ob[:, 3] // 5**threshold) % 5
-    pred, gt = ob[:, 2] == 0, ob[:, 2] == 1
-    cols = {
-        "tp": np.bincount(where[pred & (outcome == 1)], minlength=n),
-        "fp": np.bincount(where[pred & (outcome == 0)], minlength=n),
-        "fn": np.bincount(where[gt & (outcome == 4)], minlength=n),
-        "num_gt": np.bincount(where[gt], minlength=n),
-        "num_predictions": np.bincount(where[pred], minlength=n),
-    }
-    for column in (fr, *cols.values()):
-        column.setflags(write=False)  # shared between requests
-    with _COUNTS_LOCK:
-        _COUNTS[key] = (fr, cols)
-        while len(_COUNTS) > _COUNTS_MAX:
-            _COUNTS.popitem(last=False)
-    return fr, cols
-
-
-def _class_frames(
-    conn: Connection,
-    set_id: int,
-    threshold: int,
-    ranges: Mapping[str, tuple[int | None, int | None]],
-    data_unit_id: int | None,
-    class_ids: Sequence[int],
-    order: str,
-    descending: bool,
-    page: slice,
-) -> tuple[list[dict[str, Any]], int]:
-    """The page of the matching frames, sorted, with counts of the classes' objects only."""
-    fr, cols = _class_counts(conn, set_id, threshold, data_unit_id, class_ids)
-    n = fr.shape[0]
-    keep = np.ones(n, dtype=np.bool_)
-    for name, (lo, hi) in ranges.items():
-        if lo is not None:
-            keep &= cols[name] >= lo
-        if hi is not None:
-            keep &= cols[name] <= hi
-    if order == "data_title":
-        units = select(data_units.c.id, data_units.c.data_title).where(
-            data_units.c.id.in_(sorted(set(fr[:, 0].tolist())))
-        )
-        title = dict(conn.execute(units).all()) if n else {}
-        rank = {t: k for k, t in enumerate(sorted(set(title.values())))}
-        primary = np.array([rank[title[u]] for u in fr[:, 0].tolist()], dtype=np.int64)
-    else:
-        primary = fr[:, 1] if order == "frame" else cols[order]
-    picks = np.flatnonzero(keep)
-    sort = np.lexsort((fr[picks, 1], fr[picks, 0], primary[picks]))
-    picks = picks[sort[::-1] if descending else sort]
-    rows = [
-        {
-            "data_unit_id": int(fr[i, 0]),
-            "frame": int(fr[i, 1]),
-            **{name: int(v[i]) for name, v in cols.items()},
-        }
-        for i in picks[page].tolist()
-    ]
-    if rows:  # sizes of the page's frames only
-        sizes = select(f.c.data_unit_id, f.c.frame, f.c.width, f.c.height).where(
-            f.c.set_id == set_id, f.c.data_unit_id.in_(sorted({r["data_unit_id"] for r in rows}))
-        )
-        size = {(u, fno): (w, h) for u, fno, w, h in conn.execute(sizes)}
-        for r in rows:
-            r["width"], r["height"] = size[(r["data_unit_id"], r["frame"])]
-    return rows, int(picks.size)
+        params = (*(v for key in wanted for v in key), set_id, kind)
+    found = conn.exec_driver_sql(sql, params).all()
+    return {(unit, frame, seq): object_hash for unit, frame, seq, object_hash in found}

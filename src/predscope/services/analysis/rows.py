@@ -172,6 +172,7 @@ def write_objects(
     """
     columns = object_columns(set_id, fm, gt, dt, frames, unit_ids)
     units = None if scope is None else set(scope)
+    object_repo.flush_on_commit(conn)  # so the VACUUM after a full run can mark its pages
     object_repo.replace_summaries(conn, set_id, columns.objects, units)
     rebuild = object_repo.delete_results(conn, set_id, units, defer_indexes=True)
     object_repo.insert_columns(conn, analysis_objects, columns.objects, columns.objects_order)
