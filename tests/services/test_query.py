@@ -145,7 +145,10 @@ def test_every_filter_combination_equals_the_stored_rows(
         {"outcome": "TP", "order_by": "confidence"},
         {"min_confidence": 0.3, "max_confidence": 0.6},
         {"min_confidence": 0.555, "max_confidence": 0.8049, "outcome": "TP"},  # off bucket edges
-        {"min_confidence": 0.705, "max_confidence": 0.3},  # an empty range
+        {
+            "min_confidence": 0.70501,
+            "max_confidence": 0.70502,
+        },  # both ends in one bucket (refused: min above max)
         {"max_confidence": 0.2, "outcome": "FP", "order_by": "-area_px"},
         {"properties": {"area_px": (1000.0, None)}, "outcome": "TP"},
         {"properties": {"area_px": (None, 300.0)}, "order_by": "area_px"},
