@@ -15,6 +15,7 @@ ASSETS = sorted([*TEMPLATES.glob("*.html"), *STATIC_DIR.glob("*.css"), *STATIC_D
 REMOTE = re.compile(r"https?://|(?<![:\w])//cdn|url\(\s*['\"]?//", re.IGNORECASE)
 OWN_STATIC = {
     "favicon.svg",
+    "filters.js",
     "no-media.svg",
     "operating.js",
     "app.css",
