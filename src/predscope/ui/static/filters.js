@@ -20,16 +20,20 @@ async function fetchPage(url) {
 // The parts a filter changes: the page (filters and results) and the set selector's kept values.
 const PARTS = ["#main", "form.set-selector"];
 
+let latest = 0; // a change submitted while another is on its way wins
+
 async function show(root, url) {
+  const mine = ++latest;
   performance.mark("predscope:filter-start");
   root.body.dataset.ready = "false";
   let doc;
   try {
     doc = await fetchPage(url);
   } catch {
-    window.location.assign(url); // an error page, or no answer: let the browser show it
+    if (mine === latest) window.location.assign(url); // an error page, or no answer: show it
     return;
   }
+  if (mine !== latest) return;
   const fresh = PARTS.map((selector) => [root.querySelector(selector), doc.querySelector(selector)]);
   if (doc.body.dataset.page !== "explorer" || fresh.some(([here, there]) => !here !== !there)) {
     window.location.assign(url);
