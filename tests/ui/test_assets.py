@@ -15,6 +15,7 @@ ASSETS = sorted([*TEMPLATES.glob("*.html"), *STATIC_DIR.glob("*.css"), *STATIC_D
 REMOTE = re.compile(r"https?://|(?<![:\w])//cdn|url\(\s*['\"]?//", re.IGNORECASE)
 OWN_STATIC = {
     "favicon.svg",
+    "filters.js",
     "no-media.svg",
     "operating.js",
     "app.css",
@@ -87,3 +88,19 @@ def test_scripts_use_no_eval_or_markup_strings(path: Path) -> None:
     js = path.read_text(encoding="utf-8")
     for banned in ("eval(", "new Function", "innerHTML", 'setAttribute("style"', ".cssText"):
         assert banned not in js, f"{path.name} uses {banned}"
+
+
+def test_every_page_preloads_the_modules_its_script_imports() -> None:
+    """The script's imports are fetched at once (``modulepreload``), not a level at a time:
+    every module app.js reaches, read from the files, and no other."""
+    from predscope.ui.render import module_graph, render_summary
+    from predscope.ui.views import Chrome, SummaryView
+
+    imported = set()
+    for path in STATIC_DIR.glob("*.js"):
+        imported |= set(re.findall(r'from "\./([\w.-]+\.js)"', path.read_text(encoding="utf-8")))
+    assert set(module_graph()) == imported and "url.js" in imported  # url.js: two levels down
+    html = render_summary(SummaryView(Chrome("Summary"), (), ()))
+    preloaded = re.findall(r'<link rel="modulepreload" href="/static/([\w.-]+)">', html)
+    assert sorted(preloaded) == sorted(imported)
+    assert '<script type="module" src="/static/app.js">' in html

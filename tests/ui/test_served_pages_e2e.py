@@ -106,6 +106,55 @@ def test_filters_are_a_form_whose_state_is_the_url(page: Any, site: Site) -> Non
     assert page.locator("#f-conf_min").input_value() == "1"
 
 
+def test_a_filter_change_puts_the_page_the_form_names_in_place(page: Any, site: Site) -> None:
+    """No navigation: the same page a navigation would bring, the URL the form would go to; Back
+    loads the earlier query."""
+    _open(page, site.page("/explore?set=opencv-haar-hog&view=objects"))
+    everything = page.locator("[data-testid='count']").inner_text()
+    page.evaluate("window.__kept = true")  # gone if the browser loads a new page
+    page.select_option("#f-outcome", ["FP"])
+    page.click("#filters button[type='submit']")
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.evaluate("window.__kept === true")
+    assert page.evaluate("performance.getEntriesByName('predscope:filter').length") == 1
+    q = _query(page)
+    assert q["outcome"] == ["FP"] and q["set"] == ["opencv-haar-hog"] and q["view"] == ["objects"]
+    total = _objects_total(site, "opencv-haar-hog", outcome="FP")
+    assert page.locator(".tile").count() == total
+    assert page.locator("#filters button[type='submit']").evaluate(
+        "b => b === document.activeElement"
+    )
+    swapped = page.locator("#main").evaluate("e => e.outerHTML")
+    kept = page.locator("form.set-selector").evaluate("e => e.outerHTML")
+    assert 'name="outcome" value="FP"' in kept  # the set selector keeps the new filters
+    page.go_back()
+    page.wait_for_function(
+        "() => window.__kept === undefined && document.body.dataset.ready === 'true'"
+    )
+    assert "outcome" not in _query(page)
+    assert page.locator("[data-testid='count']").inner_text() == everything
+    page.go_forward()
+    page.wait_for_function("() => location.search.includes('outcome=FP')")
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.locator("#main").evaluate("e => e.outerHTML") == swapped
+    assert page.locator("form.set-selector").evaluate("e => e.outerHTML") == kept
+
+
+def test_a_filter_the_server_refuses_shows_its_error_page(
+    page: Any, site: Site, problems: PageProblems
+) -> None:
+    problems.allow("422")  # min above max: the query layer refuses it
+    _open(page, site.page("/explore?set=opencv-haar-hog&view=objects"))
+    page.fill("#f-conf_min", "0.9")
+    page.fill("#f-conf_max", "0.1")
+    with page.expect_navigation():
+        page.click("#filters button[type='submit']")
+    page.wait_for_selector("body[data-ready='true']")
+    assert "conf_min" in _query(page)
+    assert page.locator("[data-testid='error']").get_attribute("data-code") is not None
+    assert "conf" in page.locator("[data-testid='error']").inner_text()
+
+
 @pytest.mark.parametrize(
     ("fill", "select", "api"),
     [

@@ -208,6 +208,22 @@ def list_label_rows(
         return [LabelRowV2(metadata_from_record(r), ontology, backend) for r in records]
 
 
+def row_documents(
+    store: Store, project: ProjectRecord, branch_name: str, data_hashes: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The stored documents of ``data_hashes``' rows on ``branch_name``, by data hash (units
+    without a row left out), read as stored: a page drawing a few rows needs their objects,
+    not ``LabelRowV2``s (building those was most of an explorer page's time)."""
+    validate_branch_name(branch_name)
+    with store.read() as conn:
+        records = row_repo.list_row_metadata(
+            conn, project.id, branch_name=branch_name, data_hashes=list(data_hashes)
+        )
+        present = [r for r in records if r.label_hash is not None]
+        documents = row_repo.load_documents(conn, [str(r.label_hash) for r in present])
+    return {r.data_hash: documents[str(r.label_hash)] for r in present}
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedRow:
     """A row encoded and checked, ready to be written; ``read_version`` None: not checked."""

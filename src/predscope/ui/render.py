@@ -12,6 +12,7 @@ True
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -36,6 +37,24 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 """Every page's policy: nothing from another origin, no inline script, style or handler."""
+ENTRY_MODULE = "app.js"
+_IMPORT = re.compile(r"""^import\b[^;]*?\bfrom\s+["']\./([\w.-]+\.js)["']""", re.MULTILINE)
+
+
+def module_graph(entry: str = ENTRY_MODULE) -> tuple[str, ...]:
+    """Every module ``entry`` imports, directly or not, read from the files' own ``import``
+    lines. Each page names them as ``modulepreload``, so the browser fetches them all at once
+    instead of one level of imports at a time: the page's script starts sooner."""
+    found: list[str] = []
+    todo = [entry]
+    while todo:
+        source = (STATIC_DIR / todo.pop()).read_text(encoding="utf-8")
+        for name in _IMPORT.findall(source):
+            if name != entry and name not in found:
+                found.append(name)
+                todo.append(name)
+    return tuple(sorted(found))
+
 
 GRID_LABEL_PX = 11.0  # label height on screen in a grid tile about 240 px wide
 
@@ -69,6 +88,8 @@ def _env() -> Environment:
         score=score_text,
         score_attr=score_attr,
         safe_svg=Markup,
+        entry_module=ENTRY_MODULE,
+        modules=module_graph(),
     )
     return env
 

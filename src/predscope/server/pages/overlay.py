@@ -2,18 +2,22 @@
 
 Shapes come from the label rows themselves (every geometry the ontology allows, holes and
 masks included), outcomes from the latest complete analysis (``services.query``, joined by
-object hash and frame), so what is drawn is what was evaluated. An object the run did not
-evaluate (a class of another shape, say) is drawn without an outcome.
+object hash and frame), so what is drawn is what was evaluated. Rows are read as their stored
+documents, frames numbered by the evaluation's own rule (``analysis.inputs.frame_entries``), and
+never built into ``LabelRowV2``s: that took most of an explorer page's time. An object the run
+did not evaluate (a class of another shape, say) is drawn without an outcome.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from predscope.exceptions import OntologyError
 from predscope.objects.bitmask import BitmaskCoordinates
 from predscope.objects.coordinates import (
+    SHAPE_COORDINATES,
     BoundingBoxCoordinates,
     PointCoordinate,
     PolygonCoordinates,
@@ -21,11 +25,13 @@ from predscope.objects.coordinates import (
     RotatableBoundingBoxCoordinates,
     SkeletonCoordinates,
     Visibility,
+    coordinates_from_encord,
 )
-from predscope.objects.label_row import LabelRowV2
+from predscope.objects.ontology_object import Object
 from predscope.objects.ontology_structure import OntologyStructure
+from predscope.services.analysis.inputs import frame_entries
 from predscope.services.analysis.unit_objects import Outcomes, stored_outcomes
-from predscope.services.rows import StoreRowBackend, list_label_rows
+from predscope.services.rows import row_documents
 from predscope.store.engine import Store
 from predscope.store.records import DataUnitRecord, ProjectRecord
 from predscope.ui.shapes import (
@@ -114,48 +120,69 @@ def _stored(
     return stored_outcomes(store, project, branch, hashes, iou_threshold=iou, against=against)
 
 
-def _rows(
-    store: Store, project: ProjectRecord, branch: str, hashes: Sequence[str]
-) -> dict[str, LabelRowV2]:
-    ontology = OntologyStructure.from_dict(project.ontology)
-    backend = StoreRowBackend(store, project, ontology)
-    rows = list_label_rows(
-        store, project, ontology, backend=backend, branch_name=branch, data_hashes=list(hashes)
-    )
-    present = [r for r in rows if r.label_hash is not None]
-    backend.initialise_rows(present)
-    return {r.data_hash: r for r in present}
+class _Classes:
+    """The ontology's objects by feature hash, looked up once per page (the codec's rule:
+    ``get_child_by_hash``; an object of a shape without coordinates is not drawn)."""
+
+    def __init__(self, project: ProjectRecord) -> None:
+        self.ontology = OntologyStructure.from_dict(project.ontology)
+        self.found: dict[str, Object] = {}
+
+    def __call__(self, feature_hash: Any, where: str) -> Object:
+        key = str(feature_hash)
+        obj = self.found.get(key)
+        if obj is None:
+            try:
+                obj = self.ontology.get_child_by_hash(key, Object)
+            except OntologyError as exc:
+                raise OntologyError(f"{where}: featureHash {feature_hash!r}: {exc}") from None
+            self.found[key] = obj
+        return obj
 
 
 def _objects(
-    row: LabelRowV2 | None,
+    document: dict[str, Any] | None,
     layer: str,
     unit: DataUnitRecord,
     stored: dict[tuple[str, int], dict[str, Any]],
+    classes: _Classes,
     tag: str | None = None,
 ) -> dict[int, list[OverlayObject]]:
-    """``tag`` (a branch name) marks another set's objects: ids and class names carry it."""
+    """A stored row's objects per frame, in the order its objects first appear (as
+    ``LabelRowV2`` lists them). ``tag`` (a branch name) marks another set's objects: ids and
+    class names carry it."""
     per_frame: dict[int, list[OverlayObject]] = {}
-    if row is None:
+    if not document:
         return per_frame
-    for instance in row.get_object_instances():
-        for ann in instance.get_annotations():
-            w, h = frame_size(unit, ann.frame)
-            shape = to_shape(ann.coordinates, w, h)
+    first_seen: dict[str, int] = {}
+    entries: dict[int, dict[str, Mapping[str, Any]]] = {}
+    for unit_doc in (document.get("data_units") or {}).values():
+        for frame, labels in frame_entries(unit_doc, unit.data_type):
+            for entry in labels.get("objects") or ():
+                object_hash = str(entry.get("objectHash"))
+                first_seen.setdefault(object_hash, len(first_seen))
+                entries.setdefault(frame, {})[object_hash] = entry  # a repeat replaces
+    where = f"label row {unit.data_title!r}"
+    for frame, found in sorted(entries.items()):
+        w, h = frame_size(unit, frame)
+        for object_hash in sorted(found, key=first_seen.__getitem__):
+            entry = found[object_hash]
+            obj = classes(entry.get("featureHash"), f"{where} frame {frame}")
+            if obj.shape not in SHAPE_COORDINATES:
+                continue
+            shape = to_shape(coordinates_from_encord(entry, f"{where} frame {frame}"), w, h)
             if shape is None:
                 continue
-            item = stored.get((instance.object_hash, ann.frame), {})
+            item = stored.get((object_hash, frame), {})
             error = item.get("error_type")
-            per_frame.setdefault(ann.frame, []).append(
+            per_frame.setdefault(frame, []).append(
                 OverlayObject(
-                    f"{tag}:{instance.object_hash}" if tag else instance.object_hash,
+                    f"{tag}:{object_hash}" if tag else object_hash,
                     "gt" if layer == "gt" else "pred",
                     shape,
-                    f"{instance.ontology_item.title} [{tag}]"
-                    if tag
-                    else instance.ontology_item.title,
+                    f"{obj.title} [{tag}]" if tag else obj.title,
                     OUTCOMES.get(item.get("outcome", "")),
-                    float(ann.confidence) if layer == "pred" else None,
+                    float(entry.get("confidence", 1.0)) if layer == "pred" else None,
                     iou=item.get("iou"),
                     error=None if error in (None, "none") else error,
                     partner_id=item.get("matched_object_hash"),
@@ -183,19 +210,20 @@ def unit_frames(
     with its branch (the compare page's detail view); the ground truth shows the first set's.
     """
     hashes = [u.data_hash for u in units]
-    gt_rows = _rows(store, project, against, hashes)
-    pred_rows = _rows(store, project, branch, hashes) if branch else {}
-    other_rows = _rows(store, project, second, hashes) if second else {}
+    classes = _Classes(project)
+    gt_rows = row_documents(store, project, against, hashes)
+    pred_rows = row_documents(store, project, branch, hashes) if branch else {}
+    other_rows = row_documents(store, project, second, hashes) if second else {}
     mine = _stored(store, project, branch, against, hashes, iou)
     theirs_all = _stored(store, project, second, against, hashes, iou)
     out: dict[str, list[UnitFrame]] = {}
     for unit in units:
         stored = mine.get(unit.data_hash, {})
-        gt = _objects(gt_rows.get(unit.data_hash), "gt", unit, stored)
-        pred = _objects(pred_rows.get(unit.data_hash), "pred", unit, stored)
+        gt = _objects(gt_rows.get(unit.data_hash), "gt", unit, stored, classes)
+        pred = _objects(pred_rows.get(unit.data_hash), "pred", unit, stored, classes)
         if second:
             theirs = theirs_all.get(unit.data_hash, {})
-            extra = _objects(other_rows.get(unit.data_hash), "pred", unit, theirs, second)
+            extra = _objects(other_rows.get(unit.data_hash), "pred", unit, theirs, classes, second)
             for i, objs in extra.items():
                 pred.setdefault(i, []).extend(objs)
         count = len(unit.images) or int(unit.number_of_frames or 1)

@@ -22,7 +22,7 @@ from predscope.evaluation.classification import (
     evaluate_checklist,
     evaluate_radio,
 )
-from predscope.services.analysis.inputs import FrameTable, _frame_entries
+from predscope.services.analysis.inputs import FrameTable, frame_entries
 from predscope.store import label_rows as row_repo
 from predscope.store.records import RowRecord
 
@@ -116,7 +116,7 @@ def _collect(
     answers = document.get("classification_answers") or {}
     unit = record.unit
     for unit_doc in (document.get("data_units") or {}).values():
-        for frame, labels in _frame_entries(unit_doc, unit.data_type):
+        for frame, labels in frame_entries(unit_doc, unit.data_type):
             key = (unit.data_hash, frame)
             if key not in frames.index:
                 continue

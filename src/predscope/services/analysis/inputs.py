@@ -206,9 +206,10 @@ def to_pixels(fraction: FloatArray, size: FloatArray) -> FloatArray:
     return out
 
 
-def _frame_entries(
+def frame_entries(
     unit_doc: Mapping[str, Any], data_type: str
 ) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """(frame, labels) of one stored data-unit entry: the frame numbers outcomes are stored by."""
     labels = unit_doc.get("labels") or {}
     if data_type == "image":
         yield 0, labels
@@ -533,7 +534,7 @@ def _collect_row(
     where = f"project row {unit.data_title!r} (branch {record.branch_name!r})"
     answers = document.get("object_answers") or None
     for unit_doc in (document.get("data_units") or {}).values():
-        for frame, labels in _frame_entries(unit_doc, unit.data_type):
+        for frame, labels in frame_entries(unit_doc, unit.data_type):
             image = frames.index.get((unit.data_hash, frame))
             if image is None:
                 continue  # a frame outside the evaluated index (e.g. a unit without a size)

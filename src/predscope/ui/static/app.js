@@ -8,6 +8,7 @@ import { initLabels } from "./labels.js";
 import { initRun } from "./run.js";
 import { initOperating } from "./operating.js";
 import { initInterval } from "./interval.js";
+import { initFilters } from "./filters.js";
 
 const notice = document.getElementById("js-notice");
 
@@ -22,7 +23,7 @@ window.addEventListener("error", (event) => fail(event.message || "error"));
 window.addEventListener("unhandledrejection", (event) => fail(String(event.reason)));
 
 function start() {
-  const features = [initLayers, initLabels, initZoom, initScrubber, initSort, initRun, initOperating, initInterval, initKeys];
+  const features = [initLayers, initLabels, initZoom, initScrubber, initSort, initRun, initOperating, initInterval, initFilters, initKeys];
   let ok = true;
   for (const init of features) {
     try {

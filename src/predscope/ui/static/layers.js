@@ -28,7 +28,8 @@ export function applyConfidence(root, conf) {
       const n = tile.querySelectorAll(
         `g.obj.pred[data-outcome="${outcome}"]:not(.below-conf)`,
       ).length;
-      badge.textContent = String(n);
+      // Unchanged text is left alone: writing it anyway would lay the page out again.
+      if (badge.textContent !== String(n)) badge.textContent = String(n);
       badge.toggleAttribute("data-zero", n === 0);
     }
     const fn = tile.querySelector('.badge[data-count="fn"]');
