@@ -38,6 +38,7 @@ from predscope.services.rows import list_label_rows
 from predscope.store.engine import open_store
 from predscope.ui.overlays import STYLES
 from tests.server.live import DATA, live_server
+from tests.services.analysis.analysis_fixtures import HAND_NODES, hand_template
 
 pytestmark = pytest.mark.e2e
 
@@ -53,7 +54,7 @@ SHAPES = {
     "hand": "skeleton",
     "spot": "point",
 }
-NODES = ("wrist", "thumb", "index", "little")
+NODES = HAND_NODES
 SCENES = ("photo", "synthetic")
 # The radio classification "scene", per unit: (ground truth, prediction or None).
 SCENE_ANSWERS = {
@@ -68,20 +69,6 @@ def _ontology() -> dict[str, Any]:
         {"id": str(i + 1), "name": n, "color": "#00AAFF", "shape": s, "featureNodeHash": f"fh-{n}"}
         for i, (n, s) in enumerate(SHAPES.items())
     ]
-    points = {
-        str(k): {"x": 0.1 * k, "y": 0.5, "name": n, "color": "#000000", "featureHash": f"kp{k}"}
-        for k, n in enumerate(NODES)
-    }
-    template = {
-        "name": "hand",
-        "width": 1,
-        "height": 1,
-        "shape": "skeleton",
-        "feature_node_hash": "fh-hand",
-        "skeleton": points,
-        "skeletonEdges": {},
-        "sigmas": [0.05, 0.06, 0.07, 0.08],
-    }
     options = [
         {"id": f"8.1.{i}", "label": v, "value": v, "featureNodeHash": f"opt-{v}", "options": []}
         for i, v in enumerate(SCENES, 1)
@@ -97,7 +84,7 @@ def _ontology() -> dict[str, Any]:
     return {
         "objects": objects,
         "classifications": [scene],
-        "skeleton_templates": [{"template": template}],
+        "skeleton_templates": [{"template": hand_template()}],
     }
 
 

@@ -94,3 +94,26 @@ def assert_incremental_equals_full(store: Store, project: Any, branch: str) -> A
     assert inc_doc["errors"]["counts"] == full_doc["errors"]["counts"]
     assert inc_rows == stored_objects(store)
     return full
+
+
+HAND_NODES = ("wrist", "thumb", "index", "little")
+HAND_SIGMAS = (0.05, 0.06, 0.07, 0.08)
+
+
+def hand_template() -> dict[str, Any]:
+    """The ontology's skeleton template of the shape tests: a four-node "hand" with OKS sigmas,
+    its nodes on a horizontal line (feature hashes ``kp0``..``kp3``)."""
+    points = {
+        str(k): {"x": 0.1 * k, "y": 0.5, "name": n, "color": "#000000", "featureHash": f"kp{k}"}
+        for k, n in enumerate(HAND_NODES)
+    }
+    return {
+        "name": "hand",
+        "width": 1,
+        "height": 1,
+        "shape": "skeleton",
+        "feature_node_hash": "fh-hand",
+        "skeleton": points,
+        "skeletonEdges": {},
+        "sigmas": list(HAND_SIGMAS),
+    }

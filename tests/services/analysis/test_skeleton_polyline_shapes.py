@@ -41,11 +41,16 @@ from predscope.services.projects import add_data, create_project
 from predscope.services.rows import list_label_rows
 from predscope.store.engine import Store, open_store
 from predscope.store.records import ProjectRecord
-from tests.services.analysis.analysis_fixtures import assert_incremental_equals_full, stored_objects
+from tests.services.analysis.analysis_fixtures import (
+    HAND_NODES,
+    HAND_SIGMAS,
+    assert_incremental_equals_full,
+    hand_template,
+    stored_objects,
+)
 
 W, H, IMAGES = 200, 150, 20
-NODES = ("wrist", "thumb", "index", "little")
-SIGMAS = (0.05, 0.06, 0.07, 0.08)
+NODES, SIGMAS = HAND_NODES, HAND_SIGMAS
 VISIBILITY_V = {"visible": 2, "occluded": 1, "invisible": 0}
 SHAPES = {"car": "bounding_box", "hand": "skeleton", "road": "polyline"}
 KINDS = {"car": "bbox", "hand": "keypoints", "road": "polyline"}
@@ -75,21 +80,7 @@ def _ontology(names: tuple[str, ...]) -> dict[str, Any]:
     ]
     out: dict[str, Any] = {"objects": objects, "classifications": []}
     if "hand" in names:
-        points = {
-            str(k): {"x": 0.1 * k, "y": 0.5, "name": n, "color": "#000000", "featureHash": f"kp{k}"}
-            for k, n in enumerate(NODES)
-        }
-        template = {
-            "name": "hand",
-            "width": 1,
-            "height": 1,
-            "shape": "skeleton",
-            "feature_node_hash": "fh-hand",
-            "skeleton": points,
-            "skeletonEdges": {},
-            "sigmas": list(SIGMAS),
-        }
-        out["skeleton_templates"] = [{"template": template}]
+        out["skeleton_templates"] = [{"template": hand_template()}]
     return out
 
 
