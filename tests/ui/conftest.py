@@ -7,6 +7,7 @@ the test. A failing test leaves a screenshot in its temporary directory (the pat
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,15 @@ def _remote(url: str) -> bool:
     if url.startswith(("data:", "blob:", "about:")):
         return False
     return (urlsplit(url).hostname or "") not in LOOPBACK
+
+
+def wait_until(page: Any, expression: str, timeout_s: float = 15.0) -> None:
+    """Poll ``expression`` from the test side until it is true: ``wait_for_function`` evaluates
+    with ``eval`` inside the page, which the pages' CSP (rightly) refuses."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(50)
 
 
 class PageProblems:

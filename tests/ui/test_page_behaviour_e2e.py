@@ -4,14 +4,13 @@ layer toggles, keys, zoom and pan, help, sorting, crops, accessibility, and the 
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from predscope.ui.render import CONTENT_SECURITY_POLICY
-from tests.ui.conftest import PageProblems
+from tests.ui.conftest import PageProblems, wait_until
 from tests.ui.served import Site
 
 pytestmark = pytest.mark.e2e
@@ -20,15 +19,6 @@ pytestmark = pytest.mark.e2e
 def _open(page: Any, url: str) -> None:
     page.goto(url)
     page.wait_for_selector("body[data-ready='true']")
-
-
-def _wait_until(page: Any, expression: str, timeout_s: float = 10.0) -> None:
-    """Poll from the test side: ``wait_for_function`` evaluates with ``eval`` inside the page,
-    which the pages' CSP (rightly) refuses."""
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        page.wait_for_timeout(50)
 
 
 def _query(page: Any) -> dict[str, list[str]]:
@@ -120,7 +110,7 @@ def test_zoom_then_escape_resets_then_returns_to_the_grid(page: Any, site: Site)
     box = page.locator(".viewer").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.wheel(0, -100)
-    _wait_until(page, "document.querySelector('.viewer .stage').dataset.zoom > 1.6")
+    wait_until(page, "document.querySelector('.viewer .stage').dataset.zoom > 1.6", 10.0)
     before = stage.evaluate("e => e.style.transform")
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] / 2 + 60, box["y"] + box["height"] / 2 + 40)
@@ -160,12 +150,17 @@ def test_summary_table_sorts_and_counts_link_to_the_explorer(page: Any, site: Si
     page.wait_for_url(re.compile(r"/explore\?.*outcome=FP"))
 
 
+def _choose_set(page: Any, name: str) -> None:
+    """Pick ``name`` in the header's set selector and wait for the page it leads to."""
+    page.select_option("#set-select", name)
+    page.locator("[data-testid='set-selector'] button").click()
+    page.wait_for_url(re.compile(f"set={re.escape(name)}"))
+    page.wait_for_selector("body[data-ready='true']")
+
+
 def test_the_set_selector_is_a_shareable_url(page: Any, site: Site) -> None:
     _open(page, site.page("/explore?set=opencv-haar-hog"))
-    page.select_option("#set-select", "mediapipe-0.10.21")
-    page.locator("[data-testid='set-selector'] button").click()
-    page.wait_for_url(re.compile(r"set=mediapipe-0.10.21"))
-    page.wait_for_selector("body[data-ready='true']")
+    _choose_set(page, "mediapipe-0.10.21")
     fp = site.api("/branches/mediapipe-0.10.21/objects", outcome="FP", limit=1)["total"]
     assert page.locator("svg.overlay g.pred[data-outcome='fp']").count() == fp
 
@@ -186,19 +181,13 @@ def test_every_page_has_the_selector_and_its_links_keep_the_choice(
     links = page.locator("header nav a").evaluate_all("els => els.map(e => e.href)")
     assert len(links) >= 6
     assert all(parse_qs(urlsplit(h).query).get("set") == ["mediapipe-0.10.21"] for h in links)
-    page.select_option("#set-select", "rapidocr-1.4.4")  # and choosing another keeps the page
-    page.locator("[data-testid='set-selector'] button").click()
-    page.wait_for_url(re.compile(r"set=rapidocr-1.4.4"))
-    page.wait_for_selector("body[data-ready='true']")
+    _choose_set(page, "rapidocr-1.4.4")  # and choosing another keeps the page
     assert urlsplit(page.url).path == urlsplit(site.page(path)).path
 
 
 def test_on_compare_the_header_selector_chooses_set_a(page: Any, site: Site) -> None:
     _open(page, site.page("/compare?a=opencv-haar-hog&b=mediapipe-0.10.21"))
-    page.select_option("#set-select", "rapidocr-1.4.4")
-    page.locator("[data-testid='set-selector'] button").click()
-    page.wait_for_url(re.compile(r"set=rapidocr-1.4.4"))
-    page.wait_for_selector("body[data-ready='true']")
+    _choose_set(page, "rapidocr-1.4.4")
     assert page.locator("h1 .set-a").inner_text() == "rapidocr-1.4.4"
     assert page.locator("h1 .set-b").inner_text() == "mediapipe-0.10.21"
     page.select_option("#f-a", "opencv-haar-hog")  # and the page's own form still chooses A

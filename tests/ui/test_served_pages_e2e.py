@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from predscope.ui.render import CONTENT_SECURITY_POLICY
-from tests.ui.conftest import PageProblems
+from tests.ui.conftest import PageProblems, wait_until
 from tests.ui.served import SETS, Site
 
 pytestmark = pytest.mark.e2e
@@ -31,13 +31,6 @@ def _open(page: Any, url: str) -> None:
 
 def _query(page: Any) -> dict[str, list[str]]:
     return parse_qs(urlsplit(page.url).query)
-
-
-def _wait_until(page: Any, expression: str, timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        page.wait_for_timeout(50)
 
 
 def _unit_hash(site: Site, title: str) -> str:
@@ -386,7 +379,7 @@ def test_an_image_group_gets_a_frame_scrubber(page: Any, site: Site) -> None:
     scrubber = page.locator("[data-testid='frame-scrubber']")
     assert scrubber.get_attribute("max") == "1"
     scrubber.fill("1")
-    _wait_until(page, "document.querySelector(\"[data-frame='1']\").hidden === false")
+    wait_until(page, "document.querySelector(\"[data-frame='1']\").hidden === false")
     src = page.locator("[data-testid='frame-image']").get_attribute("src")
     assert src.endswith("frame=1")
 
@@ -540,7 +533,6 @@ def test_the_run_page_shows_each_progress_the_server_reports(page: Any, site: Si
 
 def test_a_run_that_finished_before_its_page_opened_is_followed(page: Any, site: Site) -> None:
     """A small run on a busy machine ends before its page arrives: the page still follows it."""
-    import time
 
     response = page.request.post(site.page("/analyse"), form={"set": "mediapipe-0.10.21"})
     assert response.ok and "/runs/" in response.url

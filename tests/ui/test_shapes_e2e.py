@@ -9,7 +9,6 @@ the page must show each shape where its coordinates say, with the API's outcome.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from predscope.store.engine import open_store
 from predscope.ui.overlays import STYLES
 from tests.server.live import DATA, live_server
 from tests.services.analysis.analysis_fixtures import HAND_NODES, hand_template
+from tests.ui.conftest import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -259,13 +259,6 @@ def _open(page: Any, url: str) -> None:
     page.wait_for_selector("body[data-ready='true']")
 
 
-def _wait_until(page: Any, expression: str, timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        page.wait_for_timeout(50)
-
-
 def _obj(page: Any, object_hash: str) -> Any:
     return page.locator(f"[data-testid='overlay'] [data-testid='obj-{object_hash}']")
 
@@ -343,11 +336,11 @@ def test_a_video_scrubs_through_its_frames_with_their_overlays(page: Any, shapes
     for i in range(VIDEO_FRAMES):
         scrubber.fill(str(i))
         shown = page.locator(f"[data-frame='{i}'].frame-overlay")
-        _wait_until(page, f"!document.querySelector(\"[data-frame='{i}'].frame-overlay\").hidden")
+        wait_until(page, f"!document.querySelector(\"[data-frame='{i}'].frame-overlay\").hidden")
         assert page.locator(".frame-overlay:not([hidden])").count() == 1
         image = page.locator("[data-testid='frame-image']")
         assert image.get_attribute("src").endswith(f"frame={i}")
-        _wait_until(page, "document.querySelector(\"[data-testid='frame-image']\").complete")
+        wait_until(page, "document.querySelector(\"[data-testid='frame-image']\").complete")
         assert image.evaluate("e => [e.naturalWidth, e.naturalHeight]") == [VIDEO_W, VIDEO_H]
         want = {h: gt[h] for f, h in shapes.video["gt"] if f == i}
         want |= {h: pred[h] for f, h in shapes.video["pred"] if f == i}
@@ -403,11 +396,11 @@ def test_a_long_video_scrubs_through_the_frames_that_hold_objects(
     assert scrubber.input_value() == "1" and value.inner_text() == "150"
     assert page.locator("[data-frame='150'].frame-overlay").is_visible()
     scrubber.fill("2")
-    _wait_until(page, "!document.querySelector(\"[data-frame='319'].frame-overlay\").hidden")
+    wait_until(page, "!document.querySelector(\"[data-frame='319'].frame-overlay\").hidden")
     assert value.inner_text() == "319" and page.url.endswith("frame=319")
     image = page.locator("[data-testid='frame-image']")
     assert image.get_attribute("src").endswith("frame=319")
-    _wait_until(page, "document.querySelector(\"[data-testid='frame-image']\").complete")
+    wait_until(page, "document.querySelector(\"[data-testid='frame-image']\").complete")
     assert image.evaluate("e => e.naturalWidth") == VIDEO_W
     caption = page.locator("[data-testid='object-table'] caption")
     assert caption.inner_text() == "Objects in frame 319"
