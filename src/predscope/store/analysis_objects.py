@@ -1,35 +1,28 @@
-"""Bulk writes of a prediction set's per-object outcomes, per-frame counts and object attributes.
+"""Bulk writes of a prediction set's per-frame counts and object attributes (the objects
+themselves are columns: ``store.object_columns``).
 
-Hundreds of thousands of rows per run: SQLite gets one ``executemany`` of plain tuples on the
-driver cursor, PostgreSQL one ``COPY`` (text format), both inside the caller's transaction, so a
-run's results appear all at once when it commits and never half.
+Thousands of rows per run (one per frame, one per answered attribute): SQLite gets one
+``executemany`` of plain tuples on the driver cursor, PostgreSQL one ``COPY`` (text format),
+both inside the caller's transaction, so a run's results appear all at once when it commits.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Table, bindparam, delete, select, update
+from sqlalchemy import Connection, Table, delete, select
 
-from predscope.exceptions import StoreError
 from predscope.store._util import chunks
 from predscope.store.engine import Store
-from predscope.store.schema import (
-    analysis_attributes,
-    analysis_counts,
-    analysis_frames,
-    analysis_histograms,
-    analysis_objects,
-)
+from predscope.store.schema import analysis_attributes, analysis_frames
 
-RESULT_TABLES = (analysis_objects, analysis_attributes, analysis_frames)
-# ``analysis_objects.sig`` (m0007): error_type * 5**10 + sum(o<t> * 5**t), outcome codes 0..4.
+RESULT_TABLES = (analysis_attributes, analysis_frames)
+# The ``sig`` column (m0007): error_type * 5**10 + sum(o<t> * 5**t), outcome codes 0..4.
 SIG_THRESHOLDS = 10
 ERROR_FACTOR: int = 5**SIG_THRESHOLDS
 
@@ -247,7 +240,7 @@ def refresh_statistics(store: Store) -> None:
         return
     with store.engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        names = ", ".join(t.name for t in (*RESULT_TABLES, analysis_counts, analysis_histograms))
+        names = ", ".join(t.name for t in RESULT_TABLES)
         conn.exec_driver_sql(f"VACUUM (ANALYZE) {names}")
 
 
@@ -263,10 +256,10 @@ def _empty_sqlite_table(conn: Connection, table: Table) -> list[str]:
     """Delete every row of ``table`` with its indexes dropped; returns their definitions.
 
     With foreign keys on, SQLite will not truncate a child table, so an unqualified DELETE
-    still removes each row from each of the fifteen indexes of ``analysis_objects`` (3.7 s at
-    350,000 rows); without the indexes it takes 0.3 s. The caller creates them again from
+    still removes each row from each index (with fifteen indexes, as the object rows before
+    m0010 had, 3.7 s at 350,000 rows; 0.3 s without them). The caller creates them again from
     these stored definitions (``create_indexes``), after its inserts: SQLite then builds each
-    index by sorting, cheaper than adding the rows to fifteen B-trees one at a time, and
+    index by sorting, cheaper than adding the rows to each B-tree one at a time, and
     packs its pages full. All of it is DDL inside the caller's transaction: readers keep the
     previous rows and indexes until it commits, and a rollback restores both.
     """
@@ -323,132 +316,3 @@ def delete_results(
         create_indexes(conn, dropped)
         return []
     return dropped
-
-
-# Histograms (m0007): per (kind, sig), how many objects fall in each bucket of a sorted column,
-# so a range count is whole buckets from here plus the two edge buckets counted in an index.
-# Bucket k holds EDGES[k - 1] <= value < EDGES[k] (open at both ends); SQL compares with the same
-# float64 edges, so the two agree exactly.
-HISTOGRAM_EDGES: dict[str, NDArray[np.float64]] = {
-    "confidence": np.arange(1, 100, dtype=np.float64) / 100,
-    "area_px": 2.0 ** (np.arange(0, 113, dtype=np.float64) / 4),
-}
-HISTOGRAM_DIMS = {name: k for k, name in enumerate(HISTOGRAM_EDGES)}
-
-
-def bucket_of(name: str, values: NDArray[np.float64]) -> NDArray[np.int64]:
-    return np.searchsorted(HISTOGRAM_EDGES[name], values, side="right").astype(np.int64)
-
-
-def _tally(keys: NDArray[np.int64]) -> Iterator[tuple[int, int]]:
-    values, n = np.unique(keys, return_counts=True)
-    return zip(values.tolist(), n.tolist(), strict=True)
-
-
-Tally = Counter[tuple[int, ...]]
-
-
-def _summaries(columns: Mapping[str, Any]) -> tuple[Tally, Tally]:
-    """(kind, sig, class) counts and (kind, sig, dim, bucket) histograms of object columns."""
-    kind = np.asarray(columns["kind"], dtype=np.int64)
-    sig = np.asarray(columns["sig"], dtype=np.int64)
-    counts: Tally = Counter()
-    hist: Tally = Counter()
-    if kind.size == 0:
-        return counts, hist
-    cls = np.asarray(columns["class_id"], dtype=np.int64)
-    # one int64 key per row (sig < 2**31, class a SmallInteger, bucket < 256), then unique
-    for key, n in _tally((kind << 48) | (sig << 16) | (cls + 0x8000)):
-        counts[(key >> 48, (key >> 16) & 0xFFFFFFFF, (key & 0xFFFF) - 0x8000)] = n
-    for name, dim in HISTOGRAM_DIMS.items():
-        bucket = bucket_of(name, np.asarray(columns[name], dtype=np.float64))
-        for key, n in _tally((kind << 48) | (sig << 16) | (dim << 8) | bucket):
-            hist[(key >> 48, (key >> 16) & 0xFFFFFFFF, (key >> 8) & 0xFF, key & 0xFF)] = n
-    return counts, hist
-
-
-_SUMMARY_KEYS = {
-    "analysis_counts": ("kind", "sig", "class_id"),
-    "analysis_histograms": ("kind", "sig", "dim", "bucket"),
-}
-
-
-def _stored_tally(conn: Connection, table: Table, set_id: int, sigs: Sequence[int]) -> Tally:
-    """The stored rows of ``table`` with one of ``sigs``, by key."""
-    keys = [table.c[name] for name in _SUMMARY_KEYS[table.name]]
-    out: Tally = Counter()
-    for part in chunks(sorted(set(sigs))):
-        query = select(*keys, table.c.n).where(table.c.set_id == set_id, table.c.sig.in_(part))
-        out.update({tuple(r[:-1]): int(r[-1]) for r in conn.execute(query)})
-    return out
-
-
-def _apply_delta(conn: Connection, table: Table, set_id: int, delta: Tally) -> None:
-    """Add ``delta`` to the stored counts of ``table``: only the keys it names are touched."""
-    delta = Counter({k: n for k, n in delta.items() if n})
-    if not delta:
-        return
-    names = _SUMMARY_KEYS[table.name]
-    stored = _stored_tally(conn, table, set_id, [key[1] for key in delta])
-    where = [table.c.set_id == bindparam("b_set")] + [
-        table.c[name] == bindparam(f"b_{name}") for name in names
-    ]
-    changed, gone, added = [], [], []
-    for key, n in sorted(delta.items()):
-        params = {"b_set": set_id, **{f"b_{k}": v for k, v in zip(names, key, strict=True)}}
-        total = stored.get(key, 0) + n
-        if total < 0:
-            raise StoreError(
-                f"{table.name} of set {set_id}: the count of {key} would drop to {total} - the "
-                "stored summaries do not match the stored objects; re-run with --full"
-            )
-        if key not in stored:
-            added.append({"set_id": set_id, **dict(zip(names, key, strict=True)), "n": total})
-        elif total == 0:
-            gone.append(params)
-        else:
-            changed.append({**params, "b_n": total})
-    if changed:
-        conn.execute(update(table).where(*where).values(n=bindparam("b_n")), changed)
-    if gone:
-        conn.execute(delete(table).where(*where), gone)
-    if added:
-        conn.execute(table.insert(), added)
-
-
-def replace_summaries(
-    conn: Connection,
-    set_id: int,
-    objects: Mapping[str, Any],
-    unit_ids: Iterable[int] | None = None,
-) -> None:
-    """Make ``analysis_counts`` and ``analysis_histograms`` describe the set after this write.
-
-    ``objects`` are the columns about to be inserted. A full write (``unit_ids`` None) stores
-    their summaries; an incremental one adds to the stored ones the new objects' and
-    subtracts those of the objects of ``unit_ids`` now in the table (call before
-    ``delete_results``), touching only the keys whose count changes: integer arithmetic on
-    exact counts, so the stored rows equal a full write's.
-    """
-    counts, hist = _summaries(objects)
-    c, h, o = analysis_counts, analysis_histograms, analysis_objects
-    if unit_ids is not None:
-        cols = [o.c.kind, o.c.sig, o.c.class_id, o.c.confidence, o.c.area_px]
-        for part in chunks(sorted(set(unit_ids))):
-            query = select(*cols).where(o.c.set_id == set_id, o.c.data_unit_id.in_(part))
-            found = conn.execute(query).all()
-            gone = {c.name: np.array([r[k] for r in found]) for k, c in enumerate(cols)}
-            part_counts, part_hist = _summaries(gone)
-            counts.subtract(part_counts)
-            hist.subtract(part_hist)
-        _apply_delta(conn, c, set_id, counts)
-        _apply_delta(conn, h, set_id, hist)
-        return
-    for table, values in ((c, counts), (h, hist)):
-        conn.execute(delete(table).where(table.c.set_id == set_id))
-        keys = sorted(k for k, n in values.items() if n)
-        columns: dict[str, Any] = {"set_id": [set_id] * len(keys)}
-        for i, name in enumerate(_SUMMARY_KEYS[table.name]):
-            columns[name] = [key[i] for key in keys]
-        columns["n"] = [values[key] for key in keys]
-        insert_columns(conn, table, columns)

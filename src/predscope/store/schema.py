@@ -19,7 +19,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 
 from predscope.store.types import UTCDateTime
@@ -293,72 +292,32 @@ analysis_rows = Table(
     Column("version", Integer),
     UniqueConstraint("set_id", "side", "data_unit_id", name="uq_analysis_rows_unit"),
 )
-_PER_THRESHOLD = [
-    c
-    for t in range(ANALYSIS_THRESHOLDS)
-    for c in (
-        Column(f"o{t}", SmallInteger, nullable=False),
-        Column(f"p{t}", Integer),
-        Column(f"i{t}", Float),
-    )
-]
-# Migration 7: what the query layer reads (``store.analysis_query``): filters on the signature
-# and class answered inside an index, one ordered covering index per sort key (ties by class and
-# id, as the pages order them) and, per threshold, the matched objects only, by IoU.
-QUERY_INDEXES = (
-    Index("ix_analysis_objects_sig", "set_id", "kind", "sig", "confidence", "class_id", "id"),
-    Index(
-        "ix_analysis_objects_class",
-        *("set_id", "kind", "class_id", "confidence", "sig", "data_unit_id", "frame"),
-    ),
-    Index("ix_analysis_objects_conf", "set_id", "kind", "confidence", "class_id", "id", "sig"),
-    Index("ix_analysis_objects_area", "set_id", "kind", "area_px", "class_id", "id", "sig"),
-    *[
-        Index(
-            f"ix_analysis_objects_iou{t}",
-            "set_id",
-            "kind",
-            f"i{t}",
-            "class_id",
-            "id",
-            "sig",
-            sqlite_where=text(f"i{t} IS NOT NULL"),
-            postgresql_where=text(f"i{t} IS NOT NULL"),
-        )
-        for t in range(ANALYSIS_THRESHOLDS)
-    ],
-)
-analysis_objects = Table(
-    "analysis_objects",
+# Migration 10: a set's objects as typed columns (``store.object_columns``), one array per
+# column in parts of bytes, instead of one indexed row per object (m0004 to m0009's
+# ``analysis_objects`` with its counts and histograms): a run writes a few dozen values, not
+# hundreds of thousands of rows through fifteen indexes, and queries are numpy masks.
+analysis_column_sets = Table(
+    "analysis_column_sets",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column(
+        "set_id",
+        Integer,
+        ForeignKey("analysis_sets.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("token", String(32), nullable=False),
+    Column("count", Integer, nullable=False),
+)
+analysis_columns = Table(
+    "analysis_columns",
+    metadata,
     Column("set_id", Integer, ForeignKey("analysis_sets.id", ondelete="CASCADE"), nullable=False),
-    Column("kind", SmallInteger, nullable=False),
-    Column("data_unit_id", Integer, nullable=False),
-    Column("frame", Integer, nullable=False),
-    Column("seq", Integer, nullable=False),
-    Column("object_hash", String(64), nullable=False),
-    Column("class_id", SmallInteger, nullable=False),
-    Column("confidence", Float, nullable=False),
-    Column("x", Float, nullable=False),
-    Column("y", Float, nullable=False),
-    Column("w", Float, nullable=False),
-    Column("h", Float, nullable=False),
-    Column("area_px", Float, nullable=False),
-    Column("area_share", Float, nullable=False),
-    Column("aspect_ratio", Float),
-    Column("border_distance_px", Float, nullable=False),
-    Column("border_distance_share", Float, nullable=False),
-    Column("objects_in_image", Integer, nullable=False),
-    Column("error_type", SmallInteger, nullable=False),
-    Column("best_iou_any", Float),
-    *_PER_THRESHOLD,
-    # Added by migration 7 (see m0007_query): error type and the outcomes at all ten thresholds
-    # in one integer, error * 5**10 + sum(o<t> * 5**t); replaces the ten per-threshold indexes.
-    Column("sig", Integer, nullable=False, server_default="0"),
-    # Migration 8 added ``sig``: comparing two sets reads both sets' outcomes from it alone.
-    Index("ix_analysis_objects_unit", "set_id", "data_unit_id", "frame", "kind", "seq", "sig"),
-    *QUERY_INDEXES,
+    Column("name", String(40), nullable=False),
+    Column("part", Integer, nullable=False),
+    Column("dtype", String(16), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    UniqueConstraint("set_id", "name", "part", name="uq_analysis_columns_part"),
 )
 analysis_attributes = Table(
     "analysis_attributes",
@@ -393,32 +352,6 @@ analysis_frames = Table(
     Index("ix_analysis_frames_fp0", "set_id", "fp0"),
     Index("ix_analysis_frames_fn0", "set_id", "fn0"),
 )
-# Added by migration 7: how many objects of a set have each (kind, signature, class); exact
-# totals of outcome / error / class filters without counting rows. Written with the objects.
-analysis_counts = Table(
-    "analysis_counts",
-    metadata,
-    Column("set_id", Integer, ForeignKey("analysis_sets.id", ondelete="CASCADE"), nullable=False),
-    Column("kind", SmallInteger, nullable=False),
-    Column("sig", Integer, nullable=False),
-    Column("class_id", SmallInteger, nullable=False),
-    Column("n", Integer, nullable=False),
-    UniqueConstraint("set_id", "kind", "sig", "class_id", name="uq_analysis_counts_key"),
-)
-# Added by migration 7: per (kind, sig), objects per bucket of confidence (dim 0) and of area
-# (dim 1; buckets in store.analysis_objects.HISTOGRAM_EDGES), for exact range totals.
-analysis_histograms = Table(
-    "analysis_histograms",
-    metadata,
-    Column("set_id", Integer, ForeignKey("analysis_sets.id", ondelete="CASCADE"), nullable=False),
-    Column("kind", SmallInteger, nullable=False),
-    Column("dim", SmallInteger, nullable=False),
-    Column("sig", Integer, nullable=False),
-    Column("bucket", SmallInteger, nullable=False),
-    Column("n", Integer, nullable=False),
-    UniqueConstraint("set_id", "kind", "dim", "sig", "bucket", name="uq_analysis_histograms_key"),
-)
-
 # Added by migration 5 (the server): API tokens are kept as SHA-256 digests only.
 api_tokens = Table(
     "api_tokens",

@@ -15,7 +15,8 @@ from predscope.sdk.project import Project
 from predscope.services.analysis.metrics import get_metrics
 from predscope.services.analysis.runs import analyse
 from predscope.store.engine import Store
-from predscope.store.schema import analysis_objects, analysis_runs
+from predscope.store.object_columns import object_rows
+from predscope.store.schema import analysis_column_sets, analysis_runs
 from tests.services.analysis.test_evaluate_coco import BBOX, coco_project
 
 
@@ -26,13 +27,17 @@ def bbox_project(store: Store, title: str = "coco-bbox") -> Project:
 def stored_objects(
     store: Store, set_id: int | None = None, *, with_id: bool = False
 ) -> list[dict[str, Any]]:
-    """Every stored object row (without the surrogate id unless asked), in a stable order."""
-    skip = ("set_id",) if with_id else ("id", "set_id")
-    query = select(*[c for c in analysis_objects.c if c.name not in skip])
-    if set_id is not None:
-        query = query.where(analysis_objects.c.set_id == set_id)
+    """Every stored object (its position as ``id`` only if asked; None where a value is
+    empty), in storage order (kind, data unit, frame, seq); of every set when ``set_id`` is None."""
     with store.read() as conn:
-        rows = [dict(m) for m in conn.execute(query).mappings()]
+        if set_id is None:
+            ids = [r[0] for r in conn.execute(select(analysis_column_sets.c.set_id))]
+        else:
+            ids = [set_id]
+        rows = [r for i in sorted(ids) for r in object_rows(conn, i)]
+    if not with_id:
+        for r in rows:
+            del r["id"]
     return sorted(rows, key=lambda r: (r["kind"], r["data_unit_id"], r["frame"], r["seq"]))
 
 

@@ -1,4 +1,4 @@
-"""A run's frames as the columns of ``analysis_objects`` and ``analysis_frames``.
+"""A run's frames as the stored object columns (``store.object_columns``) and ``analysis_frames``.
 
 Outcome codes per threshold (``o0..o9``, area range "all"): detections 0 FP, 1 TP, 2 ignored
 (matched a crowd region), 3 not evaluated (beyond maxDets); ground truth 1 TP, 2 ignored (crowd),
@@ -23,8 +23,9 @@ from predscope.evaluation.results import Outcome
 from predscope.services.analysis.inputs import BranchColumns, FrameTable
 from predscope.services.analysis.records import FN_CODE, FrameMatch
 from predscope.store import analysis_objects as object_repo
+from predscope.store import object_columns as column_repo
 from predscope.store.analysis_objects import ERROR_FACTOR, Nullable, Stacked
-from predscope.store.schema import analysis_attributes, analysis_frames, analysis_objects
+from predscope.store.schema import analysis_attributes, analysis_frames
 
 OUTCOME_NAMES = {
     int(Outcome.FP): "FP",
@@ -54,12 +55,11 @@ def signature(codes: NDArray[Any], error: NDArray[Any]) -> NDArray[np.int64]:
 
 @dataclass(frozen=True)
 class ResultColumns:
-    """Columns of the rows to insert; ``objects`` are written in ``objects_order``."""
+    """Columns of a run's objects (``store.object_columns``), frames and attributes."""
 
     objects: dict[str, Any]
     frames: dict[str, Any]
     attributes: dict[str, Any]
-    objects_order: NDArray[np.intp] | None = None
 
 
 def _seq(image: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -106,11 +106,9 @@ def object_columns(
         (1, gt, g_seq, g_out, fm.g_match, fm.g_iou, d_seq, rec.g_error),
     )
     # Every column is a ``Stacked`` pair (prediction rows, then ground truth) of views of the
-    # match or narrow new arrays: never joined, the insert gathers ``objects_order`` a chunk at
-    # a time (a run's columns as joined copies were about 100 MB at 350,000 objects).
+    # match or narrow new arrays, joined one column at a time as the write stores it.
     d_props, g_props = _properties(dt, frames), _properties(gt, frames)
     objects: dict[str, Any] = {
-        "set_id": np.broadcast_to(np.int64(set_id), (nd + ng,)),
         "kind": Stacked(np.zeros(nd, dtype=np.int8), np.ones(ng, dtype=np.int8)),
         "data_unit_id": Stacked(unit[dt.image], unit[gt.image]),
         "frame": Stacked(frame_no[dt.image].astype(np.int32), frame_no[gt.image].astype(np.int32)),
@@ -127,9 +125,6 @@ def object_columns(
         objects[f"o{t}"] = Stacked(*(s[3][:, t] for s in sides))
         objects[f"p{t}"] = Stacked(*(_partner(s[4][:, t], s[6]) for s in sides))
         objects[f"i{t}"] = Stacked(*(s[5][:, t] for s in sides))
-    # Insert in (kind, confidence) order: the confidence index grows at its end and the others
-    # (signature, class, area) see fewer random pages than in image order.
-    order = np.lexsort((np.asarray(objects["confidence"]), np.asarray(objects["kind"])))
     frames_cols = _frame_counts(set_id, fm, dt, gt, frames, unit, frame_no, g_out)
     attrs: dict[str, list[Any]] = {
         k: [] for k in ("set_id", "kind", "data_unit_id", "frame", "seq", "name", "value")
@@ -152,7 +147,7 @@ def object_columns(
                     strict=True,
                 ):
                     attrs[key].append(v)
-    return ResultColumns(objects, frames_cols, attrs, order)
+    return ResultColumns(objects, frames_cols, attrs)
 
 
 def write_objects(
@@ -165,20 +160,18 @@ def write_objects(
     unit_ids: Mapping[str, int],
     scope: Iterable[int] | None,
 ) -> None:
-    """Replace the set's stored objects, frame counts, attributes and the query layer's
-    summaries with those of ``frames`` (of the data units in ``scope``; all when None), inside
-    the caller's transaction. The row columns live only in here: the caller goes on to publish
-    without holding them.
+    """Replace the set's stored objects, frame counts and attributes with those of ``frames``
+    (of the data units in ``scope``; all when None), inside the caller's transaction. The
+    columns live only in here: the caller goes on to publish without holding them.
     """
     columns = object_columns(set_id, fm, gt, dt, frames, unit_ids)
     units = None if scope is None else set(scope)
     object_repo.flush_on_commit(conn)  # so the VACUUM after a full run can mark its pages
-    object_repo.replace_summaries(conn, set_id, columns.objects, units)
     rebuild = object_repo.delete_results(conn, set_id, units, defer_indexes=True)
-    object_repo.insert_columns(conn, analysis_objects, columns.objects, columns.objects_order)
     object_repo.insert_columns(conn, analysis_frames, columns.frames)
     object_repo.insert_columns(conn, analysis_attributes, columns.attributes)
     object_repo.create_indexes(conn, rebuild)
+    column_repo.replace_objects(conn, set_id, columns.objects, units)
 
 
 def _frame_counts(
