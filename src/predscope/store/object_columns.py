@@ -389,9 +389,21 @@ def replace_objects(
     order = storage_order(*keys.values())
     count = int(keys["kind"].shape[0])
 
+    written: dict[str, NDArray[Any]] = {}
+
     def ordered() -> Iterable[tuple[str, NDArray[Any]]]:
         for name in DTYPES:
             values = keys.pop(name) if name in keys else joined(name)
-            yield name, values if order is None else values[order]
+            values = values if order is None else values[order]
+            if old is not None:
+                written[name] = values
+            yield name, values
 
-    return write_columns(conn, set_id, count, ordered())
+    token = write_columns(conn, set_id, count, ordered())
+    # An incremental run's process (the server's) reads these next: cache them under the new
+    # token now. Should the transaction roll back, no reader ever sees that token. A full run
+    # leaves them out, as its peak memory matters more than one reload.
+    for name, values in written.items():
+        values.flags.writeable = False
+        _CACHE.put(token, name, values)
+    return token
