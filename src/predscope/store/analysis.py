@@ -1,7 +1,7 @@
 """Analysis repository: prediction sets, their runs, and the row state each complete run saw.
 
 A *prediction set* is one (project, branch, ground-truth branch) pair; it points at its latest
-complete run, whose per-object outcomes live in ``analysis_objects`` (``store.analysis_objects``).
+complete run, whose per-object outcomes are stored as columns (``store.object_columns``).
 A run row is written twice: once when it starts (status ``running``, committed at once so others
 see it) and once when it ends (``complete`` in the same transaction as its results, or ``failed``
 with the error). A process killed in between leaves ``running`` with its pid and host, which
