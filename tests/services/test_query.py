@@ -83,45 +83,26 @@ def _expected(
     return valued + empty  # no IoU sorts last, on both databases
 
 
-# The query layer picks a plan per query from the stored counts (store.analysis_query): few
-# matches are read from a narrow index and sorted, many are read in order from an ordered index
-# or merged per signature (by confidence: of the histogram's window only, unless the window is
-# dense enough to scan). The small case has few matches everywhere, so every plan is forced in
-# turn: all must give the same pages and totals.
-PLANS = {
+# The query layer finds a page one of three ways (store.analysis_query): few matches are sorted
+# directly, many are walked in the kind's cached order by the sort column with the mask, and
+# those the walk does not reach within its budget are ranked. The small case has few matches
+# everywhere, so every path is forced in turn: all must give the same pages and totals.
+PATHS = {
     "chosen": {},
-    "ordered scans": {"SMALL": 0, "MERGE_BUDGET": 0},
-    "merged by signature": {
-        "SMALL": 0,
-        "MERGE_BUDGET": 10**9,
-        "SCAN_BUDGET": 0,
-        "DENSE": 2,
-        "FEW_SIGS": 0,
-    },
-    "merged, no histogram window": {
-        "SMALL": 0,
-        "MERGE_BUDGET": 10**9,
-        "WINDOWED": False,
-        "DENSE": 2,
-    },
-    "scanned, the window being dense": {
-        "SMALL": 0,
-        "MERGE_BUDGET": 10**9,
-        "SCAN_BUDGET": 10**9,
-        "DENSE": 2,
-        "FEW_SIGS": 0,
-    },
-    "sorted": {"SMALL": 10**9},
+    "sorted": {"FEW": 10**9},
+    "walked": {"FEW": 0, "WALK_BUDGET": 10**9},
+    "ranked": {"FEW": 0, "WALK_BUDGET": 0},
+    "walked, then ranked": {"FEW": 0, "WALK_FIRST": 1, "WALK_BUDGET": 100},
 }
 
 
-@pytest.mark.parametrize("plan", list(PLANS))
+@pytest.mark.parametrize("path", list(PATHS))
 def test_every_filter_combination_equals_the_stored_rows(
-    analysed: tuple[Store, Any, list[dict[str, Any]]], plan: str, monkeypatch: pytest.MonkeyPatch
+    analysed: tuple[Store, Any, list[dict[str, Any]]], path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from predscope.store import analysis_query
 
-    for name, value in PLANS[plan].items():
+    for name, value in PATHS[path].items():
         monkeypatch.setattr(analysis_query, name, value)
     store, project, rows = analysed
     names = {k: c[1] for k, c in enumerate(_categories(store, project))}
@@ -175,29 +156,32 @@ def test_every_filter_combination_equals_the_stored_rows(
     assert checked > 5000
 
 
-def test_pages_merged_from_the_histogram_window_equal_the_stored_rows(
+def test_pages_of_every_path_equal_the_stored_rows(
     analysed: tuple[Store, Any, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A page by confidence merged from the confidence buckets that hold it (``_window``: only
-    the signatures present there, each read closed at the window's end) equals the stored rows,
-    from either end, with ranges on and off bucket edges, at several offsets; and the window is
-    really taken (and sometimes not: a class filter, or too few matches for the page)."""
+    """Pages walked in the cached order (stopping at the page or at the walk's budget) and
+    pages ranked equal the stored rows, in either direction, by a column with empty values or
+    without, at several offsets; and each path is really taken."""
     from predscope.store import analysis_query
 
-    monkeypatch.setattr(analysis_query, "SMALL", 0)
-    monkeypatch.setattr(analysis_query, "MERGE_BUDGET", 10**9)
-    monkeypatch.setattr(analysis_query, "SCAN_BUDGET", 0)
-    monkeypatch.setattr(analysis_query, "DENSE", 2)
-    monkeypatch.setattr(analysis_query, "FEW_SIGS", 0)
-    taken: list[bool] = []
-    real = analysis_query._window
+    monkeypatch.setattr(analysis_query, "FEW", 0)
+    monkeypatch.setattr(analysis_query, "WALK_FIRST", 1)
+    monkeypatch.setattr(analysis_query, "WALK_BUDGET", 400)
+    taken = {"walk": 0, "walk done": 0, "rank": 0}
+    walk, rank = analysis_query._walk, analysis_query._ranked
 
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        window = real(*args, **kwargs)
-        taken.append(window is not None)
-        return window
+    def walked(*args: Any) -> Any:
+        found = walk(*args)
+        taken["walk"] += 1
+        taken["walk done"] += found is not None
+        return found
 
-    monkeypatch.setattr(analysis_query, "_window", spy)
+    def ranked(*args: Any) -> Any:
+        taken["rank"] += 1
+        return rank(*args)
+
+    monkeypatch.setattr(analysis_query, "_walk", walked)
+    monkeypatch.setattr(analysis_query, "_ranked", ranked)
     store, project, rows = analysed
     names = {k: c[1] for k, c in enumerate(_categories(store, project))}
     units = {u.id: u.data_hash for u in project.list_data_units()}
@@ -205,40 +189,23 @@ def test_pages_merged_from_the_histogram_window_equal_the_stored_rows(
         {"outcome": "TP"},
         {"outcome": "TP", "order_by": "confidence"},
         {"outcome": "FP", "min_confidence": 0.5},
-        {"outcome": "FP", "min_confidence": 0.555, "order_by": "confidence"},
-        {"outcome": "TP", "min_confidence": 0.3, "max_confidence": 0.6, "order_by": "confidence"},
-        {"outcome": "TP", "min_confidence": 0.305, "max_confidence": 0.6549},
-        {"error_type": "background", "max_confidence": 0.4},
+        {"outcome": "TP", "order_by": "-iou"},
+        {"outcome": "FP", "order_by": "iou"},  # FPs mostly lack an IoU: they sort last
+        {"error_type": "background", "max_confidence": 0.4, "order_by": "-area_px"},
         {"error_type": "localisation", "order_by": "confidence"},
-        {"outcome": "FP", "object_names": ["person"]},  # no window: the histogram has no class
+        {"object_names": ["person"], "order_by": "frame"},
+        {"data_hash": units[rows[0]["data_unit_id"]], "order_by": "-iou"},  # a unit: ranked
     ]
     pages = ((0, 1), (0, 5), (0, 50), (7, 20), (40, 30))
-    for base, thr, (offset, limit) in itertools.product(filters, (0.5, 0.75, 0.95), pages):
+    for base, thr, (offset, limit) in itertools.product(filters, (0.5, 0.95), pages):
         q = {**base, "iou_threshold": thr}
         want = _expected(rows, names, units, **q)
         page = query_objects(store, project.record, "model", offset=offset, limit=limit, **q)
         assert page.total == len(want), q
         got = [i["object_hash"] for i in page.items]
         assert got == [r["object_hash"] for r in want[offset : offset + limit]], (q, offset)
-    assert sum(taken) > 50 and not all(taken)
-
-
-def test_a_run_leaves_postgres_pages_all_visible(
-    analysed: tuple[Store, Any, list[dict[str, Any]]],
-) -> None:
-    """The VACUUM after a run marks every page of the objects all-visible, so the query layer's
-    index-only scans read no table pages - also on a server with ``synchronous_commit = off``
-    (the test server's), where it could not before the run's commit was flushed."""
-    store, _, _ = analysed
-    if store.dialect != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite has no visibility map")
-    with store.read() as conn:
-        sync, pages, visible = conn.exec_driver_sql(
-            "SELECT current_setting('synchronous_commit'), relpages, relallvisible "
-            "FROM pg_class WHERE relname = 'analysis_objects'"
-        ).one()
-    assert sync == "off"  # the case that needs the flushed commit
-    assert pages > 0 and visible == pages
+    given_up = taken["walk"] - taken["walk done"]  # then ranked
+    assert taken["walk done"] > 20 and given_up > 0 and taken["rank"] > given_up
 
 
 def _categories(store: Store, project: Any) -> list[list[str]]:

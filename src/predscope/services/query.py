@@ -1,8 +1,9 @@
 """The query layer: stored objects and frames of an analysed branch, filtered, sorted, paged.
 
 One implementation for the CLI (``predscope objects`` / ``units``), the SDK and the server. It
-reads the latest complete run only (``analysis_objects`` / ``analysis_frames``), answering any of
-the ten COCO IoU thresholds from the stored per-threshold outcome without re-matching.
+reads the latest complete run only (the set's object columns, ``store.object_columns``, and
+``analysis_frames``), answering any of the ten COCO IoU thresholds from the stored per-threshold
+outcome without re-matching.
 
 Example:
     >>> page = query_objects(store, project, "model", outcome="FP", iou_threshold=0.75,

@@ -1,5 +1,5 @@
-"""The SQL of the query layer's data-unit pages: a set's frames with TP / FP / FN at a threshold,
-filtered by those counts and sorted; of the given classes only, counted from the class index.
+"""The query layer's data-unit pages: a set's frames with TP / FP / FN at a threshold, filtered
+by those counts and sorted; of the given classes only, counted from the stored object columns.
 """
 
 from __future__ import annotations
@@ -10,13 +10,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, CursorResult, and_, func, select
+from sqlalchemy import ColumnElement, Connection, and_, func, select
 
-from predscope.store.analysis_query import _in, _range, _run
-from predscope.store.schema import analysis_frames, analysis_objects, analysis_sets, data_units
+from predscope.store.analysis_query import member
+from predscope.store.object_columns import open_columns
+from predscope.store.schema import analysis_frames, data_units
 
-o = analysis_objects
 f = analysis_frames
+
+
+def _range(col: Any, lo: float | None, hi: float | None) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if lo is not None:
+        out.append(col >= lo)
+    if hi is not None:
+        out.append(col <= hi)
+    return out
 
 
 FRAME_ORDER = ("tp", "fp", "fn", "num_gt", "num_predictions", "data_title", "frame")
@@ -37,8 +46,8 @@ def frame_page(
     """Frames with TP / FP / FN at threshold t (of the given classes only, if any).
 
     Without classes: the stored per-frame counts, sorted by SQL. With classes: the classes'
-    objects read from the class index alone (outcome from the signature), counted per frame
-    and sorted with numpy (``_class_frames``). Titles are looked up for the page only.
+    objects (a mask of the stored class column), counted per frame and sorted with numpy
+    (``_class_frames``). Titles are looked up for the page only.
     """
     if class_ids is not None:
         page = slice(offset, offset + limit)
@@ -88,17 +97,11 @@ def frame_page(
     return rows, total
 
 
-def _int_rows(result: CursorResult[Any], width: int) -> np.ndarray:
-    """A result of integer columns as an [N, width] array, from the driver's own tuples."""
-    rows = result.cursor.fetchall() if result.cursor is not None else []
-    result.close()
-    return np.array(rows, dtype=np.int64).reshape(-1, width)
-
-
-# The per-frame counts of a class filter, by (store, set, run, threshold, unit, classes): paging
-# through one filter, or changing only its ranges or sort, reads no objects again. A set's
-# objects change only with its latest run, which is part of the key; each entry is a few int64
-# columns per frame (5.6 MB at 100,000 frames), so a few entries are kept.
+# The per-frame counts of a class filter, by (set's column token, threshold, unit, classes):
+# paging through one filter, or changing only its ranges or sort, counts no objects again. The
+# token changes with every write of the set's objects (and its frames, in the same
+# transaction); each entry is a few int64 columns per frame (5.6 MB at 100,000 frames), so a
+# few entries are kept.
 _COUNTS: OrderedDict[tuple[Any, ...], tuple[np.ndarray, dict[str, np.ndarray]]] = OrderedDict()
 _COUNTS_MAX = 6
 _COUNTS_LOCK = threading.Lock()
@@ -112,11 +115,8 @@ def _class_counts(
     class_ids: Sequence[int],
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Every frame of the set ([N, 2] unit id, frame) and its counts of the classes' objects."""
-    run = conn.execute(
-        select(analysis_sets.c.latest_run_id).where(analysis_sets.c.id == set_id)
-    ).scalar()
-    url = conn.engine.url.render_as_string(hide_password=False)
-    key = (url, set_id, run, threshold, data_unit_id, tuple(sorted(class_ids)))
+    cols = open_columns(conn, set_id)
+    key = (None if cols is None else cols.token, threshold, data_unit_id, tuple(sorted(class_ids)))
     with _COUNTS_LOCK:
         hit = _COUNTS.get(key)
         if hit is not None:
@@ -125,36 +125,37 @@ def _class_counts(
     frames = select(f.c.data_unit_id, f.c.frame).where(f.c.set_id == set_id)  # index only
     if data_unit_id is not None:
         frames = frames.where(f.c.data_unit_id == data_unit_id)
-    fr = _int_rows(conn.execute(frames), 2)
-    objects = select(o.c.data_unit_id, o.c.frame, o.c.kind, o.c.sig).where(
-        o.c.set_id == set_id,
-        o.c.kind.in_([0, 1]),  # so the class index (set, kind, class) narrows it
-        _in(o.c.class_id, class_ids),
-    )
-    if data_unit_id is not None:
-        objects = objects.where(o.c.data_unit_id == data_unit_id)
-    ob = _int_rows(_run(conn, objects, "ix_analysis_objects_class"), 4)
+    fr = np.array(conn.execute(frames).all(), dtype=np.int64).reshape(-1, 2)
     n = fr.shape[0]
     frame_key = fr[:, 0] * 2**32 + fr[:, 1]
     by_key = np.argsort(frame_key, kind="stable")
-    pos = np.searchsorted(frame_key[by_key], ob[:, 0] * 2**32 + ob[:, 1])
-    where = by_key[np.minimum(pos, max(n - 1, 0))] if n else pos
-    outcome = (ob[:, 3] // 5**threshold) % 5
-    pred, gt = ob[:, 2] == 0, ob[:, 2] == 1
-    cols = {
-        "tp": np.bincount(where[pred & (outcome == 1)], minlength=n),
-        "fp": np.bincount(where[pred & (outcome == 0)], minlength=n),
-        "fn": np.bincount(where[gt & (outcome == 4)], minlength=n),
-        "num_gt": np.bincount(where[gt], minlength=n),
-        "num_predictions": np.bincount(where[pred], minlength=n),
-    }
-    for column in (fr, *cols.values()):
+    counts: dict[str, np.ndarray] = {}
+    # outcome codes: TP 1, FP 0 (``evaluation.results.Outcome``), an unmatched GT 4
+    for kind, names in ((0, (("tp", 1), ("fp", 0))), (1, (("fn", 4),))):
+        if cols is None:
+            where, outcome = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8)
+        else:
+            rows = (
+                cols.kind_range(kind)
+                if data_unit_id is None
+                else cols.unit_range(kind, data_unit_id)
+            )
+            picks = rows.start + np.flatnonzero(member(cols["class_id"][rows], class_ids))
+            unit = cols["data_unit_id"][picks].astype(np.int64)
+            pos = np.searchsorted(frame_key[by_key], unit * 2**32 + cols["frame"][picks])
+            where = by_key[np.minimum(pos, max(n - 1, 0))] if n else pos
+            outcome = cols[f"o{threshold}"][picks]
+        for name, code in names:
+            counts[name] = np.bincount(where[outcome == code], minlength=n)
+        counts["num_predictions" if kind == 0 else "num_gt"] = np.bincount(where, minlength=n)
+    cols_out = {name: counts[name] for name in ("tp", "fp", "fn", "num_gt", "num_predictions")}
+    for column in (fr, *cols_out.values()):
         column.setflags(write=False)  # shared between requests
     with _COUNTS_LOCK:
-        _COUNTS[key] = (fr, cols)
+        _COUNTS[key] = (fr, cols_out)
         while len(_COUNTS) > _COUNTS_MAX:
             _COUNTS.popitem(last=False)
-    return fr, cols
+    return fr, cols_out
 
 
 def _class_frames(
