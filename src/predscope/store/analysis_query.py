@@ -200,6 +200,14 @@ def _ranked(o: _Order, matches: NDArray[np.intp], descending: bool, need: int) -
     return found
 
 
+def _matches(rows: slice, mask: NDArray[np.bool_] | None) -> NDArray[np.intp]:
+    """Storage positions of the rows where ``mask`` holds (all of them without one)."""
+    if mask is None:
+        return np.arange(rows.start, rows.stop, dtype=np.intp)
+    out: NDArray[np.intp] = rows.start + np.flatnonzero(mask)
+    return out
+
+
 def page_positions(
     cols: ObjectColumns,
     kind: int,
@@ -217,11 +225,8 @@ def page_positions(
     if total == 0 or offset >= total:
         return np.zeros(0, dtype=np.intp), total
     base = cols.kind_range(kind).start
-    matches: NDArray[np.intp] | None = None
     if total <= FEW:
-        matches = (
-            np.arange(rows.start, rows.stop) if mask is None else rows.start + np.flatnonzero(mask)
-        )
+        matches = _matches(rows, mask)
         order, valued = _sort(cols[column][matches], cols["class_id"][matches])
         found = matches[_direction(order, valued, descending)[offset:need]]
         return found.astype(np.intp), total
@@ -236,10 +241,7 @@ def page_positions(
         if picked is not None:
             picked = picked[offset:]
     if picked is None:
-        local = (
-            np.arange(rows.start, rows.stop) if mask is None else rows.start + np.flatnonzero(mask)
-        )
-        picked = _ranked(o, local - base, descending, need)[offset:]
+        picked = _ranked(o, _matches(rows, mask) - base, descending, need)[offset:]
     return base + picked.astype(np.intp), total
 
 
