@@ -1,18 +1,21 @@
 """A prediction set's stored objects as typed columns: one array per column, stored as bytes.
 
 Since m0010 a set's objects (hundreds of thousands per run) are not table rows: each column
-(kind, unit, frame, class, confidence, outcomes per threshold, ...) is one numpy array written
-as little-endian bytes in ``analysis_columns`` (split into parts under ``PART_BYTES``), and
-``analysis_column_sets`` holds the set's row count and a fresh random ``token`` per write.
-SQLite and PostgreSQL store the same bytes. Rows are in (kind, data unit, frame, seq) order, so
-a data unit's objects are one contiguous range and an object's position is its identity (the
-``id`` ties are broken by). A write replaces every column in the caller's transaction, so
-readers see the previous columns until it commits.
+(kind, unit, frame, class, confidence, outcomes per threshold, ...) is a numpy array stored as
+little-endian bytes in ``analysis_columns``, one row per column and **block**: the objects of a
+kind on a range of data units (about ``BLOCK_ROWS`` objects, whole units). Rows are in (kind,
+data unit, frame, seq) order, so a data unit's objects are one contiguous range and an
+object's position is its identity (the ``id`` ties are broken by). ``analysis_column_sets``
+holds the set's object count, the blocks' unit bounds and a fresh random ``token`` per write.
+SQLite and PostgreSQL store the same bytes. A full run writes every block; an incremental one
+rewrites only the blocks of the units it re-matched (a few hundred KB, not the whole set), in
+the run's transaction, so readers see the previous columns until it commits.
 
 Readers go through ``open_columns``: it reads the token (one indexed row) and returns
-``ObjectColumns`` that load a column on first use. Loaded columns and anything derived from
-them (sort orders, keys) are cached per process by token: a token never names other bytes,
-so a cache entry can be stale only in never being used again.
+``ObjectColumns`` that assemble a column on first use. Assembled columns and anything derived
+from them (sort orders, keys) are cached per process by token; each block row carries the token
+of the write that stored it, so the next assembly of a set re-reads only the blocks that
+changed. A token never names other bytes: a cache entry can be stale only in never being used.
 
 Example:
     >>> cols = open_columns(conn, set_id)  # doctest: +SKIP
@@ -29,9 +32,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, update
 
 from predscope.exceptions import StoreError
+from predscope.store._util import chunks
 from predscope.store.schema import analysis_column_sets, analysis_columns
 
 THRESHOLDS = 10
@@ -67,8 +71,12 @@ DTYPES: dict[str, str] = {
 # any threshold): stored sparse, as the positions (<i4) of the values that are not empty and
 # then those values, with the dtype marked ``~``; readers get the dense column back.
 SPARSE = frozenset(name for name in DTYPES if name[0] in "pi" and name[1:].isdigit())
-PART_BYTES = 64 * 1024 * 1024  # under SQLite's default 1 GB value limit, and PostgreSQL's
 NO_PARTNER = -1
+# Objects per block, both kinds together; a block holds whole data units, so a unit with more
+# objects (a long video) makes its block larger. Its bytes stay far under SQLite's 1 GB value
+# limit and PostgreSQL's: 32,768 objects are 256 KB of a float64 column.
+BLOCK_ROWS = 32_768
+KIND_STRIDE = 1 << 24  # a block row's ``part``: kind * KIND_STRIDE + block, in storage order
 
 
 def _typed(name: str, values: Any) -> NDArray[Any]:
@@ -104,6 +112,57 @@ def storage_order(
     return None
 
 
+def block_bounds(unit: NDArray[Any]) -> NDArray[np.int64]:
+    """The first data unit id of every block after the first, for rows of ``unit`` ids."""
+    units, counts = np.unique(np.asarray(unit, dtype=np.int64), return_counts=True)
+    block = (np.cumsum(counts) - counts) // BLOCK_ROWS
+    out: NDArray[np.int64] = units[np.flatnonzero(np.diff(block)) + 1]
+    return out
+
+
+def _part_ids(kind: NDArray[Any], unit: NDArray[Any], bounds: NDArray[np.int64]) -> NDArray[Any]:
+    block = np.searchsorted(bounds, np.asarray(unit, dtype=np.int64), side="right")
+    out: NDArray[Any] = np.asarray(kind, dtype=np.int64) * KIND_STRIDE + block
+    return out
+
+
+def _insert_blocks(
+    conn: Connection, set_id: int, token: str, name: str, array: NDArray[Any], parts: NDArray[Any]
+) -> None:
+    """One row per block of ``array`` (rows in storage order, so ``parts`` never decreases)."""
+    cuts = np.flatnonzero(np.diff(parts)) + 1
+    starts, ends = np.r_[0, cuts], np.r_[cuts, parts.size]
+    rows = []
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        if end <= start:
+            continue
+        data, tag = _encoded(name, array[start:end])
+        rows.append(
+            {
+                "set_id": set_id,
+                "name": name,
+                "part": int(parts[start]),
+                "count": end - start,
+                "token": token,
+                "dtype": tag,
+                "data": bytes(data),
+            }
+        )
+    if rows:
+        conn.execute(analysis_columns.insert(), rows)
+
+
+def _checked(name: str, values: Any, count: int, seen: set[str]) -> NDArray[Any]:
+    array = _typed(name, values)
+    if array.shape[0] != count or name in seen:
+        raise StoreError(
+            f"object columns: {name!r} has {array.shape[0]} rows for {count} objects"
+            + (" (given twice)" if name in seen else "")
+        )
+    seen.add(name)
+    return array
+
+
 def write_columns(
     conn: Connection,
     set_id: int,
@@ -112,38 +171,58 @@ def write_columns(
 ) -> str:
     """Replace the set's stored columns, inside the caller's transaction; returns the token.
 
-    ``columns`` yields (name, values in storage order) once per name of ``DTYPES``: a generator
-    lets the caller build one column at a time, so a write holds one column's copy, not all.
+    ``columns`` yields (name, values in storage order) once per name of ``DTYPES``, ``kind``
+    and ``data_unit_id`` first (they place the blocks): a generator lets the caller build one
+    column at a time, so a write holds one column's copy, not all.
     """
     delete_columns(conn, set_id)
+    token = uuid.uuid4().hex
     seen: set[str] = set()
+    pending: dict[str, NDArray[Any]] = {}
+    parts: NDArray[Any] | None = None
+    bounds = np.zeros(0, dtype=np.int64)
     for name, values in columns:
-        array = _typed(name, values)
-        if array.shape[0] != count or name in seen:
-            raise StoreError(
-                f"object columns: {name!r} has {array.shape[0]} rows for {count} objects"
-                + (" (given twice)" if name in seen else "")
-            )
-        seen.add(name)
-        data, dtype = _encoded(name, array)
-        parts = [
-            {
-                "set_id": set_id,
-                "name": name,
-                "part": part,
-                "dtype": dtype,
-                "data": bytes(data[start : start + PART_BYTES]),
-            }
-            for part, start in enumerate(range(0, max(len(data), 1), PART_BYTES))
-        ]
-        conn.execute(analysis_columns.insert(), parts)
-        del data, array, parts
+        array = _checked(name, values, count, seen)
+        if parts is None:
+            pending[name] = array
+            if "kind" not in pending or "data_unit_id" not in pending:
+                continue
+            bounds = block_bounds(pending["data_unit_id"])
+            parts = _part_ids(pending["kind"], pending["data_unit_id"], bounds)
+            for held, values_held in pending.items():
+                _insert_blocks(conn, set_id, token, held, values_held, parts)
+            pending.clear()
+            continue
+        _insert_blocks(conn, set_id, token, name, array, parts)
+        del array
     missing = [name for name in DTYPES if name not in seen]
     if missing:
         raise StoreError(f"object columns: missing {', '.join(missing)}")
-    token = uuid.uuid4().hex
-    conn.execute(analysis_column_sets.insert().values(set_id=set_id, token=token, count=count))
+    conn.execute(
+        analysis_column_sets.insert().values(
+            set_id=set_id, token=token, count=count, bounds=bounds.astype("<i8").tobytes()
+        )
+    )
     return token
+
+
+def _stored_blocks(
+    conn: Connection, set_id: int, parts: Iterable[int], names: Iterable[str] | None = None
+) -> dict[str, dict[int, NDArray[Any]]]:
+    """The decoded blocks ``parts`` of the set's columns (of ``names``, or all), by name."""
+    c = analysis_columns.c
+    out: dict[str, dict[int, NDArray[Any]]] = {}
+    for chunk in chunks(sorted(set(parts))):
+        query = select(c.name, c.part, c.dtype, c.count, c.data).where(
+            c.set_id == set_id, c.part.in_(chunk)
+        )
+        if names is not None:
+            query = query.where(c.name.in_(list(names)))
+        for name, part, tag, count, data in conn.execute(query):
+            out.setdefault(str(name), {})[int(part)] = _decoded(
+                str(name), bytes(data), str(tag), int(count)
+            )
+    return out
 
 
 def _empty(array: NDArray[Any]) -> NDArray[np.bool_]:
@@ -169,6 +248,11 @@ def _decoded(name: str, data: bytes, tag: str, count: int) -> NDArray[Any]:
     out = np.full(count, np.nan if dtype.kind == "f" else NO_PARTNER, dtype=dtype)
     out[where] = np.frombuffer(data, dtype=dtype, offset=4 * k)
     return out
+
+
+def _nothing(name: str) -> NDArray[Any]:
+    spec = DTYPES[name]
+    return np.zeros(0, dtype="S1" if spec == "S" else spec)
 
 
 def delete_columns(conn: Connection, set_id: int) -> None:
@@ -207,6 +291,10 @@ class _Cache:
 
 
 _CACHE = _Cache()
+# (store URL, set id) -> the token of the set's latest assembly in this process: where the next
+# assembly looks for blocks it need not read again (their tokens tell; a stale entry only
+# means reading every block).
+_LATEST: dict[tuple[str, int], str] = {}
 
 
 class ObjectColumns:
@@ -227,28 +315,54 @@ class ObjectColumns:
         return {name: self[name] for name in names}
 
     def _load(self, name: str) -> NDArray[Any]:
+        """Assemble a column from its blocks; blocks whose token matches the set's previous
+        assembly in this process are taken from it, only the others are read."""
         if name not in DTYPES:
             raise StoreError(f"object columns: {name!r} is not a stored column")
         c = analysis_columns.c
-        query = (
-            select(c.dtype, c.data)
+        listing = self.conn.execute(
+            select(c.part, c.token, c.count)
             .where(c.set_id == self.set_id, c.name == name)
             .order_by(c.part)
-        )
-        parts = self.conn.execute(query).all()
-        if not parts:
+        ).all()
+        if not listing and self.count:
             raise StoreError(
                 f"analysis set {self.set_id}: stored column {name!r} is missing - re-run the "
                 "analysis with --full"
             )
-        data = b"".join(bytes(p[1]) for p in parts)
-        array = _decoded(name, data, str(parts[0][0]), self.count)
+        home = (str(self.conn.engine.url), self.set_id)
+        previous = _LATEST.get(home)
+        layout = _CACHE.get(previous, "layout:" + name) if previous else None
+        before = _CACHE.get(previous, name) if previous else None
+        reuse: dict[int, NDArray[Any]] = {}
+        if layout is not None and before is not None:
+            for part, token, count in listing:
+                if layout.get(int(part), (None,))[0] == token:
+                    start = layout[int(part)][1]
+                    reuse[int(part)] = before[start : start + int(count)]
+        missing = [int(p) for p, _, _ in listing if int(p) not in reuse]
+        fetched = _stored_blocks(self.conn, self.set_id, missing, [name]).get(name, {})
+        found = [reuse.get(int(p), fetched.get(int(p))) for p, _, _ in listing]
+        pieces = [piece for piece in found if piece is not None]
+        if len(pieces) < len(found):
+            raise StoreError(
+                f"analysis set {self.set_id}: a block of column {name!r} changed while it was "
+                "read - read again"
+            )
+        array = np.concatenate(pieces) if pieces else _nothing(name)
         if array.shape[0] != self.count:
             raise StoreError(
                 f"analysis set {self.set_id}: stored column {name!r} holds {array.shape[0]} "
                 f"values for {self.count} objects - re-run the analysis with --full"
             )
         array.flags.writeable = False
+        starts = np.cumsum([0] + [int(n) for _, _, n in listing])
+        _CACHE.put(
+            self.token,
+            "layout:" + name,
+            {int(p): (t, int(starts[i])) for i, (p, t, _) in enumerate(listing)},
+        )
+        _LATEST[home] = self.token
         return array
 
     def derived(self, key: str, build: Callable[[ObjectColumns], Any]) -> Any:
@@ -331,9 +445,7 @@ def object_rows(
     index = np.arange(cols.count) if picks is None else np.asarray(picks, dtype=np.intp)
     values = {name: null_where(cols[name][index], name) for name in DTYPES}
     ids = index.tolist()
-    return [
-        {"id": ids[i], **{name: values[name][i] for name in DTYPES}} for i in range(len(ids))
-    ]
+    return [{"id": ids[i], **{name: values[name][i] for name in DTYPES}} for i in range(len(ids))]
 
 
 def _flat(values: Any) -> NDArray[Any]:
@@ -362,48 +474,66 @@ def replace_objects(
 ) -> str:
     """Store the set's objects after a run, inside its transaction; returns the new token.
 
-    A full run (``unit_ids`` None) stores ``new`` alone; an incremental one keeps the stored
-    objects of every other data unit and splices ``new`` in (the same rows, in the same order,
-    as a full run's, since the order is the data's own key). ``new``'s columns may be numpy
-    arrays, ``Stacked`` pairs or ``Nullable`` partners; one column is built at a time.
+    A full run (``unit_ids`` None) stores ``new`` alone, in new blocks. An incremental one
+    reads the blocks that hold ``unit_ids``, drops those units' stored objects, splices
+    ``new`` in and rewrites those blocks only: the same rows in the same order as a full run's
+    (the order is the data's own key), with the blocks as they were. ``new``'s columns may be
+    numpy arrays, ``Stacked`` pairs or ``Nullable`` partners.
     """
-    old: ObjectColumns | None = None
-    keep: NDArray[np.bool_] | None = None
-    if unit_ids is not None:
-        old = open_columns(conn, set_id)
-        if old is None:
-            raise StoreError(
-                f"analysis set {set_id}: no stored objects to update - re-run with --full"
-            )
-        changed = np.fromiter(unit_ids, dtype=np.int64)
-        keep = ~np.isin(old["data_unit_id"], changed)
-        old.load(DTYPES)  # every column read before ``write_columns`` deletes the stored ones
+    if unit_ids is None:
+        keys = {name: _typed(name, _flat(new[name])) for name in ("kind", "data_unit_id")}
+        keys.update({name: _typed(name, _flat(new[name])) for name in ("frame", "seq")})
+        order = storage_order(*keys.values())
+        count = int(keys["kind"].shape[0])
+
+        def ordered() -> Iterable[tuple[str, NDArray[Any]]]:
+            for name in DTYPES:
+                values = keys.pop(name) if name in keys else _typed(name, _flat(new[name]))
+                yield name, values if order is None else values[order]
+
+        return write_columns(conn, set_id, count, ordered())
+    s = analysis_column_sets.c
+    found = conn.execute(select(s.count, s.bounds).where(s.set_id == set_id)).first()
+    if found is None:
+        raise StoreError(f"analysis set {set_id}: no stored objects to update - re-run with --full")
+    bounds = np.frombuffer(bytes(found[1]), dtype="<i8")
+    changed = np.unique(np.fromiter(unit_ids, dtype=np.int64))
+    blocks = np.unique(np.searchsorted(bounds, changed, side="right"))
+    parts = [kind * KIND_STRIDE + int(b) for kind in (0, 1) for b in blocks.tolist()]
+    stored = _stored_blocks(conn, set_id, parts)
+
+    def old(name: str) -> NDArray[Any]:
+        held = stored.get(name, {})
+        pieces = [held[p] for p in sorted(held)]
+        return np.concatenate(pieces) if pieces else _nothing(name)
+
+    old_units = old("data_unit_id")
+    keep = ~np.isin(old_units, changed)
+    removed = int(old_units.size - np.count_nonzero(keep))
 
     def joined(name: str) -> NDArray[Any]:
-        part = _typed(name, _flat(new[name]))
-        if old is None or keep is None:
-            return part
-        return np.concatenate([old[name][keep], part])
+        kept = old(name)[keep]
+        added = _typed(name, _flat(new[name]))
+        return np.concatenate([kept, added]) if kept.size else added
 
     keys = {name: joined(name) for name in ("kind", "data_unit_id", "frame", "seq")}
     order = storage_order(*keys.values())
-    count = int(keys["kind"].shape[0])
-
-    written: dict[str, NDArray[Any]] = {}
-
-    def ordered() -> Iterable[tuple[str, NDArray[Any]]]:
-        for name in DTYPES:
-            values = keys.pop(name) if name in keys else joined(name)
-            values = values if order is None else values[order]
-            if old is not None:
-                written[name] = values
-            yield name, values
-
-    token = write_columns(conn, set_id, count, ordered())
-    # An incremental run's process (the server's) reads these next: cache them under the new
-    # token now. Should the transaction roll back, no reader ever sees that token. A full run
-    # leaves them out, as its peak memory matters more than one reload.
-    for name, values in written.items():
-        values.flags.writeable = False
-        _CACHE.put(token, name, values)
+    if order is not None:
+        keys = {name: values[order] for name, values in keys.items()}
+    block_parts = _part_ids(keys["kind"], keys["data_unit_id"], bounds)
+    added = int(keys["kind"].shape[0]) - int(np.count_nonzero(keep))
+    token = uuid.uuid4().hex
+    c = analysis_columns.c
+    for chunk in chunks(parts):
+        conn.execute(delete(analysis_columns).where(c.set_id == set_id, c.part.in_(chunk)))
+    for name in DTYPES:
+        values = keys[name] if name in keys else joined(name)
+        if name not in keys and order is not None:
+            values = values[order]
+        _insert_blocks(conn, set_id, token, name, values, block_parts)
+    conn.execute(
+        update(analysis_column_sets)
+        .where(s.set_id == set_id)
+        .values(token=token, count=int(found[0]) - removed + added)
+    )
     return token

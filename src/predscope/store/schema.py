@@ -308,16 +308,20 @@ analysis_column_sets = Table(
     ),
     Column("token", String(32), nullable=False),
     Column("count", Integer, nullable=False),
+    Column("bounds", LargeBinary, nullable=False),  # int64: the first unit id of blocks 1..
 )
 analysis_columns = Table(
     "analysis_columns",
     metadata,
     Column("set_id", Integer, ForeignKey("analysis_sets.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(40), nullable=False),
-    Column("part", Integer, nullable=False),
+    Column("part", Integer, nullable=False),  # kind * 2**24 + block
+    Column("count", Integer, nullable=False),
+    Column("token", String(32), nullable=False),  # of the write that stored this block
     Column("dtype", String(16), nullable=False),
     Column("data", LargeBinary, nullable=False),
     UniqueConstraint("set_id", "name", "part", name="uq_analysis_columns_part"),
+    Index("ix_analysis_columns_part", "set_id", "part"),
 )
 analysis_attributes = Table(
     "analysis_attributes",

@@ -4,8 +4,9 @@ Frozen on purpose (see m0001). ``analysis_objects`` (55 columns, fifteen indexes
 ``analysis_counts`` and ``analysis_histograms`` cost a full run at 5,000 images about 8 s of
 writing, four times ``predscope eval`` in all. Each set's stored rows are read here in
 (kind, data unit, frame, seq) order and written as one little-endian array per column into
-``analysis_columns`` (parts of at most 64 MB), with the set's count and a fresh token in
-``analysis_column_sets``; then the three old tables are dropped. NULLs become the columns'
+``analysis_columns``, one block per kind (no unit bounds: the set's next full run splits it into
+the blocks a run writes), with the set's count and a fresh token in ``analysis_column_sets``;
+then the three old tables are dropped. NULLs become the columns'
 empty markers (NaN for floats, -1 for a partner), as a new run writes them.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Column,
     Connection,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -28,7 +30,7 @@ from sqlalchemy import (
     select,
 )
 
-_PART = 64 * 1024 * 1024
+_KIND_STRIDE = 1 << 24
 _DTYPES: dict[str, str] = {
     "kind": "<i1",
     "data_unit_id": "<i8",
@@ -69,6 +71,7 @@ def _tables(md: MetaData) -> tuple[Table, Table]:
         ),
         Column("token", String(32), nullable=False),
         Column("count", Integer, nullable=False),
+        Column("bounds", LargeBinary, nullable=False),
     )
     columns = Table(
         "analysis_columns",
@@ -78,9 +81,12 @@ def _tables(md: MetaData) -> tuple[Table, Table]:
         ),
         Column("name", String(40), nullable=False),
         Column("part", Integer, nullable=False),
+        Column("count", Integer, nullable=False),
+        Column("token", String(32), nullable=False),
         Column("dtype", String(16), nullable=False),
         Column("data", LargeBinary, nullable=False),
         UniqueConstraint("set_id", "name", "part", name="uq_analysis_columns_part"),
+        Index("ix_analysis_columns_part", "set_id", "part"),
     )
     return sets, columns
 
@@ -114,24 +120,28 @@ def upgrade(conn: Connection) -> None:
                 .order_by(o.kind, o.data_unit_id, o.frame, o.seq)
             )
             rows = conn.execute(query).all()
-            count = len(rows)
+            token = uuid.uuid4().hex
             conn.execute(
-                sets.insert().values(set_id=set_id, token=uuid.uuid4().hex, count=count)
+                sets.insert().values(set_id=set_id, token=token, count=len(rows), bounds=b"")
             )
+            kinds = np.array([r[0] for r in rows], dtype=np.int64)
             for k, name in enumerate(_DTYPES):
                 array = np.ascontiguousarray(_array(name, [r[k] for r in rows]))
-                data = array.tobytes()
                 parts = [
                     {
                         "set_id": set_id,
                         "name": name,
-                        "part": p,
+                        "part": kind * _KIND_STRIDE,
+                        "count": int(np.count_nonzero(kinds == kind)),
+                        "token": token,
                         "dtype": array.dtype.str,
-                        "data": data[start : start + _PART],
+                        "data": array[kinds == kind].tobytes(),
                     }
-                    for p, start in enumerate(range(0, max(len(data), 1), _PART))
+                    for kind in (0, 1)
+                    if np.any(kinds == kind)
                 ]
-                conn.execute(columns.insert(), parts)
+                if parts:
+                    conn.execute(columns.insert(), parts)
     for name in ("analysis_histograms", "analysis_counts", "analysis_objects"):
         if inspect(conn).has_table(name):
             conn.exec_driver_sql(f"DROP TABLE {name}")
