@@ -1,13 +1,32 @@
-"""Counts of a set's stored objects by (kind, property bucket, outcome at a threshold): one
-grouped scan per property, for "performance by property" (``services.analysis.by_property``)."""
+"""Counts of a set's stored objects by (kind, property bucket, outcome at a threshold), for
+"performance by property" (``services.analysis.by_property``): numpy over the set's object
+columns (``store.object_columns``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, case, func, select
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Connection
 
-from predscope.store.schema import analysis_objects as o
+from predscope.store.object_columns import open_columns
+
+OUTCOME_CODES = 5  # outcome codes are 0..4
+
+
+def _defined(
+    conn: Connection, set_id: int, threshold: int, prop: str
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]] | None:
+    """(kind, outcome code, value) of the set's objects whose property has a value."""
+    cols = open_columns(conn, set_id)
+    if cols is None:
+        return None
+    values = cols[prop].astype(np.float64)
+    ok = ~np.isnan(values)
+    kind = cols["kind"][ok].astype(np.int64)
+    outcome = cols[f"o{threshold}"][ok].astype(np.int64)
+    return kind, outcome, values[ok]
 
 
 def bucket_counts(
@@ -15,18 +34,20 @@ def bucket_counts(
 ) -> list[tuple[int, int, int, int]]:
     """(kind, bucket, outcome code at ``threshold``, count); bucket i holds values in
     [edges[i-1], edges[i]) (bucket 0 below edges[0], the last at or above edges[-1]); objects
-    whose property is NULL are left out."""
-    column = o.c[prop]
-    bucket = case(*[(column < edge, i) for i, edge in enumerate(edges)], else_=len(edges)).label(
-        "bucket"
-    )
-    outcome = o.c[f"o{threshold}"]
-    query = (
-        select(o.c.kind, bucket, outcome, func.count())
-        .where(o.c.set_id == set_id, column.is_not(None))
-        .group_by(o.c.kind, bucket, outcome)
-    )
-    return [(int(k), int(b), int(c), int(n)) for k, b, c, n in conn.execute(query)]
+    without a value of the property are left out."""
+    found = _defined(conn, set_id, threshold, prop)
+    if found is None:
+        return []
+    kind, outcome, values = found
+    bucket = np.searchsorted(np.asarray(edges, dtype=np.float64), values, side="right")
+    width = len(edges) + 1
+    key = (kind * width + bucket) * OUTCOME_CODES + outcome
+    keys, counts = np.unique(key, return_counts=True)
+    return [
+        (int(k // (width * OUTCOME_CODES)), int(k // OUTCOME_CODES % width),
+         int(k % OUTCOME_CODES), int(n))
+        for k, n in zip(keys.tolist(), counts.tolist(), strict=True)
+    ]  # fmt: skip
 
 
 def moment_sums(
@@ -34,14 +55,15 @@ def moment_sums(
 ) -> list[tuple[int, int, int, float, float]]:
     """(kind, outcome code, count, sum of the property, sum of its square) over the set's
     objects with the property defined: what a correlation with the outcome needs."""
-    column = o.c[prop]
-    outcome = o.c[f"o{threshold}"]
-    query = (
-        select(o.c.kind, outcome, func.count(), func.sum(column), func.sum(column * column))
-        .where(o.c.set_id == set_id, column.is_not(None))
-        .group_by(o.c.kind, outcome)
-    )
-    return [
-        (int(k), int(c), int(n), float(sx or 0.0), float(sxx or 0.0))
-        for k, c, n, sx, sxx in conn.execute(query)
-    ]
+    found = _defined(conn, set_id, threshold, prop)
+    if found is None:
+        return []
+    kind, outcome, values = found
+    out = []
+    for k in np.unique(kind).tolist():
+        for c in np.unique(outcome[kind == k]).tolist():
+            picked = values[(kind == k) & (outcome == c)]
+            out.append(
+                (int(k), int(c), int(picked.size), float(picked.sum()), float((picked**2).sum()))
+            )
+    return out
