@@ -22,6 +22,7 @@ from predscope.store.migrations import (
     m0007_query,
     m0008_sync,
     m0009_row_listing,
+    m0010_row_geometry,
 )
 from predscope.store.schema import schema_version
 
@@ -43,6 +44,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "query", m0007_query.upgrade),
     Migration(8, "sync", m0008_sync.upgrade),
     Migration(9, "row_listing", m0009_row_listing.upgrade),
+    Migration(10, "row_geometry", m0010_row_geometry.upgrade),
 )
 
 # Any constant works; it only serialises concurrent upgrades of one PostgreSQL database.

@@ -107,6 +107,9 @@ label_rows = Table(
     Column("classification_count", Integer, nullable=False, default=0),
     # Added by migration 3: 1 when created, +1 on every write (lost-update check, change tracking).
     Column("version", Integer, nullable=False, default=1, server_default="1"),
+    # Added by migration 10: the evaluated geometry as columns (``formats.row_geometry``),
+    # written with the document (NULL: read the document).
+    Column("geometry", LargeBinary),
     UniqueConstraint("data_unit_id", "branch_name", name="uq_label_rows_unit_branch"),
     Index("ix_label_rows_project_branch", "project_id", "branch_name"),
     # Added by migration 2: edited-before/after filters and "recently changed" listings.

@@ -34,8 +34,9 @@ Rules (the same for ground truth and predictions, so both share one image index)
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,19 @@ from sqlalchemy import Connection
 
 from predscope.evaluation.params import IouType
 from predscope.exceptions import InvalidArgumentsError, LabelRowError
+from predscope.formats.row_geometry import (
+    BOX,
+    COCO,
+    COCO_AREA,
+    COCO_BBOX,
+    COCO_CROWD,
+    ROTATED,
+    GeometryRows,
+    coco_extras,
+    decode_rows,
+    frame_entries,
+    needs_json,
+)
 from predscope.objects.bitmask import rle_string_to_coco_rle
 from predscope.objects.ontology_structure import OntologyStructure
 from predscope.services.analysis.kinds import (
@@ -206,38 +220,6 @@ def to_pixels(fraction: FloatArray, size: FloatArray) -> FloatArray:
     return out
 
 
-def frame_entries(
-    unit_doc: Mapping[str, Any], data_type: str
-) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    """(frame, labels) of one stored data-unit entry: the frame numbers outcomes are stored by."""
-    labels = unit_doc.get("labels") or {}
-    if data_type == "image":
-        yield 0, labels
-    elif data_type == "img_group":
-        yield int(unit_doc.get("data_sequence", 0)), labels
-    elif data_type == "video":
-        for key, value in labels.items():
-            yield int(key), value
-
-
-def _extras(entry: Mapping[str, Any]) -> tuple[float | None, bool, list[float] | None]:
-    """(area, iscrowd, bbox) the COCO importer kept on a ground-truth entry under ``coco``.
-
-    Editing an annotation's geometry replaces the annotation and drops these, so they are only
-    present while the geometry is still the imported one.
-    """
-    source = entry.get("coco")
-    if not isinstance(source, Mapping):
-        return None, False, None
-    area = source.get("area")
-    stored = float(area) if isinstance(area, (int, float)) and math.isfinite(area) else None
-    box = source.get("bbox")
-    bbox = None
-    if isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box):
-        bbox = [float(v) for v in box]
-    return stored, bool(source.get("iscrowd", False)), bbox
-
-
 _GEOMETRY_KEY = {
     0: "boundingBox",
     1: "rotatableBoundingBox",
@@ -272,15 +254,79 @@ class _Collector:
         self.nodes = cats.keypoints
         self.segm = np.array([k == "segm" for k in cats.kinds], dtype=np.bool_)
         self.rotated = np.array([k == "rotated" for k in cats.kinds], dtype=np.bool_)
+        self.count = 0  # objects collected so far (both paths)
+        self.segments: list[tuple[NDArray[Any], ...]] = []  # closed (image .. raw box) columns
+        self._open()
+        self.hashes: list[str] = []
+        self.attrs: list[Attributes] = []
+        self.other: list[tuple[int, int, Any]] = []  # (row, kind, geometry) for non-boxes
+        self.extras: list[tuple[int, float | None, bool, list[float] | None]] = []
+        # copied rows' COCO extras as columns: (rows, area, has area, bbox, has bbox, crowd)
+        self.extra_columns: list[tuple[NDArray[Any], ...]] = []
+
+    def _open(self) -> None:
         self.image: list[int] = []
         self.category: list[int] = []
         self.kind: list[int] = []
-        self.hashes: list[str] = []
         self.score: list[float] = []
-        self.attrs: list[Attributes] = []
         self.raw_box: list[float] = []  # normalised x, y, w, h per object (0 for other shapes)
-        self.other: list[tuple[int, int, Any]] = []  # (row, kind, geometry) for non-boxes
-        self.extras: list[tuple[int, float | None, bool, list[float] | None]] = []
+
+    def _close(self) -> None:
+        """The objects the JSON path added since the last segment, as one segment of columns."""
+        if self.image:
+            self.segments.append(
+                (
+                    np.array(self.image, dtype=np.int64),
+                    np.array(self.category, dtype=np.int64),
+                    np.array(self.kind, dtype=np.int8),
+                    np.array(self.score, dtype=np.float64),
+                    np.array(self.raw_box, dtype=np.float64).reshape(-1, 4),
+                )
+            )
+            self._open()
+
+    def add_copies(
+        self,
+        copies: GeometryRows,
+        image: NDArray[np.int64],
+        category: NDArray[np.int64],
+        kind: NDArray[np.int64],
+        keep: NDArray[np.bool_],
+    ) -> None:
+        """The kept objects of decoded geometry copies (boxes and rotated boxes only), exactly
+        as ``add`` would have taken them from the JSON."""
+        idx = np.flatnonzero(keep)
+        n = int(idx.size)
+        if not n:
+            return
+        self._close()
+        kinds = kind[idx].astype(np.int8)
+        self.segments.append((image[idx], category[idx], kinds, copies.score[idx], copies.box[idx]))
+        rows = self.count + np.arange(n, dtype=np.int64)
+        self.hashes.extend(compress(copies.object_hashes, keep.tolist()))
+        self.attrs.extend([()] * n)
+        turned = np.flatnonzero(kinds == 1)
+        if turned.size:
+            theta = copies.theta[idx[turned]].tolist()
+            self.other += [
+                (r, 1, {"theta": t}) for r, t in zip(rows[turned].tolist(), theta, strict=True)
+            ]
+        if self.gt:
+            bits = copies.bits[idx]
+            coco = np.flatnonzero(bits & COCO)
+            if coco.size:
+                b = bits[coco]
+                self.extra_columns.append(
+                    (
+                        rows[coco],
+                        copies.area[idx[coco]],
+                        (b & COCO_AREA) != 0,
+                        copies.coco_bbox[idx[coco]],
+                        (b & COCO_BBOX) != 0,
+                        (b & COCO_CROWD) != 0,
+                    )
+                )
+        self.count += n
 
     def add(
         self,
@@ -302,7 +348,8 @@ class _Collector:
                 f"{where}: object {entry.get('objectHash')!r} ({shape}) has no {shape} geometry "
                 "- the stored row is damaged; re-import or re-save it"
             )
-        row = len(self.image)
+        row = self.count
+        self.count += 1
         if kind <= 1:
             self.raw_box += (geometry["x"], geometry["y"], geometry["w"], geometry["h"])
         else:
@@ -310,7 +357,7 @@ class _Collector:
         if kind:
             self.other.append((row, kind, geometry))
         if self.gt and "coco" in entry:
-            self.extras.append((row, *_extras(entry)))
+            self.extras.append((row, *coco_extras(entry)))
         confidence = entry.get("confidence")
         self.image.append(image)
         self.category.append(category)
@@ -320,20 +367,26 @@ class _Collector:
         self.score.append(1.0 if confidence is None else float(confidence))
 
     def finish(self) -> BranchColumns:
-        n = len(self.image)
-        image = np.array(self.image, dtype=np.int64)
-        kind = np.array(self.kind, dtype=np.int8)
+        self._close()
+        n = self.count
+        columns = list(zip(*self.segments, strict=True)) or [
+            (np.zeros(0, np.int64),),
+            (np.zeros(0, np.int64),),
+            (np.zeros(0, np.int8),),
+            (np.zeros(0, np.float64),),
+            (np.zeros((0, 4), np.float64),),
+        ]
+        image, category, kind, score, raw_box = (np.concatenate(c) for c in columns)
         width = np.array(self.frames.width, dtype=np.float64)[image]
         height = np.array(self.frames.height, dtype=np.float64)[image]
         bbox = np.zeros((n, 4), dtype=np.float64)
         area = np.zeros(n, dtype=np.float64)
         boxes = np.flatnonzero(kind <= 1)
         if boxes.size:
-            raw = np.array(self.raw_box, dtype=np.float64).reshape(n, 4)[boxes]
+            raw = raw_box[boxes]
             size = np.stack([width[boxes], height[boxes]] * 2, axis=1)
             bbox[boxes] = to_pixels(raw, size)
             area[boxes] = bbox[boxes, 2] * bbox[boxes, 3]
-        category = np.array(self.category, dtype=np.int64)
         want_mask = self.segm[category] if n else np.zeros(0, dtype=np.bool_)
         masks: list[dict[str, Any] | None] | None = None
         if want_mask.any():
@@ -391,13 +444,17 @@ class _Collector:
             if stored_box is not None:
                 bbox[i] = stored_box
             crowd[i] = is_crowd
+        for rows, areas, has_area, boxes_kept, has_box, crowds in self.extra_columns:
+            area[rows[has_area]] = areas[has_area]
+            bbox[rows[has_box]] = boxes_kept[has_box]
+            crowd[rows] = crowds
         return BranchColumns(
             image=image,
             category=category,
             bbox=bbox,
             area=area,
             iscrowd=crowd,
-            score=np.array(self.score, dtype=np.float64),
+            score=score,
             object_hashes=tuple(self.hashes),
             attributes=tuple(self.attrs),
             masks=None if masks is None else tuple(masks),
@@ -507,24 +564,79 @@ def read_branch(
     *,
     ground_truth: bool,
 ) -> BranchColumns:
-    """Every evaluated object of the rows in ``records`` (one branch), documents read in chunks.
+    """Every evaluated object of the rows in ``records`` (one branch), rows read in chunks.
 
-    Each object gets the geometry its class's metric kind (``cats.kinds``) needs."""
+    A row's stored geometry copy (``formats.row_geometry``) is decoded with the chunk's other
+    copies as arrays; a row without one, or holding an object the copy cannot give (a class
+    measured by another shape, a frame number of another data type), is read from its JSON.
+    Both give the same columns. Each object gets the geometry its class's metric kind
+    (``cats.kinds``) needs."""
     collector = _Collector(frames, cats, ground_truth)
     present = [r for r in records if r.label_hash is not None and r.object_count]
+    shape_kind = np.array([_KIND[shape] for shape in cats.shapes], dtype=np.int64)
     with paused_gc():  # parsing documents: the cycle collector would take 80% of the time
         for start in range(0, len(present), _CHUNK):
             part = present[start : start + _CHUNK]
-            documents = row_repo.load_documents(conn, [str(r.label_hash) for r in part])
-            for record in part:
+            copies = row_repo.load_geometry(conn, [str(r.label_hash) for r in part])
+            copied = [r for r in part if not needs_json(copies.get(str(r.label_hash)))]
+            parse = [r for r in part if needs_json(copies.get(str(r.label_hash)))]
+            if copied:
+                blobs = [copies[str(r.label_hash)] for r in copied]
+                del copies
+                parse += _add_copies(collector, copied, blobs, frames, cats, shape_kind)
+            documents = row_repo.load_documents(conn, [str(r.label_hash) for r in parse])
+            for record in parse:
                 document = documents.get(str(record.label_hash)) or {}
                 _collect_row(collector, record, document, frames)
             del documents
-    order = np.argsort(np.array(collector.image, dtype=np.int64), kind="stable")
     columns = collector.finish()
+    order = np.argsort(columns.image, kind="stable")
     if order.size and np.any(np.diff(order) < 0):
         columns = _take(columns, order)
     return columns
+
+
+def _add_copies(
+    collector: _Collector,
+    records: Sequence[RowRecord],
+    blobs: Sequence[bytes | None],
+    frames: FrameTable,
+    cats: CategoryTable,
+    shape_kind: NDArray[np.int64],
+) -> list[RowRecord]:
+    """Collect the objects of rows with a geometry copy; returns the rows to read as JSON."""
+    copies = decode_rows([b for b in blobs if b is not None])
+    n_rows = len(records)
+    ends = np.cumsum(copies.counts)
+    image = np.full(copies.row.size, -1, dtype=np.int64)
+    row_ok = np.ones(n_rows, dtype=np.bool_)
+    first = np.full(n_rows, -1, dtype=np.int64)  # image rows: the image of frame 0
+    index = frames.index
+    for i, record in enumerate(records):
+        unit = record.unit
+        if copies.data_types[i] != unit.data_type:
+            row_ok[i] = False  # frames were numbered for another data type
+        elif unit.data_type == "image":
+            first[i] = index.get((unit.data_hash, 0), -1)
+        elif copies.counts[i]:
+            lo, hi = int(ends[i] - copies.counts[i]), int(ends[i])
+            found, at = np.unique(copies.frame[lo:hi], return_inverse=True)
+            lookup = [index.get((unit.data_hash, f), -1) for f in found.tolist()]
+            image[lo:hi] = np.array(lookup, dtype=np.int64)[at.reshape(-1)]
+    plain = first[copies.row] >= 0
+    image[plain] = first[copies.row[plain]]
+    feature_category = np.array(
+        [cats.index.get(f, -1) for f in copies.features] or [-1], dtype=np.int64
+    )
+    category = feature_category[copies.feature] if copies.feature.size else copies.feature
+    keep = (image >= 0) & (category >= 0)
+    kind = np.where(keep, shape_kind[np.maximum(category, 0)], -1)
+    bits = copies.bits
+    held = ((kind == 0) & ((bits & BOX) != 0)) | ((kind == 1) & ((bits & ROTATED) != 0))
+    row_ok[copies.row[keep & ~held]] = False  # another shape, or no such geometry: the JSON
+    keep &= row_ok[copies.row]
+    collector.add_copies(copies, image, category, kind, keep)
+    return [r for r, ok in zip(records, row_ok.tolist(), strict=True) if not ok]
 
 
 def _collect_row(

@@ -13,8 +13,10 @@ import os
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import orjson
 
+from predscope.formats.row_geometry import BOX, encode_columns, encode_document
 from predscope.objects.coordinates import BoundingBoxCoordinates, coordinates_to_encord
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.label_row_metadata import LabelRowMetadata
@@ -190,6 +192,24 @@ def _box_fragments(
     )
 
 
+def _box_geometry(unit: UnitPlan, object_hashes: bytes) -> bytes:
+    """The evaluated-geometry copy of a new image row of boxes, from the plan's columns: the
+    values ``_box_fragments`` writes, which JSON reads back exactly (finite floats)."""
+    boxes = np.array(unit.boxes, dtype=np.float64).reshape(len(unit), 4)[:, [2, 3, 1, 0]]
+    scores = unit.confidences
+    if None in scores:
+        scores = [1.0 if c is None else c for c in scores]
+    return encode_columns(
+        "image",
+        np.zeros(len(unit), np.int64),
+        unit.feature_hashes,
+        object_hashes,
+        scores,
+        boxes,
+        BOX,
+    )
+
+
 def fast_document(
     record: Any,
     document: dict[str, Any] | None,
@@ -222,7 +242,8 @@ def fast_document(
                 formats,  # type: ignore[arg-type]
                 raw_keys,
             )
-            return PreparedRow(label_hash, document, len(unit), 0)
+            geometry = _box_geometry(unit, b"\x00".join(raw_keys))
+            return PreparedRow(label_hash, document, len(unit), 0, None, geometry)
     keys = new_hashes(len(unit))
     objects.extend(_entries(unit, keys, used))
     if plain:
@@ -234,5 +255,8 @@ def fast_document(
     if fresh and unit.coordinates is None and not document.get("classification_answers"):
         # Boxes of ontology objects built from checked columns onto a new row: nothing for
         # ``check_document`` to find (it would walk every entry again).
-        return PreparedRow(label_hash, document, len(answers), 0)
-    return PreparedRow(label_hash, document, *check_document(document, metadata, index))
+        geometry = encode_document(document, metadata.data_type)
+        return PreparedRow(label_hash, document, len(answers), 0, None, geometry)
+    counts = check_document(document, metadata, index)
+    geometry = encode_document(document, metadata.data_type)
+    return PreparedRow(label_hash, document, *counts, None, geometry)
