@@ -142,9 +142,10 @@ def test_columns_give_the_bytes_of_the_document_they_make() -> None:
     ]
     document = orjson.loads(orjson.dumps({"data_units": {"u": {"labels": {"objects": entries}}}}))
     joined = "\x00".join(keys).encode()
-    made = encode_columns("image", np.zeros(n, np.int64), fhs, joined, scores, boxes, BOX)
+    hwxy = boxes[:, [3, 2, 0, 1]]
+    made = encode_columns("image", np.zeros(n, np.int64), fhs, joined, scores, hwxy, BOX)
     assert made == encode_document(document, "image")
-    assert made == encode_columns("image", [0] * n, fhs, keys, scores, boxes, BOX)
+    assert made == encode_columns("image", None, fhs, keys, scores, hwxy.ravel().tolist(), BOX)
 
 
 def _box_doc(**entry: Any) -> dict[str, Any]:

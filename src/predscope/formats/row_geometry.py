@@ -17,7 +17,8 @@ row to the JSON path (the reader decides, ``BOX`` / ``ROTATED`` say what each ob
 Layout (version 1): header ``<2sBBBBHIIII`` (magic ``PG``, version, flags, data type, pad,
 feature count, object count n, feature-table bytes, hash-table bytes, reserved); the feature
 table and object-hash table (UTF-8, NUL-separated); frame int32[n], feature uint16[n], bits
-uint8[n], score float64[n], box float64[n, 4] (normalised x, y, w, h); with ``HAS_THETA`` theta
+uint8[n], score float64[n], box float64[n, 4] (normalised h, w, x, y: Encord's key order, which
+importers hold); with ``HAS_THETA`` theta
 float64[n]; with ``HAS_COCO`` area float64[n] and COCO bbox float64[n, 4].
 """
 
@@ -25,6 +26,8 @@ from __future__ import annotations
 
 import math
 import struct
+import sys
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,8 +53,8 @@ __all__ = [
 ]
 
 # per-object bits
-BOX = 1  # x, y, w, h are the entry's boundingBox
-ROTATED = 2  # x, y, w, h, theta are the entry's rotatableBoundingBox
+BOX = 1  # the box numbers are the entry's boundingBox
+ROTATED = 2  # the box numbers and theta are the entry's rotatableBoundingBox
 COCO = 4  # the entry has a ``coco`` key (ground truth imported from COCO)
 COCO_AREA = 8  # ... holding a usable area
 COCO_BBOX = 16  # ... holding a usable bbox
@@ -66,6 +69,7 @@ _F_COCO = 4
 _DATA_TYPES = {"image": 0, "img_group": 1, "video": 2}
 _OTHER_TYPE = 3
 _MAX_INT = 2**53  # ints beyond this do not convert to float exactly
+_LITTLE = sys.byteorder == "little"
 
 NEEDS_JSON = _HEADER.pack(_MAGIC, _VERSION, _F_NEEDS_JSON, _OTHER_TYPE, 0, 0, 0, 0, 0, 0)
 
@@ -118,9 +122,9 @@ def needs_json(blob: bytes | None) -> bool:
 
 
 def _number(value: Any) -> float:
-    """A plain finite number as the JSON reader gets it back (JSON writes NaN as null)."""
+    """A plain number as the JSON reader gets it back (finiteness is checked per column)."""
     kind = type(value)
-    if kind is float and math.isfinite(value):
+    if kind is float:
         return float(value)
     if kind is int and -_MAX_INT <= value <= _MAX_INT:
         return float(value)
@@ -134,53 +138,87 @@ def _finite(value: float) -> float:
 
 
 def _table(items: Sequence[str]) -> bytes:
-    if any("\x00" in s for s in items):
-        raise _Unsupported
-    return "\x00".join(items).encode("utf-8")
+    text = "\x00".join(items)
+    if items and text.count("\x00") != len(items) - 1:
+        raise _Unsupported  # a NUL inside an item: the table would not split back
+    return text.encode("utf-8")
 
 
 def encode_columns(
     data_type: str,
-    frames: NDArray[Any] | Sequence[int],
+    frames: NDArray[Any] | Sequence[int] | None,
     feature_hashes: Sequence[str],
     object_hashes: Sequence[str] | bytes,
     scores: NDArray[Any] | Sequence[float],
-    boxes: NDArray[Any],
-    bits: NDArray[Any] | int,
-    theta: NDArray[Any] | None = None,
-    coco: tuple[NDArray[Any], NDArray[Any]] | None = None,
+    boxes: NDArray[Any] | Sequence[float],
+    bits: NDArray[Any] | Sequence[int] | int,
+    theta: NDArray[Any] | Sequence[float] | None = None,
+    coco: tuple[Any, Any] | None = None,
 ) -> bytes:
     """One row's copy from columns in stored object order.
 
-    ``feature_hashes`` per object; ``object_hashes`` per object, or already NUL-joined UTF-8
-    bytes; ``boxes`` (n, 4) normalised x, y, w, h; ``coco`` (area, bbox (n, 4)) when any
-    object has COCO extras (their bits say which values hold). NUL in a hash: ``NEEDS_JSON``.
+    ``frames`` per object (None: all 0); ``feature_hashes`` per object; ``object_hashes`` per
+    object, or already NUL-joined UTF-8 bytes; ``boxes`` normalised h, w, x, y per object
+    ((n, 4), or flat); ``bits`` per object or one for all; ``coco`` (area, bbox (n, 4)) when
+    any object has COCO extras (their bits say which values hold). Lists are packed with
+    ``array`` (a row holds tens of objects: numpy's per-call cost would dominate). A NUL in a
+    hash or a non-finite score, box or theta: ``NEEDS_JSON``.
     """
     try:
         return _encode_columns(
             data_type, frames, feature_hashes, object_hashes, scores, boxes, bits, theta, coco
         )
-    except (_Unsupported, UnicodeError, OverflowError, ValueError):
+    except (_Unsupported, UnicodeError, OverflowError, ValueError, TypeError):
         return NEEDS_JSON
+
+
+_NUMPY_CODES = {"d": "<f8", "i": "<i4", "H": "<u2", "B": "u1"}
+
+
+def _packed(values: Any, code: str, count: int) -> bytes:
+    """``count`` values as little-endian fixed-width bytes (``array`` type code ``code``)."""
+    if isinstance(values, np.ndarray):
+        if code == "i" and values.size and (values.min() < -(2**31) or values.max() >= 2**31):
+            raise _Unsupported
+        out = np.ascontiguousarray(values, dtype=_NUMPY_CODES[code]).tobytes()
+    else:
+        packed = array(code, values)
+        if not _LITTLE:
+            packed.byteswap()
+        out = packed.tobytes()
+    if len(out) != count * np.dtype(_NUMPY_CODES[code]).itemsize:
+        raise ValueError("one value per object (four per box)")
+    return out
+
+
+def _check_finite(values: Any) -> None:
+    """JSON stores NaN and infinities as null: the reader would see something else. (A sum
+    that overflows also refuses: harmless, the row is read from its JSON.)"""
+    finite = (
+        bool(np.isfinite(values).all())
+        if isinstance(values, np.ndarray)
+        else math.isfinite(sum(values))
+    )
+    if not finite:
+        raise _Unsupported
 
 
 def _encode_columns(
     data_type: str,
-    frames: NDArray[Any] | Sequence[int],
+    frames: NDArray[Any] | Sequence[int] | None,
     feature_hashes: Sequence[str],
     object_hashes: Sequence[str] | bytes,
     scores: NDArray[Any] | Sequence[float],
-    boxes: NDArray[Any],
-    bits: NDArray[Any] | int,
-    theta: NDArray[Any] | None,
-    coco: tuple[NDArray[Any], NDArray[Any]] | None,
+    boxes: NDArray[Any] | Sequence[float],
+    bits: NDArray[Any] | Sequence[int] | int,
+    theta: NDArray[Any] | Sequence[float] | None,
+    coco: tuple[Any, Any] | None,
 ) -> bytes:
     n = len(feature_hashes)
     table = list(dict.fromkeys(feature_hashes))
-    if len(table) > 0xFFFF:
-        raise _Unsupported
     slot = {h: i for i, h in enumerate(table)}
-    features = np.array([slot[h] for h in feature_hashes], dtype="<u2")
+    if len(slot) > 0xFFFF:
+        raise _Unsupported
     if isinstance(object_hashes, bytes):
         hash_text = object_hashes
         if n and hash_text.count(b"\x00") != n - 1:
@@ -190,15 +228,9 @@ def _encode_columns(
             raise ValueError("one object hash per object")
         hash_text = _table(object_hashes)
     feature_text = _table(table)
-    frame = np.asarray(frames, dtype=np.int64)
-    if n and (frame.min() < -(2**31) or frame.max() >= 2**31):
-        raise _Unsupported
-    score = np.asarray(scores, dtype="<f8").reshape(n)
-    box = np.asarray(boxes, dtype="<f8").reshape(n, 4)
-    turn = None if theta is None else np.asarray(theta, dtype="<f8").reshape(n)
-    for values in (score, box, turn):
-        if values is not None and not np.isfinite(values).all():
-            raise _Unsupported  # JSON stores these as null: the reader sees something else
+    for values in (scores, boxes, theta):
+        if values is not None:
+            _check_finite(values)
     flags = (_F_THETA if theta is not None else 0) | (_F_COCO if coco is not None else 0)
     parts = [
         _HEADER.pack(
@@ -207,7 +239,7 @@ def _encode_columns(
             flags,
             _DATA_TYPES.get(data_type, _OTHER_TYPE),
             0,
-            len(table),
+            len(slot),
             n,
             len(feature_text),
             len(hash_text),
@@ -215,17 +247,17 @@ def _encode_columns(
         ),
         feature_text,
         hash_text,
-        frame.astype("<i4").tobytes(),
-        features.tobytes(),
-        np.broadcast_to(np.asarray(bits, dtype=np.uint8), (n,)).tobytes(),
-        score.tobytes(),
-        box.tobytes(),
+        bytes(4 * n) if frames is None else _packed(frames, "i", n),
+        _packed([slot[h] for h in feature_hashes], "H", n),
+        bytes((bits,)) * n if isinstance(bits, int) else _packed(bits, "B", n),
+        _packed(scores, "d", n),
+        _packed(boxes, "d", 4 * n),
     ]
-    if turn is not None:
-        parts.append(turn.tobytes())
+    if theta is not None:
+        parts.append(_packed(theta, "d", n))
     if coco is not None:
-        parts.append(np.asarray(coco[0], dtype="<f8").reshape(n).tobytes())
-        parts.append(np.asarray(coco[1], dtype="<f8").reshape(n, 4).tobytes())
+        parts.append(_packed(coco[0], "d", n))
+        parts.append(_packed(coco[1], "d", 4 * n))
     return b"".join(parts)
 
 
@@ -274,18 +306,19 @@ def _encode_document(document: Mapping[str, Any], data_type: str) -> bytes:
                 if geometry is not None:
                     if box is not None and rot is not None:
                         raise _Unsupported
-                    boxes += (
-                        _number(geometry["x"]),
-                        _number(geometry["y"]),
-                        _number(geometry["w"]),
-                        _number(geometry["h"]),
-                    )
+                    x, y, w, h = geometry["x"], geometry["y"], geometry["w"], geometry["h"]
+                    if (
+                        not (type(x) is float and type(y) is float and type(w) is float)
+                        or type(h) is not float
+                    ):  # floats are checked finite with the rest
+                        x, y, w, h = _number(x), _number(y), _number(w), _number(h)
+                    boxes += (h, w, x, y)
                     if rot is None:
                         bit = BOX
                     else:
                         bit = ROTATED
                         rotated = True
-                        turn = _finite(float(rot.get("theta", 0.0)))
+                        turn = float(rot.get("theta", 0.0))
                 else:
                     boxes += (0.0, 0.0, 0.0, 0.0)
                 theta.append(turn)
@@ -306,24 +339,21 @@ def _encode_document(document: Mapping[str, Any], data_type: str) -> bytes:
                     area.append(nan)
                     cbox += (nan, nan, nan, nan)
                 confidence = entry.get("confidence")
-                scores.append(1.0 if confidence is None else _finite(float(confidence)))
+                scores.append(1.0 if confidence is None else float(confidence))
                 hashes.append(str(entry.get("objectHash")))
                 frames.append(frame)
                 features.append(feature)
                 bits.append(bit)
-    n = len(features)
     return _encode_columns(
         data_type,
         frames,
         features,
         hashes,
         scores,
-        np.array(boxes, dtype=np.float64).reshape(n, 4),
-        np.array(bits, dtype=np.uint8),
-        np.array(theta, dtype=np.float64) if rotated else None,
-        (np.array(area, dtype=np.float64), np.array(cbox, dtype=np.float64).reshape(n, 4))
-        if has_coco
-        else None,
+        boxes,
+        bits,
+        theta if rotated else None,
+        (area, cbox) if has_coco else None,
     )
 
 
@@ -343,7 +373,7 @@ class GeometryRows:
     object_hashes: list[str]
     bits: NDArray[np.uint8]
     score: NDArray[np.float64]
-    box: NDArray[np.float64]  # (n, 4) normalised x, y, w, h
+    box: NDArray[np.float64]  # (n, 4) normalised x, y, w, h (reordered from the stored h, w, x, y)
     theta: NDArray[np.float64]
     area: NDArray[np.float64]
     coco_bbox: NDArray[np.float64]  # (n, 4)
@@ -406,7 +436,7 @@ def decode_rows(blobs: Sequence[bytes]) -> GeometryRows:
         object_hashes=hashes,
         bits=np.frombuffer(b"".join(cols[2]), dtype=np.uint8),
         score=np.frombuffer(b"".join(cols[3]), dtype="<f8").astype(np.float64),
-        box=np.frombuffer(b"".join(cols[4]), dtype="<f8").astype(np.float64).reshape(total, 4),
+        box=np.frombuffer(b"".join(cols[4]), dtype="<f8").reshape(total, 4)[:, [2, 3, 1, 0]],
         theta=np.frombuffer(b"".join(cols[5]), dtype="<f8").astype(np.float64),
         area=np.frombuffer(b"".join(cols[6]), dtype="<f8").astype(np.float64),
         coco_bbox=np.frombuffer(b"".join(cols[7]), dtype="<f8")

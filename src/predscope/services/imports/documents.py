@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import base64
 import os
+from array import array
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import orjson
 
 from predscope.formats.row_geometry import BOX, encode_columns, encode_document
@@ -195,19 +195,11 @@ def _box_fragments(
 def _box_geometry(unit: UnitPlan, object_hashes: bytes) -> bytes:
     """The evaluated-geometry copy of a new image row of boxes, from the plan's columns: the
     values ``_box_fragments`` writes, which JSON reads back exactly (finite floats)."""
-    boxes = np.array(unit.boxes, dtype=np.float64).reshape(len(unit), 4)[:, [2, 3, 1, 0]]
+    boxes = array("d", chain.from_iterable(unit.boxes))  # type: ignore[arg-type]
     scores = unit.confidences
     if None in scores:
         scores = [1.0 if c is None else c for c in scores]
-    return encode_columns(
-        "image",
-        np.zeros(len(unit), np.int64),
-        unit.feature_hashes,
-        object_hashes,
-        scores,
-        boxes,
-        BOX,
-    )
+    return encode_columns("image", None, unit.feature_hashes, object_hashes, scores, boxes, BOX)
 
 
 def fast_document(
