@@ -45,6 +45,7 @@ __all__ = [
     "ROTATED",
     "GeometryRows",
     "coco_extras",
+    "coco_fields",
     "decode_rows",
     "encode_columns",
     "encode_document",
@@ -99,15 +100,32 @@ def coco_extras(entry: Mapping[str, Any]) -> tuple[float | None, bool, list[floa
     present while the geometry is still the imported one.
     """
     source = entry.get("coco")
-    if not isinstance(source, Mapping):
+    if type(source) is not dict and not isinstance(source, Mapping):
         return None, False, None
     area = source.get("area")
     stored = float(area) if isinstance(area, (int, float)) and math.isfinite(area) else None
     box = source.get("bbox")
     bbox = None
-    if isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box):
-        bbox = [float(v) for v in box]
+    if isinstance(box, list) and len(box) == 4:
+        a, b, c, d = box
+        if type(a) is float and type(b) is float and type(c) is float and type(d) is float:
+            bbox = [a, b, c, d]  # the common case, without a check per value
+        elif all(isinstance(v, (int, float)) for v in box):
+            bbox = [float(v) for v in box]
     return stored, bool(source.get("iscrowd", False)), bbox
+
+
+_NO_BOX = (math.nan,) * 4
+
+
+def coco_fields(entry: Mapping[str, Any]) -> tuple[int, float, Sequence[float]]:
+    """An entry's COCO extras as the copy holds them: (bits, area or NaN, bbox or NaNs)."""
+    stored, crowd, stored_box = coco_extras(entry)
+    bits = COCO | (COCO_CROWD if crowd else 0) | (COCO_AREA if stored is not None else 0)
+    if stored_box is None:
+        return bits, math.nan if stored is None else stored, _NO_BOX
+    _finite(sum(stored_box))
+    return bits | COCO_BBOX, math.nan if stored is None else stored, stored_box
 
 
 def needs_json(blob: bytes | None) -> bool:
@@ -324,20 +342,13 @@ def _encode_document(document: Mapping[str, Any], data_type: str) -> bytes:
                 theta.append(turn)
                 if "coco" in entry:
                     has_coco = True
-                    stored, crowd, stored_box = coco_extras(entry)
-                    bit |= COCO | (COCO_CROWD if crowd else 0)
-                    if stored is not None:
-                        bit |= COCO_AREA
-                    area.append(nan if stored is None else stored)
-                    if stored_box is not None:
-                        bit |= COCO_BBOX
-                        _finite(sum(stored_box))
-                        cbox += stored_box
-                    else:
-                        cbox += (nan, nan, nan, nan)
+                    extra, stored, stored_box = coco_fields(entry)
+                    bit |= extra
+                    area.append(stored)
+                    cbox += stored_box
                 else:
                     area.append(nan)
-                    cbox += (nan, nan, nan, nan)
+                    cbox += _NO_BOX
                 confidence = entry.get("confidence")
                 scores.append(1.0 if confidence is None else float(confidence))
                 hashes.append(str(entry.get("objectHash")))
