@@ -18,8 +18,8 @@ Layout (version 1): header ``<2sBBBBHIIII`` (magic ``PG``, version, flags, data 
 feature count, object count n, feature-table bytes, hash-table bytes, reserved); the feature
 table and object-hash table (UTF-8, NUL-separated); frame int32[n], feature uint16[n], bits
 uint8[n], score float64[n], box float64[n, 4] (normalised h, w, x, y: Encord's key order, which
-importers hold); with ``HAS_THETA`` theta
-float64[n]; with ``HAS_COCO`` area float64[n] and COCO bbox float64[n, 4].
+importers hold); with ``_F_THETA`` theta float64[n]; with ``_F_COCO`` area float64[n] and COCO
+bbox float64[n, 4].
 """
 
 from __future__ import annotations
