@@ -21,6 +21,7 @@ from predscope.store.label_rows import (
     list_branches,
     list_row_metadata,
     load_documents,
+    load_geometry,
     save_documents,
 )
 from predscope.store.projects import create_project, get_project, list_projects, update_ontology
@@ -223,9 +224,10 @@ def test_documents_round_trip(store: Store) -> None:
     }
     time.sleep(0.01)
     with store.begin() as conn:
-        save_documents(conn, [(row.label_hash, doc, 1, 0)])
+        save_documents(conn, [(row.label_hash, doc, 1, 0, b"its copy")])
     with store.read() as conn:
         assert load_documents(conn, [row.label_hash]) == {row.label_hash: doc}
+        assert load_geometry(conn, [row.label_hash, "missing"]) == {row.label_hash: b"its copy"}
         (meta,) = list_row_metadata(conn, p.id)
         counts = (meta.label_status, meta.object_count, meta.classification_count)
         assert counts == ("LABELLED", 1, 0)
@@ -234,9 +236,14 @@ def test_documents_round_trip(store: Store) -> None:
         with pytest.raises(ResourceNotFoundError, match="not found"):
             load_documents(conn, [row.label_hash, "missing"])
     with pytest.raises(ResourceNotFoundError, match="'missing'"), store.begin() as conn:
-        save_documents(conn, [(row.label_hash, {}, 0, 0), ("missing", {}, 0, 0)])
+        save_documents(conn, [(row.label_hash, {}, 0, 0, None), ("missing", {}, 0, 0, None)])
     with store.read() as conn:  # the failed save rolled back as a whole
         assert load_documents(conn, [row.label_hash])[row.label_hash] == doc
+        assert load_geometry(conn, [row.label_hash]) == {row.label_hash: b"its copy"}
+    with store.begin() as conn:  # a writer without a copy clears the old one with the document
+        save_documents(conn, [(row.label_hash, doc, 1, 0, None)])
+    with store.read() as conn:
+        assert load_geometry(conn, [row.label_hash]) == {row.label_hash: None}
 
 
 def test_bulk_save_1000_rows(store: Store) -> None:
@@ -269,7 +276,7 @@ def test_bulk_save_1000_rows(store: Store) -> None:
         for r in rows
     }
     with store.begin() as conn:
-        save_documents(conn, [(h, d, 20, 0) for h, d in docs.items() if h is not None])
+        save_documents(conn, [(h, d, 20, 0, None) for h, d in docs.items() if h is not None])
     with store.read() as conn:
         loaded = load_documents(conn, [r.label_hash for r in rows if r.label_hash])
         assert loaded == docs

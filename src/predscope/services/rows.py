@@ -30,6 +30,7 @@ from predscope.exceptions import (
     ResourceExistsError,
     ResourceNotFoundError,
 )
+from predscope.formats.row_geometry import encode_document
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.label_row_metadata import ImageInfo, LabelRowMetadata, parse_time
 from predscope.objects.ontology_structure import OntologyStructure
@@ -226,13 +227,17 @@ def row_documents(
 
 @dataclass(frozen=True, slots=True)
 class PreparedRow:
-    """A row encoded and checked, ready to be written; ``read_version`` None: not checked."""
+    """A row encoded and checked, ready to be written; ``read_version`` None: not checked.
+
+    ``geometry``: the document's evaluated-geometry copy (``formats.row_geometry``), written
+    with it; None stores none (analysis then parses the document)."""
 
     label_hash: str
     document: dict[str, Any]
     object_count: int
     classification_count: int
     read_version: int | None = None
+    geometry: bytes | None = None
 
 
 def prepare_rows(
@@ -254,7 +259,10 @@ def prepare_rows(
         document = row.to_encord_dict()
         ontology = index if index is not None else OntologyIndex(row.ontology_structure)
         objects, classifications = check_document(document, row.metadata, ontology)
-        out.append(PreparedRow(label_hash, document, objects, classifications, row.version))
+        geometry = encode_document(document, row.metadata.data_type)
+        out.append(
+            PreparedRow(label_hash, document, objects, classifications, row.version, geometry)
+        )
     return out
 
 
@@ -262,7 +270,10 @@ def write_prepared(conn: Connection, prepared: Sequence[PreparedRow]) -> None:
     """Write prepared rows; a row read at a version that is no longer stored is refused."""
     row_repo.save_documents(
         conn,
-        [(p.label_hash, p.document, p.object_count, p.classification_count) for p in prepared],
+        [
+            (p.label_hash, p.document, p.object_count, p.classification_count, p.geometry)
+            for p in prepared
+        ],
         expected_versions={
             p.label_hash: p.read_version for p in prepared if p.read_version is not None
         },
@@ -556,7 +567,10 @@ def copy_labels_to_branch(
             conn, project.id, [(s.data_hash, target_branch) for s in chosen], exist_ok=True
         )
         documents = row_repo.load_documents(conn, [str(s.label_hash) for s in chosen])
-        items: list[tuple[str, dict[str, Any], int, int]] = []
+        # the copy is a function of the objects alone (not of label hash or branch), so the
+        # source's, read in this transaction with its document, is the target's too
+        geometry = row_repo.load_geometry(conn, [str(s.label_hash) for s in chosen])
+        items: list[tuple[str, dict[str, Any], int, int, bytes | None]] = []
         for source, target in zip(chosen, created, strict=True):
             document = dict(documents[str(source.label_hash)])
             if document:
@@ -568,6 +582,7 @@ def copy_labels_to_branch(
                     document,
                     source.object_count,
                     source.classification_count,
+                    geometry.get(str(source.label_hash)),
                 )
             )
         row_repo.save_documents(conn, items)

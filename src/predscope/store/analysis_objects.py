@@ -257,7 +257,7 @@ def _empty_sqlite_table(conn: Connection, table: Table) -> list[str]:
 
     With foreign keys on, SQLite will not truncate a child table, so an unqualified DELETE
     still removes each row from each index (with fifteen indexes, as the object rows before
-    m0010 had, 3.7 s at 350,000 rows; 0.3 s without them). The caller creates them again from
+    m0011 had, 3.7 s at 350,000 rows; 0.3 s without them). The caller creates them again from
     these stored definitions (``create_indexes``), after its inserts: SQLite then builds each
     index by sorting, cheaper than adding the rows to each B-tree one at a time, and
     packs its pages full. All of it is DDL inside the caller's transaction: readers keep the

@@ -328,6 +328,20 @@ def load_versioned_documents(
     return out
 
 
+def load_geometry(conn: Connection, label_hashes: Sequence[str]) -> dict[str, bytes | None]:
+    """The stored geometry copies by label hash (None: the row has none); hashes not found are
+    left out (a reader of a snapshot gets every hash it listed)."""
+    out: dict[str, bytes | None] = {}
+    for part in chunks(list(dict.fromkeys(label_hashes))):
+        rows = conn.execute(
+            select(label_rows.c.label_hash, label_rows.c.geometry).where(
+                label_rows.c.label_hash.in_(part)
+            )
+        )
+        out.update((h, None if g is None else bytes(g)) for h, g in rows)
+    return out
+
+
 def _check_versions(conn: Connection, expected: Mapping[str, int]) -> None:
     """Lock the rows (PostgreSQL; SQLite's writer already holds the lock) and refuse stale ones."""
     wanted = sorted(expected)
@@ -357,15 +371,19 @@ def _check_versions(conn: Connection, expected: Mapping[str, int]) -> None:
 
 def save_documents(
     conn: Connection,
-    items: Sequence[tuple[str, Mapping[str, Any], int, int]],
+    items: Sequence[tuple[str, Mapping[str, Any], int, int, bytes | None]],
     *,
     expected_versions: Mapping[str, int] | None = None,
 ) -> None:
-    """Replace the documents of existing rows: ``(label_hash, document, objects, classifications)``.
+    """Replace the documents of existing rows:
+    ``(label_hash, document, objects, classifications, geometry)``.
 
-    ``label_status`` is taken from the document when it carries one. One executemany for all rows.
-    Every write adds one to the row's version; a row listed in ``expected_versions`` must still be
-    at that version, else ``LabelRowConflictError`` (raised before anything is written).
+    ``geometry`` is the document's evaluated-geometry copy (``formats.row_geometry``) or None;
+    it is set in the same UPDATE as the document (this is the only writer of either), so a
+    stored copy always belongs to the stored document. ``label_status`` is taken from the
+    document when it carries one. One executemany for all rows. Every write adds one to the
+    row's version; a row listed in ``expected_versions`` must still be at that version, else
+    ``LabelRowConflictError`` (raised before anything is written).
     """
     if not items:
         return
@@ -373,12 +391,13 @@ def save_documents(
         _check_versions(conn, expected_versions)
     now = utcnow()
     params: list[dict[str, Any]] = []
-    for label_hash, document, object_count, classification_count in items:
+    for label_hash, document, object_count, classification_count, geometry in items:
         status = document.get("label_status")
         params.append(
             {
                 "b_label_hash": label_hash,
                 "document": orjson.dumps(document),
+                "geometry": geometry,
                 "object_count": object_count,
                 "classification_count": classification_count,
                 "label_status": status if isinstance(status, str) else DEFAULT_LABEL_STATUS,
@@ -390,6 +409,7 @@ def save_documents(
         .where(label_rows.c.label_hash == bindparam("b_label_hash"))
         .values(
             document=bindparam("document"),
+            geometry=bindparam("geometry"),
             object_count=bindparam("object_count"),
             classification_count=bindparam("classification_count"),
             label_status=bindparam("label_status"),

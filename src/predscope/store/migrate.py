@@ -22,7 +22,8 @@ from predscope.store.migrations import (
     m0007_query,
     m0008_sync,
     m0009_row_listing,
-    m0010_object_columns,
+    m0010_row_geometry,
+    m0011_object_columns,
 )
 from predscope.store.schema import schema_version
 
@@ -44,7 +45,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "query", m0007_query.upgrade),
     Migration(8, "sync", m0008_sync.upgrade),
     Migration(9, "row_listing", m0009_row_listing.upgrade),
-    Migration(10, "object_columns", m0010_object_columns.upgrade),
+    Migration(10, "row_geometry", m0010_row_geometry.upgrade),
+    Migration(11, "object_columns", m0011_object_columns.upgrade),
 )
 
 # Any constant works; it only serialises concurrent upgrades of one PostgreSQL database.

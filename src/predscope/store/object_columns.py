@@ -1,6 +1,6 @@
 """A prediction set's stored objects as typed columns: one array per column, stored as bytes.
 
-Since m0010 a set's objects (hundreds of thousands per run) are not table rows: each column
+Since m0011 a set's objects (hundreds of thousands per run) are not table rows: each column
 (kind, unit, frame, class, confidence, outcomes per threshold, ...) is a numpy array stored as
 little-endian bytes in ``analysis_columns``, one row per column and **block**: the objects of a
 kind on a range of data units (about ``BLOCK_ROWS`` objects, whole units). Rows are in (kind,

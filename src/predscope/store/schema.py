@@ -106,6 +106,9 @@ label_rows = Table(
     Column("classification_count", Integer, nullable=False, default=0),
     # Added by migration 3: 1 when created, +1 on every write (lost-update check, change tracking).
     Column("version", Integer, nullable=False, default=1, server_default="1"),
+    # Added by migration 10: the evaluated geometry as columns (``formats.row_geometry``),
+    # written with the document (NULL: read the document).
+    Column("geometry", LargeBinary),
     UniqueConstraint("data_unit_id", "branch_name", name="uq_label_rows_unit_branch"),
     Index("ix_label_rows_project_branch", "project_id", "branch_name"),
     # Added by migration 2: edited-before/after filters and "recently changed" listings.
@@ -292,7 +295,7 @@ analysis_rows = Table(
     Column("version", Integer),
     UniqueConstraint("set_id", "side", "data_unit_id", name="uq_analysis_rows_unit"),
 )
-# Migration 10: a set's objects as typed columns (``store.object_columns``), one array per
+# Migration 11: a set's objects as typed columns (``store.object_columns``), one array per
 # column in parts of bytes, instead of one indexed row per object (m0004 to m0009's
 # ``analysis_objects`` with its counts and histograms): a run writes a few dozen values, not
 # hundreds of thousands of rows through fifteen indexes, and queries are numpy masks.

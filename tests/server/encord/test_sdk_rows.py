@@ -32,6 +32,7 @@ from tests.server.encord.keys import KeyPair, make_key_pair
 from tests.server.encord.live import serve_encord
 from tests.server.encord.sdk_envs import SdkEnv
 from tests.server.encord.sdk_scripts.summary import summarise
+from tests.services.analysis.geometry_checks import assert_copies_current
 
 pytestmark = pytest.mark.slow
 
@@ -152,6 +153,7 @@ def test_classifications_written_by_the_sdk_are_stored_as_ranges(
         document = load_documents(conn, [label_hash])[label_hash]
     ranges = [entry.get("range") for entry in document["classification_answers"].values()]
     assert ranges == [[[0, 0]], [[0, 0]]]
+    assert_copies_current(shapes.store)  # the Encord API's save wrote each row's copy
     # ... and every SDK generation reads them back (both forms are served).
     seen = {(r["title"], r["branch"]): r for r in _read(encord_sdk, shapes)}
     got = sorted(c[:2] for c in seen[("chelsea.png", branch)]["classifications"])

@@ -29,6 +29,7 @@ from predscope.store.engine import open_store
 from predscope.store.label_rows import list_row_metadata, load_documents
 from tests.server.encord.keys import KeyPair, make_key_pair
 from tests.server.live import DATA, build_project, live_server
+from tests.services.analysis.geometry_checks import assert_copies_current
 
 pytestmark = pytest.mark.slow
 
@@ -133,6 +134,9 @@ def test_first_sync_copies_every_branch_row_for_row(source: Source, store_url: s
     expected = content(source.store)
     assert content(target) == expected
     assert report.rows_fetched == len(expected) and report.rows_unchanged == 0
+    with open_store(target) as store:
+        usable, documents = assert_copies_current(store)  # the sync wrote each row's copy
+    assert documents == len(expected) and usable > 0
     assert report.objects == sum(
         len(u["labels"].get("objects", []))
         for d in expected.values()
@@ -323,6 +327,8 @@ def test_every_shape_and_classification_syncs_exactly(tmp_path: Path) -> None:
             added = {k: unit.pop(k) for k in list(unit) if k not in given}
             assert added in ({}, {"data_type": "video/mp4"})
     assert got == expected
+    with open_store(target) as store:
+        assert assert_copies_current(store)[1] == 2
     [image] = [d for d in expected.values() if d["data_title"] == "chelsea.png"]
     shapes = {o["shape"] for u in image["data_units"].values() for o in u["labels"]["objects"]}
     assert {"bounding_box", "rotatable_bounding_box", "polygon", "polyline", "point", "skeleton",

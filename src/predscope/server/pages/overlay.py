@@ -3,7 +3,7 @@
 Shapes come from the label rows themselves (every geometry the ontology allows, holes and
 masks included), outcomes from the latest complete analysis (``services.query``, joined by
 object hash and frame), so what is drawn is what was evaluated. Rows are read as their stored
-documents, frames numbered by the evaluation's own rule (``analysis.inputs.frame_entries``), and
+documents, frames numbered by the evaluation's own rule (``row_geometry.frame_entries``), and
 never built into ``LabelRowV2``s: that took most of an explorer page's time. An object the run
 did not evaluate (a class of another shape, say) is drawn without an outcome.
 """
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from predscope.exceptions import OntologyError
+from predscope.formats.row_geometry import frame_entries
 from predscope.objects.bitmask import BitmaskCoordinates
 from predscope.objects.coordinates import (
     SHAPE_COORDINATES,
@@ -29,7 +30,6 @@ from predscope.objects.coordinates import (
 )
 from predscope.objects.ontology_object import Object
 from predscope.objects.ontology_structure import OntologyStructure
-from predscope.services.analysis.inputs import frame_entries
 from predscope.services.analysis.unit_objects import Outcomes, stored_outcomes
 from predscope.services.rows import row_documents
 from predscope.store.engine import Store

@@ -22,7 +22,8 @@ from predscope.evaluation.classification import (
     evaluate_checklist,
     evaluate_radio,
 )
-from predscope.services.analysis.inputs import FrameTable, frame_entries
+from predscope.formats.row_geometry import frame_entries
+from predscope.services.analysis.inputs import FrameTable
 from predscope.store import label_rows as row_repo
 from predscope.store.records import RowRecord
 

@@ -33,20 +33,28 @@ Rules (the same for ground truth and predictions, so both share one image index)
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pycocotools import mask as mask_utils
 from sqlalchemy import Connection
 
 from predscope.evaluation.params import IouType
-from predscope.exceptions import InvalidArgumentsError, LabelRowError
-from predscope.objects.bitmask import rle_string_to_coco_rle
+from predscope.exceptions import InvalidArgumentsError
+from predscope.formats.row_geometry import frame_entries, needs_json
 from predscope.objects.ontology_structure import OntologyStructure
+from predscope.services.analysis.collector import (
+    SHAPE_KIND,
+    Attributes,
+    BranchColumns,
+    Collector,
+    FloatArray,
+    collect_copies,
+    index_key,
+    to_pixels,
+)
 from predscope.services.analysis.kinds import (
     EVAL_SHAPES,
     IouOption,
@@ -57,9 +65,21 @@ from predscope.services.rows import paused_gc
 from predscope.store import label_rows as row_repo
 from predscope.store.records import ProjectRecord, RowRecord
 
+__all__ = [
+    "Attributes",
+    "BranchColumns",
+    "CategoryTable",
+    "FloatArray",
+    "FrameKey",
+    "FrameTable",
+    "branch_records",
+    "category_table",
+    "frame_table",
+    "read_branch",
+    "to_pixels",
+]
+
 FrameKey = tuple[str, int]
-Attributes = tuple[tuple[str, str], ...]
-FloatArray = NDArray[np.float64]
 
 _CHUNK = 500
 
@@ -88,25 +108,6 @@ class CategoryTable:
     sigmas: tuple[tuple[float, ...] | None, ...] = ()  # skeleton classes: OKS sigma per node
 
 
-@dataclass(frozen=True, eq=False)
-class BranchColumns:
-    """One row per evaluated object-frame of a branch, in image order then stored order."""
-
-    image: NDArray[np.int64]
-    category: NDArray[np.int64]
-    bbox: FloatArray
-    area: FloatArray
-    iscrowd: NDArray[np.bool_]
-    score: FloatArray
-    object_hashes: tuple[str, ...]
-    masks: tuple[dict[str, Any] | None, ...] | None  # per row; None where the class is not segm
-    attributes: tuple[Attributes, ...] = ()  # nested attribute answers per row (for slicing)
-    rotated: FloatArray | None = None  # (N, 5) pixel [x, y, w, h, theta]; rows of rotated classes
-    # skeleton rows: (K, 3) pixel [x, y, v] in the template's node order; polyline rows: (P, 2)
-    keypoints: tuple[FloatArray | None, ...] | None = None
-    polylines: tuple[FloatArray | None, ...] | None = None
-
-
 def category_table(
     project: ProjectRecord, iou_type: IouOption = "auto", shapes_in: Sequence[str] = EVAL_SHAPES
 ) -> CategoryTable:
@@ -129,7 +130,7 @@ def category_table(
             template = templates.get(obj.feature_node_hash) or by_name.get(obj.name)
             if template is None or not template.skeleton:
                 continue
-            ordered = sorted(template.skeleton.items(), key=lambda kv: _index_key(kv[0]))
+            ordered = sorted(template.skeleton.items(), key=lambda kv: index_key(kv[0]))
             points = tuple(str(p.get("name", k)) for k, p in ordered)
             sigmas.append(keypoint_sigmas(points, template.extra.get("sigmas")))
         else:
@@ -155,10 +156,6 @@ def category_table(
         tuple(nodes),
         tuple(sigmas),
     )
-
-
-def _index_key(key: str) -> tuple[int, str]:
-    return (int(key), "") if key.isdigit() else (1 << 30, key)
 
 
 def frame_table(records: Sequence[RowRecord]) -> FrameTable:
@@ -191,313 +188,6 @@ def frame_table(records: Sequence[RowRecord]) -> FrameTable:
     )
 
 
-def to_pixels(fraction: FloatArray, size: FloatArray) -> FloatArray:
-    """Pixel values of normalised ones: the shortest decimal whose normalised form is exact."""
-    raw = fraction * size
-    out = raw.copy()
-    todo = np.ones(raw.shape, dtype=np.bool_)
-    for digits in range(16):
-        candidate = np.round(raw, digits)
-        ok = todo & (candidate / size == fraction)
-        out[ok] = candidate[ok]
-        todo &= ~ok
-        if not todo.any():
-            break
-    return out
-
-
-def frame_entries(
-    unit_doc: Mapping[str, Any], data_type: str
-) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    """(frame, labels) of one stored data-unit entry: the frame numbers outcomes are stored by."""
-    labels = unit_doc.get("labels") or {}
-    if data_type == "image":
-        yield 0, labels
-    elif data_type == "img_group":
-        yield int(unit_doc.get("data_sequence", 0)), labels
-    elif data_type == "video":
-        for key, value in labels.items():
-            yield int(key), value
-
-
-def _extras(entry: Mapping[str, Any]) -> tuple[float | None, bool, list[float] | None]:
-    """(area, iscrowd, bbox) the COCO importer kept on a ground-truth entry under ``coco``.
-
-    Editing an annotation's geometry replaces the annotation and drops these, so they are only
-    present while the geometry is still the imported one.
-    """
-    source = entry.get("coco")
-    if not isinstance(source, Mapping):
-        return None, False, None
-    area = source.get("area")
-    stored = float(area) if isinstance(area, (int, float)) and math.isfinite(area) else None
-    box = source.get("bbox")
-    bbox = None
-    if isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box):
-        bbox = [float(v) for v in box]
-    return stored, bool(source.get("iscrowd", False)), bbox
-
-
-_GEOMETRY_KEY = {
-    0: "boundingBox",
-    1: "rotatableBoundingBox",
-    2: "polygons",
-    3: "bitmask",
-    4: "skeleton",
-    5: "polyline",
-}
-_KIND = {
-    "bounding_box": 0,
-    "rotatable_bounding_box": 1,
-    "polygon": 2,
-    "bitmask": 3,
-    "skeleton": 4,
-    "polyline": 5,
-}
-# Encord's visibility of a skeleton node -> COCO's v (2 visible, 1 occluded, 0 not labelled)
-_VISIBILITY = {None: 2, "visible": 2, "occluded": 1, "selfOccluded": 1, "invisible": 0}
-
-
-class _Collector:
-    """Accumulates one branch's objects; geometry is finished in bulk by ``finish``.
-
-    Boxes (the common case, 500,000 per branch at COCO scale) stay four floats in one flat list;
-    only other shapes keep their geometry dict for per-object work.
-    """
-
-    def __init__(self, frames: FrameTable, cats: CategoryTable, gt: bool):
-        self.frames, self.gt = frames, gt
-        self.targets = {h: (i, _KIND[cats.shapes[i]]) for h, i in cats.index.items()}
-        self.shapes = cats.shapes
-        self.nodes = cats.keypoints
-        self.segm = np.array([k == "segm" for k in cats.kinds], dtype=np.bool_)
-        self.rotated = np.array([k == "rotated" for k in cats.kinds], dtype=np.bool_)
-        self.image: list[int] = []
-        self.category: list[int] = []
-        self.kind: list[int] = []
-        self.hashes: list[str] = []
-        self.score: list[float] = []
-        self.attrs: list[Attributes] = []
-        self.raw_box: list[float] = []  # normalised x, y, w, h per object (0 for other shapes)
-        self.other: list[tuple[int, int, Any]] = []  # (row, kind, geometry) for non-boxes
-        self.extras: list[tuple[int, float | None, bool, list[float] | None]] = []
-
-    def add(
-        self,
-        where: str,
-        image: int,
-        entry: Mapping[str, Any],
-        answers: Mapping[str, Any] | None = None,
-    ) -> None:
-        target = self.targets.get(entry.get("featureHash", ""))
-        if target is None:
-            return
-        category, kind = target
-        geometry = entry.get(_GEOMETRY_KEY[kind])
-        if geometry is None and kind == 2 and "polygon" in entry:
-            geometry = _legacy_polygon(entry["polygon"])
-        if geometry is None:
-            shape = self.shapes[category]
-            raise LabelRowError(
-                f"{where}: object {entry.get('objectHash')!r} ({shape}) has no {shape} geometry "
-                "- the stored row is damaged; re-import or re-save it"
-            )
-        row = len(self.image)
-        if kind <= 1:
-            self.raw_box += (geometry["x"], geometry["y"], geometry["w"], geometry["h"])
-        else:
-            self.raw_box += (0.0, 0.0, 0.0, 0.0)
-        if kind:
-            self.other.append((row, kind, geometry))
-        if self.gt and "coco" in entry:
-            self.extras.append((row, *_extras(entry)))
-        confidence = entry.get("confidence")
-        self.image.append(image)
-        self.category.append(category)
-        self.kind.append(kind)
-        self.hashes.append(str(entry.get("objectHash")))
-        self.attrs.append(_attributes(answers, self.hashes[-1]) if answers else ())
-        self.score.append(1.0 if confidence is None else float(confidence))
-
-    def finish(self) -> BranchColumns:
-        n = len(self.image)
-        image = np.array(self.image, dtype=np.int64)
-        kind = np.array(self.kind, dtype=np.int8)
-        width = np.array(self.frames.width, dtype=np.float64)[image]
-        height = np.array(self.frames.height, dtype=np.float64)[image]
-        bbox = np.zeros((n, 4), dtype=np.float64)
-        area = np.zeros(n, dtype=np.float64)
-        boxes = np.flatnonzero(kind <= 1)
-        if boxes.size:
-            raw = np.array(self.raw_box, dtype=np.float64).reshape(n, 4)[boxes]
-            size = np.stack([width[boxes], height[boxes]] * 2, axis=1)
-            bbox[boxes] = to_pixels(raw, size)
-            area[boxes] = bbox[boxes, 2] * bbox[boxes, 3]
-        category = np.array(self.category, dtype=np.int64)
-        want_mask = self.segm[category] if n else np.zeros(0, dtype=np.bool_)
-        masks: list[dict[str, Any] | None] | None = None
-        if want_mask.any():
-            masks = [None] * n
-            for i in np.flatnonzero((kind == 0) & want_mask).tolist():
-                masks[i] = _polygon_rle([_box_ring(bbox[i])], [], int(height[i]), int(width[i]))
-        rotated: FloatArray | None = None
-        if n and self.rotated[category].any():
-            rotated = np.zeros((n, 5), dtype=np.float64)
-        keypoints: list[FloatArray | None] | None = None
-        polylines: list[FloatArray | None] | None = None
-        if n and (kind == 4).any():
-            keypoints = [None] * n
-        if n and (kind == 5).any():
-            polylines = [None] * n
-        for i, k, geometry in self.other:
-            w, h = int(width[i]), int(height[i])
-            rle: dict[str, Any] | None = None
-            if k >= 4:
-                names = self.nodes[int(category[i])] if k == 4 else None
-                points, present = _points(geometry, w, h, names)
-                if present.any():
-                    x, y = points[present, 0], points[present, 1]
-                    x0, y0 = float(x.min()), float(y.min())
-                    bbox[i] = [x0, y0, float(x.max()) - x0, float(y.max()) - y0]
-                    area[i] = bbox[i, 2] * bbox[i, 3]
-                if keypoints is not None and k == 4:
-                    keypoints[i] = points
-                elif polylines is not None:
-                    polylines[i] = points[:, :2]
-                continue
-            if k == 1:
-                theta = float(geometry.get("theta", 0.0))
-                if rotated is not None:
-                    rotated[i] = [*bbox[i].tolist(), theta]
-                ring = _rotated_ring(bbox[i], theta)
-                xs, ys = ring[0::2], ring[1::2]
-                bbox[i] = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
-                rle = _polygon_rle([ring], [], h, w) if want_mask[i] else None
-            elif k == 2:
-                bbox[i], area[i], rle = _polygon_geometry(geometry, w, h)
-            else:
-                rle = rle_string_to_coco_rle(
-                    geometry["rleString"], int(geometry["height"]), int(geometry["width"])
-                )
-                coco = {"size": rle["size"], "counts": _bytes(rle["counts"])}
-                bbox[i] = mask_utils.toBbox(coco)
-                area[i] = float(mask_utils.area(coco))
-            if masks is not None and rle is not None and want_mask[i]:
-                masks[i] = rle
-        crowd = np.zeros(n, dtype=np.bool_)
-        for i, stored_area, is_crowd, stored_box in self.extras:
-            if stored_area is not None:
-                area[i] = stored_area
-            if stored_box is not None:
-                bbox[i] = stored_box
-            crowd[i] = is_crowd
-        return BranchColumns(
-            image=image,
-            category=category,
-            bbox=bbox,
-            area=area,
-            iscrowd=crowd,
-            score=np.array(self.score, dtype=np.float64),
-            object_hashes=tuple(self.hashes),
-            attributes=tuple(self.attrs),
-            masks=None if masks is None else tuple(masks),
-            rotated=rotated,
-            keypoints=None if keypoints is None else tuple(keypoints),
-            polylines=None if polylines is None else tuple(polylines),
-        )
-
-
-def _points(
-    geometry: Any, w: int, h: int, names: tuple[str, ...] | None
-) -> tuple[FloatArray, NDArray[np.bool_]]:
-    """Pixel points of a stored skeleton ((K, 3) [x, y, v] in ``names`` order, [0, 0, 0] for a
-    node the object lacks) or polyline ((P, 3), v = 2), and which rows the object has."""
-    items = (
-        [geometry[key] for key in sorted(geometry, key=_index_key)]
-        if isinstance(geometry, Mapping)
-        else list(geometry)
-    )
-    if names is None:
-        rows = [(float(p["x"]), float(p["y"]), 2.0) for p in items]
-        present = np.ones(len(rows), dtype=np.bool_)
-    else:
-        slot = {name: j for j, name in enumerate(names)}
-        raw = [(0.0, 0.0, 0.0)] * len(names)
-        present = np.zeros(len(names), dtype=np.bool_)
-        for p in items:
-            j = slot.get(str(p.get("name")))
-            if j is None or present[j]:
-                continue
-            visibility = p.get("visibility")
-            if visibility is None:  # older rows: a boolean key instead of one string
-                visibility = next((v for v in _VISIBILITY if v and p.get(v) is True), None)
-            raw[j] = (float(p["x"]), float(p["y"]), float(_VISIBILITY.get(visibility, 2)))
-            present[j] = True
-        rows = raw
-    out = np.array(rows, dtype=np.float64).reshape(-1, 3)
-    size = np.array([w, h], dtype=np.float64)
-    out[present, :2] = to_pixels(out[present, :2], np.broadcast_to(size, (int(present.sum()), 2)))
-    return out, present
-
-
-def _bytes(counts: Any) -> Any:
-    return counts.encode("ascii") if isinstance(counts, str) else counts
-
-
-def _legacy_polygon(points: Any) -> list[list[list[float]]]:
-    items = [points[k] for k in sorted(points, key=int)] if isinstance(points, Mapping) else points
-    return [[[v for p in items for v in (float(p["x"]), float(p["y"]))]]]
-
-
-def _box_ring(box: FloatArray) -> list[float]:
-    x1, y1 = float(box[0]), float(box[1])
-    x2, y2 = x1 + float(box[2]), y1 + float(box[3])
-    return [x1, y1, x1, y2, x2, y2, x2, y1]  # the polygon pycocotools' loadRes gives a box
-
-
-def _rotated_ring(box: FloatArray, theta: float) -> list[float]:
-    """Corners of a box rotated ``theta`` degrees clockwise (image y points down)."""
-    x, y, w, h = (float(v) for v in box)
-    cx, cy = x + w / 2.0, y + h / 2.0
-    c, s = math.cos(math.radians(theta)), math.sin(math.radians(theta))
-    ring: list[float] = []
-    for dx, dy in ((-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)):
-        ring += [cx + dx * c - dy * s, cy + dx * s + dy * c]
-    return ring
-
-
-def _polygon_geometry(
-    polygons: Sequence[Sequence[Sequence[float]]], w: int, h: int
-) -> tuple[list[float], float, dict[str, Any]]:
-    """bbox (coordinate extent), mask area and RLE of stored normalised polygons."""
-    outers: list[list[float]] = []
-    holes: list[list[float]] = []
-    size = np.array([w, h], dtype=np.float64)
-    for polygon in polygons:
-        for k, ring in enumerate(polygon):
-            flat = np.asarray(ring, dtype=np.float64)
-            pixels = to_pixels(flat, np.tile(size, flat.size // 2)).tolist()
-            (outers if k == 0 else holes).append(pixels)
-    xs = [v for ring in outers for v in ring[0::2]]
-    ys = [v for ring in outers for v in ring[1::2]]
-    bbox = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
-    rle = _polygon_rle(outers, holes, h, w)
-    area = float(mask_utils.area({"size": rle["size"], "counts": _bytes(rle["counts"])}))
-    return bbox, area, rle
-
-
-def _polygon_rle(
-    outers: list[list[float]], holes: list[list[float]], h: int, w: int
-) -> dict[str, Any]:
-    """Outer rings united as pycocotools' ``annToRLE`` does; holes cut out when present."""
-    rle = mask_utils.merge(mask_utils.frPyObjects(outers, h, w))
-    if holes:
-        cut = mask_utils.merge(mask_utils.frPyObjects(holes, h, w))
-        pixels = mask_utils.decode(rle).astype(bool) & ~mask_utils.decode(cut).astype(bool)
-        rle = mask_utils.encode(np.asfortranarray(pixels.astype(np.uint8)))
-    return {"size": [int(h), int(w)], "counts": rle["counts"]}
-
-
 def read_branch(
     conn: Connection,
     project: ProjectRecord,
@@ -507,28 +197,40 @@ def read_branch(
     *,
     ground_truth: bool,
 ) -> BranchColumns:
-    """Every evaluated object of the rows in ``records`` (one branch), documents read in chunks.
+    """Every evaluated object of the rows in ``records`` (one branch), rows read in chunks.
 
-    Each object gets the geometry its class's metric kind (``cats.kinds``) needs."""
-    collector = _Collector(frames, cats, ground_truth)
+    A row's stored geometry copy (``formats.row_geometry``) is decoded with the chunk's other
+    copies as arrays; a row without one, or holding an object the copy cannot give (a class
+    measured by another shape, a frame number of another data type), is read from its JSON.
+    Both give the same columns. Each object gets the geometry its class's metric kind
+    (``cats.kinds``) needs."""
+    collector = Collector(frames, cats, ground_truth)
     present = [r for r in records if r.label_hash is not None and r.object_count]
+    shape_kind = np.array([SHAPE_KIND[shape] for shape in cats.shapes], dtype=np.int64)
     with paused_gc():  # parsing documents: the cycle collector would take 80% of the time
         for start in range(0, len(present), _CHUNK):
             part = present[start : start + _CHUNK]
-            documents = row_repo.load_documents(conn, [str(r.label_hash) for r in part])
-            for record in part:
+            copies = row_repo.load_geometry(conn, [str(r.label_hash) for r in part])
+            copied = [r for r in part if not needs_json(copies.get(str(r.label_hash)))]
+            parse = [r for r in part if needs_json(copies.get(str(r.label_hash)))]
+            if copied:
+                blobs = [copies[str(r.label_hash)] for r in copied]
+                del copies
+                parse += collect_copies(collector, copied, blobs, frames, cats, shape_kind)
+            documents = row_repo.load_documents(conn, [str(r.label_hash) for r in parse])
+            for record in parse:
                 document = documents.get(str(record.label_hash)) or {}
                 _collect_row(collector, record, document, frames)
             del documents
-    order = np.argsort(np.array(collector.image, dtype=np.int64), kind="stable")
     columns = collector.finish()
+    order = np.argsort(columns.image, kind="stable")
     if order.size and np.any(np.diff(order) < 0):
         columns = _take(columns, order)
     return columns
 
 
 def _collect_row(
-    collector: _Collector, record: RowRecord, document: Mapping[str, Any], frames: FrameTable
+    collector: Collector, record: RowRecord, document: Mapping[str, Any], frames: FrameTable
 ) -> None:
     unit = record.unit
     where = f"project row {unit.data_title!r} (branch {record.branch_name!r})"
@@ -540,24 +242,6 @@ def _collect_row(
                 continue  # a frame outside the evaluated index (e.g. a unit without a size)
             for entry in labels.get("objects") or ():
                 collector.add(f"{where} frame {frame}", image, entry, answers)
-
-
-def _attributes(answers: Mapping[str, Any], object_hash: str) -> Attributes:
-    """(attribute name, answer) pairs of an object; Encord lists nested attributes flat."""
-    found = answers.get(object_hash)
-    if not isinstance(found, Mapping):
-        return ()
-    out: list[tuple[str, str]] = []
-    for item in found.get("classifications") or ():
-        name = item.get("name")
-        value = item.get("answers")
-        if not isinstance(name, str):
-            continue
-        if isinstance(value, str):
-            out.append((name, value[:400]))
-        elif isinstance(value, list):
-            out += [(name, str(a.get("name"))[:400]) for a in value if isinstance(a, Mapping)]
-    return tuple(out)
 
 
 def _take(columns: BranchColumns, order: NDArray[np.intp]) -> BranchColumns:

@@ -405,7 +405,8 @@ def convert_annotations(
     frame_of = np.array([t.frame if t else 0 for t in img_targets] + [0], dtype=np.int64)
     feature_hashes: list[str] = fh_of[cat_index[rows]].tolist()
     frames: list[int] = frame_of[img_index[rows]].tolist()
-    box_list: list[Any] = boxes[rows].tolist()
+    box_rows = np.ascontiguousarray(boxes[rows], dtype=np.float64)
+    box_list: list[Any] = box_rows.tolist()
     coords: list[Any] | None = None
     slow = np.flatnonzero(~fast)
     with progress_steps(progress, f"reading {rows.size} annotations", rows.size) as advance:
@@ -435,13 +436,15 @@ def convert_annotations(
     confidences: list[float]
     if report.ground_truth:
         confidences = [1.0] * rows.size
+        score_rows = np.ones(rows.size, dtype=np.float64)
         extras = [_gt_extra(parsed, i) for i in rows.tolist()]
         missing = 0
     else:
         conf = scores[rows]
         absent = np.isnan(conf)  # no score in the file: confidence 1.0, and counted
         missing = int(np.count_nonzero(absent))
-        confidences = np.where(absent, 1.0, conf).tolist()
+        score_rows = np.where(absent, 1.0, conf).astype(np.float64)
+        confidences = score_rows.tolist()
     answers = None
     if attributes is not None:
         answers = _answers(
@@ -462,6 +465,8 @@ def convert_annotations(
             unit_coords,
             None if extras is None else extras[start:end],
             None if answers is None or not any(answers[start:end]) else answers[start:end],
+            None if unit_coords is not None else box_rows[start:end],
+            score_rows[start:end],
         )
         start = end
     report.objects = int(rows.size)

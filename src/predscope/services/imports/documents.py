@@ -9,12 +9,15 @@ would write byte for byte; videos and image groups still go through the objects 
 from __future__ import annotations
 
 import base64
+import math
 import os
+from array import array
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from predscope.formats.row_geometry import BOX, coco_fields, encode_columns, encode_document
 from predscope.objects.coordinates import BoundingBoxCoordinates, coordinates_to_encord
 from predscope.objects.label_row import LabelRowV2
 from predscope.objects.label_row_metadata import LabelRowMetadata
@@ -190,6 +193,40 @@ def _box_fragments(
     )
 
 
+def _plan_geometry(unit: UnitPlan, object_hashes: bytes | list[str]) -> bytes | None:
+    """The evaluated-geometry copy of a new image row holding just the unit's boxes (and the
+    COCO extras ground truth keeps), from the plan's columns: the values the row's JSON holds
+    and reads back exactly. None when an object carries other extras (encode the document)."""
+    boxes: Any = unit.box_array
+    if boxes is None:
+        boxes = array("d", chain.from_iterable(unit.boxes))  # type: ignore[arg-type]
+    scores: Any = unit.score_array
+    if scores is None:
+        scores = [1.0 if c is None else c for c in unit.confidences]
+    bits: Any = BOX
+    coco = None
+    if unit.extras is not None:
+        bits = []
+        area: list[float] = []
+        cbox: list[float] = []
+        for extra in unit.extras:
+            if not extra:
+                bits.append(BOX)
+                area.append(math.nan)
+                cbox += (math.nan,) * 4
+            elif extra.keys() == {"coco"}:
+                bit, stored, stored_box = coco_fields(extra)
+                bits.append(BOX | bit)
+                area.append(stored)
+                cbox += stored_box
+            else:
+                return None
+        coco = (area, cbox)
+    return encode_columns(
+        "image", None, unit.feature_hashes, object_hashes, scores, boxes, bits, None, coco
+    )
+
+
 def fast_document(
     record: Any,
     document: dict[str, Any] | None,
@@ -222,7 +259,8 @@ def fast_document(
                 formats,  # type: ignore[arg-type]
                 raw_keys,
             )
-            return PreparedRow(label_hash, document, len(unit), 0)
+            geometry = _plan_geometry(unit, b"\x00".join(raw_keys))
+            return PreparedRow(label_hash, document, len(unit), 0, None, geometry)
     keys = new_hashes(len(unit))
     objects.extend(_entries(unit, keys, used))
     if plain:
@@ -234,5 +272,10 @@ def fast_document(
     if fresh and unit.coordinates is None and not document.get("classification_answers"):
         # Boxes of ontology objects built from checked columns onto a new row: nothing for
         # ``check_document`` to find (it would walk every entry again).
-        return PreparedRow(label_hash, document, len(answers), 0)
-    return PreparedRow(label_hash, document, *check_document(document, metadata, index))
+        geometry = _plan_geometry(unit, keys)  # a new row: the plan's objects are all it holds
+        if geometry is None:
+            geometry = encode_document(document, metadata.data_type)
+        return PreparedRow(label_hash, document, len(answers), 0, None, geometry)
+    counts = check_document(document, metadata, index)
+    geometry = encode_document(document, metadata.data_type)
+    return PreparedRow(label_hash, document, *counts, None, geometry)

@@ -107,6 +107,10 @@ class UnitPlan:
     coordinates: list[Any] | None = None  # None when every object is a box
     extras: list[dict[str, Any] | None] | None = None  # None when no object has any
     answers: list[Answers | None] | None = None  # None when no object has any
+    # ``boxes`` and ``confidences`` as float64 columns ((n, 4) and (n,)) when the planner holds
+    # them so: the geometry copy is packed from them without a pass over the lists
+    box_array: Any = None
+    score_array: Any = None
 
     def __len__(self) -> int:
         return len(self.feature_hashes)

@@ -1,4 +1,4 @@
-"""Version 10: a set's objects as typed columns instead of one indexed row per object.
+"""Version 11: a set's objects as typed columns instead of one indexed row per object.
 
 Frozen on purpose (see m0001). ``analysis_objects`` (55 columns, fifteen indexes) with its
 ``analysis_counts`` and ``analysis_histograms`` cost a full run at 5,000 images about 8 s of
