@@ -120,7 +120,7 @@ def match_frames(
 ) -> FrameMatch:
     """Evaluate frames (local image indices) and return records with global image indices."""
     ev = evaluate_coco(gt, dt, params)
-    tide = tide_errors(gt, dt, params, with_dap=with_dap)
+    tide = tide_errors(gt, dt, params, with_dap=with_dap, base=ev)
     st = ev.match_state
     outcomes = ev.outcomes
     nd, ng = dt.num_detections, gt.num_annotations
