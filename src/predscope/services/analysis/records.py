@@ -122,7 +122,6 @@ def match_frames(
     ev = evaluate_coco(gt, dt, params)
     tide = tide_errors(gt, dt, params, with_dap=with_dap, base=ev)
     st = ev.match_state
-    outcomes = ev.outcomes
     nd, ng = dt.num_detections, gt.num_annotations
     num_a, num_t = len(params.area_rng), params.iou_thrs.size
     codes = np.full((nd, num_a, num_t), int(Outcome.NOT_EVALUATED), dtype=np.int8)
@@ -132,9 +131,18 @@ def match_frames(
     ignored = np.zeros((ng, num_a), dtype=np.bool_)
     ignored[st.g_index] = st.g_ignored.T
     d_conf, g_missed = _agnostic(gt, dt, params)
-    g_match = outcomes.gt_matched_by.T.copy()
-    d_match = outcomes.matched_gt.T.copy()
-    d_iou = outcomes.iou.T.copy()
+    # [N, T] straight from the sorted state (``outcomes``' [T, N] scatters by column, 3x slower)
+    g_match = np.full((ng, num_t), -1, dtype=np.int32)
+    d_match = np.full((nd, num_t), -1, dtype=np.int32)
+    d_iou = np.full((nd, num_t), np.nan)
+    d_iou[st.d_index] = st.match_iou.T
+    if st.g_index.size and st.d_index.size:
+        d_match[st.d_index] = np.where(
+            st.match_gt >= 0, st.g_index[np.maximum(st.match_gt, 0)], -1
+        ).T
+        g_match[st.g_index] = np.where(
+            st.gt_match >= 0, st.d_index[np.maximum(st.gt_match, 0)], -1
+        ).T
     g_iou = np.full((ng, num_t), np.nan)
     hit = g_match >= 0
     g_iou[hit] = d_iou[g_match[hit], np.nonzero(hit)[1]]
