@@ -8,6 +8,7 @@ per group; ground truth by (group, category, file order). pycocotools builds the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -52,7 +53,7 @@ def _group_bounds(keys: IntArray) -> tuple[IntArray, IntArray]:
     return starts, counts
 
 
-def stable_order(keys: IntArray, size: int) -> IntArray:
+def stable_order(keys: NDArray[np.integer[Any]], size: int) -> IntArray:
     """``np.argsort(keys, kind="stable")`` for keys in [0, size): by counting where ``size`` is
     not much larger than the array (a comparison sort of 300,000 keys costs 25-35 ms, this 2)."""
     if keys.size == 0 or size > 4 * keys.size + 65536 or keys.min() < 0 or keys.max() >= size:
