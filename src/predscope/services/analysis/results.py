@@ -43,11 +43,9 @@ def _num(value: float) -> float | None:
 
 
 def _threshold_counts(ev: CocoEvaluation, records: Records) -> list[dict[str, Any]]:
-    codes = np.ascontiguousarray(records.d_codes[:, 0, :])  # area "all", [Nd, T]
-    num_t, num_codes = codes.shape[1], len(Outcome)
-    # one bincount of (threshold, code) pairs (a reduction per code over strided columns: 6x)
-    pairs = codes.astype(np.int64) + num_codes * np.arange(num_t, dtype=np.int64)
-    counts = np.bincount(pairs.ravel(), minlength=num_t * num_codes).reshape(num_t, num_codes)
+    codes = np.ascontiguousarray(records.d_codes[:, 0, :].T)  # area "all", [T, Nd]
+    # a bincount per threshold row (a reduction per code over strided columns: 6x slower)
+    counts = np.stack([np.bincount(row, minlength=len(Outcome)) for row in codes])
     tp, fp, ignored = (counts[:, int(c)] for c in (Outcome.TP, Outcome.FP, Outcome.IGNORED))
     npig = int(ev.match_state.npig[:, 0].sum())
     return [
