@@ -63,9 +63,7 @@ def _case(seed: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 PARAMS = {
     "one threshold": single_threshold_params(CocoParams(max_dets=(1, 3, 4)), 0.5),
-    "several thresholds": CocoParams(
-        max_dets=(4,), area_rng=((0.0, 1e10),), area_labels=("all",)
-    ),
+    "several thresholds": CocoParams(max_dets=(4,), area_rng=((0.0, 1e10),), area_labels=("all",)),
     "area ranges (no splice)": CocoParams(max_dets=(1, 4)),
 }
 

@@ -306,7 +306,7 @@ def tide_errors(
         gt_best_dt_any=gt_arg,
         counts=counts,
         dap=dap,
-        precision=ev.precision[0, :, :, 0, 0],
+        precision=ev.precision[0, :, :, 0, 0].copy(),  # not a view holding the whole sweep
         fixed_precision=fixed_precision if with_dap else None,
     )
 
