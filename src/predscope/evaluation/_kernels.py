@@ -19,6 +19,20 @@ NOT_EVALUATED = np.int8(3)
 
 
 @numba.njit(cache=True, nogil=True)
+def counting_order(keys: NDArray[np.int64], size: int, out: NDArray[np.int64]) -> None:
+    """``out`` = the stable argsort of ``keys`` (each in [0, size)), by counting: O(n + size)."""
+    starts = np.zeros(size + 1, dtype=np.int64)
+    for i in range(keys.shape[0]):
+        starts[keys[i] + 1] += 1
+    for k in range(size):
+        starts[k + 1] += starts[k]
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        out[starts[k]] = i
+        starts[k] += 1
+
+
+@numba.njit(cache=True, nogil=True)
 def bbox_iou_blocks(
     d_box: NDArray[np.float64],
     g_box: NDArray[np.float64],

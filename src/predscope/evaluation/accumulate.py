@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from predscope.evaluation._kernels import accumulate_kernel
 from predscope.evaluation.inputs import FloatArray, IntArray
@@ -28,36 +29,69 @@ class Accumulated:
 
 def category_order(state: MatchState) -> list[IntArray]:
     """For each accumulation category, sorted positions of its detections in global score order."""
-    bounds = np.searchsorted(state.d_cat, np.arange(state.num_eval_cats + 1), side="left")
+    return _category_order(state.num_eval_cats, state.d_cat, state.d_score)
+
+
+def _category_order(num_k: int, d_cat: IntArray, d_score: FloatArray) -> list[IntArray]:
+    bounds = np.searchsorted(d_cat, np.arange(num_k + 1), side="left")
     out: list[IntArray] = []
-    for k in range(state.num_eval_cats):
+    for k in range(num_k):
         lo, hi = int(bounds[k]), int(bounds[k + 1])
-        local = np.argsort(-state.d_score[lo:hi], kind="stable")
+        local = np.argsort(-d_score[lo:hi], kind="stable")
         out.append((local + lo).astype(np.int64))
     return out
 
 
+def score_order(num_k: int, d_cat: IntArray, d_score: FloatArray) -> tuple[IntArray, IntArray]:
+    """``category_order`` as one array: category k's are ``flat[bounds[k]:bounds[k + 1]]``."""
+    orders = _category_order(num_k, d_cat, d_score)
+    bounds = np.zeros(num_k + 1, dtype=np.int64)
+    bounds[1:] = np.cumsum([o.size for o in orders])
+    flat = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
+    return bounds, flat.astype(np.int64)
+
+
 def accumulate(state: MatchState, params: CocoParams) -> Accumulated:
     """Fill precision, recall and scores for every (threshold, category, area, maxDet)."""
+    return accumulate_detections(
+        state.num_eval_cats,
+        state.d_cat,
+        state.d_score,
+        state.d_rank,
+        state.codes,
+        state.npig,
+        params,
+    )
+
+
+def accumulate_detections(
+    num_k: int,
+    d_cat: IntArray,
+    d_score: FloatArray,
+    d_rank: IntArray,
+    codes: NDArray[np.int8],
+    npig: IntArray,
+    params: CocoParams,
+    order: tuple[IntArray, IntArray] | None = None,
+) -> Accumulated:
+    """``accumulate`` of evaluated detections given as arrays in (category, image, rank) order
+    (``MatchState``'s), for callers that assemble them without a whole match state; ``order``
+    is their ``score_order`` when the caller already has it."""
     num_t = params.iou_thrs.size
     num_r = params.rec_thrs.size
-    num_k = state.num_eval_cats
     num_a = len(params.area_rng)
     num_m = len(params.max_dets)
     precision = -np.ones((num_t, num_r, num_k, num_a, num_m))
     recall = -np.ones((num_t, num_k, num_a, num_m))
     scores = -np.ones((num_t, num_r, num_k, num_a, num_m))
-    orders = category_order(state)
-    bounds = np.zeros(num_k + 1, dtype=np.int64)
-    bounds[1:] = np.cumsum([o.size for o in orders])
-    flat = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
+    bounds, flat = order if order is not None else score_order(num_k, d_cat, d_score)
     accumulate_kernel(
         bounds,
-        flat.astype(np.int64),
-        state.d_rank,
-        state.d_score,
-        state.codes,
-        state.npig,
+        flat,
+        d_rank,
+        d_score,
+        codes,
+        npig,
         np.array(params.max_dets, dtype=np.int64),
         params.rec_thrs,
         precision,

@@ -7,11 +7,13 @@ count it; ``pycocotools_compat=True`` reproduces pycocotools.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from predscope.evaluation.accumulate import accumulate
+from predscope.evaluation.accumulate import Accumulated, accumulate
 from predscope.evaluation.inputs import BoolArray, CocoDetections, CocoGroundTruth
-from predscope.evaluation.matching import match
+from predscope.evaluation.matching import MatchState, match
 from predscope.evaluation.outcomes import build_outcomes
 from predscope.evaluation.params import CocoParams
 from predscope.evaluation.results import ClassMetrics, CocoEvaluation
@@ -35,6 +37,19 @@ def evaluate_coco(
     p = params or CocoParams()
     state = match(gt, dt, p, compat=pycocotools_compat, gt_in=gt_in, dt_in=dt_in)
     acc = accumulate(state, p)
+    return _evaluation(gt, dt, p, state, acc, pycocotools_compat, gt_in, dt_in)
+
+
+def _evaluation(
+    gt: CocoGroundTruth,
+    dt: CocoDetections,
+    p: CocoParams,
+    state: MatchState,
+    acc: Accumulated,
+    pycocotools_compat: bool = False,
+    gt_in: BoolArray | None = None,
+    dt_in: BoolArray | None = None,
+) -> CocoEvaluation:
     stats = summarize(p, acc.precision, acc.recall)
     outcomes = build_outcomes(state, p, gt.num_annotations, dt.num_detections)
     return CocoEvaluation(
@@ -52,6 +67,54 @@ def evaluate_coco(
         pycocotools_compat=pycocotools_compat,
         match_state=state,
     )
+
+
+def at_threshold(
+    ev: CocoEvaluation, gt: CocoGroundTruth, dt: CocoDetections, params: CocoParams
+) -> CocoEvaluation | None:
+    """``evaluate_coco(gt, dt, params)`` read off ``ev`` (the same inputs, unsliced) when
+    ``params`` is one of its IoU thresholds in its first area range with its last maxDets.
+
+    Matching runs per (threshold, area range) and accumulation per (threshold, category,
+    area range, maxDets), so that slice of ``ev`` is, bit for bit, what a run with one
+    threshold computes. None when ``params`` is not such a slice.
+    """
+    base = ev.params
+    if (
+        ev.pycocotools_compat
+        or params.iou_thrs.size != 1
+        or params.area_rng != base.area_rng[:1]
+        or params.max_dets != base.max_dets[-1:]
+        or params.use_cats != base.use_cats
+        or params.iou_type != base.iou_type
+        or not np.array_equal(params.rec_thrs, base.rec_thrs)
+        or not np.array_equal(params.kpt_oks_sigmas, base.kpt_oks_sigmas)
+        or (params.polyline_tolerance_px, params.polyline_tolerance_fraction)
+        != (base.polyline_tolerance_px, base.polyline_tolerance_fraction)
+        or params.polyline_samples != base.polyline_samples
+    ):
+        return None
+    hits = np.flatnonzero(base.iou_thrs == params.iou_thrs[0])
+    if hits.size == 0:
+        return None
+    t = int(hits[0])
+    st = ev.match_state
+    state = replace(
+        st,
+        codes=st.codes[:1, t : t + 1],
+        match_gt=st.match_gt[t : t + 1],
+        match_iou=st.match_iou[t : t + 1],
+        gt_match=st.gt_match[t : t + 1],
+        npig=st.npig[:, :1],
+        g_ignored=st.g_ignored[:1],
+    )
+    m = len(base.max_dets) - 1
+    acc = Accumulated(
+        precision=ev.precision[t : t + 1, :, :, :1, m:],
+        recall=ev.recall[t : t + 1, :, :1, m:],
+        scores=ev.scores[t : t + 1, :, :, :1, m:],
+    )
+    return _evaluation(gt, dt, params, state, acc)
 
 
 def _per_class(

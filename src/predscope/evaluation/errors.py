@@ -6,7 +6,8 @@ another class), duplicate (IoU >= fg with a same-class GT already matched), back
 bg with every GT), and otherwise both. A GT that no detection matched and no localisation or
 classification error explains is missed. dAP of a type = AP gained by fixing that type alone,
 clamped at 0, where AP is the COCO AP at IoU ``fg_iou`` (area all, the last maxDets) and fixing
-edits the inputs and re-runs the engine (docs/metrics.md, "Error types").
+edits the inputs and evaluates them again (docs/metrics.md, "Error types"), re-matching only
+the groups an edit can change (``evaluation.edits``).
 """
 
 from __future__ import annotations
@@ -19,17 +20,14 @@ from numpy.typing import NDArray
 
 from predscope.evaluation._tide_kernels import best_partners
 from predscope.evaluation.block_iou import Blocks, block_iou
-from predscope.evaluation.coco_eval import evaluate_coco
+from predscope.evaluation.coco_eval import at_threshold, evaluate_coco
+from predscope.evaluation.edits import Edit, EditedEvaluations
 from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth, FloatArray, IntArray
 from predscope.evaluation.matching import gt_ignore_base
 from predscope.evaluation.params import CocoParams
 from predscope.evaluation.results import CocoEvaluation, Outcome
-from predscope.evaluation.subset import (
-    concat_detections,
-    gt_as_detections,
-    take_detections,
-    take_ground_truth,
-)
+from predscope.evaluation.subset import gt_as_detections, take_detections
+from predscope.evaluation.summary import summarize
 from predscope.exceptions import EvaluationError
 
 
@@ -194,38 +192,31 @@ def _winners(
     return win, lose
 
 
-def _fixed_ap(
+def fix_edit(
+    kind: ErrorType,
     gt: CocoGroundTruth,
     dt: CocoDetections,
-    p: CocoParams,
-    kind: ErrorType,
     dt_err: NDArray[np.int8],
     partner: IntArray,
     gt_err: NDArray[np.int8],
     gt_used: NDArray[np.bool_],
-) -> CocoEvaluation:
-    """The evaluation after fixing every error of ``kind`` (and nothing else)."""
+) -> Edit:
+    """The inputs' edit that fixes every error of ``kind`` (and nothing else)."""
+    no_gt = np.zeros(gt.num_annotations, np.bool_)
     if kind == ErrorType.MISSED:
-        keep = np.flatnonzero(gt_err != ErrorType.MISSED)
-        return evaluate_coco(take_ground_truth(gt, keep), dt, p)
+        return Edit(dt_drop=np.zeros(dt.num_detections, np.bool_), gt_drop=gt_err == kind)
     if kind in (ErrorType.LOCALISATION, ErrorType.CLASSIFICATION):
         win, lose = _winners(kind, dt_err, partner, dt.score, gt_used)
         drop = np.zeros(dt.num_detections, np.bool_)
         drop[lose] = True
+        drop[win] = True  # and put back fixed, in its place
         if kind == ErrorType.LOCALISATION:
             # the winner takes its GT's geometry (same class): a perfect localisation
-            drop[win] = True
-            rest = take_detections(dt, np.flatnonzero(~drop))
             fixed = gt_as_detections(gt, partner[win], dt.score[win])
-            order = np.argsort(np.concatenate((np.flatnonzero(~drop), win)), kind="stable")
-            both = concat_detections([rest, fixed])
-            return evaluate_coco(gt, take_detections(both, order), p)
-        cat = dt.category.copy()
-        cat[win] = gt.category[partner[win]]  # the right class, geometry unchanged
-        keep = np.flatnonzero(~drop)
-        return evaluate_coco(gt, take_detections(dt, keep, category=cat[keep]), p)
-    keep = np.flatnonzero(dt_err != kind)  # duplicate, background, both: suppressed
-    return evaluate_coco(gt, take_detections(dt, keep), p)
+        else:  # the right class, geometry unchanged
+            fixed = take_detections(dt, win, category=gt.category[partner[win]])
+        return Edit(dt_drop=drop, gt_drop=no_gt, added=fixed, added_at=win)
+    return Edit(dt_drop=dt_err == kind, gt_drop=no_gt)  # duplicate, background, both: suppressed
 
 
 def tide_errors(
@@ -236,14 +227,19 @@ def tide_errors(
     fg_iou: float = 0.5,
     bg_iou: float = 0.1,
     with_dap: bool = True,
+    base: CocoEvaluation | None = None,
 ) -> TideResult:
-    """Error type of every detection and GT, best IoUs and partners, counts and dAP."""
+    """Error type of every detection and GT, best IoUs and partners, counts and dAP.
+
+    ``base``: ``evaluate_coco(gt, dt, params)`` when the caller has it; its slice at ``fg_iou``
+    (``coco_eval.at_threshold``) spares matching again.
+    """
     if not (0.0 <= bg_iou <= fg_iou <= 1.0):
         raise EvaluationError(
             f"tide_errors: need 0 <= bg_iou <= fg_iou <= 1, got bg_iou={bg_iou}, fg_iou={fg_iou}"
         )
     p = single_threshold_params(params, fg_iou)
-    ev = evaluate_coco(gt, dt, p)
+    ev = (at_threshold(base, gt, dt, p) if base is not None else None) or evaluate_coco(gt, dt, p)
     ignored = gt_ignore_base(gt, p)
     g_rows = np.flatnonzero(~ignored).astype(np.int64)
     blocks, d_index, g_index = _image_blocks(gt, dt, g_rows)
@@ -288,11 +284,13 @@ def tide_errors(
     dap: dict[str, float] = {}
     fixed_precision: dict[str, FloatArray] = {}
     if with_dap:
+        edits = EditedEvaluations(gt, dt, p, ev.match_state)
         for kind, key in ERROR_KEYS.items():
-            fixed_ev = _fixed_ap(gt, dt, p, kind, dt_err, partner, gt_err, gt_used)
-            fixed = fixed_ev.stats["AP"]
+            edit = fix_edit(kind, gt, dt, dt_err, partner, gt_err, gt_used)
+            acc = edits.accumulate(edit)
+            fixed = summarize(p, acc.precision, acc.recall)["AP"]
             dap[key] = max(fixed - ap, 0.0) if ap >= 0 and fixed >= 0 else 0.0
-            fixed_precision[key] = fixed_ev.precision[0, :, :, 0, 0]
+            fixed_precision[key] = acc.precision[0, :, :, 0, 0]
     return TideResult(
         fg_iou=float(fg_iou),
         bg_iou=float(bg_iou),
@@ -308,7 +306,7 @@ def tide_errors(
         gt_best_dt_any=gt_arg,
         counts=counts,
         dap=dap,
-        precision=ev.precision[0, :, :, 0, 0],
+        precision=ev.precision[0, :, :, 0, 0].copy(),  # not a view holding the whole sweep
         fixed_precision=fixed_precision if with_dap else None,
     )
 

@@ -8,11 +8,12 @@ per group; ground truth by (group, category, file order). pycocotools builds the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from predscope.evaluation._kernels import match_groups
+from predscope.evaluation._kernels import counting_order, match_groups
 from predscope.evaluation.block_iou import Blocks, block_iou, check_shapes
 from predscope.evaluation.inputs import (
     BoolArray,
@@ -50,6 +51,17 @@ def _group_bounds(keys: IntArray) -> tuple[IntArray, IntArray]:
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))).astype(np.int64)
     counts = np.diff(np.concatenate((starts, [keys.size]))).astype(np.int64)
     return starts, counts
+
+
+def stable_order(keys: NDArray[np.integer[Any]], size: int) -> IntArray:
+    """``np.argsort(keys, kind="stable")`` for keys in [0, size): by counting where ``size`` is
+    not much larger than the array (a comparison sort of 300,000 keys costs 25-35 ms, this 2)."""
+    if keys.size == 0 or size > 4 * keys.size + 65536 or keys.min() < 0 or keys.max() >= size:
+        order: IntArray = np.argsort(keys, kind="stable")
+        return order
+    out = np.empty(keys.size, dtype=np.int64)
+    counting_order(np.ascontiguousarray(keys, dtype=np.int64), int(size), out)
+    return out
 
 
 def gt_ignore_base(gt: CocoGroundTruth, params: CocoParams) -> BoolArray:
@@ -110,8 +122,9 @@ def match(
     if use_cats:  # the category is constant inside a group
         order = np.argsort(-dt.score[kept], kind="stable")
     else:
-        order = np.lexsort((kept, d_cat_all, -dt.score[kept]))
-    order = order[np.argsort(d_key_all[order], kind="stable")]
+        order = stable_order(d_cat_all, len(gt.category_ids))
+        order = order[np.argsort(-dt.score[kept][order], kind="stable")]
+    order = order[stable_order(d_key_all[order], num_k * num_img if use_cats else num_img)]
     d_key = d_key_all[order]
     starts, counts = _group_bounds(d_key)
     rank = np.arange(d_key.size, dtype=np.int64) - np.repeat(starts, counts)

@@ -24,7 +24,7 @@ from predscope.evaluation.accumulate import accumulate
 from predscope.evaluation.coco_eval import evaluate_coco
 from predscope.evaluation.errors import TideResult, combine_dap, tide_errors
 from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth
-from predscope.evaluation.matching import MatchState
+from predscope.evaluation.matching import MatchState, stable_order
 from predscope.evaluation.outcomes import build_outcomes, single_threshold_outcomes
 from predscope.evaluation.params import CocoParams
 from predscope.evaluation.results import CocoEvaluation, Outcome
@@ -89,8 +89,9 @@ def concat(parts: list[Records]) -> Records:
         f.name: np.concatenate([getattr(p, f.name) for p in parts])
         for f in dataclasses.fields(Records)
     }
-    d_order = np.argsort(merged["d_image"], kind="stable")
-    g_order = np.argsort(merged["g_image"], kind="stable")
+    size = max(int(merged[k].max(initial=-1)) + 1 for k in ("d_image", "g_image"))
+    d_order = stable_order(merged["d_image"], size)
+    g_order = stable_order(merged["g_image"], size)
     return Records(**{k: v[d_order if k.startswith("d_") else g_order] for k, v in merged.items()})
 
 
@@ -120,9 +121,8 @@ def match_frames(
 ) -> FrameMatch:
     """Evaluate frames (local image indices) and return records with global image indices."""
     ev = evaluate_coco(gt, dt, params)
-    tide = tide_errors(gt, dt, params, with_dap=with_dap)
+    tide = tide_errors(gt, dt, params, with_dap=with_dap, base=ev)
     st = ev.match_state
-    outcomes = ev.outcomes
     nd, ng = dt.num_detections, gt.num_annotations
     num_a, num_t = len(params.area_rng), params.iou_thrs.size
     codes = np.full((nd, num_a, num_t), int(Outcome.NOT_EVALUATED), dtype=np.int8)
@@ -132,9 +132,18 @@ def match_frames(
     ignored = np.zeros((ng, num_a), dtype=np.bool_)
     ignored[st.g_index] = st.g_ignored.T
     d_conf, g_missed = _agnostic(gt, dt, params)
-    g_match = outcomes.gt_matched_by.T.copy()
-    d_match = outcomes.matched_gt.T.copy()
-    d_iou = outcomes.iou.T.copy()
+    # [N, T] straight from the sorted state (``outcomes``' [T, N] scatters by column, 3x slower)
+    g_match = np.full((ng, num_t), -1, dtype=np.int32)
+    d_match = np.full((nd, num_t), -1, dtype=np.int32)
+    d_iou = np.full((nd, num_t), np.nan)
+    d_iou[st.d_index] = st.match_iou.T
+    if st.g_index.size and st.d_index.size:
+        d_match[st.d_index] = np.where(
+            st.match_gt >= 0, st.g_index[np.maximum(st.match_gt, 0)], -1
+        ).T
+        g_match[st.g_index] = np.where(
+            st.gt_match >= 0, st.d_index[np.maximum(st.gt_match, 0)], -1
+        ).T
     g_iou = np.full((ng, num_t), np.nan)
     hit = g_match >= 0
     g_iou[hit] = d_iou[g_match[hit], np.nonzero(hit)[1]]
@@ -255,12 +264,12 @@ def _agnostic(
 
 def confusion(records: Records, num_k: int) -> NDArray[np.int64]:
     """[K + 1, K + 1] counts: rows GT class, columns predicted class, index K background."""
-    mat = np.zeros((num_k + 1, num_k + 1), dtype=np.int64)
+    side = num_k + 1
     counted = records.d_conf >= 0
-    np.add.at(mat, (records.d_conf[counted], records.d_cat[counted]), 1)
-    missed = records.g_cat[records.g_conf_missed]
-    np.add.at(mat, (missed, np.full_like(missed, num_k)), 1)
-    return mat
+    cells = records.d_conf[counted].astype(np.int64) * side + records.d_cat[counted]
+    missed = records.g_cat[records.g_conf_missed].astype(np.int64) * side + num_k
+    flat = np.bincount(np.concatenate((cells, missed)), minlength=side * side)
+    return flat.astype(np.int64).reshape(side, side)
 
 
 def aggregate(
@@ -273,15 +282,12 @@ def aggregate(
     num_k = len(category_ids)
     num_a = len(params.area_rng)
     evaluated = np.flatnonzero(records.d_rank >= 0)
-    order = evaluated[
-        np.lexsort(
-            (
-                records.d_rank[evaluated],
-                records.d_image[evaluated],
-                records.d_cat[evaluated],
-            )
-        )
-    ]
+    # (class, image, rank) order by two counting sorts (a lexsort of 300,000 rows: 50 ms)
+    rank = records.d_rank[evaluated]
+    by_rank = evaluated[stable_order(rank, int(rank.max(initial=-1)) + 1)]
+    num_img = int(records.d_image.max(initial=-1)) + 1
+    key = records.d_cat[by_rank].astype(np.int64) * num_img + records.d_image[by_rank]
+    order = by_rank[stable_order(key, num_k * num_img)]
     npig = np.zeros((num_k, num_a), dtype=np.int64)
     for a in range(num_a):
         npig[:, a] = np.bincount(records.g_cat[~records.g_ignored[:, a]], minlength=num_k)[:num_k]

@@ -43,21 +43,21 @@ def _num(value: float) -> float | None:
 
 
 def _threshold_counts(ev: CocoEvaluation, records: Records) -> list[dict[str, Any]]:
-    codes = records.d_codes[:, 0, :]  # area "all"
-    out = []
-    for t, thr in enumerate(ev.params.iou_thrs.tolist()):
-        tp = int(np.count_nonzero(codes[:, t] == Outcome.TP))
-        npig = int(ev.match_state.npig[:, 0].sum())
-        out.append(
-            {
-                "iou": round(thr, 2),
-                "tp": tp,
-                "fp": int(np.count_nonzero(codes[:, t] == Outcome.FP)),
-                "fn": npig - tp,
-                "ignored": int(np.count_nonzero(codes[:, t] == Outcome.IGNORED)),
-            }
-        )
-    return out
+    codes = np.ascontiguousarray(records.d_codes[:, 0, :].T)  # area "all", [T, Nd]
+    # a bincount per threshold row (a reduction per code over strided columns: 6x slower)
+    counts = np.stack([np.bincount(row, minlength=len(Outcome)) for row in codes])
+    tp, fp, ignored = (counts[:, int(c)] for c in (Outcome.TP, Outcome.FP, Outcome.IGNORED))
+    npig = int(ev.match_state.npig[:, 0].sum())
+    return [
+        {
+            "iou": round(thr, 2),
+            "tp": int(tp[t]),
+            "fp": int(fp[t]),
+            "fn": npig - int(tp[t]),
+            "ignored": int(ignored[t]),
+        }
+        for t, thr in enumerate(ev.params.iou_thrs.tolist())
+    ]
 
 
 def _decimate(n: int, keep: int) -> np.ndarray:
@@ -84,9 +84,19 @@ def build_results(
     classes: list[dict[str, Any]] = []
     pr: list[dict[str, Any]] = []
     ar_key = f"AR{p.max_dets[-1]}"
+    num_k = len(categories)
+    counted = records.d_cat >= 0
+
+    def class_counts(rows: np.ndarray) -> list[int]:
+        counts: list[int] = np.bincount(records.d_cat[rows & counted], minlength=num_k)[
+            :num_k
+        ].tolist()
+        return counts
+
+    tps, fps = class_counts(codes50 == Outcome.TP), class_counts(codes50 == Outcome.FP)
+    predictions = class_counts(counted)
     for k, cat in enumerate(categories):
-        in_k = records.d_cat == k
-        tp = int(np.count_nonzero(codes50[in_k] == Outcome.TP))
+        tp = tps[k]
         num_gt = int(ev.match_state.npig[k, 0])
         row = {
             "category_id": cat["feature_hash"],
@@ -104,9 +114,9 @@ def build_results(
                 "shape": cat["shape"],
                 "metric": cat.get("metric", p.iou_type),
                 "num_gt": num_gt,
-                "num_predictions": int(np.count_nonzero(in_k)),
+                "num_predictions": predictions[k],
                 "tp": tp,
-                "fp": int(np.count_nonzero(codes50[in_k] == Outcome.FP)),
+                "fp": fps[k],
                 "fn": num_gt - tp,
                 "best_threshold": _num(curve.best_threshold),
                 "best_precision": _num(curve.best_precision),
