@@ -291,10 +291,11 @@ class _Cache:
 
 
 _CACHE = _Cache()
-# (store URL, set id) -> the token of the set's latest assembly in this process: where the next
-# assembly looks for blocks it need not read again (their tokens tell; a stale entry only
-# means reading every block).
-_LATEST: dict[tuple[str, int], str] = {}
+# (store URL, set id, column) -> the token of the column's latest assembly in this process:
+# where the next assembly looks for blocks it need not read again (their tokens tell; a stale
+# entry only means reading every block). Per column: a reader that assembles ``kind`` under
+# a new token must not hide the ``confidence`` assembled under the previous one.
+_LATEST: dict[tuple[str, int, str], str] = {}
 
 
 class ObjectColumns:
@@ -330,7 +331,7 @@ class ObjectColumns:
                 f"analysis set {self.set_id}: stored column {name!r} is missing - re-run the "
                 "analysis with --full"
             )
-        home = (str(self.conn.engine.url), self.set_id)
+        home = (str(self.conn.engine.url), self.set_id, name)
         previous = _LATEST.get(home)
         layout = _CACHE.get(previous, "layout:" + name) if previous else None
         before = _CACHE.get(previous, name) if previous else None
