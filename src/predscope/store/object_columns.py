@@ -152,6 +152,13 @@ def _insert_blocks(
         conn.execute(analysis_columns.insert(), rows)
 
 
+def _require(names: Iterable[str]) -> None:
+    """Every stored column is among ``names``."""
+    missing = [name for name in DTYPES if name not in set(names)]
+    if missing:
+        raise StoreError(f"object columns: missing {', '.join(missing)}")
+
+
 def _checked(name: str, values: Any, count: int, seen: set[str]) -> NDArray[Any]:
     array = _typed(name, values)
     if array.shape[0] != count or name in seen:
@@ -195,9 +202,7 @@ def write_columns(
             continue
         _insert_blocks(conn, set_id, token, name, array, parts)
         del array
-    missing = [name for name in DTYPES if name not in seen]
-    if missing:
-        raise StoreError(f"object columns: missing {', '.join(missing)}")
+    _require(seen)
     conn.execute(
         analysis_column_sets.insert().values(
             set_id=set_id, token=token, count=count, bounds=bounds.astype("<i8").tobytes()
@@ -481,6 +486,7 @@ def replace_objects(
     (the order is the data's own key), with the blocks as they were. ``new``'s columns may be
     numpy arrays, ``Stacked`` pairs or ``Nullable`` partners.
     """
+    _require(new)
     if unit_ids is None:
         keys = {name: _typed(name, _flat(new[name])) for name in ("kind", "data_unit_id")}
         keys.update({name: _typed(name, _flat(new[name])) for name in ("frame", "seq")})
@@ -512,9 +518,11 @@ def replace_objects(
     keep = ~np.isin(old_units, changed)
     removed = int(old_units.size - np.count_nonzero(keep))
 
+    given = int(_flat(new["kind"]).shape[0])
+
     def joined(name: str) -> NDArray[Any]:
         kept = old(name)[keep]
-        added = _typed(name, _flat(new[name]))
+        added = _checked(name, _flat(new[name]), given, set())
         return np.concatenate([kept, added]) if kept.size else added
 
     keys = {name: joined(name) for name in ("kind", "data_unit_id", "frame", "seq")}

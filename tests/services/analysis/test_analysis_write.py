@@ -1,11 +1,13 @@
-"""The write path of stored results: a full run's whole-table shortcut on SQLite (frame counts,
-attributes) keeps every index as defined and every other set's rows and object columns, and
-re-running gives the same objects at the same positions."""
+"""The write path of stored results: a full run replaces only its own set's columns (another
+set's blocks keep their bytes and tokens), re-running gives the same objects, and a run killed
+while it writes leaves the previous columns readable."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from sqlalchemy import select, text
 
 from predscope.services.analysis.runs import analyse
 from predscope.store.engine import Store, open_store
-from predscope.store.schema import analysis_column_sets
+from predscope.store.schema import analysis_column_sets, analysis_columns
 from tests.services.analysis.analysis_fixtures import analysis_child, bbox_project, stored_objects
 from tests.services.analysis.generated import generated_project
 
@@ -28,81 +30,89 @@ def store(store_url: str) -> Store:
     opened.close()
 
 
-def _indexes(store: Store) -> list[tuple[str, str]]:
-    """(name, definition) of every index on the analysis tables."""
-    if store.dialect == "sqlite":
-        sql = (
-            "SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'index' "
-            "AND tbl_name LIKE 'analysis%' ORDER BY name"
-        )
-    else:
-        sql = (
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename LIKE 'analysis%' "
-            "ORDER BY indexname"
-        )
+def _blocks(store: Store, set_id: int | None = None) -> list[tuple[object, ...]]:
+    """Every stored block (set, name, part, count, token, dtype, bytes) and set row."""
+    c, s = analysis_columns.c, analysis_column_sets.c
+    blocks = select(c.set_id, c.name, c.part, c.count, c.token, c.dtype, c.data)
+    sets = select(s.set_id, s.token, s.count, s.bounds)
+    if set_id is not None:
+        blocks, sets = blocks.where(c.set_id == set_id), sets.where(s.set_id == set_id)
     with store.read() as conn:
-        return [(str(a), str(b)) for a, b in conn.execute(text(sql))]
+        rows = [tuple(r) for r in conn.execute(blocks)] + [tuple(r) for r in conn.execute(sets)]
+    return sorted(
+        (tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows), key=repr
+    )
 
 
-def _tokens(store: Store) -> list[tuple[int, str]]:
-    """Every set's object columns token: a new one per committed write."""
-    with store.read() as conn:
-        return [
-            (int(a), str(b))
-            for a, b in conn.execute(select(*analysis_column_sets.c["set_id", "token"]))
-        ]
-
-
-def test_full_runs_keep_indexes_and_other_sets(store: Store) -> None:
-    indexes = _indexes(store)
-    names = {name for name, _ in indexes}
-    assert {"ix_analysis_frames_fn0", "ix_analysis_columns_part"} <= names
+def test_full_runs_replace_only_their_own_set(store: Store) -> None:
     first = bbox_project(store, "first")
-    analyse(store, first.record, "model")  # empty tables: the whole-table path
-    one = analyse(store, first.record, "model", full=True)  # the set alone: again
+    analyse(store, first.record, "model")
+    one = analyse(store, first.record, "model", full=True)
     rows_one = stored_objects(store, one.set.id, with_id=True)
-    assert len(rows_one) == 734 + 839 and _indexes(store) == indexes
+    assert len(rows_one) == 734 + 839
     second = bbox_project(store, "second")
-    two = analyse(store, second.record, "model")  # another set present: row by row
-    rows_two = stored_objects(store, two.set.id, with_id=True)
+    two = analyse(store, second.record, "model")
+    rows_two, blocks_two = (
+        stored_objects(store, two.set.id, with_id=True),
+        _blocks(store, two.set.id),
+    )
+    old_first = _blocks(store, one.set.id)
     again = analyse(store, first.record, "model", full=True)
     assert again.set.id == one.set.id
+    assert _blocks(store, two.set.id) == blocks_two  # not rewritten: the same bytes and tokens
     assert stored_objects(store, two.set.id, with_id=True) == rows_two
-    assert stored_objects(store, one.set.id, with_id=True) == rows_one
-    assert _indexes(store) == indexes
+    assert stored_objects(store, one.set.id, with_id=True) == rows_one  # positions are ids
+    new_first = _blocks(store, one.set.id)
+    assert {r[4] for r in new_first if len(r) == 7}.isdisjoint(
+        {r[4] for r in old_first if len(r) == 7}
+    )
     if store.dialect == "sqlite":
         with store.read() as conn:
             assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
 
 
+def _wait_for_the_write_lock(db: Path, child: subprocess.Popen[bytes]) -> bool:
+    """Poll (up to 30 s) until another connection holds SQLite's write lock - the run's write
+    transaction once its "write" stage is reported; False if the child ends first."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and child.poll() is None:
+        probe = sqlite3.connect(db, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc):
+                return True
+            raise
+        finally:
+            probe.close()
+        time.sleep(0.001)
+    return False
+
+
 @pytest.mark.slow
-def test_kill_9_in_the_write_stage_keeps_rows_and_indexes(tmp_path: Path) -> None:
-    """Indexes are dropped and created inside the run's one transaction: a process killed in
-    the write stage leaves the previous rows and every index, and the store intact."""
+def test_kill_9_in_the_write_stage_keeps_the_previous_columns(tmp_path: Path) -> None:
+    """The columns are replaced inside the run's one transaction: a process killed in the write
+    stage leaves the previous blocks (bytes and tokens) readable and the store intact."""
     url = str(tmp_path / "store")
     store = open_store(url)
     try:
         project, _, _ = generated_project(store, tmp_path / "case", 600, 30)
-        first = analyse(store, project, "model")
-        indexes = _indexes(store)
+        analyse(store, project, "model")
+        blocks = _blocks(store)
         before = stored_objects(store, with_id=True)
-        token = _tokens(store)
         child, stage = analysis_child(store, url, "write", poll=0.005)
-        assert child.poll() is None, "the child finished before it could be killed"
-        # into the write transaction: the stage is about 0.1 s here (the objects' columns),
-        # most of it inside the transaction
-        time.sleep(0.4 * first.run.timings["write"])
+        assert stage is not None and child.poll() is None, "the child finished too soon"
+        held = _wait_for_the_write_lock(Path(url) / "predscope.db", child)
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
-        assert stage is not None
-        assert _indexes(store) == indexes
-        # a full run of the same rows stores the same objects: the token tells the write did
-        # not commit, the objects that they are whole
-        assert _tokens(store) == token
+        assert held, "the child's write transaction was never seen"
+        assert _blocks(store) == blocks
         assert stored_objects(store, with_id=True) == before
         with store.read() as conn:
             assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
         again = analyse(store, project, "model", full=True)
-        assert again.run.status == "complete" and _indexes(store) == indexes
+        assert again.run.status == "complete"
+        assert stored_objects(store, with_id=True) == before
     finally:
         store.close()
