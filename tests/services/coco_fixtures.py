@@ -89,3 +89,26 @@ def stored_annotations(
         row.initialise_labels()
         for inst in row.get_object_instances():
             yield row, inst, inst.get_annotation(0)
+
+
+def encord_projects(store: Store) -> tuple[ProjectRecord, ProjectRecord]:
+    """The shipped Encord label rows imported on main: an image project of every shape
+    ("encord") and an image group ("group")."""
+    from predscope.services.imports.encord import import_encord
+    from predscope.services.imports.options import ImportOptions
+
+    rows = DATA / "encord-label-rows"
+    encord = create_project(store, "encord", rows / "ontology_all_types_dict.json")
+    add_data(store, encord, [{"title": "rousseau_2.jpg", "width": 1200, "height": 924}])
+    import_encord(
+        store, encord, [rows / "label_row_native_image.json"], ImportOptions(branch="main")
+    )
+    group = create_project(store, "group", rows / "ontology_image_group.json")
+    units = json.loads((rows / "label_row_image_group.json").read_text())["data_units"]
+    images = [
+        {"title": u["data_title"], "width": 952, "height": 678}
+        for u in sorted(units.values(), key=lambda u: int(u["data_sequence"]))
+    ]
+    add_data(store, group, [{"title": "image-group-8375e", "images": images}])
+    import_encord(store, group, [rows / "label_row_image_group.json"], ImportOptions(branch="main"))
+    return encord, group

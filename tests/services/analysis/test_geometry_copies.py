@@ -22,7 +22,6 @@ from predscope.sdk.client import Client
 from predscope.services.analysis.evaluate import evaluate_branch
 from predscope.services.branches import rename_branch
 from predscope.services.imports.coco import import_coco
-from predscope.services.imports.encord import import_encord
 from predscope.services.imports.options import ImportOptions
 from predscope.services.imports.text import import_voc, import_yolo
 from predscope.services.projects import add_data, create_project, get_project
@@ -38,7 +37,15 @@ from tests.services.analysis.geometry_checks import (
     assert_same_columns,
     read_both,
 )
-from tests.services.coco_fixtures import COCO_VAL, D2, DATA, PADILLA, coco_project, ontology
+from tests.services.coco_fixtures import (
+    COCO_VAL,
+    D2,
+    DATA,
+    PADILLA,
+    coco_project,
+    encord_projects,
+    ontology,
+)
 
 ENCORD = DATA / "encord-label-rows"
 VOC = """<annotation>
@@ -153,21 +160,7 @@ def test_appended_yolo_voc_and_encord_imports_keep_copies_in_step(
     assert_copies_current(store)
     for branch in ("main", "y"):
         assert_paths_agree(store, project, branch)
-    encord = create_project(store, "encord", ENCORD / "ontology_all_types_dict.json")
-    add_data(store, encord, [{"title": "rousseau_2.jpg", "width": 1200, "height": 924}])
-    import_encord(
-        store, encord, [ENCORD / "label_row_native_image.json"], ImportOptions(branch="main")
-    )
-    group = create_project(store, "group", ENCORD / "ontology_image_group.json")
-    units = json.loads((ENCORD / "label_row_image_group.json").read_text())["data_units"]
-    images = [
-        {"title": u["data_title"], "width": 952, "height": 678}
-        for u in sorted(units.values(), key=lambda u: int(u["data_sequence"]))
-    ]
-    add_data(store, group, [{"title": "image-group-8375e", "images": images}])
-    import_encord(
-        store, group, [ENCORD / "label_row_image_group.json"], ImportOptions(branch="main")
-    )
+    encord, group = encord_projects(store)
     assert_copies_current(store)
     assert_paths_agree(store, encord, "main")
     assert_paths_agree(store, group, "main")
