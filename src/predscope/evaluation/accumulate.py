@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from predscope.evaluation._kernels import accumulate_kernel
-from predscope.evaluation.inputs import FloatArray, IntArray
+from predscope.evaluation.inputs import BoolArray, FloatArray, IntArray
 from predscope.evaluation.matching import MatchState
 from predscope.evaluation.params import CocoParams
 
@@ -32,27 +32,41 @@ def category_order(state: MatchState) -> list[IntArray]:
     return _category_order(state.num_eval_cats, state.d_cat, state.d_score)
 
 
-def _category_order(num_k: int, d_cat: IntArray, d_score: FloatArray) -> list[IntArray]:
+def _category_order(
+    num_k: int, d_cat: IntArray, d_score: FloatArray, only: BoolArray | None = None
+) -> list[IntArray]:
     bounds = np.searchsorted(d_cat, np.arange(num_k + 1), side="left")
     out: list[IntArray] = []
+    empty = np.zeros(0, dtype=np.int64)
     for k in range(num_k):
+        if only is not None and not only[k]:
+            out.append(empty)
+            continue
         lo, hi = int(bounds[k]), int(bounds[k + 1])
         local = np.argsort(-d_score[lo:hi], kind="stable")
         out.append((local + lo).astype(np.int64))
     return out
 
 
-def score_order(num_k: int, d_cat: IntArray, d_score: FloatArray) -> tuple[IntArray, IntArray]:
-    """``category_order`` as one array: category k's are ``flat[bounds[k]:bounds[k + 1]]``."""
-    orders = _category_order(num_k, d_cat, d_score)
+def score_order(
+    num_k: int, d_cat: IntArray, d_score: FloatArray, only: BoolArray | None = None
+) -> tuple[IntArray, IntArray]:
+    """``category_order`` as one array: category k's are ``flat[bounds[k]:bounds[k + 1]]``.
+
+    With ``only``, the other categories get an empty range (callers that reuse their figures).
+    """
+    orders = _category_order(num_k, d_cat, d_score, only)
     bounds = np.zeros(num_k + 1, dtype=np.int64)
     bounds[1:] = np.cumsum([o.size for o in orders])
     flat = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
     return bounds, flat.astype(np.int64)
 
 
-def accumulate(state: MatchState, params: CocoParams) -> Accumulated:
-    """Fill precision, recall and scores for every (threshold, category, area, maxDet)."""
+def accumulate(
+    state: MatchState, params: CocoParams, order: tuple[IntArray, IntArray] | None = None
+) -> Accumulated:
+    """Fill precision, recall and scores for every (threshold, category, area, maxDet);
+    ``order`` is the state's ``score_order`` when the caller already has it."""
     return accumulate_detections(
         state.num_eval_cats,
         state.d_cat,
@@ -61,6 +75,7 @@ def accumulate(state: MatchState, params: CocoParams) -> Accumulated:
         state.codes,
         state.npig,
         params,
+        order,
     )
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from predscope.evaluation._kernels import FP, TP
 from predscope.evaluation.accumulate import category_order
-from predscope.evaluation.inputs import FloatArray
+from predscope.evaluation.inputs import BoolArray, FloatArray, IntArray
 from predscope.evaluation.results import CocoEvaluation
 
 
@@ -37,19 +37,36 @@ class PRCurve:
     best_f1: float
 
 
-def pr_curves(ev: CocoEvaluation, iou_thr: float = 0.5) -> tuple[PRCurve, ...]:
-    """One curve per category of the evaluation (categories must not be merged)."""
+def pr_curves(
+    ev: CocoEvaluation,
+    iou_thr: float = 0.5,
+    *,
+    order: tuple[IntArray, IntArray] | None = None,
+    only: BoolArray | None = None,
+) -> tuple[PRCurve, ...]:
+    """One curve per category of the evaluation (categories must not be merged).
+
+    ``order`` is the match state's ``score_order`` when the caller has it; with ``only``, just
+    those categories' curves, in category order.
+    """
     state = ev.match_state
     t = ev.outcomes.threshold_index(iou_thr)
     alls = [i for i, lbl in enumerate(ev.params.area_labels) if lbl == "all"]
     a = alls[0] if alls else 0
     curves = []
     names = ev.category_names
-    for k, order in enumerate(category_order(state)):
-        codes = state.codes[0, t, order]
+    if order is None:
+        orders = category_order(state)
+    else:
+        bounds, flat = order
+        orders = [flat[bounds[k] : bounds[k + 1]] for k in range(bounds.size - 1)]
+    for k, order_k in enumerate(orders):
+        if only is not None and not only[k]:
+            continue
+        codes = state.codes[0, t, order_k]
         keep = codes != 2
         codes = codes[keep]
-        scores = state.d_score[order][keep]
+        scores = state.d_score[order_k][keep]
         tp = np.cumsum(codes == TP).astype(np.float64)
         fp = np.cumsum(codes == FP).astype(np.float64)
         npig = int(state.npig[k, 0])

@@ -12,9 +12,18 @@ from predscope.evaluation.confusion import confusion_matrix
 from predscope.evaluation.errors import tide_errors
 from predscope.evaluation.params import CocoParams
 from predscope.exceptions import LabelRowError, ResourceNotFoundError
+from predscope.services.analysis import carry
 from predscope.services.analysis.evaluate import evaluate_branch
 from predscope.services.analysis.metrics import get_metrics, list_prediction_sets, set_review
-from predscope.services.analysis.records import Records, aggregate, confusion
+from predscope.services.analysis.records import (
+    Records,
+    Reuse,
+    aggregate,
+    concat,
+    confusion,
+    touched_classes,
+)
+from predscope.services.analysis.results import build_results
 from predscope.services.analysis.rows import OUTCOME_NAMES
 from predscope.services.analysis.runs import analyse
 from predscope.store import analysis as repo
@@ -109,7 +118,7 @@ def test_aggregate_of_records_equals_evaluate_coco(store: Store) -> None:
     records = Records.from_bytes(state)
     ev = aggregate(
         records, CocoParams.default("segm"), ref.category_feature_hashes, ref.category_names
-    )
+    ).ev
     np.testing.assert_array_equal(ev.precision, ref.evaluation.precision)
     np.testing.assert_array_equal(ev.recall, ref.evaluation.recall)
     np.testing.assert_array_equal(ev.scores, ref.evaluation.scores)
@@ -118,6 +127,56 @@ def test_aggregate_of_records_equals_evaluate_coco(store: Store) -> None:
         ref.ground_truth, ref.detections, 0.5, params=CocoParams.default("segm")
     )
     np.testing.assert_array_equal(confusion(records, len(ref.category_names)), want.matrix)
+
+
+def test_reused_classes_equal_a_fresh_aggregation(store: Store) -> None:
+    """An image's records replaced: reusing the untouched classes' figures and entries gives
+    the same arrays, curves and document as aggregating everything."""
+    project = coco_project(store, "coco-reuse", "bounding_box", BBOX)
+    analyse(store, project, "model")
+    with store.read() as conn:
+        pset = repo.find_set(conn, project.id, "model", "main")
+        assert pset is not None
+        blob = repo.load_state(conn, pset.id)
+    assert blob is not None
+    before = Records.from_bytes(blob)
+    num_k = int(max(before.g_cat.max(), before.d_cat.max())) + 1
+    ids, names = tuple(f"c{k}" for k in range(num_k)), tuple(f"n{k}" for k in range(num_k))
+    params = CocoParams()
+    cats = [
+        {"index": k, "feature_hash": ids[k], "name": names[k], "shape": "bbox", "metric": "bbox"}
+        for k in range(num_k)
+    ]
+    old = aggregate(before, params, ids, names)
+    old_doc = build_results(old, before, cats)
+    image = int(before.d_image[np.argmax(np.bincount(before.d_image))])  # the busiest image
+    mine = np.zeros(int(before.d_image.max()) + 1, dtype=np.bool_)
+    mine[image] = True
+    gone = before.keep_images(mine)
+    # the image's new records: its detections less confident, its first one dropped
+    d_keep = np.ones(gone.d_cat.size, dtype=np.bool_)
+    d_keep[0] = False
+    new = Records(
+        **{
+            name: (value[d_keep] if name.startswith("d_") else value)
+            for name, value in vars(gone).items()
+        }
+    )
+    new = Records(**{**vars(new), "d_score": new.d_score * 0.5})
+    after = concat([before.keep_images(~mine), new])
+    touched = touched_classes(num_k, gone, new)
+    assert 0 < touched.sum() < num_k  # some classes are reused
+    fresh = aggregate(after, params, ids, names)
+    reused = aggregate(after, params, ids, names, reuse=Reuse(old.figures(), touched))
+    for field in ("precision", "recall", "scores"):
+        np.testing.assert_array_equal(getattr(reused.ev, field), getattr(fresh.ev, field))
+    assert reused.ev.stats == fresh.ev.stats
+    for got, want in zip(reused.curves, fresh.curves, strict=True):
+        np.testing.assert_equal(vars(got), vars(want))  # NaN equals NaN here
+    assert build_results(reused, after, cats, (old_doc, touched)) == build_results(
+        fresh, after, cats
+    )
+    assert fresh.ev.stats != old.ev.stats  # the change mattered
 
 
 def _comparable(doc: dict) -> dict:
@@ -130,7 +189,9 @@ def _comparable(doc: dict) -> dict:
     return out
 
 
-def test_incremental_run_equals_a_full_run(store: Store) -> None:
+@pytest.mark.parametrize("in_memory", [True, False], ids=["carried", "from-store"])
+def test_incremental_run_equals_a_full_run(store: Store, in_memory: bool) -> None:
+    """From the products this process kept of the last run (``carry``) or from the store."""
     project = bbox_project(store)
     analyse(store, project.record, "model")
     title = project.list_label_rows_v2(branch_name="model")[3].data_title
@@ -143,6 +204,8 @@ def test_incremental_run_equals_a_full_run(store: Store) -> None:
         "ground_truth_changed": True,
         "predictions_changed": True,
     }
+    if not in_memory:
+        carry.clear()
     inc = analyse(store, project.record, "model")
     assert (inc.mode, inc.changed_units) == ("incremental", 2)
     inc_doc = get_metrics(store, project.record, "model")

@@ -114,7 +114,7 @@ def compare_prediction_sets(
     lows = highs = None
     if interval:
         records = [Records.from_bytes(b or b"") for b in blobs]
-        evals = [aggregate(r, params, ids, names) for r in records]
+        evals = [aggregate(r, params, ids, names).ev for r in records]
         num_images = int(res_a["images"])
         inputs = [_light_inputs(r, num_images, len(cats)) for r in records]
         boot = bootstrap_map_difference(

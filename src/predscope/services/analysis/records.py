@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from predscope.evaluation.accumulate import accumulate
+from predscope.evaluation.accumulate import accumulate, score_order
 from predscope.evaluation.coco_eval import evaluate_coco
+from predscope.evaluation.curves import PRCurve, pr_curves
 from predscope.evaluation.errors import TideResult, combine_dap, tide_errors
 from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth
 from predscope.evaluation.matching import MatchState, stable_order
@@ -272,13 +273,62 @@ def confusion(records: Records, num_k: int) -> NDArray[np.int64]:
     return flat.astype(np.int64).reshape(side, side)
 
 
+@dataclass(frozen=True, eq=False)
+class ClassFigures:
+    """Every class's COCO arrays and PR curve at IoU 0.5: what an aggregation yields per class."""
+
+    precision: F64  # [T, R, K, A, M]
+    recall: F64  # [T, K, A, M]
+    scores: F64
+    curves: tuple[PRCurve, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Reuse:
+    """A previous aggregation whose untouched classes an incremental run takes over.
+
+    COCO accumulates each class on its own, so a class with no record in a changed image has
+    the same arrays and curve as before, bit for bit: only ``touched`` classes are recomputed.
+    """
+
+    figures: ClassFigures
+    touched: NDArray[np.bool_]  # [K]
+
+
+@dataclass(frozen=True, eq=False)
+class Aggregated:
+    """The evaluation of all records and its PR curves at IoU 0.5 (one per class)."""
+
+    ev: CocoEvaluation
+    curves: tuple[PRCurve, ...]
+
+    def figures(self) -> ClassFigures:
+        ev = self.ev
+        return ClassFigures(ev.precision, ev.recall, ev.scores, self.curves)
+
+
+def touched_classes(num_k: int, *parts: Records) -> NDArray[np.bool_]:
+    """Classes with any detection or GT in ``parts`` (the changed images' old and new records)."""
+    touched = np.zeros(num_k, dtype=np.bool_)
+    for part in parts:
+        for cats in (part.d_cat, part.g_cat):
+            touched[cats[(cats >= 0) & (cats < num_k)]] = True
+    return touched
+
+
 def aggregate(
     records: Records,
     params: CocoParams,
     category_ids: tuple[object, ...],
     category_names: tuple[str, ...],
-) -> CocoEvaluation:
-    """The COCO arrays and stats of ``records``, by the engine's own accumulation."""
+    *,
+    reuse: Reuse | None = None,
+) -> Aggregated:
+    """The COCO arrays and stats of ``records``, by the engine's own accumulation.
+
+    With ``reuse``, only its ``touched`` classes are accumulated; the others' arrays and curves
+    are the previous ones (see ``Reuse``).
+    """
     num_k = len(category_ids)
     num_a = len(params.area_rng)
     evaluated = np.flatnonzero(records.d_rank >= 0)
@@ -307,13 +357,22 @@ def aggregate(
         npig=npig,
         g_ignored=np.ascontiguousarray(records.g_ignored.T),
     )
-    acc = accumulate(state, params)
-    return CocoEvaluation(
+    redo = None if reuse is None else reuse.touched
+    # one score sort per class, shared by the accumulation and the curves
+    sorted_order = score_order(num_k, state.d_cat, state.d_score, only=redo)
+    acc = accumulate(state, params, order=sorted_order)
+    precision, recall, scores = acc.precision, acc.recall, acc.scores
+    if reuse is not None:
+        keep, old = ~reuse.touched, reuse.figures
+        precision[:, :, keep] = old.precision[:, :, keep]
+        recall[:, keep] = old.recall[:, keep]
+        scores[:, :, keep] = old.scores[:, :, keep]
+    ev = CocoEvaluation(
         params=params,
-        stats=summarize(params, acc.precision, acc.recall),
-        precision=acc.precision,
-        recall=acc.recall,
-        scores=acc.scores,
+        stats=summarize(params, precision, recall),
+        precision=precision,
+        recall=recall,
+        scores=scores,
         category_ids=category_ids,
         category_names=category_names,
         per_class=(),
@@ -321,3 +380,11 @@ def aggregate(
         pycocotools_compat=False,
         match_state=state,
     )
+    fresh = pr_curves(ev, 0.5, order=sorted_order, only=redo)
+    if reuse is None:
+        return Aggregated(ev, fresh)
+    redone = iter(fresh)
+    curves = tuple(
+        next(redone) if reuse.touched[k] else reuse.figures.curves[k] for k in range(num_k)
+    )
+    return Aggregated(ev, curves)

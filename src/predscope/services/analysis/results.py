@@ -12,12 +12,18 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from predscope.evaluation.curves import pr_curves
 from predscope.evaluation.errors import ERROR_KEYS, ErrorType
 from predscope.evaluation.results import CocoEvaluation, Outcome
 from predscope.evaluation.summary import mean_valid
-from predscope.services.analysis.records import CONFUSION_IOU, FrameMatch, Records, confusion
+from predscope.services.analysis.records import (
+    CONFUSION_IOU,
+    Aggregated,
+    FrameMatch,
+    Records,
+    confusion,
+)
 
 CURVE_POINTS = 200  # raw PR operating points kept per class (the F1-best point always kept)
 PROVENANCE = {
@@ -68,17 +74,23 @@ def _decimate(n: int, keep: int) -> np.ndarray:
 
 
 def build_results(
-    ev: CocoEvaluation,
+    aggregated: Aggregated,
     records: Records,
     categories: list[dict[str, Any]],
+    previous: tuple[dict[str, Any], NDArray[np.bool_]] | None = None,
 ) -> dict[str, Any]:
-    """The JSON-ready results of one run."""
+    """The JSON-ready results of one run.
+
+    ``previous`` is (the last run's results, the classes to rebuild): the other classes' entries
+    are taken over, as ``records.Reuse`` takes over their figures.
+    """
+    ev = aggregated.ev
     p = ev.params
     precision, recall = ev.precision, ev.recall
     m = len(p.max_dets) - 1
     t50 = int(np.flatnonzero(p.iou_thrs == 0.5)[0])
     t75 = int(np.flatnonzero(p.iou_thrs == 0.75)[0])
-    curves = pr_curves(ev, 0.5)
+    curves = aggregated.curves
     codes50 = records.d_codes[:, 0, t50]
     per_class: list[dict[str, Any]] = []
     classes: list[dict[str, Any]] = []
@@ -96,6 +108,12 @@ def build_results(
     tps, fps = class_counts(codes50 == Outcome.TP), class_counts(codes50 == Outcome.FP)
     predictions = class_counts(counted)
     for k, cat in enumerate(categories):
+        if previous is not None and not previous[1][k]:
+            old = previous[0]
+            per_class.append(old["per_class"][k])
+            classes.append(old["classes"][k])
+            pr.append(old["pr_curves"][k])
+            continue
         tp = tps[k]
         num_gt = int(ev.match_state.npig[k, 0])
         row = {
@@ -178,7 +196,8 @@ def error_summary(
     """TIDE counts (exact for every run) and dAP (from the last full run, which computes it).
 
     dAP fixes every error of a type across all frames and re-runs the engine, so it needs all
-    frames: an incremental run keeps the last full run's dAP and says which run that was.
+    frames: an incremental run keeps the last full run's dAP (``previous``: the last run's
+    ``errors`` entry) and says which run that was.
     """
     counts = {
         key: int(np.count_nonzero(records.d_error == kind)) for kind, key in ERROR_KEYS.items()
@@ -188,8 +207,7 @@ def error_summary(
         dap: dict[str, Any] = dict(fm.tide.dap)
         dap_run: int | None = run_id
     else:
-        old = previous.get("errors") or {}
-        dap, dap_run = old.get("dap") or {}, old.get("dap_run")
+        dap, dap_run = previous.get("dap") or {}, previous.get("dap_run")
     return {
         "fg_iou": fm.tide.fg_iou,
         "bg_iou": fm.tide.bg_iou,

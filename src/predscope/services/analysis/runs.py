@@ -27,6 +27,8 @@ import numpy as np
 import orjson
 
 from predscope.exceptions import AnalysisRunningError, InvalidArgumentsError
+from predscope.services.analysis.carry import Carry, carried
+from predscope.services.analysis.carry import keep as keep_carry
 from predscope.services.analysis.classifications import classification_metrics
 from predscope.services.analysis.evaluate import _project, kind_groups
 from predscope.services.analysis.fingerprints import remember, summaries
@@ -44,7 +46,14 @@ from predscope.services.analysis.kinds import (
     layout_params,
     summary_kind,
 )
-from predscope.services.analysis.records import Records, aggregate, concat, match_groups
+from predscope.services.analysis.records import (
+    Records,
+    Reuse,
+    aggregate,
+    concat,
+    match_groups,
+    touched_classes,
+)
 from predscope.services.analysis.results import build_results, error_summary
 from predscope.services.analysis.rows import write_objects
 from predscope.services.branches import require_branch
@@ -261,16 +270,23 @@ def _execute(
             "ontology": _digest(record.ontology),
             "frames": _digest([list(k) for k in frames.keys]),
         }
-        old_state = None
+        carry = None
+        old_records: Records | None = None
+        before: Mapping[tuple[int, int], RowState] = {}
+        previous_errors: dict[str, Any] = {}
         if not full and previous is not None and previous.params.get("basis") == basis:
-            old_state = repo.load_state(conn, pset.id)
-        previous_results = (
-            repo.run_results(conn, previous.id) if old_state is not None and previous else {}
-        )
-        if old_state is None:
+            carry = carried(store.url, pset.id, previous)
+            if carry is not None:
+                old_records, before, previous_errors = carry.records, carry.row_states, carry.errors
+            else:
+                blob = repo.load_state(conn, pset.id)
+                if blob is not None:
+                    old_records = Records.from_bytes(blob)
+                    before = repo.load_row_states(conn, pset.id)
+                    previous_errors = repo.run_results(conn, previous.id).get("errors") or {}
+        if old_records is None:
             changed = {r.unit.id for r in gt_records}
         else:
-            before = repo.load_row_states(conn, pset.id)
             keys = set(before) | set(states)
             changed = {
                 unit for key in keys if before.get(key) != states.get(key) for _, unit in [key]
@@ -291,38 +307,47 @@ def _execute(
             dt_cols.image.size,
             len(cats.kinds),
             image_map,
-            with_dap=old_state is None,
+            with_dap=old_records is None,
         )
     with reporter.stage(STAGES[3]):
-        if old_state is None:
+        reuse = None
+        if old_records is None:
             all_records = fm.records
         else:
             keep = np.ones(len(frames.keys), dtype=np.bool_)
             keep[image_map] = False
-            all_records = concat([Records.from_bytes(old_state).keep_images(keep), fm.records])
-        ev = aggregate(all_records, coco_params, cats.feature_hashes, cats.names)
+            all_records = concat([old_records.keep_images(keep), fm.records])
+            if carry is not None:
+                gone = old_records.keep_images(~keep)
+                reuse = Reuse(carry.figures, touched_classes(len(cats.kinds), gone, fm.records))
+        aggregated = aggregate(
+            all_records, coco_params, cats.feature_hashes, cats.names, reuse=reuse
+        )
         categories = [
             {"index": k, "feature_hash": h, "name": n, "shape": s, "metric": m}
             for k, (h, n, s, m) in enumerate(
                 zip(cats.feature_hashes, cats.names, cats.shapes, cats.kinds, strict=True)
             )
         ]
-        results = build_results(ev, all_records, categories)
-        del ev  # its match state and outcomes (75 MB at 5,000 images) are not needed further
+        rebuild = None if reuse is None or carry is None else (carry.results, reuse.touched)
+        results = build_results(aggregated, all_records, categories, rebuild)
+        figures = aggregated.figures()
+        # the match state and outcomes (75 MB at 5,000 images) are not needed further
+        del aggregated
         results["iou_type"] = summary_kind(cats.kinds)
         results["classifications"] = classifications
-        results["errors"] = error_summary(all_records, fm, run.id, previous_results)
+        results["errors"] = error_summary(all_records, fm, run.id, previous_errors)
         results.update(
             images=len(frames.keys),
             ground_truth=int(all_records.g_cat.size),
             predictions=int(all_records.d_cat.size),
         )
-    mode = "full" if old_state is None else "incremental"
+    mode = "full" if old_records is None else "incremental"
     with reporter.stage(STAGES[4]):
         with store.begin() as conn:
-            scope = None if old_state is None else changed
+            scope = None if old_records is None else changed
             write_objects(conn, pset.id, fm, gt_cols, dt_cols, sub_frames, unit_ids, scope)
-            repo.replace_row_states(conn, pset.id, states, None if old_state is None else changed)
+            repo.replace_row_states(conn, pset.id, states, scope)
             repo.publish(conn, pset.id, run.id, all_records.to_bytes())
             repo.update_run(
                 conn,
@@ -340,7 +365,7 @@ def _execute(
                 results=results,
                 finished_at=_now(),
             )
-        if old_state is None:  # a full run rewrote every row (incremental: autovacuum's job)
+        if old_records is None:  # a full run rewrote every row (incremental: autovacuum's job)
             object_repo.refresh_statistics(store)
     with store.begin() as conn:
         repo.update_run(
@@ -352,4 +377,6 @@ def _execute(
         done = repo.get_run(conn, run.id)
         final_set = repo.find_set(conn, record.id, pset.branch_name, pset.against)
     assert done is not None and final_set is not None
+    errors = orjson.loads(orjson.dumps(results["errors"]))  # as a reader of the store sees it
+    keep_carry(store.url, pset.id, done, Carry(all_records, states, figures, results, errors))
     return RunOutcome(done, final_set, mode, len(changed), len(gt_records))
