@@ -158,11 +158,18 @@ class CocoEvaluation:
         Only evaluated, non-ignored detections count (area "all", the last maxDets). Returns None
         when a score lies outside [0, 1]: such scores are not probabilities, so no calibration.
         """
-        state = self.match_state
         t = self.outcomes.threshold_index(iou_thr)
-        codes = state.codes[0, t]
-        keep = (codes == int(Outcome.TP)) | (codes == int(Outcome.FP))
-        scores = state.d_score[keep]
-        if scores.size and (float(scores.min()) < 0.0 or float(scores.max()) > 1.0):
-            return None
-        return calibration(scores, codes[keep] == int(Outcome.TP), n_bins=n_bins)
+        state = self.match_state
+        return score_calibration(state.d_score, state.codes[0, t], n_bins)
+
+
+def score_calibration(
+    scores: FloatArray, codes: NDArray[np.int8], n_bins: int = 10
+) -> CalibrationResult | None:
+    """``CocoEvaluation.calibration`` of detections given in match-state order: their scores and
+    outcome codes at one threshold (area "all"), TP and FP counted."""
+    keep = (codes == int(Outcome.TP)) | (codes == int(Outcome.FP))
+    kept = scores[keep]
+    if kept.size and (float(kept.min()) < 0.0 or float(kept.max()) > 1.0):
+        return None
+    return calibration(kept, codes[keep] == int(Outcome.TP), n_bins=n_bins)

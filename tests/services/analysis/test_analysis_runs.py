@@ -171,6 +171,7 @@ def test_reused_classes_equal_a_fresh_aggregation(store: Store) -> None:
     for field in ("precision", "recall", "scores"):
         np.testing.assert_array_equal(getattr(reused.ev, field), getattr(fresh.ev, field))
     assert reused.ev.stats == fresh.ev.stats
+    np.testing.assert_equal(vars(reused.calibration), vars(fresh.ev.calibration(0.5)))
     for got, want in zip(reused.curves, fresh.curves, strict=True):
         np.testing.assert_equal(vars(got), vars(want))  # NaN equals NaN here
     assert build_results(reused, after, cats, (old_doc, touched)) == build_results(

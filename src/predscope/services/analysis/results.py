@@ -159,7 +159,7 @@ def build_results(
                 },
             }
         )
-    cal = ev.calibration(0.5)
+    cal = aggregated.calibration
     names = [c["name"] for c in categories]
     return {
         "iou_type": p.iou_type,
