@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlalchemy import Connection, MetaData, Table, inspect, select
 
+from predscope.services.analysis.records import Records
+from predscope.store.analysis import load_state
 from predscope.store.engine import Store, open_store
 from predscope.store.migrate import MIGRATIONS
 from predscope.store.object_columns import object_rows
-from predscope.store.schema import analysis_column_sets, analysis_states
+from predscope.store.schema import analysis_column_sets, analysis_sets
 
 ORDER = ("projects", "data_units", "label_rows", "analysis_sets", "analysis_runs")
 
@@ -31,7 +33,12 @@ def legacy_store(new: Store, url: str, version: int, *, analyses: bool = True) -
     """Write every row of ``new`` (without its analysis tables unless ``analyses``) into a new
     store at ``url`` migrated to ``version`` only."""
     with new.read() as src:
-        states = dict(src.execute(select(analysis_states.c.set_id, analysis_states.c.state)).all())
+        # before version 12 a set's match records were one archive
+        states = {
+            set_id: Records.from_blocks(blocks).to_bytes().tobytes()
+            for (set_id,) in src.execute(select(analysis_sets.c.id))
+            if (blocks := load_state(src, set_id)) is not None
+        }
         with open_store(url, migrations=MIGRATIONS[:version]) as old, old.begin() as dst:
             assert old.schema_version() == version
             md = MetaData()
@@ -43,6 +50,8 @@ def legacy_store(new: Store, url: str, version: int, *, analyses: bool = True) -
                     continue
                 if name == "analysis_objects":
                     rows = _object_rows(src, table)
+                elif name == "analysis_states":  # versions 7 to 11
+                    rows = [{"set_id": k, "state": v} for k, v in states.items()]
                 elif not inspect(src).has_table(name):
                     continue
                 else:

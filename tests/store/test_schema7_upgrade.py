@@ -14,7 +14,7 @@ from predscope.services.analysis.runs import analyse
 from predscope.services.query import query_data_units, query_objects
 from predscope.store.engine import open_store
 from predscope.store.migrate import MIGRATIONS
-from predscope.store.schema import analysis_states
+from predscope.store.schema import analysis_state_blocks
 from tests.services.analysis.analysis_fixtures import bbox_project, stored_objects
 from tests.store.legacy_stores import legacy_store
 
@@ -50,7 +50,7 @@ def test_schema6_analysis_is_upgraded_to_signatures_and_columns(
         with upgraded.read() as conn:
             assert not inspect(conn).has_table("analysis_objects")
             assert "state" not in {c["name"] for c in inspect(conn).get_columns("analysis_sets")}
-            assert conn.execute(select(analysis_states.c.state)).scalar() is not None
+            assert conn.execute(select(analysis_state_blocks.c.state)).scalar() is not None
         # sig included: m0007 computed in SQL what a new run computes
         assert stored_objects(upgraded, with_id=True) == stored_objects(fresh, with_id=True)
         for q in QUERIES:

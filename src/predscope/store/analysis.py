@@ -18,7 +18,12 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, RowMapping, delete, select, update
 
 from predscope.store._util import dump_json, load_json
-from predscope.store.schema import analysis_rows, analysis_runs, analysis_sets, analysis_states
+from predscope.store.schema import (
+    analysis_rows,
+    analysis_runs,
+    analysis_sets,
+    analysis_state_blocks,
+)
 from predscope.store.types import utcnow
 
 REVIEW_STATUSES = ("needs_review", "in_review", "reviewed")
@@ -139,21 +144,39 @@ def update_review(conn: Connection, set_id: int, status: str | None, notes: str 
     conn.execute(update(analysis_sets).where(analysis_sets.c.id == set_id).values(**values))
 
 
-def publish(conn: Connection, set_id: int, run_id: int, state: bytes | memoryview) -> None:
-    """Make ``run_id`` the set's current results (call in the transaction that wrote them)."""
+def publish(
+    conn: Connection,
+    set_id: int,
+    run_id: int,
+    blocks: Mapping[int, bytes | memoryview],
+    *,
+    replace_all: bool,
+) -> None:
+    """Make ``run_id`` the set's current results (call in the transaction that wrote them),
+    with its match records as numbered blocks: all of them (``replace_all``), or the blocks
+    that changed (the others stay)."""
     conn.execute(
         update(analysis_sets)
         .where(analysis_sets.c.id == set_id)
         .values(latest_run_id=run_id, updated_at=utcnow())
     )
-    conn.execute(delete(analysis_states).where(analysis_states.c.set_id == set_id))
-    conn.execute(analysis_states.insert().values(set_id=set_id, state=state))
+    c = analysis_state_blocks.c
+    gone = delete(analysis_state_blocks).where(c.set_id == set_id)
+    if not replace_all:
+        gone = gone.where(c.part.in_(sorted(blocks)))
+    conn.execute(gone)
+    if blocks:
+        conn.execute(
+            analysis_state_blocks.insert(),
+            [{"set_id": set_id, "part": part, "state": data} for part, data in blocks.items()],
+        )
 
 
-def load_state(conn: Connection, set_id: int) -> bytes | None:
-    query = select(analysis_states.c.state).where(analysis_states.c.set_id == set_id)
-    value = conn.execute(query).scalar()
-    return None if value is None else bytes(value)
+def load_state(conn: Connection, set_id: int) -> list[bytes] | None:
+    """The set's match-record blocks in order (None: the set has none)."""
+    c = analysis_state_blocks.c
+    rows = conn.execute(select(c.state).where(c.set_id == set_id).order_by(c.part)).all()
+    return [bytes(r[0]) for r in rows] if rows else None
 
 
 def create_run(

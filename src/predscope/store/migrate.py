@@ -24,6 +24,7 @@ from predscope.store.migrations import (
     m0009_row_listing,
     m0010_row_geometry,
     m0011_object_columns,
+    m0012_state_blocks,
 )
 from predscope.store.schema import schema_version
 
@@ -47,6 +48,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "row_listing", m0009_row_listing.upgrade),
     Migration(10, "row_geometry", m0010_row_geometry.upgrade),
     Migration(11, "object_columns", m0011_object_columns.upgrade),
+    Migration(12, "state_blocks", m0012_state_blocks.upgrade),
 )
 
 # Any constant works; it only serialises concurrent upgrades of one PostgreSQL database.

@@ -247,10 +247,11 @@ analysis_sets = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("project_id", "branch_name", "against", name="uq_analysis_sets_branch"),
 )
-# Migration 7 moved the match records (``records.Records`` as npz, megabytes) out of
-# ``analysis_sets``: SQLite walked their overflow pages to read the set row's later columns.
-analysis_states = Table(
-    "analysis_states",
+# The match records (``records.Records``, megabytes per set) as npz blocks of whole images
+# (m0012; m0007 moved them out of ``analysis_sets``, whose later columns SQLite then read past
+# their overflow pages): an incremental run rewrites only its images' blocks.
+analysis_state_blocks = Table(
+    "analysis_state_blocks",
     metadata,
     Column(
         "set_id",
@@ -259,6 +260,7 @@ analysis_states = Table(
         primary_key=True,
         autoincrement=False,
     ),
+    Column("part", Integer, primary_key=True, autoincrement=False),
     Column("state", LargeBinary, nullable=False),
 )
 analysis_runs = Table(

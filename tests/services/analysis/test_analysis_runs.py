@@ -13,6 +13,7 @@ from predscope.evaluation.errors import tide_errors
 from predscope.evaluation.params import CocoParams
 from predscope.exceptions import LabelRowError, ResourceNotFoundError
 from predscope.services.analysis import carry
+from predscope.services.analysis import records as records_module
 from predscope.services.analysis.evaluate import evaluate_branch
 from predscope.services.analysis.metrics import get_metrics, list_prediction_sets, set_review
 from predscope.services.analysis.records import (
@@ -115,7 +116,7 @@ def test_aggregate_of_records_equals_evaluate_coco(store: Store) -> None:
         assert pset is not None
         state = repo.load_state(conn, pset.id)
     assert state is not None
-    records = Records.from_bytes(state)
+    records = Records.from_blocks(state)
     ev = aggregate(
         records, CocoParams.default("segm"), ref.category_feature_hashes, ref.category_names
     ).ev
@@ -139,7 +140,7 @@ def test_reused_classes_equal_a_fresh_aggregation(store: Store) -> None:
         assert pset is not None
         blob = repo.load_state(conn, pset.id)
     assert blob is not None
-    before = Records.from_bytes(blob)
+    before = Records.from_blocks(blob)
     num_k = int(max(before.g_cat.max(), before.d_cat.max())) + 1
     ids, names = tuple(f"c{k}" for k in range(num_k)), tuple(f"n{k}" for k in range(num_k))
     params = CocoParams()
@@ -180,6 +181,15 @@ def test_reused_classes_equal_a_fresh_aggregation(store: Store) -> None:
     assert fresh.ev.stats != old.ev.stats  # the change mattered
 
 
+def _state(store: Store, project_id: int) -> list[bytes]:
+    with store.read() as conn:
+        pset = repo.find_set(conn, project_id, "model", "main")
+        assert pset is not None
+        blocks = repo.load_state(conn, pset.id)
+    assert blocks is not None
+    return blocks
+
+
 def _comparable(doc: dict) -> dict:
     """A metrics document without what differs by design between runs over the same data.
 
@@ -191,10 +201,14 @@ def _comparable(doc: dict) -> dict:
 
 
 @pytest.mark.parametrize("in_memory", [True, False], ids=["carried", "from-store"])
-def test_incremental_run_equals_a_full_run(store: Store, in_memory: bool) -> None:
+def test_incremental_run_equals_a_full_run(
+    store: Store, in_memory: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """From the products this process kept of the last run (``carry``) or from the store."""
+    monkeypatch.setattr(records_module, "STATE_BLOCK_IMAGES", 16)  # 100 images: 7 blocks
     project = bbox_project(store)
     analyse(store, project.record, "model")
+    first_state = _state(store, project.record.id)
     title = project.list_label_rows_v2(branch_name="model")[3].data_title
     edit_one_row(project, "model", title)
     gt_title = project.list_label_rows_v2()[7].data_title
@@ -211,12 +225,19 @@ def test_incremental_run_equals_a_full_run(store: Store, in_memory: bool) -> Non
     assert (inc.mode, inc.changed_units) == ("incremental", 2)
     inc_doc = get_metrics(store, project.record, "model")
     inc_rows = stored_objects(store)
+    inc_state = _state(store, project.record.id)
+    rewritten = [a != b for a, b in zip(first_state, inc_state, strict=True)]
+    assert 1 <= sum(rewritten) <= 2  # the blocks of the two changed images only
     assert inc_doc["freshness"]["fresh"]
     full = analyse(store, project.record, "model", full=True)
     assert (full.mode, full.changed_units) == ("full", 100)
     full_doc = get_metrics(store, project.record, "model")
     assert _comparable(inc_doc) == _comparable(full_doc)
     assert inc_rows == stored_objects(store)
+    full_state = _state(store, project.record.id)
+    assert len(inc_state) == len(full_state) == 7
+    for name, values in vars(Records.from_blocks(inc_state)).items():
+        np.testing.assert_array_equal(values, getattr(Records.from_blocks(full_state), name))
     assert inc_doc["errors"]["dap_run"] < full_doc["errors"]["dap_run"] == full.run.id
     assert full_doc["stats"] == evaluate_branch(store, project.record, "model").stats
     # nothing changed: an incremental run re-matches nothing and still agrees

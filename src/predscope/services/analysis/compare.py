@@ -113,7 +113,7 @@ def compare_prediction_sets(
     boot = None
     lows = highs = None
     if interval:
-        records = [Records.from_bytes(b or b"") for b in blobs]
+        records = [Records.from_blocks(b or []) for b in blobs]
         evals = [aggregate(r, params, ids, names).ev for r in records]
         num_images = int(res_a["images"])
         inputs = [_light_inputs(r, num_images, len(cats)) for r in records]

@@ -2,7 +2,7 @@
 
 The summary page's confidence slider and IoU selector need precision, recall and F1 for "keep
 predictions scoring at least s" at threshold t. They come from the stored per-detection match
-records (``analysis_states``, the same arrays the run aggregated), so they equal the
+records (``analysis_state_blocks``, the same arrays the run aggregated), so they equal the
 query layer's counts at the lowest cut, and nothing is re-matched. Definitions:
 ``docs/metrics.md`` ("Operating points").
 
@@ -62,7 +62,7 @@ def operating_points(
     categories = run.params.get("categories", [])
     names = [c[1] for c in categories] or [c["name"] for c in results.get("categories", [])]
     num_gt = {c["name"]: int(c.get("num_gt", 0)) for c in results.get("classes", [])}
-    records = None if state is None else Records.from_bytes(state)
+    records = None if state is None else Records.from_blocks(state)
     empty = np.zeros(0)
     codes = records.d_codes[:, 0, t] if records is not None else np.zeros(0, np.int8)
     score = records.d_score if records is not None else empty

@@ -52,6 +52,7 @@ from predscope.services.analysis.records import (
     aggregate,
     concat,
     match_groups,
+    state_blocks,
     touched_classes,
 )
 from predscope.services.analysis.results import build_results, error_summary
@@ -279,9 +280,9 @@ def _execute(
             if carry is not None:
                 old_records, before, previous_errors = carry.records, carry.row_states, carry.errors
             else:
-                blob = repo.load_state(conn, pset.id)
-                if blob is not None:
-                    old_records = Records.from_bytes(blob)
+                stored = repo.load_state(conn, pset.id)
+                if stored is not None:
+                    old_records = Records.from_blocks(stored)
                     before = repo.load_row_states(conn, pset.id)
                     previous_errors = repo.run_results(conn, previous.id).get("errors") or {}
         if old_records is None:
@@ -348,7 +349,9 @@ def _execute(
             scope = None if old_records is None else changed
             write_objects(conn, pset.id, fm, gt_cols, dt_cols, sub_frames, unit_ids, scope)
             repo.replace_row_states(conn, pset.id, states, scope)
-            repo.publish(conn, pset.id, run.id, all_records.to_bytes())
+            only = None if scope is None else state_blocks(image_map)
+            blocks = all_records.to_blocks(len(frames.keys), only)
+            repo.publish(conn, pset.id, run.id, blocks, replace_all=scope is None)
             repo.update_run(
                 conn,
                 run.id,
