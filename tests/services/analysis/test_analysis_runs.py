@@ -17,11 +17,13 @@ from predscope.services.analysis import records as records_module
 from predscope.services.analysis.evaluate import evaluate_branch
 from predscope.services.analysis.metrics import get_metrics, list_prediction_sets, set_review
 from predscope.services.analysis.records import (
+    SPLICE_MAX,
     Records,
     Reuse,
     aggregate,
     concat,
     confusion,
+    splice,
     touched_classes,
 )
 from predscope.services.analysis.results import build_results
@@ -165,6 +167,10 @@ def test_reused_classes_equal_a_fresh_aggregation(store: Store) -> None:
     )
     new = Records(**{**vars(new), "d_score": new.d_score * 0.5})
     after = concat([before.keep_images(~mine), new])
+    spliced, replaced = splice(before, np.array([image]), new, mine.size)
+    for name, values in vars(after).items():
+        np.testing.assert_array_equal(getattr(spliced, name), values, err_msg=name)
+        np.testing.assert_array_equal(getattr(replaced, name), getattr(gone, name), err_msg=name)
     touched = touched_classes(num_k, gone, new)
     assert 0 < touched.sum() < num_k  # some classes are reused
     fresh = aggregate(after, params, ids, names)
@@ -179,6 +185,32 @@ def test_reused_classes_equal_a_fresh_aggregation(store: Store) -> None:
         fresh, after, cats
     )
     assert fresh.ev.stats != old.ev.stats  # the change mattered
+
+
+@pytest.mark.parametrize("count", [3, SPLICE_MAX + 1], ids=["slices", "masks"])
+def test_splice_equals_concat(store: Store, count: int) -> None:
+    project = coco_project(store, "coco-splice", "bounding_box", BBOX)
+    analyse(store, project, "model")
+    with store.read() as conn:
+        pset = repo.find_set(conn, project.id, "model", "main")
+        assert pset is not None
+        blocks = repo.load_state(conn, pset.id)
+    assert blocks is not None
+    old = Records.from_blocks(blocks)
+    num_images = int(old.g_image.max()) + 1
+    images = np.random.default_rng(count).choice(num_images, count, replace=False)
+    mine = np.zeros(num_images, dtype=np.bool_)
+    mine[images] = True
+    # new records for those images: the old ones with halved scores, every third one dropped
+    part = old.keep_images(mine)
+    d_keep = np.arange(part.d_cat.size) % 3 != 0
+    new = Records(**{k: (v[d_keep] if k.startswith("d_") else v) for k, v in vars(part).items()})
+    new = Records(**{**vars(new), "d_score": new.d_score / 2})
+    got, replaced = splice(old, images, new, num_images)
+    want = concat([old.keep_images(~mine), new])
+    for name, values in vars(want).items():
+        np.testing.assert_array_equal(getattr(got, name), values, err_msg=name)
+        np.testing.assert_array_equal(getattr(replaced, name), getattr(part, name), err_msg=name)
 
 
 def _state(store: Store, project_id: int) -> list[bytes]:

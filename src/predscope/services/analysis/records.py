@@ -125,6 +125,44 @@ class Records:
         )
 
 
+SPLICE_MAX = 64  # changed images up to which ``splice`` cuts slices (beyond: masks and sorts)
+
+
+def splice(
+    old: Records, images: NDArray[np.integer[Any]], new: Records, num_images: int
+) -> tuple[Records, Records]:
+    """(``old`` with the records of ``images`` replaced by ``new``'s, the records replaced).
+
+    ``new`` holds records of those images only. Records are image-major, so for a few images this
+    is slices around each image's range (one copy of each field); the result is ``concat``'s.
+    """
+    images = np.unique(np.asarray(images, dtype=np.int64))
+    if images.size > SPLICE_MAX:
+        keep = np.ones(num_images, dtype=np.bool_)
+        keep[images] = False
+        return concat([old.keep_images(keep), new]), old.keep_images(~keep)
+    fields: dict[str, NDArray[Any]] = {}
+    removed: dict[str, NDArray[Any]] = {}
+    for side in ("d_", "g_"):
+        at_old = getattr(old, side + "image")
+        at_new = getattr(new, side + "image")
+        lo, hi = (np.searchsorted(at_old, images, side=s) for s in ("left", "right"))
+        new_lo, new_hi = (np.searchsorted(at_new, images, side=s) for s in ("left", "right"))
+        for f in dataclasses.fields(Records):
+            if not f.name.startswith(side):
+                continue
+            before, after = getattr(old, f.name), getattr(new, f.name)
+            pieces, gone, prev = [], [], 0
+            for i in range(images.size):
+                pieces += [before[prev : lo[i]], after[new_lo[i] : new_hi[i]]]
+                gone.append(before[lo[i] : hi[i]])
+                prev = hi[i]
+            pieces.append(before[prev:])
+            fields[f.name] = np.concatenate(pieces)
+            removed[f.name] = np.concatenate(gone) if gone else before[:0]
+    return Records(**fields), Records(**removed)
+
+
 def state_blocks(image_map: NDArray[np.integer[Any]]) -> set[int]:
     """The state blocks holding these (global) images."""
     return {int(b) for b in np.unique(np.asarray(image_map) // STATE_BLOCK_IMAGES)}

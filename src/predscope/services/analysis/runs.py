@@ -50,8 +50,8 @@ from predscope.services.analysis.records import (
     Records,
     Reuse,
     aggregate,
-    concat,
     match_groups,
+    splice,
     state_blocks,
     touched_classes,
 )
@@ -315,11 +315,8 @@ def _execute(
         if old_records is None:
             all_records = fm.records
         else:
-            keep = np.ones(len(frames.keys), dtype=np.bool_)
-            keep[image_map] = False
-            all_records = concat([old_records.keep_images(keep), fm.records])
+            all_records, gone = splice(old_records, image_map, fm.records, len(frames.keys))
             if carry is not None:
-                gone = old_records.keep_images(~keep)
                 reuse = Reuse(carry.figures, touched_classes(len(cats.kinds), gone, fm.records))
         aggregated = aggregate(
             all_records, coco_params, cats.feature_hashes, cats.names, reuse=reuse
