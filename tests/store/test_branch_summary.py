@@ -7,7 +7,8 @@ from typing import Any
 
 from predscope.sdk.client import Client
 from predscope.services.analysis.fingerprints import branch_fingerprint, fingerprint_of
-from predscope.store.label_rows import branch_summary, row_markers
+from predscope.store.branch_rows import row_markers
+from predscope.store.label_rows import branch_summary
 from tests.sdk.sdk_data import ONTOLOGY, UNITS
 from tests.sdk.test_sdk_branches import _box
 

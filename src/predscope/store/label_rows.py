@@ -21,7 +21,6 @@ from sqlalchemy import (
     case,
     delete,
     func,
-    null,
     select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -167,20 +166,6 @@ def list_row_metadata(
             out.extend(_records(conn, query.where(label_rows.c.label_hash.in_(part)), branch))
     out.sort(key=lambda r: (r.unit.id, r.branch_name != MAIN_BRANCH, r.branch_name))
     return out
-
-
-def row_markers(
-    conn: Connection, project_id: int, branch_name: str
-) -> list[tuple[int, str, datetime, int]]:
-    """(data unit id, label hash, last edit, version) of every row of a branch: what a change
-    marker needs, without reading documents or unit records (freshness of an analysis)."""
-    r = label_rows.c
-    # the edit time counts only where a row has no version: read it only there
-    edited = case((r.version == 0, r.last_edited_at), else_=null()).label("edited")
-    query = select(r.data_unit_id, r.label_hash, edited, r.version).where(
-        r.project_id == project_id, r.branch_name == branch_name
-    )
-    return [(int(u), str(h), e, int(v or 0)) for u, h, e, v in conn.execute(query).all()]
 
 
 def create_rows(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 DATA_TYPES: frozenset[str] = frozenset({"image", "video", "img_group", "audio"})
 DEFAULT_LABEL_STATUS = "NOT_LABELLED"
@@ -115,6 +115,36 @@ class RowRecord:
     @property
     def data_title(self) -> str:
         return self.unit.data_title
+
+
+class ListedUnit(NamedTuple):
+    """What an analysis reads of a data unit: identity, type, frame sizes. A tuple, not a
+    ``DataUnitRecord``: a run lists every unit, and its JSON, links and times go unread."""
+
+    id: int
+    data_hash: str
+    data_title: str
+    data_type: str
+    width: int | None
+    height: int | None
+    number_of_frames: int | None
+    images: tuple[ImageRecord, ...] = ()
+
+
+class ListedRow(NamedTuple):
+    """A ``RowRecord`` cut to what an analysis reads (``branch_rows.list_branch_rows``).
+
+    ``edited_at`` is the row's last edit only where it has no version (0), else None: the
+    change marker (``RowState``, the fingerprints) reads the edit time only there. The
+    defaults describe a unit the branch holds no row for, as ``RowRecord``'s do."""
+
+    unit: ListedUnit
+    branch_name: str
+    label_hash: str | None = None
+    object_count: int = 0
+    classification_count: int = 0
+    version: int = 0
+    edited_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -326,7 +326,7 @@ def test_the_light_fingerprint_equals_the_records_fingerprint(tmp_path: Path) ->
     run stored from full row records, or every set would read as stale."""
     from predscope.services.analysis.fingerprints import fingerprint, fingerprint_of
     from predscope.services.analysis.inputs import branch_records
-    from predscope.store.label_rows import row_markers
+    from predscope.store.branch_rows import row_markers
 
     store = open_store(str(tmp_path / "store"))
     try:
@@ -339,7 +339,7 @@ def test_the_light_fingerprint_equals_the_records_fingerprint(tmp_path: Path) ->
                 markers = row_markers(conn, project.record.id, branch)
             assert len(markers) == len([r for r in records if r.label_hash])
             assert fingerprint_of(markers) == fingerprint(records)
-        title = next(r.data_title for r in records if r.label_hash)
+        title = next(r.unit.data_title for r in records if r.label_hash)
         edit_one_row(project, "model", title)
         fresh = list_prediction_sets(store, project.record)[0]["freshness"]
         assert fresh == {"fresh": False, "ground_truth_changed": False, "predictions_changed": True}

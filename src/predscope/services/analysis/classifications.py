@@ -25,7 +25,7 @@ from predscope.evaluation.classification import (
 from predscope.formats.row_geometry import frame_entries
 from predscope.services.analysis.inputs import FrameTable
 from predscope.store import label_rows as row_repo
-from predscope.store.records import RowRecord
+from predscope.store.records import ListedRow
 
 Key = tuple[str, int]
 _CHUNK = 500
@@ -76,7 +76,7 @@ class _Side:
 
 def _read(
     conn: Connection,
-    records: Sequence[RowRecord],
+    records: Sequence[ListedRow],
     frames: FrameTable,
     wanted: Mapping[str, _Question],
 ) -> _Side:
@@ -109,7 +109,7 @@ def _labels(answer: Mapping[str, Any] | None, question: _Question) -> list[str]:
 
 def _collect(
     side: _Side,
-    record: RowRecord,
+    record: ListedRow,
     document: Mapping[str, Any],
     frames: FrameTable,
     wanted: Mapping[str, _Question],
@@ -170,8 +170,8 @@ def _document(
 def classification_metrics(
     conn: Connection,
     ontology: Mapping[str, Any],
-    gt_records: Iterable[RowRecord],
-    pred_records: Iterable[RowRecord],
+    gt_records: Iterable[ListedRow],
+    pred_records: Iterable[ListedRow],
     frames: FrameTable,
 ) -> list[dict[str, Any]]:
     """One document per scorable classification that either branch answers on some image."""

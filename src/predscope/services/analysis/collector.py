@@ -30,7 +30,7 @@ from predscope.objects.bitmask import rle_string_to_coco_rle
 
 if TYPE_CHECKING:
     from predscope.services.analysis.inputs import CategoryTable, FrameTable
-    from predscope.store.records import RowRecord
+    from predscope.store.records import ListedRow
 
 Attributes = tuple[tuple[str, str], ...]
 FloatArray = NDArray[np.float64]
@@ -411,12 +411,12 @@ def _polygon_rle(
 
 def collect_copies(
     collector: Collector,
-    records: Sequence[RowRecord],
+    records: Sequence[ListedRow],
     blobs: Sequence[bytes | None],
     frames: FrameTable,
     cats: CategoryTable,
     shape_kind: NDArray[np.int64],
-) -> list[RowRecord]:
+) -> list[ListedRow]:
     """Collect the objects of rows with a geometry copy; returns the rows to read as JSON."""
     copies = decode_rows([b for b in blobs if b is not None])
     n_rows = len(records)

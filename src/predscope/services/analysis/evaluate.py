@@ -31,6 +31,7 @@ from predscope.services.analysis.inputs import (
     FrameKey,
     FrameTable,
     branch_records,
+    branches_records,
     category_table,
     frame_table,
     read_branch,
@@ -364,10 +365,9 @@ def evaluate_branch(
     with store.read() as conn:
         require_branch(conn, record, gt_branch, allow_empty_main=False)
         require_branch(conn, record, branch_name, allow_empty_main=False)
-        gt_records = branch_records(conn, record, gt_branch)
+        gt_records, dt_records = branches_records(conn, record, (gt_branch, branch_name))
         frames = frame_table(gt_records)
         gt_cols = read_branch(conn, record, gt_records, frames, cats, ground_truth=True)
-        dt_records = branch_records(conn, record, branch_name)
         dt_cols = read_branch(conn, record, dt_records, frames, cats, ground_truth=False)
     gt = ground_truth_inputs(gt_cols, frames, cats)
     dt = detection_inputs(dt_cols)

@@ -17,18 +17,19 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from predscope.store.label_rows import branch_summary, row_markers
-from predscope.store.records import RowRecord
+from predscope.store.branch_rows import row_markers
+from predscope.store.label_rows import branch_summary
+from predscope.store.records import ListedRow
 
 _CACHE: OrderedDict[tuple[str, int, str], tuple[tuple[Any, ...], str]] = OrderedDict()
 _CACHE_MAX = 512
 _LOCK = threading.Lock()
 
 
-def fingerprint(records: Sequence[RowRecord]) -> str:
+def fingerprint(records: Sequence[ListedRow]) -> str:
     """sha256 of the (unit, label hash, edit time, version) of every row of a branch."""
     return fingerprint_of(
-        (r.unit.id, r.label_hash, r.last_edited_at, int(r.version or 0))
+        (r.unit.id, r.label_hash, r.edited_at, r.version)
         for r in records
         if r.label_hash is not None
     )
@@ -81,7 +82,7 @@ def remember(
     project_id: int,
     branch: str,
     summary: tuple[Any, ...],
-    records: Sequence[RowRecord],
+    records: Sequence[ListedRow],
 ) -> str:
     """``fingerprint(records)``, kept as the branch's cached fingerprint under ``summary``
     (from ``summaries``, read before ``records``, which must be every row of the branch)."""

@@ -63,7 +63,8 @@ from predscope.services.analysis.kinds import (
 )
 from predscope.services.rows import paused_gc
 from predscope.store import label_rows as row_repo
-from predscope.store.records import ProjectRecord, RowRecord
+from predscope.store.branch_rows import list_branch_rows
+from predscope.store.records import ListedRow, ProjectRecord
 
 __all__ = [
     "Attributes",
@@ -73,6 +74,7 @@ __all__ = [
     "FrameKey",
     "FrameTable",
     "branch_records",
+    "branches_records",
     "category_table",
     "frame_table",
     "read_branch",
@@ -158,7 +160,7 @@ def category_table(
     )
 
 
-def frame_table(records: Sequence[RowRecord]) -> FrameTable:
+def frame_table(records: Sequence[ListedRow]) -> FrameTable:
     """The image index of a project from the row records of any branch (one per data unit)."""
     keys: list[FrameKey] = []
     titles: list[str] = []
@@ -191,7 +193,7 @@ def frame_table(records: Sequence[RowRecord]) -> FrameTable:
 def read_branch(
     conn: Connection,
     project: ProjectRecord,
-    records: Sequence[RowRecord],
+    records: Sequence[ListedRow],
     frames: FrameTable,
     cats: CategoryTable,
     *,
@@ -230,7 +232,7 @@ def read_branch(
 
 
 def _collect_row(
-    collector: Collector, record: RowRecord, document: Mapping[str, Any], frames: FrameTable
+    collector: Collector, record: ListedRow, document: Mapping[str, Any], frames: FrameTable
 ) -> None:
     unit = record.unit
     where = f"project row {unit.data_title!r} (branch {record.branch_name!r})"
@@ -261,5 +263,13 @@ def _take(columns: BranchColumns, order: NDArray[np.intp]) -> BranchColumns:
     )
 
 
-def branch_records(conn: Connection, project: ProjectRecord, branch_name: str) -> list[RowRecord]:
-    return row_repo.list_row_metadata(conn, project.id, branch_name=branch_name)
+def branch_records(conn: Connection, project: ProjectRecord, branch_name: str) -> list[ListedRow]:
+    """One record per data unit of the project on this branch (``branch_rows``)."""
+    return list_branch_rows(conn, project.id, (branch_name,))[0]
+
+
+def branches_records(
+    conn: Connection, project: ProjectRecord, branch_names: Sequence[str]
+) -> list[list[ListedRow]]:
+    """``branch_records`` of each branch, the data units read once for all."""
+    return list_branch_rows(conn, project.id, branch_names)

@@ -35,7 +35,7 @@ from predscope.services.analysis.fingerprints import remember, summaries
 from predscope.services.analysis.inputs import (
     CategoryTable,
     FrameTable,
-    branch_records,
+    branches_records,
     category_table,
     frame_table,
     read_branch,
@@ -65,7 +65,7 @@ from predscope.store import analysis_objects as object_repo
 from predscope.store.analysis import GT_SIDE, PRED_SIDE, RowState, RunRecord, SetRecord
 from predscope.store.branches import MAIN_BRANCH, validate_branch_name
 from predscope.store.engine import Store
-from predscope.store.records import ProjectRecord, RowRecord
+from predscope.store.records import ListedRow, ProjectRecord
 
 # The stored state layout (``records.Records``) is part of the engine version: a run whose
 # predecessor stored another layout re-matches everything instead of splicing.
@@ -84,11 +84,11 @@ class RunOutcome:
     total_units: int
 
 
-def row_state(record: RowRecord) -> RowState:
+def row_state(record: ListedRow) -> RowState:
     """The change marker of a row: label hash + version (every write adds one to it); the edit
     time stands in for rows without a version (none yet: the branch has no row there)."""
-    version = int(record.version or 0)
-    return RowState(record.label_hash, None if version else record.last_edited_at, version or None)
+    version = record.version
+    return RowState(record.label_hash, None if version else record.edited_at, version or None)
 
 
 def _digest(value: object) -> str:
@@ -253,9 +253,10 @@ def _execute(
     with store.read() as conn:
         gt_summary, pred_summary = summaries(conn, record.id, (pset.against, pset.branch_name))
         with reporter.stage(STAGES[0]):
-            gt_records = branch_records(conn, record, pset.against)
+            gt_records, pr_records = branches_records(
+                conn, record, (pset.against, pset.branch_name)
+            )
             frames = frame_table(gt_records)
-        pr_records = branch_records(conn, record, pset.branch_name)
         gt_print = remember(conn, record.id, pset.against, gt_summary, gt_records)
         pred_print = remember(conn, record.id, pset.branch_name, pred_summary, pr_records)
         classifications = classification_metrics(
