@@ -33,6 +33,44 @@ def counting_order(keys: NDArray[np.int64], size: int, out: NDArray[np.int64]) -
 
 
 @numba.njit(cache=True, nogil=True)
+def scatter_rows(
+    d_index: NDArray[np.int64],
+    g_index: NDArray[np.int64],
+    d_rank: NDArray[np.int64],
+    codes: NDArray[np.int8],
+    match_gt: NDArray[np.int32],
+    match_iou: NDArray[np.float64],
+    gt_match: NDArray[np.int32],
+    out_rank: NDArray[np.int32],
+    out_codes: NDArray[np.int8],
+    d_match: NDArray[np.int32],
+    d_iou: NDArray[np.float64],
+    g_match: NDArray[np.int32],
+    g_iou: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled
+    """A match state's [A, T, N] / [T, N] arrays in sorted order written to input rows as
+    [N, A, T] / [N, T] (partners as input rows); rows not evaluated keep what the caller set."""
+    num_a, num_t, nd = codes.shape
+    for p in range(nd):
+        row = d_index[p]
+        out_rank[row] = d_rank[p]
+        for a in range(num_a):
+            for t in range(num_t):
+                out_codes[row, a, t] = codes[a, t, p]
+        for t in range(num_t):
+            d_iou[row, t] = match_iou[t, p]
+            m = match_gt[t, p]
+            d_match[row, t] = g_index[m] if m >= 0 else -1
+    for q in range(g_index.shape[0]):
+        row = g_index[q]
+        for t in range(num_t):
+            m = gt_match[t, q]
+            if m >= 0:
+                g_match[row, t] = d_index[m]
+                g_iou[row, t] = match_iou[t, m]
+
+
+@numba.njit(cache=True, nogil=True)
 def bbox_iou_blocks(
     d_box: NDArray[np.float64],
     g_box: NDArray[np.float64],
