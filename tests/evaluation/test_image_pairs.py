@@ -61,3 +61,11 @@ def test_tide_refuses_pairs_of_another_geometry() -> None:
     pairs = image_pairs(gtr, dtr, CocoParams(iou_type="rotated"))
     with pytest.raises(EvaluationError, match="another IoU geometry"):
         tide_errors(gtr, dtr, CocoParams(), pairs=pairs)
+
+
+def test_agnostic_matching_without_detections_or_ground_truth() -> None:
+    gt, dt = coco_inputs(*make_case(2, n_img=5))
+    none = np.zeros(0, dtype=np.int64)
+    _assert_same(
+        gt, dt.__class__(none, none, np.zeros((0, 4)), np.zeros(0), np.zeros(0)), CocoParams(), 0.5
+    )

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from predscope.evaluation._kernels import accumulate_kernel
+from predscope.evaluation._kernels import accumulate_spliced as accumulate_spliced_kernel
 from predscope.evaluation.inputs import FloatArray, IntArray
 from predscope.evaluation.matching import MatchState
 from predscope.evaluation.params import CocoParams
@@ -53,49 +54,79 @@ def score_order(num_k: int, d_cat: IntArray, d_score: FloatArray) -> tuple[IntAr
 
 def accumulate(state: MatchState, params: CocoParams) -> Accumulated:
     """Fill precision, recall and scores for every (threshold, category, area, maxDet)."""
-    return accumulate_detections(
-        state.num_eval_cats,
-        state.d_cat,
-        state.d_score,
+    out = _unfilled(state.num_eval_cats, params)
+    bounds, flat = score_order(state.num_eval_cats, state.d_cat, state.d_score)
+    accumulate_kernel(
+        bounds,
+        flat,
         state.d_rank,
+        state.d_score,
         state.codes,
         state.npig,
-        params,
+        np.array(params.max_dets, dtype=np.int64),
+        params.rec_thrs,
+        out.precision,
+        out.recall,
+        out.scores,
     )
+    return out
 
 
-def accumulate_detections(
-    num_k: int,
-    d_cat: IntArray,
-    d_score: FloatArray,
-    d_rank: IntArray,
-    codes: NDArray[np.int8],
-    npig: IntArray,
-    params: CocoParams,
-    order: tuple[IntArray, IntArray] | None = None,
-) -> Accumulated:
-    """``accumulate`` of evaluated detections given as arrays in (category, image, rank) order
-    (``MatchState``'s), for callers that assemble them without a whole match state; ``order``
-    is their ``score_order`` when the caller already has it."""
+def _unfilled(num_k: int, params: CocoParams) -> Accumulated:
     num_t = params.iou_thrs.size
     num_r = params.rec_thrs.size
     num_a = len(params.area_rng)
     num_m = len(params.max_dets)
-    precision = -np.ones((num_t, num_r, num_k, num_a, num_m))
-    recall = -np.ones((num_t, num_k, num_a, num_m))
-    scores = -np.ones((num_t, num_r, num_k, num_a, num_m))
-    bounds, flat = order if order is not None else score_order(num_k, d_cat, d_score)
-    accumulate_kernel(
-        bounds,
-        flat,
-        d_rank,
-        d_score,
-        codes,
+    return Accumulated(
+        precision=-np.ones((num_t, num_r, num_k, num_a, num_m)),
+        recall=-np.ones((num_t, num_k, num_a, num_m)),
+        scores=-np.ones((num_t, num_r, num_k, num_a, num_m)),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Matched:
+    """Matched detections in (category, image, rank) order: group key (category * images +
+    image), image, score, codes [A, T, N], and ``score_order``'s (bounds, flat)."""
+
+    key: IntArray
+    image: IntArray
+    score: FloatArray
+    codes: NDArray[np.int8]
+    order: tuple[IntArray, IntArray]
+
+
+def accumulate_spliced(
+    num_k: int,
+    base: Matched,
+    keep: NDArray[np.bool_],
+    new: Matched,
+    npig: IntArray,
+    params: CocoParams,
+) -> Accumulated:
+    """``accumulate`` of the detections ``base`` rows ``keep`` and ``new`` together, where no
+    (category, image) group has detections on both sides (``EditedEvaluations``' splice): the
+    two score orders are merged, not sorted again, and ranks are counted among the kept."""
+    out = _unfilled(num_k, params)
+    accumulate_spliced_kernel(
+        base.order[0],
+        base.order[1],
+        keep,
+        base.key,
+        base.image,
+        base.score,
+        base.codes,
+        new.order[0],
+        new.order[1],
+        new.key,
+        new.image,
+        new.score,
+        new.codes,
         npig,
         np.array(params.max_dets, dtype=np.int64),
         params.rec_thrs,
-        precision,
-        recall,
-        scores,
+        out.precision,
+        out.recall,
+        out.scores,
     )
-    return Accumulated(precision=precision, recall=recall, scores=scores)
+    return out

@@ -65,7 +65,7 @@ def agnostic_state(
     b = pairs.blocks
     lead = np.arange(b.d_index.size, dtype=np.int64) - np.repeat(b.dstart, b.dcount)
     take = lead < np.repeat(pairs.evaluated, b.dcount)
-    dstart = np.concatenate(([0], np.cumsum(pairs.evaluated)[:-1])).astype(np.int64)
+    dstart = (np.cumsum(pairs.evaluated) - pairs.evaluated).astype(np.int64)
     blocks = Blocks(
         b.d_index[take], b.g_index, dstart, pairs.evaluated, b.gstart, b.gcount, b.offsets
     )
