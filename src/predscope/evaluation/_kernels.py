@@ -234,7 +234,13 @@ def _category_curves(
 ) -> None:  # pragma: no cover - compiled
     """``COCOeval.accumulate`` of category k, whose detections in global score order are
     ``idx[lo:hi]``, for every (maxDet, area, threshold). Same float operations as
-    pycocotools: ``tp / npig`` and ``tp / (fp + tp + eps)``."""
+    pycocotools: ``tp / npig`` and ``tp / (fp + tp + eps)``.
+
+    Only true positives are kept as operating points: recall rises only there, so the first
+    point with recall >= a threshold above 0 is one, and precision's running maximum from
+    the end is attained at one (a later FP or ignored detection has the same tp and no fewer
+    fp). A threshold <= 0 takes the first detection (its score; precision the maximum).
+    """
     eps = np.spacing(1.0)
     num_t = codes.shape[1]
     num_a = codes.shape[0]
@@ -242,6 +248,7 @@ def _category_curves(
     sel = np.empty(max(hi - lo, 1), dtype=np.int64)
     rc = np.empty(max(hi - lo, 1), dtype=np.float64)
     pr = np.empty(max(hi - lo, 1), dtype=np.float64)
+    at = np.empty(max(hi - lo, 1), dtype=np.int64)
     for m in range(max_dets.shape[0]):
         nd = 0
         for p in range(lo, hi):
@@ -265,30 +272,35 @@ def _category_curves(
                 for i in range(nd):
                     c = codes[a, t, sel[i]]
                     if c == 1:
+                        tpf = float(tp + 1)
+                        rc[tp] = tpf / n_pos
+                        pr[tp] = tpf / (float(fp) + tpf + eps)
+                        at[tp] = i
                         tp += 1
                     elif c == 0:
                         fp += 1
-                    tpf = float(tp)
-                    rc[i] = tpf / n_pos
-                    pr[i] = tpf / (float(fp) + tpf + eps)
-                recall[t, k, a, m] = rc[nd - 1]
-                for i in range(nd - 1, 0, -1):
+                recall[t, k, a, m] = rc[tp - 1] if tp else 0.0
+                for i in range(tp - 1, 0, -1):
                     if pr[i] > pr[i - 1]:
                         pr[i - 1] = pr[i]
                 # first operating point with recall >= each threshold (searchsorted left)
                 for r in range(num_r):
                     x = rec_thrs[r]
+                    if x <= 0.0:
+                        precision[t, r, k, a, m] = pr[0] if tp else 0.0
+                        scores[t, r, k, a, m] = d_score[sel[0]]
+                        continue
                     left = 0
-                    right = nd
+                    right = tp
                     while left < right:
                         mid = (left + right) >> 1
                         if rc[mid] < x:
                             left = mid + 1
                         else:
                             right = mid
-                    if left < nd:
+                    if left < tp:
                         precision[t, r, k, a, m] = pr[left]
-                        scores[t, r, k, a, m] = d_score[sel[left]]
+                        scores[t, r, k, a, m] = d_score[sel[at[left]]]
                     else:
                         precision[t, r, k, a, m] = 0.0
                         scores[t, r, k, a, m] = 0.0

@@ -28,34 +28,10 @@ class Accumulated:
     scores: FloatArray  # [T, R, K, A, M]
 
 
-def category_order(state: MatchState) -> list[IntArray]:
-    """For each accumulation category, sorted positions of its detections in global score order."""
-    return _category_order(state.num_eval_cats, state.d_cat, state.d_score)
-
-
-def _category_order(num_k: int, d_cat: IntArray, d_score: FloatArray) -> list[IntArray]:
-    bounds = np.searchsorted(d_cat, np.arange(num_k + 1), side="left")
-    out: list[IntArray] = []
-    for k in range(num_k):
-        lo, hi = int(bounds[k]), int(bounds[k + 1])
-        local = np.argsort(-d_score[lo:hi], kind="stable")
-        out.append((local + lo).astype(np.int64))
-    return out
-
-
-def score_order(num_k: int, d_cat: IntArray, d_score: FloatArray) -> tuple[IntArray, IntArray]:
-    """``category_order`` as one array: category k's are ``flat[bounds[k]:bounds[k + 1]]``."""
-    orders = _category_order(num_k, d_cat, d_score)
-    bounds = np.zeros(num_k + 1, dtype=np.int64)
-    bounds[1:] = np.cumsum([o.size for o in orders])
-    flat = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
-    return bounds, flat.astype(np.int64)
-
-
 def accumulate(state: MatchState, params: CocoParams) -> Accumulated:
     """Fill precision, recall and scores for every (threshold, category, area, maxDet)."""
     out = _unfilled(state.num_eval_cats, params)
-    bounds, flat = score_order(state.num_eval_cats, state.d_cat, state.d_score)
+    bounds, flat = state.score_order
     accumulate_kernel(
         bounds,
         flat,

@@ -7,8 +7,6 @@ count it; ``pycocotools_compat=True`` reproduces pycocotools.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from predscope.evaluation.accumulate import Accumulated, accumulate
@@ -95,8 +93,7 @@ def at_threshold(
         return None
     t = int(hits[0])
     st = ev.match_state
-    state = replace(
-        st,
+    state = st.sliced(
         codes=st.codes[:1, t : t + 1],
         match_gt=st.match_gt[t : t + 1],
         match_iou=st.match_iou[t : t + 1],

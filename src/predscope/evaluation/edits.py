@@ -24,7 +24,6 @@ from predscope.evaluation.accumulate import (
     Matched,
     accumulate,
     accumulate_spliced,
-    score_order,
 )
 from predscope.evaluation.inputs import BoolArray, CocoDetections, CocoGroundTruth, IntArray
 from predscope.evaluation.matching import MatchState, gt_ignore_base, match
@@ -125,7 +124,7 @@ class EditedEvaluations:
                 image=self.dt.image[st.d_index],
                 score=st.d_score,
                 codes=np.ascontiguousarray(st.codes),
-                order=score_order(self.num_k, st.d_cat, st.d_score),
+                order=st.score_order,
             )
         return self._matched
 
@@ -169,7 +168,7 @@ class EditedEvaluations:
             image=sub.image[sub_state.d_index],
             score=sub_state.d_score,
             codes=sub_state.codes,
-            order=score_order(num_k, sub_state.d_cat, sub_state.d_score),
+            order=sub_state.score_order,
         )
         return accumulate_spliced(num_k, self._base(), keep, again, npig, params)
 

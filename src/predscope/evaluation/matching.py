@@ -7,7 +7,8 @@ per group; ground truth by (group, category, file order). pycocotools builds the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,45 @@ class MatchState:
     gt_match: NDArray[np.int32]  # [T, Ng] sorted detection position or -1 (first area range)
     npig: IntArray  # [K, A] non-ignored GT per category and area range
     g_ignored: BoolArray  # [A, Ng] GT ignored in each area range
+
+    @cached_property
+    def score_order(self) -> tuple[IntArray, IntArray]:
+        """``score_order`` of the state's detections, sorted once (accumulation and every
+        edit of it, ``evaluation.edits``, read it)."""
+        return score_order(self.num_eval_cats, self.d_cat, self.d_score)
+
+    def sliced(self, **fields: Any) -> MatchState:
+        """The state with other codes / matches / GT flags (``coco_eval.at_threshold``): the
+        same detections in the same order, so the score order carries over."""
+        if fields.keys() & {"num_eval_cats", "d_index", "d_cat", "d_score", "d_rank"}:
+            raise EvaluationError("MatchState.sliced: the detections cannot change")
+        out = replace(self, **fields)
+        out.__dict__["score_order"] = self.score_order
+        return out
+
+
+def category_order(state: MatchState) -> list[IntArray]:
+    """For each accumulation category, sorted positions of its detections in global score order."""
+    return _category_order(state.num_eval_cats, state.d_cat, state.d_score)
+
+
+def _category_order(num_k: int, d_cat: IntArray, d_score: FloatArray) -> list[IntArray]:
+    bounds = np.searchsorted(d_cat, np.arange(num_k + 1), side="left")
+    out: list[IntArray] = []
+    for k in range(num_k):
+        lo, hi = int(bounds[k]), int(bounds[k + 1])
+        local = np.argsort(-d_score[lo:hi], kind="stable")
+        out.append((local + lo).astype(np.int64))
+    return out
+
+
+def score_order(num_k: int, d_cat: IntArray, d_score: FloatArray) -> tuple[IntArray, IntArray]:
+    """``category_order`` as one array: category k's are ``flat[bounds[k]:bounds[k + 1]]``."""
+    orders = _category_order(num_k, d_cat, d_score)
+    bounds = np.zeros(num_k + 1, dtype=np.int64)
+    bounds[1:] = np.cumsum([o.size for o in orders])
+    flat = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
+    return bounds, flat.astype(np.int64)
 
 
 def group_bounds(keys: IntArray) -> tuple[IntArray, IntArray]:
