@@ -357,7 +357,7 @@ def _group_ranks(
             n += 1
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def accumulate_spliced(
     b_bounds: NDArray[np.int64],
     b_order: NDArray[np.int64],
@@ -385,13 +385,15 @@ def accumulate_spliced(
     ``*_order``); of the base ``b_*`` only ``b_keep`` rows count, and the two never share a
     (category, image) group. The merged set's order, (category, image, rank) with ranks counted
     among the kept, makes its score order per category descending score, then image, then rank:
-    a merge of the two sides' orders by (score, image).
+    a merge of the two sides' orders by (score, image). Serial: a few milliseconds of work,
+    which a parallel region's start and its wait for the slowest thread would double on a
+    busy machine.
     """
     num_a, num_t = b_codes.shape[0], b_codes.shape[1]
     b_rank = np.zeros(b_key.shape[0], dtype=np.int64)
     s_keep = np.ones(s_key.shape[0], dtype=np.bool_)
     s_rank = np.zeros(s_key.shape[0], dtype=np.int64)
-    for k in numba.prange(b_bounds.shape[0] - 1):
+    for k in range(b_bounds.shape[0] - 1):
         blo, bhi = b_bounds[k], b_bounds[k + 1]
         slo, shi = s_bounds[k], s_bounds[k + 1]
         _group_ranks(b_key, b_keep, blo, bhi, b_rank)
