@@ -172,3 +172,16 @@ def test_id_zero_default_counts_the_match() -> None:
     renumbered["annotations"][0]["id"] = 10**6  # the same GT under a non-zero id
     assert_parity(run_pycocotools(renumbered, dt), ours)
     assert ours.stats["AP50"] > quirky.stats[1]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_accumulation_equals_pycocotools_bit_for_bit(seed: int) -> None:
+    """Accumulation keeps only true positives as operating points; the arrays still equal
+    pycocotools' exactly, at recall thresholds of 0, just above 0 and at 1 too."""
+    gt, dt = make_case(seed, dets_per_img=120 if seed % 2 else 30)
+    rec = np.array([0.0, 1e-9, 0.25, 0.5, 1.0])
+    for tweak, params in (({}, CocoParams()), ({"recThrs": rec}, CocoParams(rec_thrs=rec))):
+        ref = run_pycocotools(gt, dt, tweak=tweak, summarize=False)
+        ours = run_ours(gt, dt, params=params)
+        for name in ("precision", "recall", "scores"):
+            np.testing.assert_array_equal(getattr(ours, name), np.asarray(ref.eval[name]))

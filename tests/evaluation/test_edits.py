@@ -12,9 +12,8 @@ import pytest
 
 from predscope.evaluation.accumulate import accumulate
 from predscope.evaluation.edits import Edit, EditedEvaluations
-from predscope.evaluation.errors import single_threshold_params
 from predscope.evaluation.matching import match
-from predscope.evaluation.params import CocoParams
+from predscope.evaluation.params import CocoParams, single_threshold_params
 from predscope.evaluation.subset import gt_as_detections, take_detections
 from tests.evaluation._coco_eval_helpers import coco_inputs
 

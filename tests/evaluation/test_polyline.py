@@ -7,6 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth, Polylines
+from predscope.evaluation.outcomes import single_threshold_outcomes
+from predscope.evaluation.params import CocoParams
 from predscope.evaluation.polyline import (
     evaluate_polylines,
     point_to_polyline,
@@ -114,3 +117,32 @@ def test_bad_inputs() -> None:
         evaluate_polylines([0], [0], [[1, 2, 3]], [1.0], [], [], [], tolerance_px=1)
     with pytest.raises(EvaluationError, match="pred_scores"):
         evaluate_polylines([0], [0], [[[0, 0], [1, 1]]], [], [], [], [], tolerance_px=1)
+
+
+def test_single_threshold_outcomes_keep_the_polyline_tolerance() -> None:
+    """A line 4 px off its GT: similarity 1 - 4 / 20 = 0.8 at a 10 px tolerance (matched at
+    0.5), 0 at the default 2% of a 100 x 100 diagonal (2.8 px)."""
+    box = np.array([[0.0, 0.0, 100.0, 4.0]])
+    gt = CocoGroundTruth(
+        num_images=1,
+        category_ids=(1,),
+        image=np.zeros(1, np.int64),
+        category=np.zeros(1, np.int64),
+        bbox=box,
+        area=np.array([400.0]),
+        iscrowd=np.zeros(1, np.bool_),
+        polylines=Polylines.from_lists([[[0, 0], [100, 0]]]),
+        image_size=np.array([[100.0, 100.0]]),
+    )
+    dt = CocoDetections(
+        image=np.zeros(1, np.int64),
+        category=np.zeros(1, np.int64),
+        bbox=box,
+        area=np.array([400.0]),
+        score=np.ones(1),
+        polylines=Polylines.from_lists([[[0, 4], [100, 4]]]),
+    )
+    wide = CocoParams(iou_type="polyline", polyline_tolerance_px=10.0)
+    assert single_threshold_outcomes(gt, dt, 0.5, params=wide).matched_gt.tolist() == [0]
+    narrow = CocoParams(iou_type="polyline")
+    assert single_threshold_outcomes(gt, dt, 0.5, params=narrow).matched_gt.tolist() == [-1]

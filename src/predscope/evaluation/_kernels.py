@@ -33,6 +33,44 @@ def counting_order(keys: NDArray[np.int64], size: int, out: NDArray[np.int64]) -
 
 
 @numba.njit(cache=True, nogil=True)
+def scatter_rows(
+    d_index: NDArray[np.int64],
+    g_index: NDArray[np.int64],
+    d_rank: NDArray[np.int64],
+    codes: NDArray[np.int8],
+    match_gt: NDArray[np.int32],
+    match_iou: NDArray[np.float64],
+    gt_match: NDArray[np.int32],
+    out_rank: NDArray[np.int32],
+    out_codes: NDArray[np.int8],
+    d_match: NDArray[np.int32],
+    d_iou: NDArray[np.float64],
+    g_match: NDArray[np.int32],
+    g_iou: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled
+    """A match state's [A, T, N] / [T, N] arrays in sorted order written to input rows as
+    [N, A, T] / [N, T] (partners as input rows); rows not evaluated keep what the caller set."""
+    num_a, num_t, nd = codes.shape
+    for p in range(nd):
+        row = d_index[p]
+        out_rank[row] = d_rank[p]
+        for a in range(num_a):
+            for t in range(num_t):
+                out_codes[row, a, t] = codes[a, t, p]
+        for t in range(num_t):
+            d_iou[row, t] = match_iou[t, p]
+            m = match_gt[t, p]
+            d_match[row, t] = g_index[m] if m >= 0 else -1
+    for q in range(g_index.shape[0]):
+        row = g_index[q]
+        for t in range(num_t):
+            m = gt_match[t, q]
+            if m >= 0:
+                g_match[row, t] = d_index[m]
+                g_iou[row, t] = match_iou[t, m]
+
+
+@numba.njit(cache=True, nogil=True)
 def bbox_iou_blocks(
     d_box: NDArray[np.float64],
     g_box: NDArray[np.float64],
@@ -178,6 +216,96 @@ def match_groups(
                         gt_match[t, gs + m] = d
 
 
+@numba.njit(nogil=True)
+def _category_curves(
+    k: int,
+    idx: NDArray[np.int64],
+    lo: int,
+    hi: int,
+    d_rank: NDArray[np.int64],
+    d_score: NDArray[np.float64],
+    codes: NDArray[np.int8],
+    npig: NDArray[np.int64],
+    max_dets: NDArray[np.int64],
+    rec_thrs: NDArray[np.float64],
+    precision: NDArray[np.float64],
+    recall: NDArray[np.float64],
+    scores: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled
+    """``COCOeval.accumulate`` of category k, whose detections in global score order are
+    ``idx[lo:hi]``, for every (maxDet, area, threshold). Same float operations as
+    pycocotools: ``tp / npig`` and ``tp / (fp + tp + eps)``.
+
+    Only true positives are kept as operating points: recall rises only there, so the first
+    point with recall >= a threshold above 0 is one, and precision's running maximum from
+    the end is attained at one (a later FP or ignored detection has the same tp and no fewer
+    fp). A threshold <= 0 takes the first detection (its score; precision the maximum).
+    """
+    eps = np.spacing(1.0)
+    num_t = codes.shape[1]
+    num_a = codes.shape[0]
+    num_r = rec_thrs.shape[0]
+    sel = np.empty(max(hi - lo, 1), dtype=np.int64)
+    rc = np.empty(max(hi - lo, 1), dtype=np.float64)
+    pr = np.empty(max(hi - lo, 1), dtype=np.float64)
+    at = np.empty(max(hi - lo, 1), dtype=np.int64)
+    for m in range(max_dets.shape[0]):
+        nd = 0
+        for p in range(lo, hi):
+            d = idx[p]
+            if d_rank[d] < max_dets[m]:
+                sel[nd] = d
+                nd += 1
+        for a in range(num_a):
+            n_pos = npig[k, a]
+            if n_pos == 0:
+                continue
+            for t in range(num_t):
+                if nd == 0:
+                    recall[t, k, a, m] = 0.0
+                    for r in range(num_r):
+                        precision[t, r, k, a, m] = 0.0
+                        scores[t, r, k, a, m] = 0.0
+                    continue
+                tp = 0
+                fp = 0
+                for i in range(nd):
+                    c = codes[a, t, sel[i]]
+                    if c == 1:
+                        tpf = float(tp + 1)
+                        rc[tp] = tpf / n_pos
+                        pr[tp] = tpf / (float(fp) + tpf + eps)
+                        at[tp] = i
+                        tp += 1
+                    elif c == 0:
+                        fp += 1
+                recall[t, k, a, m] = rc[tp - 1] if tp else 0.0
+                for i in range(tp - 1, 0, -1):
+                    if pr[i] > pr[i - 1]:
+                        pr[i - 1] = pr[i]
+                # first operating point with recall >= each threshold (searchsorted left)
+                for r in range(num_r):
+                    x = rec_thrs[r]
+                    if x <= 0.0:
+                        precision[t, r, k, a, m] = pr[0] if tp else 0.0
+                        scores[t, r, k, a, m] = d_score[sel[0]]
+                        continue
+                    left = 0
+                    right = tp
+                    while left < right:
+                        mid = (left + right) >> 1
+                        if rc[mid] < x:
+                            left = mid + 1
+                        else:
+                            right = mid
+                    if left < tp:
+                        precision[t, r, k, a, m] = pr[left]
+                        scores[t, r, k, a, m] = d_score[sel[at[left]]]
+                    else:
+                        precision[t, r, k, a, m] = 0.0
+                        scores[t, r, k, a, m] = 0.0
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
 def accumulate_kernel(
     cat_bounds: NDArray[np.int64],
@@ -195,65 +323,128 @@ def accumulate_kernel(
     """``COCOeval.accumulate`` for every (category, maxDet, area, threshold).
 
     ``order[cat_bounds[k]:cat_bounds[k+1]]`` lists category k's detections in global score
-    order. Same float operations as pycocotools: ``tp / npig`` and ``tp / (fp + tp + eps)``.
+    order.
     """
-    eps = np.spacing(1.0)
-    num_t = codes.shape[1]
-    num_a = codes.shape[0]
-    num_r = rec_thrs.shape[0]
     for k in numba.prange(cat_bounds.shape[0] - 1):
-        lo = cat_bounds[k]
-        hi = cat_bounds[k + 1]
-        sel = np.empty(max(hi - lo, 1), dtype=np.int64)
-        rc = np.empty(max(hi - lo, 1), dtype=np.float64)
-        pr = np.empty(max(hi - lo, 1), dtype=np.float64)
-        for m in range(max_dets.shape[0]):
-            nd = 0
-            for p in range(lo, hi):
-                d = order[p]
-                if d_rank[d] < max_dets[m]:
-                    sel[nd] = d
-                    nd += 1
-            for a in range(num_a):
-                n_pos = npig[k, a]
-                if n_pos == 0:
-                    continue
-                for t in range(num_t):
-                    if nd == 0:
-                        recall[t, k, a, m] = 0.0
-                        for r in range(num_r):
-                            precision[t, r, k, a, m] = 0.0
-                            scores[t, r, k, a, m] = 0.0
-                        continue
-                    tp = 0
-                    fp = 0
-                    for i in range(nd):
-                        c = codes[a, t, sel[i]]
-                        if c == 1:
-                            tp += 1
-                        elif c == 0:
-                            fp += 1
-                        tpf = float(tp)
-                        rc[i] = tpf / n_pos
-                        pr[i] = tpf / (float(fp) + tpf + eps)
-                    recall[t, k, a, m] = rc[nd - 1]
-                    for i in range(nd - 1, 0, -1):
-                        if pr[i] > pr[i - 1]:
-                            pr[i - 1] = pr[i]
-                    # first operating point with recall >= each threshold (searchsorted left)
-                    for r in range(num_r):
-                        x = rec_thrs[r]
-                        left = 0
-                        right = nd
-                        while left < right:
-                            mid = (left + right) >> 1
-                            if rc[mid] < x:
-                                left = mid + 1
-                            else:
-                                right = mid
-                        if left < nd:
-                            precision[t, r, k, a, m] = pr[left]
-                            scores[t, r, k, a, m] = d_score[sel[left]]
-                        else:
-                            precision[t, r, k, a, m] = 0.0
-                            scores[t, r, k, a, m] = 0.0
+        _category_curves(
+            k,
+            order,
+            cat_bounds[k],
+            cat_bounds[k + 1],
+            d_rank,
+            d_score,
+            codes,
+            npig,
+            max_dets,
+            rec_thrs,
+            precision,
+            recall,
+            scores,
+        )
+
+
+@numba.njit(nogil=True)
+def _group_ranks(
+    key: NDArray[np.int64], keep: NDArray[np.bool_], lo: int, hi: int, rank: NDArray[np.int64]
+) -> None:  # pragma: no cover - compiled
+    """Each kept position's rank among the kept of its run of equal (sorted) keys."""
+    n = 0
+    for p in range(lo, hi):
+        if p > lo and key[p] != key[p - 1]:
+            n = 0
+        if keep[p]:
+            rank[p] = n
+            n += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def accumulate_spliced(
+    b_bounds: NDArray[np.int64],
+    b_order: NDArray[np.int64],
+    b_keep: NDArray[np.bool_],
+    b_key: NDArray[np.int64],
+    b_image: NDArray[np.int64],
+    b_score: NDArray[np.float64],
+    b_codes: NDArray[np.int8],
+    s_bounds: NDArray[np.int64],
+    s_order: NDArray[np.int64],
+    s_key: NDArray[np.int64],
+    s_image: NDArray[np.int64],
+    s_score: NDArray[np.float64],
+    s_codes: NDArray[np.int8],
+    npig: NDArray[np.int64],
+    max_dets: NDArray[np.int64],
+    rec_thrs: NDArray[np.float64],
+    precision: NDArray[np.float64],
+    recall: NDArray[np.float64],
+    scores: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled
+    """``accumulate_kernel`` of two sets of matched detections without sorting them together.
+
+    Each side is in (category, image, rank) order with its score order per category (``*_bounds``,
+    ``*_order``); of the base ``b_*`` only ``b_keep`` rows count, and the two never share a
+    (category, image) group. The merged set's order, (category, image, rank) with ranks counted
+    among the kept, makes its score order per category descending score, then image, then rank:
+    a merge of the two sides' orders by (score, image). Serial: a few milliseconds of work,
+    which a parallel region's start and its wait for the slowest thread would double on a
+    busy machine.
+    """
+    num_a, num_t = b_codes.shape[0], b_codes.shape[1]
+    b_rank = np.zeros(b_key.shape[0], dtype=np.int64)
+    s_keep = np.ones(s_key.shape[0], dtype=np.bool_)
+    s_rank = np.zeros(s_key.shape[0], dtype=np.int64)
+    for k in range(b_bounds.shape[0] - 1):
+        blo, bhi = b_bounds[k], b_bounds[k + 1]
+        slo, shi = s_bounds[k], s_bounds[k + 1]
+        _group_ranks(b_key, b_keep, blo, bhi, b_rank)
+        _group_ranks(s_key, s_keep, slo, shi, s_rank)
+        n = (shi - slo) + 0
+        for p in range(blo, bhi):
+            if b_keep[p]:
+                n += 1
+        m_rank = np.empty(max(n, 1), dtype=np.int64)
+        m_score = np.empty(max(n, 1), dtype=np.float64)
+        m_codes = np.empty((num_a, num_t, max(n, 1)), dtype=np.int8)
+        i = blo
+        j = slo
+        for out in range(n):
+            while i < bhi and not b_keep[b_order[i]]:
+                i += 1
+            take_base = j >= shi
+            if not take_base and i < bhi:
+                bd = b_order[i]
+                sd = s_order[j]
+                take_base = b_score[bd] > s_score[sd] or (
+                    b_score[bd] == s_score[sd] and b_image[bd] < s_image[sd]
+                )
+            if take_base:
+                d = b_order[i]
+                m_rank[out] = b_rank[d]
+                m_score[out] = b_score[d]
+                for a in range(num_a):
+                    for t in range(num_t):
+                        m_codes[a, t, out] = b_codes[a, t, d]
+                i += 1
+            else:
+                d = s_order[j]
+                m_rank[out] = s_rank[d]
+                m_score[out] = s_score[d]
+                for a in range(num_a):
+                    for t in range(num_t):
+                        m_codes[a, t, out] = s_codes[a, t, d]
+                j += 1
+        _category_curves(
+            k,
+            np.arange(n),
+            0,
+            n,
+            m_rank,
+            m_score,
+            m_codes,
+            npig,
+            max_dets,
+            rec_thrs,
+            precision,
+            recall,
+            scores,
+        )

@@ -13,7 +13,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from predscope.evaluation._kernels import accumulate_kernel
-from predscope.evaluation.inputs import BoolArray, FloatArray, IntArray
+from predscope.evaluation._kernels import accumulate_spliced as accumulate_spliced_kernel
+from predscope.evaluation.inputs import FloatArray, IntArray
 from predscope.evaluation.matching import MatchState
 from predscope.evaluation.params import CocoParams
 
@@ -27,90 +28,85 @@ class Accumulated:
     scores: FloatArray  # [T, R, K, A, M]
 
 
-def category_order(state: MatchState) -> list[IntArray]:
-    """For each accumulation category, sorted positions of its detections in global score order."""
-    return _category_order(state.num_eval_cats, state.d_cat, state.d_score)
-
-
-def _category_order(
-    num_k: int, d_cat: IntArray, d_score: FloatArray, only: BoolArray | None = None
-) -> list[IntArray]:
-    bounds = np.searchsorted(d_cat, np.arange(num_k + 1), side="left")
-    out: list[IntArray] = []
-    empty = np.zeros(0, dtype=np.int64)
-    for k in range(num_k):
-        if only is not None and not only[k]:
-            out.append(empty)
-            continue
-        lo, hi = int(bounds[k]), int(bounds[k + 1])
-        local = np.argsort(-d_score[lo:hi], kind="stable")
-        out.append((local + lo).astype(np.int64))
-    return out
-
-
-def score_order(
-    num_k: int, d_cat: IntArray, d_score: FloatArray, only: BoolArray | None = None
-) -> tuple[IntArray, IntArray]:
-    """``category_order`` as one array: category k's are ``flat[bounds[k]:bounds[k + 1]]``.
-
-    With ``only``, the other categories get an empty range (callers that reuse their figures).
-    """
-    orders = _category_order(num_k, d_cat, d_score, only)
-    bounds = np.zeros(num_k + 1, dtype=np.int64)
-    bounds[1:] = np.cumsum([o.size for o in orders])
-    flat = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
-    return bounds, flat.astype(np.int64)
-
-
 def accumulate(
     state: MatchState, params: CocoParams, order: tuple[IntArray, IntArray] | None = None
 ) -> Accumulated:
     """Fill precision, recall and scores for every (threshold, category, area, maxDet);
-    ``order`` is the state's ``score_order`` when the caller already has it."""
-    return accumulate_detections(
-        state.num_eval_cats,
-        state.d_cat,
-        state.d_score,
+    ``order`` replaces the state's ``score_order`` (``records.aggregate``: the classes it
+    recomputes only, the others given empty ranges)."""
+    out = _unfilled(state.num_eval_cats, params)
+    bounds, flat = state.score_order if order is None else order
+    accumulate_kernel(
+        bounds,
+        flat,
         state.d_rank,
+        state.d_score,
         state.codes,
         state.npig,
-        params,
-        order,
+        np.array(params.max_dets, dtype=np.int64),
+        params.rec_thrs,
+        out.precision,
+        out.recall,
+        out.scores,
     )
+    return out
 
 
-def accumulate_detections(
-    num_k: int,
-    d_cat: IntArray,
-    d_score: FloatArray,
-    d_rank: IntArray,
-    codes: NDArray[np.int8],
-    npig: IntArray,
-    params: CocoParams,
-    order: tuple[IntArray, IntArray] | None = None,
-) -> Accumulated:
-    """``accumulate`` of evaluated detections given as arrays in (category, image, rank) order
-    (``MatchState``'s), for callers that assemble them without a whole match state; ``order``
-    is their ``score_order`` when the caller already has it."""
+def _unfilled(num_k: int, params: CocoParams) -> Accumulated:
     num_t = params.iou_thrs.size
     num_r = params.rec_thrs.size
     num_a = len(params.area_rng)
     num_m = len(params.max_dets)
-    precision = -np.ones((num_t, num_r, num_k, num_a, num_m))
-    recall = -np.ones((num_t, num_k, num_a, num_m))
-    scores = -np.ones((num_t, num_r, num_k, num_a, num_m))
-    bounds, flat = order if order is not None else score_order(num_k, d_cat, d_score)
-    accumulate_kernel(
-        bounds,
-        flat,
-        d_rank,
-        d_score,
-        codes,
+    return Accumulated(
+        precision=-np.ones((num_t, num_r, num_k, num_a, num_m)),
+        recall=-np.ones((num_t, num_k, num_a, num_m)),
+        scores=-np.ones((num_t, num_r, num_k, num_a, num_m)),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Matched:
+    """Matched detections in (category, image, rank) order: group key (category * images +
+    image), image, score, codes [A, T, N], and ``score_order``'s (bounds, flat)."""
+
+    key: IntArray
+    image: IntArray
+    score: FloatArray
+    codes: NDArray[np.int8]
+    order: tuple[IntArray, IntArray]
+
+
+def accumulate_spliced(
+    num_k: int,
+    base: Matched,
+    keep: NDArray[np.bool_],
+    new: Matched,
+    npig: IntArray,
+    params: CocoParams,
+) -> Accumulated:
+    """``accumulate`` of the detections ``base`` rows ``keep`` and ``new`` together, where no
+    (category, image) group has detections on both sides (``EditedEvaluations``' splice): the
+    two score orders are merged, not sorted again, and ranks are counted among the kept."""
+    out = _unfilled(num_k, params)
+    accumulate_spliced_kernel(
+        base.order[0],
+        base.order[1],
+        keep,
+        base.key,
+        base.image,
+        base.score,
+        base.codes,
+        new.order[0],
+        new.order[1],
+        new.key,
+        new.image,
+        new.score,
+        new.codes,
         npig,
         np.array(params.max_dets, dtype=np.int64),
         params.rec_thrs,
-        precision,
-        recall,
-        scores,
+        out.precision,
+        out.recall,
+        out.scores,
     )
-    return Accumulated(precision=precision, recall=recall, scores=scores)
+    return out

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from predscope.evaluation._bootstrap_kernels import resampled_ap
-from predscope.evaluation.accumulate import category_order
 from predscope.evaluation.coco_eval import evaluate_coco
 from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth, FloatArray, IntArray
+from predscope.evaluation.matching import category_order
 from predscope.evaluation.params import CocoParams
 from predscope.evaluation.results import CocoEvaluation
 from predscope.evaluation.subset import take_detections, take_ground_truth

@@ -7,15 +7,13 @@ count it; ``pycocotools_compat=True`` reproduces pycocotools.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from predscope.evaluation.accumulate import Accumulated, accumulate
 from predscope.evaluation.inputs import BoolArray, CocoDetections, CocoGroundTruth
 from predscope.evaluation.matching import MatchState, match
 from predscope.evaluation.outcomes import build_outcomes
-from predscope.evaluation.params import CocoParams
+from predscope.evaluation.params import CocoParams, same_geometry
 from predscope.evaluation.results import ClassMetrics, CocoEvaluation
 from predscope.evaluation.summary import mean_valid, summarize
 
@@ -86,12 +84,8 @@ def at_threshold(
         or params.area_rng != base.area_rng[:1]
         or params.max_dets != base.max_dets[-1:]
         or params.use_cats != base.use_cats
-        or params.iou_type != base.iou_type
         or not np.array_equal(params.rec_thrs, base.rec_thrs)
-        or not np.array_equal(params.kpt_oks_sigmas, base.kpt_oks_sigmas)
-        or (params.polyline_tolerance_px, params.polyline_tolerance_fraction)
-        != (base.polyline_tolerance_px, base.polyline_tolerance_fraction)
-        or params.polyline_samples != base.polyline_samples
+        or not same_geometry(params, base)
     ):
         return None
     hits = np.flatnonzero(base.iou_thrs == params.iou_thrs[0])
@@ -99,8 +93,7 @@ def at_threshold(
         return None
     t = int(hits[0])
     st = ev.match_state
-    state = replace(
-        st,
+    state = st.sliced(
         codes=st.codes[:1, t : t + 1],
         match_gt=st.match_gt[t : t + 1],
         match_iou=st.match_iou[t : t + 1],

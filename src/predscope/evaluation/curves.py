@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from predscope.evaluation._kernels import FP, TP
-from predscope.evaluation.accumulate import category_order
 from predscope.evaluation.inputs import BoolArray, FloatArray, IntArray
+from predscope.evaluation.matching import category_order
 from predscope.evaluation.results import CocoEvaluation
 
 

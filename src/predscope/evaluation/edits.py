@@ -21,9 +21,9 @@ import numpy as np
 
 from predscope.evaluation.accumulate import (
     Accumulated,
+    Matched,
     accumulate,
-    accumulate_detections,
-    score_order,
+    accumulate_spliced,
 )
 from predscope.evaluation.inputs import BoolArray, CocoDetections, CocoGroundTruth, IntArray
 from predscope.evaluation.matching import MatchState, gt_ignore_base, match
@@ -114,12 +114,19 @@ class EditedEvaluations:
         self.over = _overflowing(self.row_key, full, max_det) if full.size else full
         lo, hi = params.area_rng[0]
         self.g_counted = ~(gt_ignore_base(gt, params) | (gt.area < lo) | (gt.area > hi))
-        self._order: tuple[IntArray, IntArray] | None = None
+        self._matched: Matched | None = None
 
-    def _base_order(self) -> tuple[IntArray, IntArray]:
-        if self._order is None:
-            self._order = score_order(self.num_k, self.state.d_cat, self.state.d_score)
-        return self._order
+    def _base(self) -> Matched:
+        if self._matched is None:
+            st = self.state
+            self._matched = Matched(
+                key=self.st_key,
+                image=self.dt.image[st.d_index],
+                score=st.d_score,
+                codes=np.ascontiguousarray(st.codes),
+                order=st.score_order,
+            )
+        return self._matched
 
     def accumulate(self, edit: Edit) -> Accumulated:
         gt, dt, params, state = self.gt, self.dt, self.params, self.state
@@ -144,25 +151,8 @@ class EditedEvaluations:
         npig = npig[:num_k].astype(np.int64).reshape(num_k, 1)
         keep = ~dropped & ~_member(self.st_key, hot)
         if hot.size == 0:
-            # the base order without the dropped: stable sorts keep a subsequence's order
-            bounds, flat = self._base_order()
-            new = np.cumsum(keep) - 1
-            sizes = np.bincount(state.d_cat[keep], minlength=num_k)[:num_k]
-            order = (
-                np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
-                new[flat[keep[flat]]].astype(np.int64),
-            )
-            key = self.st_key[keep]
-            return accumulate_detections(
-                num_k,
-                state.d_cat[keep],
-                state.d_score[keep],
-                _ranks(key),
-                np.ascontiguousarray(state.codes[:, :, keep]),
-                npig,
-                params,
-                order,
-            )
+            return accumulate_spliced(num_k, self._base(), keep, _nothing(num_k), npig, params)
+        # the hot groups matched again; the others keep the base matching less the dropped
         g_rows = np.flatnonzero(~edit.gt_drop & _member(self.g_key, hot))
         d_rows = self.rows[~row_drop & _member(self.row_key, hot)]
         sub = take_detections(dt, d_rows)
@@ -173,27 +163,23 @@ class EditedEvaluations:
             at = np.concatenate((d_rows, edit.added_at[a_rows]))
         sub = take_detections(sub, np.argsort(at, kind="stable"))
         sub_state = match(take_ground_truth(gt, g_rows), sub, params)
-        sub_key = _keys(sub_state.d_cat, sub.image[sub_state.d_index], num_img)
-        key = np.concatenate((self.st_key[keep], sub_key))
-        by_key = np.argsort(key, kind="stable")
-        return accumulate_detections(
-            num_k,
-            np.concatenate((state.d_cat[keep], sub_state.d_cat))[by_key],
-            np.concatenate((state.d_score[keep], sub_state.d_score))[by_key],
-            _ranks(key[by_key]),
-            np.ascontiguousarray(
-                np.concatenate((state.codes[:, :, keep], sub_state.codes), axis=2)[:, :, by_key]
-            ),
-            npig,
-            params,
+        again = Matched(
+            key=_keys(sub_state.d_cat, sub.image[sub_state.d_index], num_img),
+            image=sub.image[sub_state.d_index],
+            score=sub_state.d_score,
+            codes=sub_state.codes,
+            order=sub_state.score_order,
         )
+        return accumulate_spliced(num_k, self._base(), keep, again, npig, params)
 
 
-def _ranks(key: IntArray) -> IntArray:
-    """Each position's rank inside its run of equal (sorted) keys."""
-    if key.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-    counts = np.diff(np.concatenate((starts, [key.size])))
-    ranks: IntArray = np.arange(key.size, dtype=np.int64) - np.repeat(starts, counts)
-    return ranks
+def _nothing(num_k: int) -> Matched:
+    """No matched detections (an edit that re-matches no group)."""
+    none = np.zeros(0, dtype=np.int64)
+    return Matched(
+        key=none,
+        image=none,
+        score=np.zeros(0),
+        codes=np.zeros((1, 1, 0), dtype=np.int8),
+        order=(np.zeros(num_k + 1, dtype=np.int64), none),
+    )

@@ -19,12 +19,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from predscope.evaluation._tide_kernels import best_partners
-from predscope.evaluation.block_iou import Blocks, block_iou
 from predscope.evaluation.coco_eval import at_threshold, evaluate_coco
 from predscope.evaluation.edits import Edit, EditedEvaluations
+from predscope.evaluation.image_pairs import ImagePairs, image_pairs
 from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth, FloatArray, IntArray
 from predscope.evaluation.matching import gt_ignore_base
-from predscope.evaluation.params import CocoParams
+from predscope.evaluation.params import CocoParams, same_geometry, single_threshold_params
 from predscope.evaluation.results import CocoEvaluation, Outcome
 from predscope.evaluation.subset import gt_as_detections, take_detections
 from predscope.evaluation.summary import summarize
@@ -78,45 +78,6 @@ class TideResult:
     # by different metrics as one category set
     precision: FloatArray | None = None
     fixed_precision: dict[str, FloatArray] | None = None
-
-
-def single_threshold_params(params: CocoParams | None, iou_thr: float) -> CocoParams:
-    """COCO parameters with one IoU threshold, area "all" and the last maxDets."""
-    base = params or CocoParams()
-    return CocoParams(
-        iou_type=base.iou_type,
-        iou_thrs=np.array([iou_thr], dtype=np.float64),
-        rec_thrs=base.rec_thrs,
-        max_dets=(base.max_dets[-1],),
-        area_rng=((0.0, 1e10),),
-        area_labels=("all",),
-        use_cats=base.use_cats,
-        kpt_oks_sigmas=base.kpt_oks_sigmas,
-        polyline_tolerance_px=base.polyline_tolerance_px,
-        polyline_tolerance_fraction=base.polyline_tolerance_fraction,
-        polyline_samples=base.polyline_samples,
-    )
-
-
-def _image_blocks(
-    gt: CocoGroundTruth, dt: CocoDetections, g_rows: IntArray
-) -> tuple[Blocks, IntArray, IntArray]:
-    """All detections against the given GT rows, grouped by image (class-agnostic)."""
-    d_index = np.argsort(dt.image, kind="stable").astype(np.int64)
-    g_index = g_rows[np.argsort(gt.image[g_rows], kind="stable")].astype(np.int64)
-    d_img = dt.image[d_index]
-    g_img = gt.image[g_index]
-    if d_img.size:
-        dstart = np.flatnonzero(np.concatenate(([True], d_img[1:] != d_img[:-1]))).astype(np.int64)
-    else:
-        dstart = np.zeros(0, np.int64)
-    dcount = np.diff(np.concatenate((dstart, [d_img.size]))).astype(np.int64)
-    keys = d_img[dstart]
-    gstart = np.searchsorted(g_img, keys, side="left").astype(np.int64)
-    gcount = (np.searchsorted(g_img, keys, side="right") - gstart).astype(np.int64)
-    sizes = dcount * gcount
-    offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
-    return Blocks(d_index, g_index, dstart, dcount, gstart, gcount, offsets), d_index, g_index
 
 
 def _classify(
@@ -228,11 +189,13 @@ def tide_errors(
     bg_iou: float = 0.1,
     with_dap: bool = True,
     base: CocoEvaluation | None = None,
+    pairs: ImagePairs | None = None,
 ) -> TideResult:
     """Error type of every detection and GT, best IoUs and partners, counts and dAP.
 
     ``base``: ``evaluate_coco(gt, dt, params)`` when the caller has it; its slice at ``fg_iou``
-    (``coco_eval.at_threshold``) spares matching again.
+    (``coco_eval.at_threshold``) spares matching again. ``pairs``: ``image_pairs(gt, dt,
+    params)`` when the caller has them (the confusion matrix's matching uses them too).
     """
     if not (0.0 <= bg_iou <= fg_iou <= 1.0):
         raise EvaluationError(
@@ -240,41 +203,36 @@ def tide_errors(
         )
     p = single_threshold_params(params, fg_iou)
     ev = (at_threshold(base, gt, dt, p) if base is not None else None) or evaluate_coco(gt, dt, p)
+    if pairs is None:
+        pairs = image_pairs(gt, dt, p)
+    elif not same_geometry(pairs.params, p):
+        raise EvaluationError("tide_errors: pairs were computed with another IoU geometry")
     ignored = gt_ignore_base(gt, p)
-    g_rows = np.flatnonzero(~ignored).astype(np.int64)
-    blocks, d_index, g_index = _image_blocks(gt, dt, g_rows)
-    iou = block_iou(gt, dt, p, blocks)
     gt_used = ev.outcomes.gt_matched_by[0] >= 0
-    nd = dt.num_detections
-    best_s = np.zeros((4, nd))
-    arg_s = np.full((4, nd), -1, dtype=np.int64)
-    g_best_s = np.zeros(g_index.size)
-    g_arg_s = np.full(g_index.size, -1, dtype=np.int64)
-    best_partners(
-        blocks.dstart,
-        blocks.dcount,
-        blocks.gstart,
-        blocks.gcount,
-        blocks.offsets,
-        iou,
-        np.ascontiguousarray(dt.category[d_index]),
-        np.ascontiguousarray(gt.category[g_index]),
-        np.ascontiguousarray(gt_used[g_index]),
-        best_s,
-        arg_s,
-        g_best_s,
-        g_arg_s,
-    )
-    gt_best = np.zeros(gt.num_annotations)
-    gt_arg = np.full(gt.num_annotations, -1, dtype=np.int64)
-    gt_best[g_index] = g_best_s
-    if d_index.size:  # without detections no GT has a best one
-        gt_arg[g_index] = np.where(g_arg_s >= 0, d_index[np.maximum(g_arg_s, 0)], -1)
+    nd, ng = dt.num_detections, gt.num_annotations
     best = np.zeros((4, nd))
     arg = np.full((4, nd), -1, dtype=np.int64)
-    best[:, d_index] = best_s
-    if g_index.size:  # without (regular) ground truth no detection has a partner
-        arg[:, d_index] = np.where(arg_s >= 0, g_index[np.maximum(arg_s, 0)], -1)
+    gt_best = np.zeros(ng)
+    gt_arg = np.full(ng, -1, dtype=np.int64)
+    b = pairs.blocks
+    best_partners(
+        b.dstart,
+        b.dcount,
+        b.gstart,
+        b.gcount,
+        b.offsets,
+        pairs.iou,
+        b.d_index,
+        b.g_index,
+        dt.category,
+        gt.category,
+        ignored,
+        gt_used,
+        best,
+        arg,
+        gt_best,
+        gt_arg,
+    )
     outcome = ev.outcomes.outcome[0]
     dt_err, partner = _classify(outcome, best, arg, fg_iou, bg_iou, ev.outcomes.matched_gt[0])
     gt_err = _gt_errors(ev, ignored, dt_err, partner, dt.score)

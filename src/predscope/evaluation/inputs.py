@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -332,6 +333,13 @@ class CocoDetections:
     @property
     def num_detections(self) -> int:
         return int(self.bbox.shape[0])
+
+    @cached_property
+    def by_score(self) -> IntArray:
+        """Rows by descending score, ties in file order: every matching's first sort, done
+        once per detections object (its columns are not changed after construction)."""
+        order: IntArray = np.argsort(-self.score, kind="stable").astype(np.int64)
+        return order
 
 
 def _check_keypoints(owner: str, keypoints: FloatArray | None, n: int) -> None:

@@ -7,7 +7,8 @@ per group; ground truth by (group, category, file order). pycocotools builds the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -44,8 +45,58 @@ class MatchState:
     npig: IntArray  # [K, A] non-ignored GT per category and area range
     g_ignored: BoolArray  # [A, Ng] GT ignored in each area range
 
+    @cached_property
+    def score_order(self) -> tuple[IntArray, IntArray]:
+        """``score_order`` of the state's detections, sorted once (accumulation and every
+        edit of it, ``evaluation.edits``, read it)."""
+        return score_order(self.num_eval_cats, self.d_cat, self.d_score)
 
-def _group_bounds(keys: IntArray) -> tuple[IntArray, IntArray]:
+    def sliced(self, **fields: Any) -> MatchState:
+        """The state with other codes / matches / GT flags (``coco_eval.at_threshold``): the
+        same detections in the same order, so the score order carries over."""
+        if fields.keys() & {"num_eval_cats", "d_index", "d_cat", "d_score", "d_rank"}:
+            raise EvaluationError("MatchState.sliced: the detections cannot change")
+        out = replace(self, **fields)
+        out.__dict__["score_order"] = self.score_order
+        return out
+
+
+def category_order(state: MatchState) -> list[IntArray]:
+    """For each accumulation category, sorted positions of its detections in global score order."""
+    return _category_order(state.num_eval_cats, state.d_cat, state.d_score)
+
+
+def _category_order(
+    num_k: int, d_cat: IntArray, d_score: FloatArray, only: BoolArray | None = None
+) -> list[IntArray]:
+    bounds = np.searchsorted(d_cat, np.arange(num_k + 1), side="left")
+    out: list[IntArray] = []
+    empty = np.zeros(0, dtype=np.int64)
+    for k in range(num_k):
+        if only is not None and not only[k]:
+            out.append(empty)
+            continue
+        lo, hi = int(bounds[k]), int(bounds[k + 1])
+        local = np.argsort(-d_score[lo:hi], kind="stable")
+        out.append((local + lo).astype(np.int64))
+    return out
+
+
+def score_order(
+    num_k: int, d_cat: IntArray, d_score: FloatArray, only: BoolArray | None = None
+) -> tuple[IntArray, IntArray]:
+    """``category_order`` as one array: category k's are ``flat[bounds[k]:bounds[k + 1]]``.
+
+    With ``only``, the other categories get an empty range (callers that reuse their figures).
+    """
+    orders = _category_order(num_k, d_cat, d_score, only)
+    bounds = np.zeros(num_k + 1, dtype=np.int64)
+    bounds[1:] = np.cumsum([o.size for o in orders])
+    flat = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
+    return bounds, flat.astype(np.int64)
+
+
+def group_bounds(keys: IntArray) -> tuple[IntArray, IntArray]:
     if keys.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))).astype(np.int64)
@@ -64,6 +115,39 @@ def stable_order(keys: NDArray[np.integer[Any]], size: int) -> IntArray:
     return out
 
 
+def kept_by_score(dt: CocoDetections, kept: IntArray) -> IntArray:
+    """Rows ``kept`` (ascending) by descending score, ties in file order."""
+    rows = dt.by_score
+    if kept.size == rows.size:
+        return rows
+    inside = np.zeros(rows.size, dtype=np.bool_)
+    inside[kept] = True
+    picked: IntArray = rows[inside[rows]]
+    return picked
+
+
+def ties_by_category(dt: CocoDetections, rows: IntArray) -> IntArray:
+    """Rows in (descending score, file) order reordered to (descending score, category, file):
+    the order class-agnostic matching takes detections in. Only equal scores move."""
+    if rows.size < 2:
+        return rows
+    score = dt.score[rows]
+    tied = np.zeros(rows.size, dtype=np.bool_)  # in a run of equal scores
+    np.equal(score[1:], score[:-1], out=tied[1:])
+    if not tied.any():
+        return rows
+    tied[:-1] |= tied[1:]
+    at = np.flatnonzero(tied)
+    first = np.ones(at.size, dtype=np.bool_)  # each run's first row starts a new run
+    np.not_equal(score[at[1:]], score[at[:-1]], out=first[1:])
+    first[1:] |= at[1:] != at[:-1] + 1
+    size = int(dt.category.max(initial=-1)) + 2
+    key = (np.cumsum(first) - 1) * size + (dt.category[rows[at]] + 1)
+    out = rows.copy()
+    out[at] = rows[at][stable_order(key, int(key[-1] // size + 1) * size)]
+    return out
+
+
 def gt_ignore_base(gt: CocoGroundTruth, params: CocoParams) -> BoolArray:
     """The ``ignore`` flag pycocotools derives: crowd, and for keypoints no labelled keypoint."""
     base = gt.iscrowd.copy()
@@ -72,7 +156,7 @@ def gt_ignore_base(gt: CocoGroundTruth, params: CocoParams) -> BoolArray:
     return base
 
 
-def _check_inputs(gt: CocoGroundTruth, dt: CocoDetections, params: CocoParams) -> None:
+def check_inputs(gt: CocoGroundTruth, dt: CocoDetections, params: CocoParams) -> None:
     if dt.num_detections and int(dt.image.max()) >= gt.num_images:
         row = int(np.flatnonzero(dt.image >= gt.num_images)[0])
         raise EvaluationError(
@@ -107,7 +191,7 @@ def match(
     ``gt_in`` / ``dt_in`` restrict the evaluation to an object slice the way an area range
     does: GT outside it are ignored, and so are unmatched detections outside it.
     """
-    _check_inputs(gt, dt, params)
+    check_inputs(gt, dt, params)
     gt_in = _slice_flag("gt_in", gt_in, gt.num_annotations)
     dt_in = _slice_flag("dt_in", dt_in, dt.num_detections)
     num_img = gt.num_images
@@ -118,34 +202,73 @@ def match(
     kept = np.flatnonzero(dt.category >= 0)
     d_cat_all = dt.category[kept]
     d_key_all = d_cat_all * num_img + dt.image[kept] if use_cats else dt.image[kept]
-    # (group, -score, category, file order) by chained stable sorts, cheaper than one lexsort
-    if use_cats:  # the category is constant inside a group
-        order = np.argsort(-dt.score[kept], kind="stable")
-    else:
-        order = stable_order(d_cat_all, len(gt.category_ids))
-        order = order[np.argsort(-dt.score[kept][order], kind="stable")]
+    # (group, -score, category, file order) by chained stable sorts, cheaper than one lexsort;
+    # the category is constant inside a group where categories are used
+    rows = kept_by_score(dt, kept)
+    if not use_cats:
+        rows = ties_by_category(dt, rows)
+    order = np.searchsorted(kept, rows) if kept.size < dt.num_detections else rows
     order = order[stable_order(d_key_all[order], num_k * num_img if use_cats else num_img)]
     d_key = d_key_all[order]
-    starts, counts = _group_bounds(d_key)
+    starts, counts = group_bounds(d_key)
     rank = np.arange(d_key.size, dtype=np.int64) - np.repeat(starts, counts)
     cut = rank < max_det
     d_index = kept[order][cut]
     d_key = d_key[cut]
     d_rank = rank[cut]
-    dstart, dcount = _group_bounds(d_key)
+    dstart, dcount = group_bounds(d_key)
     group_keys = d_key[dstart] if d_key.size else np.zeros(0, np.int64)
 
     g_key_all = gt.category * num_img + gt.image if use_cats else gt.image
     g_index = np.lexsort((np.arange(gt.num_annotations), gt.category, g_key_all)).astype(np.int64)
-    g_key = g_key_all[g_index]
+    blocks = group_blocks(d_index, dstart, dcount, group_keys, g_index, g_key_all[g_index])
+    iou = block_iou(gt, dt, params, blocks)
+    return match_blocks(
+        gt, dt, params, blocks, iou, d_rank, compat=compat, gt_in=gt_in, dt_in=dt_in
+    )
+
+
+def group_blocks(
+    d_index: IntArray,
+    dstart: IntArray,
+    dcount: IntArray,
+    group_keys: IntArray,
+    g_index: IntArray,
+    g_key: IntArray,
+) -> Blocks:
+    """Blocks of detection groups (``group_keys``) against the GT of the same key (``g_key``
+    sorted, of the GT rows ``g_index``), pairs row-major one block after another."""
     gstart = np.searchsorted(g_key, group_keys, side="left").astype(np.int64)
     gcount = (np.searchsorted(g_key, group_keys, side="right") - gstart).astype(np.int64)
     sizes = dcount * gcount
     offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
-    g_crowd = np.ascontiguousarray(gt.iscrowd[g_index])
-    blocks = Blocks(d_index, g_index, dstart, dcount, gstart, gcount, offsets)
-    iou = block_iou(gt, dt, params, blocks)
+    return Blocks(d_index, g_index, dstart, dcount, gstart, gcount, offsets)
 
+
+def match_blocks(
+    gt: CocoGroundTruth,
+    dt: CocoDetections,
+    params: CocoParams,
+    blocks: Blocks,
+    iou: FloatArray,
+    d_rank: IntArray,
+    *,
+    compat: bool = False,
+    gt_in: BoolArray | None = None,
+    dt_in: BoolArray | None = None,
+) -> MatchState:
+    """The greedy matcher over sorted, cut groups and their pairs' IoU (``match``'s second half).
+
+    Block b's detections are ``blocks.d_index[dstart[b]:][:dcount[b]]`` (every evaluated one
+    in exactly one block), its pairs ``iou[offsets[b]:]`` row-major with ``gcount[b]`` columns,
+    where more rows may follow them (``image_pairs`` keeps the rows matching does not take).
+    """
+    use_cats = params.use_cats
+    num_k = len(gt.category_ids) if use_cats else 1
+    d_index, g_index = blocks.d_index, blocks.g_index
+    dstart, dcount = blocks.dstart, blocks.dcount
+    gstart, gcount, offsets = blocks.gstart, blocks.gcount, blocks.offsets
+    g_crowd = np.ascontiguousarray(gt.iscrowd[g_index])
     num_a = len(params.area_rng)
     num_t = params.iou_thrs.size
     nd = d_index.size

@@ -152,3 +152,31 @@ class CocoParams:
         if iou_type == "keypoints":
             return cls.for_keypoints()
         return cls(iou_type=iou_type)
+
+
+def single_threshold_params(params: CocoParams | None, iou_thr: float) -> CocoParams:
+    """COCO parameters with one IoU threshold, area "all" and the last maxDets."""
+    base = params or CocoParams()
+    return CocoParams(
+        iou_type=base.iou_type,
+        iou_thrs=np.array([iou_thr], dtype=np.float64),
+        rec_thrs=base.rec_thrs,
+        max_dets=(base.max_dets[-1],),
+        area_rng=((0.0, 1e10),),
+        area_labels=("all",),
+        use_cats=base.use_cats,
+        kpt_oks_sigmas=base.kpt_oks_sigmas,
+        polyline_tolerance_px=base.polyline_tolerance_px,
+        polyline_tolerance_fraction=base.polyline_tolerance_fraction,
+        polyline_samples=base.polyline_samples,
+    )
+
+
+def same_geometry(a: CocoParams, b: CocoParams) -> bool:
+    """Whether ``a`` and ``b`` give every (detection, GT) pair the same IoU (or similarity)."""
+    return (
+        a.iou_type == b.iou_type
+        and np.array_equal(a.kpt_oks_sigmas, b.kpt_oks_sigmas)
+        and (a.polyline_tolerance_px, a.polyline_tolerance_fraction, a.polyline_samples)
+        == (b.polyline_tolerance_px, b.polyline_tolerance_fraction, b.polyline_samples)
+    )

@@ -20,14 +20,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from predscope.evaluation.accumulate import accumulate, score_order
+from predscope.evaluation.accumulate import accumulate
 from predscope.evaluation.calibration import CalibrationResult
 from predscope.evaluation.coco_eval import evaluate_coco
 from predscope.evaluation.curves import PRCurve, pr_curves
 from predscope.evaluation.errors import TideResult, combine_dap, tide_errors
+from predscope.evaluation.image_pairs import ImagePairs, agnostic_outcomes, image_pairs
 from predscope.evaluation.inputs import CocoDetections, CocoGroundTruth
-from predscope.evaluation.matching import MatchState, stable_order
-from predscope.evaluation.outcomes import build_outcomes, single_threshold_outcomes
+from predscope.evaluation.matching import MatchState, score_order, stable_order
+from predscope.evaluation.outcomes import build_outcomes, row_matches
 from predscope.evaluation.params import CocoParams
 from predscope.evaluation.results import CocoEvaluation, Outcome, score_calibration
 from predscope.evaluation.summary import summarize
@@ -206,48 +207,26 @@ def match_frames(
 ) -> FrameMatch:
     """Evaluate frames (local image indices) and return records with global image indices."""
     ev = evaluate_coco(gt, dt, params)
-    tide = tide_errors(gt, dt, params, with_dap=with_dap, base=ev)
-    st = ev.match_state
-    nd, ng = dt.num_detections, gt.num_annotations
-    num_a, num_t = len(params.area_rng), params.iou_thrs.size
-    codes = np.full((nd, num_a, num_t), int(Outcome.NOT_EVALUATED), dtype=np.int8)
-    codes[st.d_index] = np.transpose(st.codes, (2, 0, 1))
-    rank = np.full(nd, -1, dtype=np.int32)
-    rank[st.d_index] = st.d_rank
-    ignored = np.zeros((ng, num_a), dtype=np.bool_)
-    ignored[st.g_index] = st.g_ignored.T
-    d_conf, g_missed = _agnostic(gt, dt, params)
-    # [N, T] straight from the sorted state (``outcomes``' [T, N] scatters by column, 3x slower)
-    g_match = np.full((ng, num_t), -1, dtype=np.int32)
-    d_match = np.full((nd, num_t), -1, dtype=np.int32)
-    d_iou = np.full((nd, num_t), np.nan)
-    d_iou[st.d_index] = st.match_iou.T
-    if st.g_index.size and st.d_index.size:
-        d_match[st.d_index] = np.where(
-            st.match_gt >= 0, st.g_index[np.maximum(st.match_gt, 0)], -1
-        ).T
-        g_match[st.g_index] = np.where(
-            st.gt_match >= 0, st.d_index[np.maximum(st.gt_match, 0)], -1
-        ).T
-    g_iou = np.full((ng, num_t), np.nan)
-    hit = g_match >= 0
-    g_iou[hit] = d_iou[g_match[hit], np.nonzero(hit)[1]]
+    pairs = image_pairs(gt, dt, params)  # TIDE's cross-class tests and the confusion matrix's
+    tide = tide_errors(gt, dt, params, with_dap=with_dap, base=ev, pairs=pairs)
+    rows = row_matches(ev.match_state, gt.num_annotations, dt.num_detections)
+    d_conf, g_missed = _agnostic(gt, dt, pairs)
     records = Records(
         d_image=image_map[dt.image].astype(np.int32),
         d_cat=dt.category.astype(np.int32),
         d_score=dt.score.astype(np.float64),
-        d_rank=rank,
-        d_codes=codes,
+        d_rank=rows.rank,
+        d_codes=rows.codes,
         d_conf=d_conf,
         g_image=image_map[gt.image].astype(np.int32),
         g_cat=gt.category.astype(np.int32),
         g_crowd=gt.iscrowd.copy(),
-        g_ignored=ignored,
+        g_ignored=rows.g_ignored,
         g_conf_missed=g_missed,
         d_error=tide.dt_error.astype(np.int8),
         g_error=tide.gt_error.astype(np.int8),
     )
-    return FrameMatch(records, d_match, d_iou, g_match, g_iou, tide)
+    return FrameMatch(records, rows.d_match, rows.d_iou, rows.g_match, rows.g_iou, tide)
 
 
 def match_groups(
@@ -333,11 +312,10 @@ CONFUSION_IOU = 0.5
 
 
 def _agnostic(
-    gt: CocoGroundTruth, dt: CocoDetections, params: CocoParams
+    gt: CocoGroundTruth, dt: CocoDetections, pairs: ImagePairs
 ) -> tuple[I32, NDArray[np.bool_]]:
     """Per-object contributions to the confusion matrix (``evaluation.confusion``'s rule)."""
-    agnostic = dataclasses.replace(params, use_cats=False)
-    res = single_threshold_outcomes(gt, dt, CONFUSION_IOU, params=agnostic)
+    res = agnostic_outcomes(gt, dt, pairs, CONFUSION_IOU)
     k = len(gt.category_ids)
     evaluated = (res.outcome != Outcome.NOT_EVALUATED) & (res.outcome != Outcome.IGNORED)
     conf = np.full(dt.num_detections, -1, dtype=np.int32)
@@ -453,7 +431,9 @@ def aggregate(
         g_ignored=np.ascontiguousarray(records.g_ignored.T),
     )
     # one score sort per class, shared by the accumulation and the curves
-    sorted_order = score_order(num_k, state.d_cat, state.d_score, only=redo)
+    sorted_order = (
+        state.score_order if redo is None else score_order(num_k, d_cat, state.d_score, only=redo)
+    )
     acc = accumulate(state, params, order=sorted_order)
     precision, recall, scores = acc.precision, acc.recall, acc.scores
     if reuse is not None:
