@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, RowMapping, delete, select, update
+from sqlalchemy import Connection, LargeBinary, RowMapping, delete, literal, select, update
 
-from predscope.store._util import dump_json, load_json
+from predscope.store._util import chunks, dump_json, load_json, rewritten
 from predscope.store.schema import analysis_rows, analysis_runs, analysis_sets, analysis_states
 from predscope.store.types import utcnow
 
@@ -140,14 +140,22 @@ def update_review(conn: Connection, set_id: int, status: str | None, notes: str 
 
 
 def publish(conn: Connection, set_id: int, run_id: int, state: bytes | memoryview) -> None:
-    """Make ``run_id`` the set's current results (call in the transaction that wrote them)."""
+    """Make ``run_id`` the set's current results (call in the transaction that wrote them).
+
+    The state (20 MB at 5,000 images) is rewritten in place (``_util.rewritten``): a run whose
+    records did not change then writes next to nothing of it.
+    """
     conn.execute(
         update(analysis_sets)
         .where(analysis_sets.c.id == set_id)
         .values(latest_run_id=run_id, updated_at=utcnow())
     )
-    conn.execute(delete(analysis_states).where(analysis_states.c.set_id == set_id))
-    conn.execute(analysis_states.insert().values(set_id=set_id, state=state))
+    c = analysis_states.c
+    value = rewritten(c.state, literal(state, LargeBinary), conn.dialect.name)
+    if not conn.execute(
+        update(analysis_states).where(c.set_id == set_id).values(state=value)
+    ).rowcount:
+        conn.execute(analysis_states.insert().values(set_id=set_id, state=state))
 
 
 def load_state(conn: Connection, set_id: int) -> bytes | None:
@@ -232,21 +240,29 @@ def replace_row_states(
     states: Mapping[tuple[int, int], RowState],
     unit_ids: Iterable[int] | None = None,
 ) -> None:
-    """Replace the saved states of ``unit_ids`` (all units when None) with ``states``'."""
+    """Replace the saved states of ``unit_ids`` (all units when None) with ``states``'.
+
+    Replacing all of them touches only the rows that differ from the stored ones: a full run
+    over unchanged rows then writes none of its 10,000 (at 5,000 images) instead of deleting
+    and inserting each.
+    """
+    c = analysis_rows.c
     if unit_ids is None:
-        conn.execute(delete(analysis_rows).where(analysis_rows.c.set_id == set_id))
-        keys = list(states)
+        before = load_row_states(conn, set_id)
+        stale = sorted(k for k, v in before.items() if states.get(k) != v)
+        for side in sorted({side for side, _ in stale}):
+            units = [unit for s, unit in stale if s == side]
+            for part in chunks(units):
+                conn.execute(
+                    delete(analysis_rows).where(
+                        c.set_id == set_id, c.side == side, c.data_unit_id.in_(part)
+                    )
+                )
+        keys = [k for k, v in states.items() if before.get(k) != v]
     else:
         wanted = set(unit_ids)
-        ids = sorted(wanted)
-        from predscope.store._util import chunks
-
-        for part in chunks(ids):
-            conn.execute(
-                delete(analysis_rows).where(
-                    analysis_rows.c.set_id == set_id, analysis_rows.c.data_unit_id.in_(part)
-                )
-            )
+        for part in chunks(sorted(wanted)):
+            conn.execute(delete(analysis_rows).where(c.set_id == set_id, c.data_unit_id.in_(part)))
         keys = [k for k in states if k[1] in wanted]
     if keys:
         conn.execute(
