@@ -106,11 +106,17 @@ def _utf8(values: Any) -> NDArray[np.bytes_]:
 def storage_order(
     kind: NDArray[Any], unit: NDArray[Any], frame: NDArray[Any], seq: NDArray[Any]
 ) -> NDArray[np.intp] | None:
-    """The permutation that puts rows in storage order; None when they are in it already."""
-    order: NDArray[np.intp] = np.lexsort((seq, frame, unit, kind))
-    if order.size and np.any(np.diff(order) < 0):
-        return order
-    return None
+    """The permutation that puts rows in storage order; None when they are in it already (a
+    run's rows usually are: checked by comparing neighbours, cheaper than sorting)."""
+    keys = [np.asarray(k, dtype=np.int64) for k in (kind, unit, frame, seq)]
+    ordered = np.ones(max(keys[0].size - 1, 0), dtype=np.bool_)
+    for key in reversed(keys):  # row i <= row i + 1: by the first key that differs
+        step = np.diff(key)
+        ordered = (step > 0) | ((step == 0) & ordered)
+    if ordered.all():
+        return None
+    order: NDArray[np.intp] = np.lexsort(tuple(keys[::-1]))
+    return order
 
 
 def block_bounds(unit: NDArray[Any]) -> NDArray[np.int64]:

@@ -24,7 +24,8 @@ from predscope.services.analysis.inputs import BranchColumns, FrameTable
 from predscope.services.analysis.records import FN_CODE, FrameMatch
 from predscope.store import analysis_objects as object_repo
 from predscope.store import object_columns as column_repo
-from predscope.store.analysis_objects import ERROR_FACTOR, Nullable, Stacked
+from predscope.store.analysis_objects import ERROR_FACTOR, Stacked
+from predscope.store.object_columns import NO_PARTNER
 from predscope.store.schema import analysis_attributes, analysis_frames
 
 OUTCOME_NAMES = {
@@ -68,10 +69,14 @@ def _seq(image: NDArray[np.int64]) -> NDArray[np.int64]:
     return np.arange(image.size, dtype=np.int64) - starts
 
 
-def _partner(match: NDArray[np.int32], seq: NDArray[np.int64]) -> Nullable:
-    hit = match >= 0
-    values = seq[np.maximum(match, 0)] if seq.size else np.zeros(match.shape, dtype=np.int64)
-    return Nullable(values.astype(np.int32), hit)
+def _partner(match: NDArray[np.int32], seq: NDArray[np.int32]) -> NDArray[np.int32]:
+    """The partner's ``seq`` per row, ``NO_PARTNER`` where there is none: the stored column
+    itself (dense; the store keeps it sparse)."""
+    if not seq.size:
+        return np.full(match.shape, NO_PARTNER, dtype=np.int32)
+    out: NDArray[np.int32] = seq[np.maximum(match, 0)]
+    out[match < 0] = NO_PARTNER
+    return out
 
 
 def _properties(cols: BranchColumns, frames: FrameTable) -> dict[str, Any]:
@@ -101,9 +106,10 @@ def object_columns(
     g_out = np.where(fm.g_match >= 0, int(Outcome.TP), FN_CODE).astype(np.int8)
     g_out[rec.g_ignored[:, 0]] = int(Outcome.IGNORED)
     nd, ng = dt.image.size, gt.image.size
+    d_seq32, g_seq32 = d_seq.astype(np.int32), g_seq.astype(np.int32)
     sides = (
-        (0, dt, d_seq, rec.d_codes[:, 0, :], fm.d_match, fm.d_iou, g_seq, rec.d_error),
-        (1, gt, g_seq, g_out, fm.g_match, fm.g_iou, d_seq, rec.g_error),
+        (0, dt, d_seq, rec.d_codes[:, 0, :], fm.d_match, fm.d_iou, g_seq32, rec.d_error),
+        (1, gt, g_seq, g_out, fm.g_match, fm.g_iou, d_seq32, rec.g_error),
     )
     # Every column is a ``Stacked`` pair (prediction rows, then ground truth) of views of the
     # match or narrow new arrays, joined one column at a time as the write stores it.
@@ -112,7 +118,7 @@ def object_columns(
         "kind": Stacked(np.zeros(nd, dtype=np.int8), np.ones(ng, dtype=np.int8)),
         "data_unit_id": Stacked(unit[dt.image], unit[gt.image]),
         "frame": Stacked(frame_no[dt.image].astype(np.int32), frame_no[gt.image].astype(np.int32)),
-        "seq": Stacked(d_seq.astype(np.int32), g_seq.astype(np.int32)),
+        "seq": Stacked(d_seq32, g_seq32),
         "object_hash": Stacked(dt.object_hashes, gt.object_hashes),
         "class_id": Stacked(dt.category.astype(np.int16), gt.category.astype(np.int16)),
         "confidence": Stacked(dt.score, np.ones(ng)),
