@@ -70,12 +70,11 @@ def _seq(image: NDArray[np.int64]) -> NDArray[np.int64]:
 
 
 def _partner(match: NDArray[np.int32], seq: NDArray[np.int32]) -> NDArray[np.int32]:
-    """The partner's ``seq`` per row, ``NO_PARTNER`` where there is none: the stored column
-    itself (dense; the store keeps it sparse)."""
+    """[rows, T]: the partner's ``seq`` per row and threshold, ``NO_PARTNER`` where there is
+    none (the stored column, dense: the store keeps it sparse)."""
     if not seq.size:
         return np.full(match.shape, NO_PARTNER, dtype=np.int32)
-    out: NDArray[np.int32] = seq[np.maximum(match, 0)]
-    out[match < 0] = NO_PARTNER
+    out: NDArray[np.int32] = np.where(match >= 0, seq[np.maximum(match, 0)], np.int32(NO_PARTNER))
     return out
 
 
@@ -127,9 +126,10 @@ def object_columns(
         "best_iou_any": Stacked(fm.tide.best_iou_any, np.full(ng, np.nan)),
         "sig": Stacked(*(signature(s[3], s[7]) for s in sides)),
     }
+    partners = [_partner(s[4], s[6]) for s in sides]
     for t in range(num_t):
         objects[f"o{t}"] = Stacked(*(s[3][:, t] for s in sides))
-        objects[f"p{t}"] = Stacked(*(_partner(s[4][:, t], s[6]) for s in sides))
+        objects[f"p{t}"] = Stacked(*(p[:, t] for p in partners))
         objects[f"i{t}"] = Stacked(*(s[5][:, t] for s in sides))
     frames_cols = _frame_counts(set_id, fm, dt, gt, frames, unit, frame_no, g_out)
     attrs: dict[str, list[Any]] = {
@@ -200,9 +200,20 @@ def _frame_counts(
         "num_gt": np.bincount(gt.image, minlength=n),
         "num_predictions": np.bincount(dt.image, minlength=n),
     }
-    codes = fm.records.d_codes[:, 0, :]
-    for t in range(codes.shape[1]):
-        out[f"tp{t}"] = np.bincount(dt.image[codes[:, t] == Outcome.TP], minlength=n)
-        out[f"fp{t}"] = np.bincount(dt.image[codes[:, t] == Outcome.FP], minlength=n)
-        out[f"fn{t}"] = np.bincount(gt.image[g_out[:, t] == FN_CODE], minlength=n)
+    d_counts = _code_counts(dt.image, fm.records.d_codes[:, 0, :], n, int(Outcome.TP))
+    g_counts = _code_counts(gt.image, g_out, n, FN_CODE)
+    for t in range(d_counts.shape[0]):
+        out[f"tp{t}"] = d_counts[t, :, int(Outcome.TP)]
+        out[f"fp{t}"] = d_counts[t, :, int(Outcome.FP)]
+        out[f"fn{t}"] = g_counts[t, :, FN_CODE]
     return out
+
+
+def _code_counts(image: NDArray[Any], codes: NDArray[Any], n: int, top: int) -> NDArray[np.int64]:
+    """[T, n, codes]: per threshold and frame, how many rows hold each outcome code (codes
+    [rows, T] from 0; ``top`` the highest code asked for): one bincount per threshold."""
+    width = max(int(codes.max(initial=0)), top) + 1
+    by_t = np.ascontiguousarray(codes.T)
+    base = np.asarray(image, dtype=np.int64) * width
+    counts = [np.bincount(base + codes_t, minlength=n * width) for codes_t in by_t]
+    return np.stack(counts).reshape(len(by_t), n, width)
