@@ -380,3 +380,40 @@ def test_a_rolled_back_write_leaves_the_old_columns(store: Store, small_blocks: 
         _assert_same(_columns(store, set_id), old)  # reusing blocks: only the old tokens'
         _cold()
         _assert_same(_columns(store, set_id), old)
+
+
+def _stored(store: Store, set_id: int) -> list[tuple[object, ...]]:
+    """The set's block rows (name, part, count, dtype, bytes) and its set row, token aside."""
+    c, s = analysis_columns.c, analysis_column_sets.c
+    with store.read() as conn:
+        blocks = conn.execute(
+            select(c.name, c.part, c.count, c.dtype, c.data).where(c.set_id == set_id)
+        ).all()
+        sets = conn.execute(select(s.count, s.bounds).where(s.set_id == set_id)).all()
+    rows = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in blocks]
+    return sorted(rows, key=repr) + [(int(n), bytes(b)) for n, b in sets]
+
+
+def test_a_full_write_over_stored_blocks_equals_a_fresh_one(
+    store: Store, small_blocks: None
+) -> None:
+    """A full write rewrites the stored blocks where they stand: the blocks that keep their
+    bytes, those that change, those a smaller set no longer has (deleted) and new ones all end
+    as a write to an empty set leaves them, each with the new token."""
+    over, fresh = _set(store), _set(store, "other")
+    before = _objects(UNITS, 11)
+    fewer = {u: n for u, n in UNITS.items() if u < 40}
+    fewer[90] = (5, 1)  # a unit the stored set never had
+    after = _objects(fewer, 11)  # the same seed: the first units' blocks keep their bytes
+    after["confidence"] = after["confidence"] + 1.0  # one column changes everywhere
+    with store.begin() as conn:
+        replace_objects(conn, over, before)
+    old = _blocks(store, over)
+    with store.begin() as conn:
+        token = replace_objects(conn, over, after)
+        replace_objects(conn, fresh, after)
+    assert _stored(store, over) == _stored(store, fresh)
+    assert {t for t, _ in _blocks(store, over).values()} == {token}
+    assert len(_blocks(store, over)) < len(old)
+    _cold()
+    _assert_same(_columns(store, over), after)

@@ -307,3 +307,35 @@ def test_imports_provenance(store: Store) -> None:
         ]
         assert len(find_imports(conn, p.id)) == 2
         assert find_imports(conn, p.id, sha256="ef" * 32) == []
+
+
+def test_replacing_all_row_states_touches_only_the_differing_rows(store: Store) -> None:
+    """A full run's row states: unchanged rows stay, changed ones are rewritten, rows the run
+    no longer saw go and new ones come; the stored states then equal the run's exactly (an
+    edit time stands in where a row has no version)."""
+    from predscope.store.analysis import (
+        RowState,
+        get_or_create_set,
+        load_row_states,
+        replace_row_states,
+    )
+
+    edited = datetime(2026, 5, 1, 12, 30, 15, 250000, tzinfo=UTC)
+    with store.begin() as conn:
+        project = create_project(conn, "states", ONTOLOGY)
+        set_id = get_or_create_set(conn, project.id, "model", "main").id
+        first = {
+            (side, unit): RowState(f"h{unit}", None, 1) for side in (0, 1) for unit in range(5)
+        }
+        first[(1, 4)] = RowState("h4", edited, None)
+        replace_row_states(conn, set_id, first)
+    second = dict(first)
+    second[(0, 2)] = RowState("h2", None, 2)  # changed
+    del second[(1, 3)]  # gone
+    second[(0, 9)] = RowState("h9", None, 1)  # new
+    with store.begin() as conn:
+        replace_row_states(conn, set_id, second)
+    with store.read() as conn:
+        stored = load_row_states(conn, set_id)
+    assert stored == second
+    assert stored[(1, 4)].edited_at is not None

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, RowMapping, delete, select, update
+from sqlalchemy import Connection, LargeBinary, RowMapping, delete, literal, select, update
 
-from predscope.store._util import dump_json, load_json
+from predscope.store._util import chunks, dump_json, load_json, rewritten
 from predscope.store.schema import (
     analysis_rows,
     analysis_runs,
@@ -153,22 +153,30 @@ def publish(
     replace_all: bool,
 ) -> None:
     """Make ``run_id`` the set's current results (call in the transaction that wrote them),
-    with its match records as numbered blocks: all of them (``replace_all``), or the blocks
-    that changed (the others stay)."""
+    with its match records as numbered blocks: all of them (``replace_all``: blocks beyond them
+    go), or the blocks that changed (the others stay).
+
+    Each block is rewritten in place (``_util.rewritten``): a full run whose records did not
+    change then writes next to nothing of them.
+    """
     conn.execute(
         update(analysis_sets)
         .where(analysis_sets.c.id == set_id)
         .values(latest_run_id=run_id, updated_at=utcnow())
     )
     c = analysis_state_blocks.c
-    gone = delete(analysis_state_blocks).where(c.set_id == set_id)
-    if not replace_all:
-        gone = gone.where(c.part.in_(sorted(blocks)))
-    conn.execute(gone)
-    if blocks:
+    for part, data in blocks.items():
+        value = rewritten(c.state, literal(data, LargeBinary), conn.dialect.name)
+        where = (c.set_id == set_id) & (c.part == part)
+        if not conn.execute(
+            update(analysis_state_blocks).where(where).values(state=value)
+        ).rowcount:
+            conn.execute(
+                analysis_state_blocks.insert().values(set_id=set_id, part=part, state=data)
+            )
+    if replace_all:
         conn.execute(
-            analysis_state_blocks.insert(),
-            [{"set_id": set_id, "part": part, "state": data} for part, data in blocks.items()],
+            delete(analysis_state_blocks).where(c.set_id == set_id, c.part.not_in(sorted(blocks)))
         )
 
 
@@ -255,21 +263,29 @@ def replace_row_states(
     states: Mapping[tuple[int, int], RowState],
     unit_ids: Iterable[int] | None = None,
 ) -> None:
-    """Replace the saved states of ``unit_ids`` (all units when None) with ``states``'."""
+    """Replace the saved states of ``unit_ids`` (all units when None) with ``states``'.
+
+    Replacing all of them touches only the rows that differ from the stored ones: a full run
+    over unchanged rows then writes none of its 10,000 (at 5,000 images) instead of deleting
+    and inserting each.
+    """
+    c = analysis_rows.c
     if unit_ids is None:
-        conn.execute(delete(analysis_rows).where(analysis_rows.c.set_id == set_id))
-        keys = list(states)
+        before = load_row_states(conn, set_id)
+        stale = sorted(k for k, v in before.items() if states.get(k) != v)
+        for side in sorted({side for side, _ in stale}):
+            units = [unit for s, unit in stale if s == side]
+            for part in chunks(units):
+                conn.execute(
+                    delete(analysis_rows).where(
+                        c.set_id == set_id, c.side == side, c.data_unit_id.in_(part)
+                    )
+                )
+        keys = [k for k, v in states.items() if before.get(k) != v]
     else:
         wanted = set(unit_ids)
-        ids = sorted(wanted)
-        from predscope.store._util import chunks
-
-        for part in chunks(ids):
-            conn.execute(
-                delete(analysis_rows).where(
-                    analysis_rows.c.set_id == set_id, analysis_rows.c.data_unit_id.in_(part)
-                )
-            )
+        for part in chunks(sorted(wanted)):
+            conn.execute(delete(analysis_rows).where(c.set_id == set_id, c.data_unit_id.in_(part)))
         keys = [k for k in states if k[1] in wanted]
     if keys:
         conn.execute(

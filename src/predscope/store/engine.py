@@ -8,7 +8,10 @@ one failing when it tries to upgrade a read lock. A lock held past the timeout b
 ``synchronous = NORMAL`` under WAL is a deliberate speed choice: a commit appends to the WAL without
 waiting for an fsync (the WAL is synced at checkpoints), so many small commits do not each wait on
 the disk. It is safe against corruption: an application crash loses nothing, and a power loss or
-OS crash can lose the last committed transactions but never leaves a half-written store.
+OS crash can lose the last committed transactions but never leaves a half-written store. The
+syncs left are the checkpoint's: the commit that takes the WAL past 1,000 pages copies it into the
+database file and syncs both (0.3 s for the 60 MB of a run's rewritten columns), which is why large
+derived writes rewrite unchanged bytes in place (``_util.rewritten``) rather than anew.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ from predscope.services.analysis.inputs import BranchColumns, FrameTable
 from predscope.services.analysis.records import FN_CODE, FrameMatch
 from predscope.store import analysis_objects as object_repo
 from predscope.store import object_columns as column_repo
-from predscope.store.analysis_objects import ERROR_FACTOR, Nullable, Stacked
+from predscope.store.analysis_objects import ERROR_FACTOR, Stacked
+from predscope.store.object_columns import NO_PARTNER
 from predscope.store.schema import analysis_attributes, analysis_frames
 
 OUTCOME_NAMES = {
@@ -68,10 +69,13 @@ def _seq(image: NDArray[np.int64]) -> NDArray[np.int64]:
     return np.arange(image.size, dtype=np.int64) - starts
 
 
-def _partner(match: NDArray[np.int32], seq: NDArray[np.int64]) -> Nullable:
-    hit = match >= 0
-    values = seq[np.maximum(match, 0)] if seq.size else np.zeros(match.shape, dtype=np.int64)
-    return Nullable(values.astype(np.int32), hit)
+def _partner(match: NDArray[np.int32], seq: NDArray[np.int32]) -> NDArray[np.int32]:
+    """[rows, T]: the partner's ``seq`` per row and threshold, ``NO_PARTNER`` where there is
+    none (the stored column, dense: the store keeps it sparse)."""
+    if not seq.size:
+        return np.full(match.shape, NO_PARTNER, dtype=np.int32)
+    out: NDArray[np.int32] = np.where(match >= 0, seq[np.maximum(match, 0)], np.int32(NO_PARTNER))
+    return out
 
 
 def _properties(cols: BranchColumns, frames: FrameTable) -> dict[str, Any]:
@@ -101,9 +105,10 @@ def object_columns(
     g_out = np.where(fm.g_match >= 0, int(Outcome.TP), FN_CODE).astype(np.int8)
     g_out[rec.g_ignored[:, 0]] = int(Outcome.IGNORED)
     nd, ng = dt.image.size, gt.image.size
+    d_seq32, g_seq32 = d_seq.astype(np.int32), g_seq.astype(np.int32)
     sides = (
-        (0, dt, d_seq, rec.d_codes[:, 0, :], fm.d_match, fm.d_iou, g_seq, rec.d_error),
-        (1, gt, g_seq, g_out, fm.g_match, fm.g_iou, d_seq, rec.g_error),
+        (0, dt, d_seq, rec.d_codes[:, 0, :], fm.d_match, fm.d_iou, g_seq32, rec.d_error),
+        (1, gt, g_seq, g_out, fm.g_match, fm.g_iou, d_seq32, rec.g_error),
     )
     # Every column is a ``Stacked`` pair (prediction rows, then ground truth) of views of the
     # match or narrow new arrays, joined one column at a time as the write stores it.
@@ -112,7 +117,7 @@ def object_columns(
         "kind": Stacked(np.zeros(nd, dtype=np.int8), np.ones(ng, dtype=np.int8)),
         "data_unit_id": Stacked(unit[dt.image], unit[gt.image]),
         "frame": Stacked(frame_no[dt.image].astype(np.int32), frame_no[gt.image].astype(np.int32)),
-        "seq": Stacked(d_seq.astype(np.int32), g_seq.astype(np.int32)),
+        "seq": Stacked(d_seq32, g_seq32),
         "object_hash": Stacked(dt.object_hashes, gt.object_hashes),
         "class_id": Stacked(dt.category.astype(np.int16), gt.category.astype(np.int16)),
         "confidence": Stacked(dt.score, np.ones(ng)),
@@ -121,9 +126,10 @@ def object_columns(
         "best_iou_any": Stacked(fm.tide.best_iou_any, np.full(ng, np.nan)),
         "sig": Stacked(*(signature(s[3], s[7]) for s in sides)),
     }
+    partners = [_partner(s[4], s[6]) for s in sides]
     for t in range(num_t):
         objects[f"o{t}"] = Stacked(*(s[3][:, t] for s in sides))
-        objects[f"p{t}"] = Stacked(*(_partner(s[4][:, t], s[6]) for s in sides))
+        objects[f"p{t}"] = Stacked(*(p[:, t] for p in partners))
         objects[f"i{t}"] = Stacked(*(s[5][:, t] for s in sides))
     frames_cols = _frame_counts(set_id, fm, dt, gt, frames, unit, frame_no, g_out)
     attrs: dict[str, list[Any]] = {
@@ -194,9 +200,20 @@ def _frame_counts(
         "num_gt": np.bincount(gt.image, minlength=n),
         "num_predictions": np.bincount(dt.image, minlength=n),
     }
-    codes = fm.records.d_codes[:, 0, :]
-    for t in range(codes.shape[1]):
-        out[f"tp{t}"] = np.bincount(dt.image[codes[:, t] == Outcome.TP], minlength=n)
-        out[f"fp{t}"] = np.bincount(dt.image[codes[:, t] == Outcome.FP], minlength=n)
-        out[f"fn{t}"] = np.bincount(gt.image[g_out[:, t] == FN_CODE], minlength=n)
+    d_counts = _code_counts(dt.image, fm.records.d_codes[:, 0, :], n, int(Outcome.TP))
+    g_counts = _code_counts(gt.image, g_out, n, FN_CODE)
+    for t in range(d_counts.shape[0]):
+        out[f"tp{t}"] = d_counts[t, :, int(Outcome.TP)]
+        out[f"fp{t}"] = d_counts[t, :, int(Outcome.FP)]
+        out[f"fn{t}"] = g_counts[t, :, FN_CODE]
     return out
+
+
+def _code_counts(image: NDArray[Any], codes: NDArray[Any], n: int, top: int) -> NDArray[np.int64]:
+    """[T, n, codes]: per threshold and frame, how many rows hold each outcome code (codes
+    [rows, T] from 0; ``top`` the highest code asked for): one bincount per threshold."""
+    width = max(int(codes.max(initial=0)), top) + 1
+    by_t = np.ascontiguousarray(codes.T)
+    base = np.asarray(image, dtype=np.int64) * width
+    counts = [np.bincount(base + codes_t, minlength=n * width) for codes_t in by_t]
+    return np.stack(counts).reshape(len(by_t), n, width)
