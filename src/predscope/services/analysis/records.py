@@ -412,8 +412,10 @@ def aggregate(
         codes = np.ascontiguousarray(np.transpose(records.d_codes[order], (1, 2, 0)))
     else:  # only the touched classes' codes are read (the transpose is a third of the time)
         codes = np.zeros((num_a, num_t, nd), dtype=np.int8)
-        picks = np.flatnonzero(redo[d_cat])
-        codes[:, :, picks] = np.transpose(records.d_codes[order[picks]], (1, 2, 0))
+        bounds = np.searchsorted(d_cat, np.arange(num_k + 1), side="left")
+        for k in np.flatnonzero(redo).tolist():  # the state is class-major: one range a class
+            lo, hi = int(bounds[k]), int(bounds[k + 1])
+            codes[:, :, lo:hi] = np.transpose(records.d_codes[order[lo:hi]], (1, 2, 0))
     # no partners in records: read-only views of "none" instead of 40 MB of filled arrays
     state = MatchState(
         num_eval_cats=num_k,
@@ -436,11 +438,12 @@ def aggregate(
     )
     acc = accumulate(state, params, order=sorted_order)
     precision, recall, scores = acc.precision, acc.recall, acc.scores
-    if reuse is not None:
-        keep, old = ~reuse.touched, reuse.figures
-        precision[:, :, keep] = old.precision[:, :, keep]
-        recall[:, keep] = old.recall[:, keep]
-        scores[:, :, keep] = old.scores[:, :, keep]
+    if reuse is not None:  # the previous arrays, with the touched classes' new figures
+        touched, old = reuse.touched, reuse.figures
+        precision, recall, scores = old.precision.copy(), old.recall.copy(), old.scores.copy()
+        precision[:, :, touched] = acc.precision[:, :, touched]
+        recall[:, touched] = acc.recall[:, touched]
+        scores[:, :, touched] = acc.scores[:, :, touched]
     ev = CocoEvaluation(
         params=params,
         stats=summarize(params, precision, recall),

@@ -158,6 +158,13 @@ class _Reporter:
         self.store, self.run_id, self.progress = store, run_id, progress
         self.timings: dict[str, float] = {}
         self.done = 0
+        self.current = ("", time.perf_counter())
+
+    def so_far(self) -> dict[str, float]:
+        """The timings with the current stage's time until now (the write stage's is stored in
+        its own transaction, so it ends before the commit)."""
+        name, start = self.current
+        return {**self.timings, name: round(time.perf_counter() - start, 6)}
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -167,6 +174,7 @@ class _Reporter:
         if self.progress is not None:
             self.progress(ProgressUpdate("analyse", self.done, len(STAGES)))
         start = time.perf_counter()
+        self.current = (name, start)
         yield
         self.timings[name] = round(time.perf_counter() - start, 6)
         self.done += 1
@@ -365,16 +373,13 @@ def _execute(
                 },
                 results=results,
                 finished_at=_now(),
+                # in this transaction: a later update of the row rewrites its results (2 MB)
+                timings=reporter.so_far(),
+                progress={"stage": "done", "done": len(STAGES), "total": len(STAGES)},
             )
         if old_records is None:  # a full run rewrote every row (incremental: autovacuum's job)
             object_repo.refresh_statistics(store)
-    with store.begin() as conn:
-        repo.update_run(
-            conn,
-            run.id,
-            timings=reporter.timings,
-            progress={"stage": "done", "done": len(STAGES), "total": len(STAGES)},
-        )
+    with store.read() as conn:
         done = repo.get_run(conn, run.id)
         final_set = repo.find_set(conn, record.id, pset.branch_name, pset.against)
     assert done is not None and final_set is not None
