@@ -113,11 +113,7 @@ def test_aggregate_of_records_equals_evaluate_coco(store: Store) -> None:
     project = coco_project(store, "coco-segm", "bitmask", SEGM)
     analyse(store, project, "model", iou_type="segm")
     ref = evaluate_branch(store, project, "model", iou_type="segm")
-    with store.read() as conn:
-        pset = repo.find_set(conn, project.id, "model", "main")
-        assert pset is not None
-        state = repo.load_state(conn, pset.id)
-    assert state is not None
+    state = _state(store, project.id)
     records = Records.from_blocks(state)
     ev = aggregate(
         records, CocoParams.default("segm"), ref.category_feature_hashes, ref.category_names
@@ -137,11 +133,7 @@ def test_reused_classes_equal_a_fresh_aggregation(store: Store) -> None:
     the same arrays, curves and document as aggregating everything."""
     project = coco_project(store, "coco-reuse", "bounding_box", BBOX)
     analyse(store, project, "model")
-    with store.read() as conn:
-        pset = repo.find_set(conn, project.id, "model", "main")
-        assert pset is not None
-        blob = repo.load_state(conn, pset.id)
-    assert blob is not None
+    blob = _state(store, project.id)
     before = Records.from_blocks(blob)
     num_k = int(max(before.g_cat.max(), before.d_cat.max())) + 1
     ids, names = tuple(f"c{k}" for k in range(num_k)), tuple(f"n{k}" for k in range(num_k))
@@ -191,11 +183,7 @@ def test_reused_classes_equal_a_fresh_aggregation(store: Store) -> None:
 def test_splice_equals_concat(store: Store, count: int) -> None:
     project = coco_project(store, "coco-splice", "bounding_box", BBOX)
     analyse(store, project, "model")
-    with store.read() as conn:
-        pset = repo.find_set(conn, project.id, "model", "main")
-        assert pset is not None
-        blocks = repo.load_state(conn, pset.id)
-    assert blocks is not None
+    blocks = _state(store, project.id)
     old = Records.from_blocks(blocks)
     num_images = int(old.g_image.max()) + 1
     images = np.random.default_rng(count).choice(num_images, count, replace=False)
