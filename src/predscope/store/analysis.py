@@ -236,12 +236,14 @@ def run_results(conn: Connection, run_id: int) -> dict[str, Any]:
     return load_json(value)
 
 
-def list_runs(conn: Connection, set_id: int, *, status: str | None = None) -> list[RunRecord]:
-    """Newest first."""
+def list_runs(
+    conn: Connection, set_id: int, *, status: str | None = None, limit: int | None = None
+) -> list[RunRecord]:
+    """Newest first (``limit=1``: the newest alone; a set keeps every run it ever had)."""
     query = select(*_RUN_COLUMNS).where(analysis_runs.c.set_id == set_id)
     if status is not None:
         query = query.where(analysis_runs.c.status == status)
-    query = query.order_by(analysis_runs.c.id.desc())
+    query = query.order_by(analysis_runs.c.id.desc()).limit(limit)
     return [_run(m) for m in conn.execute(query).mappings()]
 
 

@@ -134,7 +134,7 @@ def get_metrics(
     with store.read() as conn:
         pset, run = complete_set(conn, record, branch_name, against)
         results = repo.run_results(conn, run.id)
-        newest = repo.list_runs(conn, pset.id)[0]
+        newest = repo.list_runs(conn, pset.id, limit=1)[0]
         fresh = freshness(conn, record, pset, run)
     provenance = dict(results.pop("provenance", {}))
     provenance["engine_version"] = run.engine_version
@@ -160,7 +160,7 @@ def list_prediction_sets(store: Store, project: ProjectRecord | str) -> list[dic
     seen: dict[str, str] = {}
     with store.read() as conn:
         for pset in repo.list_sets(conn, record.id):
-            runs = repo.list_runs(conn, pset.id)
+            runs = repo.list_runs(conn, pset.id, limit=1)
             entry: dict[str, Any] = {
                 "branch": pset.branch_name,
                 "against": pset.against,
