@@ -297,10 +297,10 @@ def _execute(
         if old_records is None:
             changed = {r.unit.id for r in gt_records}
         else:
-            keys = set(before) | set(states)
-            changed = {
-                unit for key in keys if before.get(key) != states.get(key) for _, unit in [key]
-            }
+            # a unit changed where a side's state differs, appeared or went
+            get = before.get
+            changed = {key[1] for key, state in states.items() if get(key) != state}
+            changed.update(key[1] for key in before.keys() - states.keys())
         unit_ids = {r.unit.data_hash: r.unit.id for r in gt_records}
         changed_hashes = {h for h, i in unit_ids.items() if i in changed}
         sub_frames, image_map = _subset(frames, lambda h: h in changed_hashes)
