@@ -308,6 +308,7 @@ def _category_curves(
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def accumulate_kernel(
+    classes: NDArray[np.int64],
     cat_bounds: NDArray[np.int64],
     order: NDArray[np.int64],
     d_rank: NDArray[np.int64],
@@ -320,12 +321,14 @@ def accumulate_kernel(
     recall: NDArray[np.float64],
     scores: NDArray[np.float64],
 ) -> None:  # pragma: no cover - compiled
-    """``COCOeval.accumulate`` for every (category, maxDet, area, threshold).
+    """``COCOeval.accumulate`` for every (maxDet, area, threshold) of the categories listed in
+    ``classes`` (the others' entries are left as they are).
 
     ``order[cat_bounds[k]:cat_bounds[k+1]]`` lists category k's detections in global score
     order.
     """
-    for k in numba.prange(cat_bounds.shape[0] - 1):
+    for i in numba.prange(classes.shape[0]):
+        k = classes[i]
         _category_curves(
             k,
             order,

@@ -29,14 +29,33 @@ class Accumulated:
 
 
 def accumulate(
-    state: MatchState, params: CocoParams, order: tuple[IntArray, IntArray] | None = None
+    state: MatchState,
+    params: CocoParams,
+    order: tuple[IntArray, IntArray] | None = None,
+    *,
+    only: NDArray[np.bool_] | None = None,
+    into: Accumulated | None = None,
 ) -> Accumulated:
     """Fill precision, recall and scores for every (threshold, category, area, maxDet);
-    ``order`` replaces the state's ``score_order`` (``records.aggregate``: the classes it
-    recomputes only, the others given empty ranges)."""
-    out = _unfilled(state.num_eval_cats, params)
+    ``order`` replaces the state's ``score_order``.
+
+    With ``only`` (a mask over categories), just those categories are filled, and with
+    ``into`` inside its arrays (in place; the other categories' entries stay as they are):
+    ``records.aggregate`` recomputes the classes an edit touched and keeps the rest.
+    """
+    num_k = state.num_eval_cats
+    if into is None:
+        out = _unfilled(num_k, params)
+    else:
+        out = into
+        chosen = slice(None) if only is None else only
+        out.precision[:, :, chosen] = -1.0
+        out.recall[:, chosen] = -1.0
+        out.scores[:, :, chosen] = -1.0
+    classes = np.arange(num_k, dtype=np.int64) if only is None else np.flatnonzero(only)
     bounds, flat = state.score_order if order is None else order
     accumulate_kernel(
+        classes.astype(np.int64),
         bounds,
         flat,
         state.d_rank,

@@ -66,20 +66,32 @@ def calibration(
             "rescale the scores or skip calibration"
         )
     ok = c_raw.astype(np.float64)
-    # floor(s * n) puts a decimal such as 0.3 into the bin it starts, which searching the linspace
-    # edges
-    # would not (0.3 < linspace(0, 1, 11)[3] in floating point)
-    bins = np.minimum(np.floor(s * n_bins).astype(np.int64), n_bins - 1)
+    bins = score_bins(s, n_bins)
     count = np.bincount(bins, minlength=n_bins).astype(np.int64)
-    conf_sum = np.bincount(bins, weights=s, minlength=n_bins)
-    ok_sum = np.bincount(bins, weights=ok, minlength=n_bins)
+    # a weighted bincount is float (the stubs say int)
+    conf_sum = np.asarray(np.bincount(bins, weights=s, minlength=n_bins), dtype=np.float64)
+    ok_sum = np.asarray(np.bincount(bins, weights=ok, minlength=n_bins), dtype=np.float64)
+    return from_sums(count, conf_sum, ok_sum)
+
+
+def score_bins(scores: FloatArray, n_bins: int) -> IntArray:
+    """The bin of each score in [0, 1]."""
+    # floor(s * n) puts a decimal such as 0.3 into the bin it starts, which searching the
+    # linspace edges would not (0.3 < linspace(0, 1, 11)[3] in floating point)
+    return np.minimum(np.floor(scores * n_bins).astype(np.int64), n_bins - 1)
+
+
+def from_sums(count: IntArray, conf_sum: FloatArray, ok_sum: FloatArray) -> CalibrationResult:
+    """The table from per-bin counts, score sums and correct counts (callers that sum by
+    parts, e.g. per class, get the same table from the same sums)."""
+    n_bins = int(count.size)
     filled = count > 0
     mean_conf = np.full(n_bins, np.nan)
     acc = np.full(n_bins, np.nan)
     mean_conf[filled] = conf_sum[filled] / count[filled]
     acc[filled] = ok_sum[filled] / count[filled]
     gap = np.abs(acc[filled] - mean_conf[filled])
-    n = int(s.shape[0])
+    n = int(count.sum())
     ece = float(np.sum(count[filled] / n * gap)) if n else float("nan")
     mce = float(np.max(gap)) if n else float("nan")
     edges = np.linspace(0.0, 1.0, n_bins + 1)

@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import NDArray
 
-from predscope.evaluation.calibration import CalibrationResult, calibration
+from predscope.evaluation.calibration import CalibrationResult, from_sums, score_bins
 from predscope.evaluation.inputs import BoolArray, FloatArray
 from predscope.evaluation.matching import MatchState
 from predscope.evaluation.params import CocoParams
@@ -160,16 +160,57 @@ class CocoEvaluation:
         """
         t = self.outcomes.threshold_index(iou_thr)
         state = self.match_state
-        return score_calibration(state.d_score, state.codes[0, t], n_bins)
+        cells = calibration_cells(
+            state.d_cat, state.d_score, state.codes[0, t], state.num_eval_cats, n_bins
+        )
+        return calibration_of(cells)
 
 
-def score_calibration(
-    scores: FloatArray, codes: NDArray[np.int8], n_bins: int = 10
-) -> CalibrationResult | None:
-    """``CocoEvaluation.calibration`` of detections given in match-state order: their scores and
-    outcome codes at one threshold (area "all"), TP and FP counted."""
+@dataclass(frozen=True, eq=False)
+class CalibrationCells:
+    """Per (class, bin): the TP and FP detections' count, score sum and TP count.
+
+    The table sums these over classes, so a caller that recomputes some classes and keeps the
+    others' cells (an incremental analysis) gets the same table, bit for bit, as one pass over
+    everything: each cell adds its class's scores in match-state order either way.
+    """
+
+    count: NDArray[np.int64]  # [K, B]
+    conf: FloatArray  # [K, B]
+    correct: NDArray[np.int64]  # [K, B]
+    out_of_range: BoolArray  # [K] a counted score outside [0, 1]
+
+
+def calibration_cells(
+    d_cat: NDArray[np.integer],
+    scores: FloatArray,
+    codes: NDArray[np.int8],
+    num_k: int,
+    n_bins: int = 10,
+) -> CalibrationCells:
+    """The cells of detections in match-state order (class ``d_cat``, outcome ``codes`` at one
+    threshold, area "all"); classes without a detection here get empty cells."""
     keep = (codes == int(Outcome.TP)) | (codes == int(Outcome.FP))
-    kept = scores[keep]
-    if kept.size and (float(kept.min()) < 0.0 or float(kept.max()) > 1.0):
+    kept, cats = scores[keep], d_cat[keep].astype(np.int64)
+    bad = ~((kept >= 0.0) & (kept <= 1.0))
+    out_of_range = np.zeros(num_k, dtype=np.bool_)
+    out_of_range[cats[bad]] = True
+    key = cats * n_bins + score_bins(np.where(bad, 0.0, kept), n_bins)
+    size = num_k * n_bins
+    shape = (num_k, n_bins)
+    ok = codes[keep] == int(Outcome.TP)
+    return CalibrationCells(
+        count=np.bincount(key, minlength=size).reshape(shape).astype(np.int64),
+        conf=np.asarray(np.bincount(key, weights=kept, minlength=size), np.float64).reshape(shape),
+        correct=np.bincount(key[ok], minlength=size).reshape(shape).astype(np.int64),
+        out_of_range=out_of_range,
+    )
+
+
+def calibration_of(cells: CalibrationCells) -> CalibrationResult | None:
+    """``CocoEvaluation.calibration`` from its cells: None when a score lies outside [0, 1]."""
+    if cells.out_of_range.any():
         return None
-    return calibration(kept, codes[keep] == int(Outcome.TP), n_bins=n_bins)
+    return from_sums(
+        cells.count.sum(axis=0), cells.conf.sum(axis=0), cells.correct.sum(axis=0).astype(float)
+    )

@@ -12,6 +12,7 @@ from predscope.evaluation.confusion import confusion_matrix
 from predscope.evaluation.errors import tide_errors
 from predscope.evaluation.params import CocoParams
 from predscope.exceptions import LabelRowError, ResourceNotFoundError
+from predscope.objects.coordinates import BoundingBoxCoordinates
 from predscope.services.analysis import carry
 from predscope.services.analysis import records as records_module
 from predscope.services.analysis.evaluate import evaluate_branch
@@ -26,9 +27,10 @@ from predscope.services.analysis.records import (
     splice,
     touched_classes,
 )
-from predscope.services.analysis.results import build_results
+from predscope.services.analysis.results import Rebuild, build_results
 from predscope.services.analysis.rows import OUTCOME_NAMES
-from predscope.services.analysis.runs import analyse
+from predscope.services.analysis.runs import STAGES, analyse
+from predscope.services.progress import ProgressUpdate
 from predscope.store import analysis as repo
 from predscope.store.engine import Store, open_store
 from predscope.store.schema import label_rows
@@ -173,10 +175,46 @@ def test_reused_classes_equal_a_fresh_aggregation(store: Store) -> None:
     np.testing.assert_equal(vars(reused.calibration), vars(fresh.ev.calibration(0.5)))
     for got, want in zip(reused.curves, fresh.curves, strict=True):
         np.testing.assert_equal(vars(got), vars(want))  # NaN equals NaN here
-    assert build_results(reused, after, cats, (old_doc, touched)) == build_results(
-        fresh, after, cats
-    )
+    # the document: untouched entries taken over, counts from the last run's plus the change
+    rebuild = Rebuild(old_doc, touched, replaced, new)
+    assert build_results(reused, after, cats, rebuild) == build_results(fresh, after, cats)
+    assert len(reused.ev.match_state.d_cat) < len(fresh.ev.match_state.d_cat)  # a subset
     assert fresh.ev.stats != old.ev.stats  # the change mattered
+
+
+def test_a_new_confidence_touches_one_class(store: Store) -> None:
+    """One detection's score changed: only its class is recomputed, and the figures and the
+    document still equal a fresh aggregation's."""
+    project = coco_project(store, "coco-one-class", "bounding_box", BBOX)
+    analyse(store, project, "model")
+    before = Records.from_blocks(_state(store, project.id))
+    num_k = int(max(before.g_cat.max(), before.d_cat.max())) + 1
+    ids, names = tuple(f"c{k}" for k in range(num_k)), tuple(f"n{k}" for k in range(num_k))
+    cats = [
+        {"index": k, "feature_hash": ids[k], "name": names[k], "shape": "bbox", "metric": "bbox"}
+        for k in range(num_k)
+    ]
+    old = aggregate(before, CocoParams(), ids, names)
+    old_doc = build_results(old, before, cats)
+    counts = np.bincount(before.d_image)
+    image = int(np.flatnonzero(counts == counts.max())[0])
+    mine = np.zeros(int(before.d_image.max()) + 1, dtype=np.bool_)
+    mine[image] = True
+    gone = before.keep_images(mine)
+    assert np.unique(gone.d_cat).size > 1  # other classes in the image stay as they were
+    scores = gone.d_score.copy()
+    scores[0] = scores[0] / 3
+    new = Records(**{**vars(gone), "d_score": scores})
+    after, replaced = splice(before, np.array([image]), new, mine.size)
+    touched = touched_classes(num_k, replaced, new)
+    assert np.flatnonzero(touched).tolist() == [int(gone.d_cat[0])]
+    fresh = aggregate(after, CocoParams(), ids, names)
+    reused = aggregate(after, CocoParams(), ids, names, reuse=Reuse(old.figures(), touched))
+    for field in ("precision", "recall", "scores"):
+        np.testing.assert_array_equal(getattr(reused.ev, field), getattr(fresh.ev, field))
+    rebuild = Rebuild(old_doc, touched, replaced, new)
+    assert build_results(reused, after, cats, rebuild) == build_results(fresh, after, cats)
+    assert build_results(fresh, after, cats) != old_doc
 
 
 @pytest.mark.parametrize("count", [3, SPLICE_MAX + 1], ids=["slices", "masks"])
@@ -291,6 +329,46 @@ def test_a_failed_run_keeps_the_last_good_results(store: Store) -> None:
     assert after["latest_attempt"]["status"] == "failed"
     assert "has no bounding_box geometry" in after["latest_attempt"]["error"]
     assert stored_objects(store) == rows_before
+
+
+def test_a_cancelled_incremental_run_leaves_its_successor_exact(store: Store) -> None:
+    """An incremental run takes this process's products of the last run and rewrites them in
+    place; cancelled after that (its progress callback raises as the write starts), the next
+    run starts from the store and still equals a full run."""
+    project = bbox_project(store)
+    good = analyse(store, project.record, "model")
+    before = get_metrics(store, project.record, "model")
+    # the cancelled run sees a detection of a class the row had not: only it touches that class
+    row = project.list_label_rows_v2(branch_name="model")[2]
+    row.initialise_labels()
+    present = {inst.ontology_item.title for inst in row.get_object_instances()}
+    objects = project.ontology_structure.objects
+    other = next(o for o in objects if o.title not in present and o.shape.value == "bounding_box")
+    extra = other.create_instance()
+    box = BoundingBoxCoordinates(height=0.3, width=0.3, top_left_x=0.2, top_left_y=0.2)
+    extra.set_for_frames(box, frames=0, confidence=0.99, manual_annotation=False)
+    row.add_object_instance(extra)
+    row.save()
+
+    def cancel(update: ProgressUpdate) -> None:
+        if update.done == STAGES.index("write"):
+            raise KeyboardInterrupt("cancelled by the user")
+
+    with pytest.raises(KeyboardInterrupt):
+        analyse(store, project.record, "model", progress=cancel)
+    after = get_metrics(store, project.record, "model")
+    assert after["run"]["id"] == good.run.id
+    assert _comparable({**after, "latest_attempt": None}) == _comparable(before)
+    assert after["latest_attempt"]["status"] == "failed"
+    row.remove_object(extra)  # gone again before the next run
+    row.save()
+    inc = analyse(store, project.record, "model")
+    assert (inc.mode, inc.changed_units) == ("incremental", 1)
+    inc_doc = get_metrics(store, project.record, "model")
+    inc_rows = stored_objects(store)
+    analyse(store, project.record, "model", full=True)
+    assert _comparable(inc_doc) == _comparable(get_metrics(store, project.record, "model"))
+    assert inc_rows == stored_objects(store)
 
 
 def test_sets_list_review_status_and_notes(store: Store) -> None:

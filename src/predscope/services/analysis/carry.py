@@ -27,7 +27,7 @@ _LOCK = threading.Lock()
 
 @dataclass(frozen=True, eq=False)
 class Carry:
-    """A complete run's products; never mutated (runs build new arrays from them)."""
+    """A complete run's products, for one successor (``take``), which may rewrite them."""
 
     records: Records
     row_states: dict[tuple[int, int], RowState]
@@ -40,14 +40,13 @@ def _key(store_url: str, set_id: int, run: RunRecord) -> tuple[Any, ...]:
     return (store_url, set_id, run.id, run.finished_at)
 
 
-def carried(store_url: str, set_id: int, run: RunRecord) -> Carry | None:
-    """The products of ``run`` if this process wrote it (and still keeps them)."""
+def take(store_url: str, set_id: int, run: RunRecord) -> Carry | None:
+    """The products of ``run`` if this process wrote it (and still keeps them), handed over:
+    the next run rewrites their arrays in place (``records.Reuse``), so the entry leaves the
+    cache; a run that fails after this makes its successor read the store."""
     key = _key(store_url, set_id, run)
     with _LOCK:
-        found = _CACHE.get(key)
-        if found is not None:
-            _CACHE.move_to_end(key)
-        return found
+        return _CACHE.pop(key, None)
 
 
 def keep(store_url: str, set_id: int, run: RunRecord, carry: Carry) -> None:

@@ -9,6 +9,7 @@ COCO's definition (parity-tested against pycocotools) and which are predscope's 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,12 +49,85 @@ def _num(value: float) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
-def _threshold_counts(ev: CocoEvaluation, records: Records) -> list[dict[str, Any]]:
+@dataclass(frozen=True, eq=False)
+class Tallies:
+    """The document's integer counts: per class TP / FP at IoU 0.5 and predictions, per
+    threshold TP / FP / ignored (area "all"), and the confusion matrix. Counts add over images,
+    so an incremental run takes the last run's and adds the changed images' new records' and
+    subtracts their old ones' (exact, where a float sum would not be)."""
+
+    class_tp: NDArray[np.int64]  # [K]
+    class_fp: NDArray[np.int64]
+    class_n: NDArray[np.int64]
+    by_threshold: NDArray[np.int64]  # [T, 3]: TP, FP, ignored
+    confusion: NDArray[np.int64]  # [K + 1, K + 1]
+
+    def __add__(self, other: Tallies) -> Tallies:
+        return Tallies(*(a + b for a, b in zip(_parts(self), _parts(other), strict=True)))
+
+    def __sub__(self, other: Tallies) -> Tallies:
+        return Tallies(*(a - b for a, b in zip(_parts(self), _parts(other), strict=True)))
+
+
+def _parts(t: Tallies) -> tuple[NDArray[np.int64], ...]:
+    return (t.class_tp, t.class_fp, t.class_n, t.by_threshold, t.confusion)
+
+
+_COUNTED = (Outcome.TP, Outcome.FP, Outcome.IGNORED)
+
+
+def tallies(records: Records, num_k: int, t50: int) -> Tallies:
+    """The counts of ``records`` (see ``Tallies``)."""
+    counted = records.d_cat >= 0
     codes = np.ascontiguousarray(records.d_codes[:, 0, :].T)  # area "all", [T, Nd]
     # a bincount per threshold row (a reduction per code over strided columns: 6x slower)
-    counts = np.stack([np.bincount(row, minlength=len(Outcome)) for row in codes])
-    tp, fp, ignored = (counts[:, int(c)] for c in (Outcome.TP, Outcome.FP, Outcome.IGNORED))
+    per_t = np.stack([np.bincount(row, minlength=len(Outcome)) for row in codes])
+
+    def by_class(rows: NDArray[np.bool_]) -> NDArray[np.int64]:
+        return np.bincount(records.d_cat[rows & counted], minlength=num_k)[:num_k].astype(np.int64)
+
+    codes50 = codes[t50]
+    return Tallies(
+        class_tp=by_class(codes50 == Outcome.TP),
+        class_fp=by_class(codes50 == Outcome.FP),
+        class_n=by_class(counted),
+        by_threshold=per_t[:, [int(c) for c in _COUNTED]].astype(np.int64),
+        confusion=confusion(records, num_k),
+    )
+
+
+def _document_tallies(doc: dict[str, Any]) -> Tallies:
+    """The ``Tallies`` a results document states (the last run's, for ``Rebuild``)."""
+    classes = doc["classes"]
+    return Tallies(
+        class_tp=np.array([c["tp"] for c in classes], dtype=np.int64),
+        class_fp=np.array([c["fp"] for c in classes], dtype=np.int64),
+        class_n=np.array([c["num_predictions"] for c in classes], dtype=np.int64),
+        by_threshold=np.array(
+            [[c["tp"], c["fp"], c["ignored"]] for c in doc["counts"]], dtype=np.int64
+        ).reshape(-1, 3),
+        confusion=np.array(doc["confusion"]["matrix"], dtype=np.int64),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Rebuild:
+    """What an incremental run's document starts from: the last run's document, the classes
+    to rebuild (``records.Reuse.touched``), and the changed images' records before and after."""
+
+    results: dict[str, Any]
+    touched: NDArray[np.bool_]
+    gone: Records
+    new: Records
+
+    def tallies(self, num_k: int, t50: int) -> Tallies:
+        before = _document_tallies(self.results)
+        return before + tallies(self.new, num_k, t50) - tallies(self.gone, num_k, t50)
+
+
+def _threshold_counts(ev: CocoEvaluation, counts: Tallies) -> list[dict[str, Any]]:
     npig = int(ev.match_state.npig[:, 0].sum())
+    tp, fp, ignored = (counts.by_threshold[:, i] for i in range(3))
     return [
         {
             "iou": round(thr, 2),
@@ -77,12 +151,12 @@ def build_results(
     aggregated: Aggregated,
     records: Records,
     categories: list[dict[str, Any]],
-    previous: tuple[dict[str, Any], NDArray[np.bool_]] | None = None,
+    previous: Rebuild | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready results of one run.
 
-    ``previous`` is (the last run's results, the classes to rebuild): the other classes' entries
-    are taken over, as ``records.Reuse`` takes over their figures.
+    With ``previous``, the untouched classes' entries are the last run's, as ``records.Reuse``
+    takes over their figures, and the counts are the last run's plus the change.
     """
     ev = aggregated.ev
     p = ev.params
@@ -91,25 +165,17 @@ def build_results(
     t50 = int(np.flatnonzero(p.iou_thrs == 0.5)[0])
     t75 = int(np.flatnonzero(p.iou_thrs == 0.75)[0])
     curves = aggregated.curves
-    codes50 = records.d_codes[:, 0, t50]
     per_class: list[dict[str, Any]] = []
     classes: list[dict[str, Any]] = []
     pr: list[dict[str, Any]] = []
     ar_key = f"AR{p.max_dets[-1]}"
     num_k = len(categories)
-    counted = records.d_cat >= 0
-
-    def class_counts(rows: np.ndarray) -> list[int]:
-        counts: list[int] = np.bincount(records.d_cat[rows & counted], minlength=num_k)[
-            :num_k
-        ].tolist()
-        return counts
-
-    tps, fps = class_counts(codes50 == Outcome.TP), class_counts(codes50 == Outcome.FP)
-    predictions = class_counts(counted)
+    counts = tallies(records, num_k, t50) if previous is None else previous.tallies(num_k, t50)
+    tps, fps = counts.class_tp.tolist(), counts.class_fp.tolist()
+    predictions = counts.class_n.tolist()
     for k, cat in enumerate(categories):
-        if previous is not None and not previous[1][k]:
-            old = previous[0]
+        if previous is not None and not previous.touched[k]:
+            old = previous.results
             per_class.append(old["per_class"][k])
             classes.append(old["classes"][k])
             pr.append(old["pr_curves"][k])
@@ -167,12 +233,12 @@ def build_results(
         "pycocotools_compat": False,
         "per_class": per_class,
         "classes": classes,
-        "counts": _threshold_counts(ev, records),
+        "counts": _threshold_counts(ev, counts),
         "pr_curves": pr,
         "confusion": {
             "iou": CONFUSION_IOU,
             "labels": [*names, "(none)"],
-            "matrix": confusion(records, len(categories)).tolist(),
+            "matrix": counts.confusion.tolist(),
         },
         "calibration": None
         if cal is None

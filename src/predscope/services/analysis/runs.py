@@ -27,7 +27,7 @@ import numpy as np
 import orjson
 
 from predscope.exceptions import AnalysisRunningError, InvalidArgumentsError
-from predscope.services.analysis.carry import Carry, carried
+from predscope.services.analysis.carry import Carry, take
 from predscope.services.analysis.carry import keep as keep_carry
 from predscope.services.analysis.classifications import classification_metrics
 from predscope.services.analysis.evaluate import _project, kind_groups
@@ -55,7 +55,7 @@ from predscope.services.analysis.records import (
     state_blocks,
     touched_classes,
 )
-from predscope.services.analysis.results import build_results, error_summary
+from predscope.services.analysis.results import Rebuild, build_results, error_summary
 from predscope.services.analysis.rows import write_objects
 from predscope.services.branches import require_branch
 from predscope.services.progress import Progress, ProgressUpdate
@@ -285,7 +285,7 @@ def _execute(
         before: Mapping[tuple[int, int], RowState] = {}
         previous_errors: dict[str, Any] = {}
         if not full and previous is not None and previous.params.get("basis") == basis:
-            carry = carried(store.url, pset.id, previous)
+            carry = take(store.url, pset.id, previous)
             if carry is not None:
                 old_records, before, previous_errors = carry.records, carry.row_states, carry.errors
             else:
@@ -336,7 +336,9 @@ def _execute(
                 zip(cats.feature_hashes, cats.names, cats.shapes, cats.kinds, strict=True)
             )
         ]
-        rebuild = None if reuse is None or carry is None else (carry.results, reuse.touched)
+        rebuild = None
+        if reuse is not None and carry is not None:
+            rebuild = Rebuild(carry.results, reuse.touched, gone, fm.records)
         results = build_results(aggregated, all_records, categories, rebuild)
         figures = aggregated.figures()
         # the match state and outcomes (75 MB at 5,000 images) are not needed further
