@@ -6,14 +6,25 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from predscope.store.branch_rows import list_branch_rows, row_markers
-from predscope.store.data_units import add_data_units
+from predscope.store.branch_rows import (
+    BranchListing,
+    list_branch_rows,
+    list_branches,
+    row_markers,
+)
+from predscope.store.data_units import add_data_units, delete_data_units
 from predscope.store.engine import Store
-from predscope.store.label_rows import create_rows, list_row_metadata, save_documents
+from predscope.store.label_rows import (
+    branch_summary,
+    create_rows,
+    list_row_metadata,
+    save_documents,
+)
 from predscope.store.projects import create_project
 from predscope.store.records import ListedRow, ListedUnit, NewDataUnit, NewImage, RowRecord
 from predscope.store.schema import label_rows
 
+BRANCHES = ("main", "model")
 ONTOLOGY = {"objects": [{"name": "face", "shape": "bounding_box"}], "classifications": []}
 
 
@@ -91,3 +102,49 @@ def test_the_lean_listing_equals_the_full_one(store: Store) -> None:
     assert sorted(markers) == sorted(
         (r.unit.id, r.label_hash, r.edited_at, r.version) for r in model if r.label_hash
     )
+
+
+def _listing(store: Store, project_id: int, previous: BranchListing | None) -> BranchListing:
+    branches = ("main", "model")
+    with store.read() as conn:
+        summaries = [branch_summary(conn, project_id, b) for b in branches]
+        return list_branches(conn, project_id, branches, previous, summaries)
+
+
+def test_a_listing_after_another_rebuilds_what_the_store_changed(store: Store) -> None:
+    """Compared with the last listing: the same rows are the same records, an edited row is
+    named and re-listed, and any write of the units (one removed and re-added under its hash,
+    which SQLite gives the removed one's id) lists the units again."""
+    with store.begin() as conn:
+        project = create_project(conn, "again", ONTOLOGY)
+        units = add_data_units(conn, project.id, _units("p"))
+        rows = create_rows(conn, project.id, [(u.data_hash, b) for u in units for b in BRANCHES])
+    first = _listing(store, project.id, None)
+    assert first.changed == {"main": None, "model": None}
+    same = _listing(store, project.id, first)
+    assert same.changed == {"main": set(), "model": set()}
+    assert same.units is first.units and same.records["model"] is first.records["model"]
+    edited = rows[3]  # unit 1 on "model"
+    with store.begin() as conn:
+        save_documents(conn, [(str(edited.label_hash), {"label_status": "LABELLED"}, 2, 0, None)])
+    after = _listing(store, project.id, same)
+    assert after.changed == {"main": set(), "model": {units[1].id}}
+    with store.read() as conn:
+        fresh = list_branch_rows(conn, project.id, BRANCHES)
+    assert [after.records[b] for b in BRANCHES] == fresh
+    assert after.records["model"][1].object_count == 2
+    last = units[-1]
+    with store.begin() as conn:
+        delete_data_units(conn, [last.id])
+        [again] = add_data_units(
+            conn,
+            project.id,
+            [NewDataUnit("p-b2.png", "image", width=80, height=60, data_hash=last.data_hash)],
+        )
+    if store.url.startswith("sqlite"):
+        assert again.id == last.id  # the same id and hash: only the creation time tells
+    moved = _listing(store, project.id, after)
+    assert moved.changed == {"main": None, "model": None}
+    assert (moved.units[-1].data_title, moved.units[-1].width) == ("p-b2.png", 80)
+    with store.read() as conn:
+        assert [moved.records[b] for b in BRANCHES] == list_branch_rows(conn, project.id, BRANCHES)

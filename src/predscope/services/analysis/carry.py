@@ -16,13 +16,28 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from predscope.services.analysis.inputs import FrameTable
 from predscope.services.analysis.records import ClassFigures, Records
 from predscope.store.analysis import RowState, RunRecord
+from predscope.store.branch_rows import BranchListing
 
 CARRY_MAX = 4  # sets kept per process (about 60 MB each at 5,000 images / 312,500 predictions)
 
 _CACHE: OrderedDict[tuple[Any, ...], Carry] = OrderedDict()
 _LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, eq=False)
+class KeptListing:
+    """The run's listing of both branches and what it derived from the units (the frame table
+    and its digest, unit ids by hash and position) and each branch's rows (its fingerprint)."""
+
+    listing: BranchListing
+    frames: FrameTable
+    frames_digest: str
+    unit_ids: dict[str, int]  # data hash -> unit id
+    unit_at: dict[int, int]  # unit id -> position in the listing
+    prints: dict[str, str]  # branch -> fingerprint
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,6 +49,7 @@ class Carry:
     figures: ClassFigures
     results: dict[str, Any]  # the results document as built (per-class entries taken over)
     errors: dict[str, Any]  # its "errors" entry as a reader of the store sees it
+    listing: KeptListing
 
 
 def _key(store_url: str, set_id: int, run: RunRecord) -> tuple[Any, ...]:

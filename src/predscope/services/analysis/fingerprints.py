@@ -87,9 +87,12 @@ def remember(
     branch: str,
     summary: tuple[Any, ...],
     records: Sequence[ListedRow],
+    digest: str | None = None,
 ) -> str:
     """``fingerprint(records)``, kept as the branch's cached fingerprint under ``summary``
-    (from ``summaries``, read before ``records``, which must be every row of the branch)."""
-    digest = fingerprint(records)
+    (from ``summaries``, read before ``records``, which must be every row of the branch);
+    ``digest`` is that fingerprint when the caller knows it (the same rows as a run before)."""
+    if digest is None:
+        digest = fingerprint(records)
     _keep(_key(conn, project_id, branch), summary, digest)
     return digest

@@ -27,7 +27,7 @@ import numpy as np
 import orjson
 
 from predscope.exceptions import AnalysisRunningError, InvalidArgumentsError
-from predscope.services.analysis.carry import Carry, take
+from predscope.services.analysis.carry import Carry, KeptListing, take
 from predscope.services.analysis.carry import keep as keep_carry
 from predscope.services.analysis.classifications import classification_metrics
 from predscope.services.analysis.evaluate import _project, kind_groups
@@ -35,7 +35,6 @@ from predscope.services.analysis.fingerprints import remember, summaries
 from predscope.services.analysis.inputs import (
     CategoryTable,
     FrameTable,
-    branches_records,
     category_table,
     frame_table,
     read_branch,
@@ -63,6 +62,7 @@ from predscope.services.rows import paused_gc
 from predscope.store import analysis as repo
 from predscope.store import analysis_objects as object_repo
 from predscope.store.analysis import GT_SIDE, PRED_SIDE, RowState, RunRecord, SetRecord
+from predscope.store.branch_rows import list_branches
 from predscope.store.branches import MAIN_BRANCH, validate_branch_name
 from predscope.store.engine import Store
 from predscope.store.records import ListedRow, ProjectRecord
@@ -258,54 +258,98 @@ def _execute(
     reporter: _Reporter,
 ) -> RunOutcome:
     coco_params = layout_params(cats.kinds)
+    branches = (pset.against, pset.branch_name)
     with store.read() as conn:
-        gt_summary, pred_summary = summaries(conn, record.id, (pset.against, pset.branch_name))
+        gt_summary, pred_summary = summaries(conn, record.id, branches)
+        previous = repo.get_run(conn, pset.latest_run_id) if pset.latest_run_id else None
+        # this process's products of the last run, handed over (dropped below unless the last
+        # run is this one's basis): its listing spares rebuilding what the store still holds
+        carry = take(store.url, pset.id, previous) if not full and previous else None
+        kept = None if carry is None else carry.listing
         with reporter.stage(STAGES[0]):
-            gt_records, pr_records = branches_records(
-                conn, record, (pset.against, pset.branch_name)
+            listing = list_branches(
+                conn,
+                record.id,
+                branches,
+                kept.listing if kept else None,
+                (gt_summary, pred_summary),
             )
-            frames = frame_table(gt_records)
-        gt_print = remember(conn, record.id, pset.against, gt_summary, gt_records)
-        pred_print = remember(conn, record.id, pset.branch_name, pred_summary, pr_records)
+            gt_records, pr_records = (listing.records[b] for b in branches)
+            if kept is not None and listing.units is kept.listing.units:
+                frames, frames_digest = kept.frames, kept.frames_digest
+                unit_ids, unit_at = kept.unit_ids, kept.unit_at
+            else:
+                kept = None  # the units differ: nothing derived from them carries over
+                frames = frame_table(gt_records)
+                frames_digest = _digest([list(k) for k in frames.keys])
+                unit_ids = {r.unit.data_hash: r.unit.id for r in gt_records}
+                unit_at = {r.unit.id: i for i, r in enumerate(gt_records)}
+        prints = {
+            b: remember(
+                conn,
+                record.id,
+                b,
+                summary,
+                listing.records[b],
+                kept.prints[b] if kept is not None and listing.changed[b] == set() else None,
+            )
+            for b, summary in zip(branches, (gt_summary, pred_summary), strict=True)
+        }
+        gt_print, pred_print = prints[pset.against], prints[pset.branch_name]
         classifications = classification_metrics(
             conn, record.ontology, gt_records, pr_records, frames
         )
-        states = {(GT_SIDE, r.unit.id): row_state(r) for r in gt_records}
-        states.update({(PRED_SIDE, r.unit.id): row_state(r) for r in pr_records})
-        previous = repo.get_run(conn, pset.latest_run_id) if pset.latest_run_id else None
+        sides = ((GT_SIDE, pset.against), (PRED_SIDE, pset.branch_name))
+        # the rows that differ from the last run's listing (None: no listing to compare with)
+        moved: list[set[int]] | None = None
+        if kept is not None and carry is not None:
+            found = [listing.changed[b] for b in branches]
+            moved = [m for m in found if m is not None]
+            if len(moved) < len(found):
+                moved = None
+        if moved is not None and carry is not None:
+            states = dict(carry.row_states)
+            for (side, branch), units in zip(sides, moved, strict=True):
+                rows = listing.records[branch]
+                for unit_id in units:
+                    states[(side, unit_id)] = row_state(rows[unit_at[unit_id]])
+        else:
+            states = {(GT_SIDE, r.unit.id): row_state(r) for r in gt_records}
+            states.update({(PRED_SIDE, r.unit.id): row_state(r) for r in pr_records})
         basis = {
             "iou_type": kind,
             "kinds": list(cats.kinds),
             "engine": ENGINE_VERSION,
             "ontology": _digest(record.ontology),
-            "frames": _digest([list(k) for k in frames.keys]),
+            "frames": frames_digest,
         }
-        carry = None
         old_records: Records | None = None
         before: Mapping[tuple[int, int], RowState] = {}
         previous_errors: dict[str, Any] = {}
-        if not full and previous is not None and previous.params.get("basis") == basis:
-            carry = take(store.url, pset.id, previous)
-            if carry is not None:
-                old_records, before, previous_errors = carry.records, carry.row_states, carry.errors
-            else:
-                stored = repo.load_state(conn, pset.id)
-                if stored is not None:
-                    old_records = Records.from_blocks(stored)
-                    before = repo.load_row_states(conn, pset.id)
-                    previous_errors = repo.run_results(conn, previous.id).get("errors") or {}
+        if previous is None or full or previous.params.get("basis") != basis:
+            carry = None
+        elif carry is not None:
+            old_records, before, previous_errors = carry.records, carry.row_states, carry.errors
+        else:
+            stored = repo.load_state(conn, pset.id)
+            if stored is not None:
+                old_records = Records.from_blocks(stored)
+                before = repo.load_row_states(conn, pset.id)
+                previous_errors = repo.run_results(conn, previous.id).get("errors") or {}
         if old_records is None:
             changed = {r.unit.id for r in gt_records}
+        elif carry is not None and moved is not None:
+            changed = set().union(*moved)  # rows rewritten since the last run, on either side
         else:
             # a unit changed where a side's state differs, appeared or went
             get = before.get
             changed = {key[1] for key, state in states.items() if get(key) != state}
             changed.update(key[1] for key in before.keys() - states.keys())
-        unit_ids = {r.unit.data_hash: r.unit.id for r in gt_records}
-        changed_hashes = {h for h, i in unit_ids.items() if i in changed}
+        changed_hashes = {gt_records[unit_at[u]].unit.data_hash for u in changed if u in unit_at}
         sub_frames, image_map = _subset(frames, lambda h: h in changed_hashes)
-        gt_sub = [r for r in gt_records if r.unit.id in changed]
-        pr_sub = [r for r in pr_records if r.unit.id in changed]
+        positions = sorted(unit_at[u] for u in changed if u in unit_at)
+        gt_sub = [gt_records[i] for i in positions]
+        pr_sub = [pr_records[i] for i in positions]
         gt_cols = read_branch(conn, record, gt_sub, sub_frames, cats, ground_truth=True)
         with reporter.stage(STAGES[1]):
             dt_cols = read_branch(conn, record, pr_sub, sub_frames, cats, ground_truth=False)
@@ -386,5 +430,7 @@ def _execute(
         final_set = repo.find_set(conn, record.id, pset.branch_name, pset.against)
     assert done is not None and final_set is not None
     errors = orjson.loads(orjson.dumps(results["errors"]))  # as a reader of the store sees it
-    keep_carry(store.url, pset.id, done, Carry(all_records, states, figures, results, errors))
+    kept_listing = KeptListing(listing, frames, frames_digest, unit_ids, unit_at, prints)
+    carried = Carry(all_records, states, figures, results, errors, kept_listing)
+    keep_carry(store.url, pset.id, done, carried)
     return RunOutcome(done, final_set, mode, len(changed), len(gt_records))
