@@ -38,7 +38,7 @@ def fingerprint(records: Sequence[ListedRow]) -> str:
 
 def fingerprint_of(markers: Iterable[tuple[int, str, datetime | None, int]]) -> str:
     """The same digest from (unit id, label hash, last edit, version) tuples (``row_markers``):
-    the edit time counts only for a row without a version, as in ``runs.row_state``."""
+    the edit time counts only for a row without a version, as in ``listing.row_state``."""
     lines = [
         f"{unit_id}|{label_hash}|"
         f"{'' if row_version or edited_at is None else edited_at.isoformat()}|"

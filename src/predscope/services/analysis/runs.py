@@ -13,7 +13,6 @@ that commit; a failed run records its error, and a killed one stays ``running`` 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import time
@@ -27,16 +26,15 @@ import numpy as np
 import orjson
 
 from predscope.exceptions import AnalysisRunningError, InvalidArgumentsError
-from predscope.services.analysis.carry import Carry, KeptListing, take
+from predscope.services.analysis.carry import Carry, take
 from predscope.services.analysis.carry import keep as keep_carry
 from predscope.services.analysis.classifications import classification_metrics
 from predscope.services.analysis.evaluate import _project, kind_groups
-from predscope.services.analysis.fingerprints import remember, summaries
+from predscope.services.analysis.fingerprints import summaries
 from predscope.services.analysis.inputs import (
     CategoryTable,
     FrameTable,
     category_table,
-    frame_table,
     read_branch,
 )
 from predscope.services.analysis.kinds import (
@@ -45,6 +43,7 @@ from predscope.services.analysis.kinds import (
     layout_params,
     summary_kind,
 )
+from predscope.services.analysis.listing import digest, list_inputs
 from predscope.services.analysis.records import (
     Records,
     Reuse,
@@ -61,11 +60,10 @@ from predscope.services.progress import Progress, ProgressUpdate
 from predscope.services.rows import paused_gc
 from predscope.store import analysis as repo
 from predscope.store import analysis_objects as object_repo
-from predscope.store.analysis import GT_SIDE, PRED_SIDE, RowState, RunRecord, SetRecord
-from predscope.store.branch_rows import list_branches
+from predscope.store.analysis import RowState, RunRecord, SetRecord
 from predscope.store.branches import MAIN_BRANCH, validate_branch_name
 from predscope.store.engine import Store
-from predscope.store.records import ListedRow, ProjectRecord
+from predscope.store.records import ProjectRecord
 
 # The stored state layout (``records.Records``) is part of the engine version: a run whose
 # predecessor stored another layout re-matches everything instead of splicing.
@@ -82,17 +80,6 @@ class RunOutcome:
     mode: str  # "full" | "incremental"
     changed_units: int
     total_units: int
-
-
-def row_state(record: ListedRow) -> RowState:
-    """The change marker of a row: label hash + version (every write adds one to it); the edit
-    time stands in for rows without a version (none yet: the branch has no row there)."""
-    version = record.version
-    return RowState(record.label_hash, None if version else record.edited_at, version or None)
-
-
-def _digest(value: object) -> str:
-    return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
 def _process_alive(pid: int | None) -> bool:
@@ -265,63 +252,19 @@ def _execute(
         # this process's products of the last run, handed over (dropped below unless the last
         # run is this one's basis): its listing spares rebuilding what the store still holds
         carry = take(store.url, pset.id, previous) if not full and previous else None
-        kept = None if carry is None else carry.listing
         with reporter.stage(STAGES[0]):
-            listing = list_branches(
-                conn,
-                record.id,
-                branches,
-                kept.listing if kept else None,
-                (gt_summary, pred_summary),
-            )
-            gt_records, pr_records = (listing.records[b] for b in branches)
-            if kept is not None and listing.units is kept.listing.units:
-                frames, frames_digest = kept.frames, kept.frames_digest
-                unit_ids, unit_at = kept.unit_ids, kept.unit_at
-            else:
-                kept = None  # the units differ: nothing derived from them carries over
-                frames = frame_table(gt_records)
-                frames_digest = _digest([list(k) for k in frames.keys])
-                unit_ids = {r.unit.data_hash: r.unit.id for r in gt_records}
-                unit_at = {r.unit.id: i for i, r in enumerate(gt_records)}
-        prints = {
-            b: remember(
-                conn,
-                record.id,
-                b,
-                summary,
-                listing.records[b],
-                kept.prints[b] if kept is not None and listing.changed[b] == set() else None,
-            )
-            for b, summary in zip(branches, (gt_summary, pred_summary), strict=True)
-        }
-        gt_print, pred_print = prints[pset.against], prints[pset.branch_name]
+            listed = list_inputs(conn, record.id, branches, (gt_summary, pred_summary), carry)
+        gt_records, pr_records = listed.records(pset.against), listed.records(pset.branch_name)
+        frames, unit_at, states = listed.frames, listed.kept.unit_at, listed.states
         classifications = classification_metrics(
             conn, record.ontology, gt_records, pr_records, frames
         )
-        sides = ((GT_SIDE, pset.against), (PRED_SIDE, pset.branch_name))
-        # the rows that differ from the last run's listing (None: no listing to compare with)
-        moved: list[set[int]] | None = None
-        if kept is not None and carry is not None:
-            found = [listing.changed[b] for b in branches]
-            moved = [m for m in found if m is not None]
-            if len(moved) < len(found):
-                moved = None
-        if moved is not None and carry is not None:
-            states = dict(carry.row_states)
-            for (side, branch), units in zip(sides, moved, strict=True):
-                rows = listing.records[branch]
-                for unit_id in units:
-                    states[(side, unit_id)] = row_state(rows[unit_at[unit_id]])
-        else:
-            states = {(GT_SIDE, r.unit.id): row_state(r) for r in gt_records}
-            states.update({(PRED_SIDE, r.unit.id): row_state(r) for r in pr_records})
         basis = {
             "iou_type": kind,
             "kinds": list(cats.kinds),
             "engine": ENGINE_VERSION,
-            "ontology": _digest(record.ontology),
-            "frames": frames_digest,
+            "ontology": digest(record.ontology),
+            "frames": listed.kept.frames_digest,
         }
         old_records: Records | None = None
         before: Mapping[tuple[int, int], RowState] = {}
@@ -338,8 +281,8 @@ def _execute(
                 previous_errors = repo.run_results(conn, previous.id).get("errors") or {}
         if old_records is None:
             changed = {r.unit.id for r in gt_records}
-        elif carry is not None and moved is not None:
-            changed = set().union(*moved)  # rows rewritten since the last run, on either side
+        elif carry is not None and listed.moved is not None:
+            changed = listed.moved  # rows rewritten since the last run, on either side
         else:
             # a unit changed where a side's state differs, appeared or went
             get = before.get
@@ -399,6 +342,7 @@ def _execute(
     with reporter.stage(STAGES[4]):
         with store.begin() as conn:
             scope = None if old_records is None else changed
+            unit_ids = listed.kept.unit_ids
             write_objects(conn, pset.id, fm, gt_cols, dt_cols, sub_frames, unit_ids, scope)
             repo.replace_row_states(conn, pset.id, states, scope)
             only = None if scope is None else state_blocks(image_map)
@@ -410,8 +354,8 @@ def _execute(
                 status="complete",
                 mode=mode,
                 changed_units=len(changed),
-                gt_fingerprint=gt_print,
-                pred_fingerprint=pred_print,
+                gt_fingerprint=listed.kept.prints[pset.against],
+                pred_fingerprint=listed.kept.prints[pset.branch_name],
                 params={
                     **run.params,
                     "basis": basis,
@@ -430,7 +374,6 @@ def _execute(
         final_set = repo.find_set(conn, record.id, pset.branch_name, pset.against)
     assert done is not None and final_set is not None
     errors = orjson.loads(orjson.dumps(results["errors"]))  # as a reader of the store sees it
-    kept_listing = KeptListing(listing, frames, frames_digest, unit_ids, unit_at, prints)
-    carried = Carry(all_records, states, figures, results, errors, kept_listing)
+    carried = Carry(all_records, states, figures, results, errors, listed.kept)
     keep_carry(store.url, pset.id, done, carried)
     return RunOutcome(done, final_set, mode, len(changed), len(gt_records))
