@@ -1,6 +1,7 @@
 """Stores at an old schema version, filled from a new store: each table's rows as that schema
-stored them, and the objects (now typed columns) as rows of the old ``analysis_objects`` with
-NULL where a value is empty, and the columns that schema had (no ``sig`` before version 7)."""
+stored them (run results with their PR curves inline before version 13), and the objects (now
+typed columns) as rows of the old ``analysis_objects`` with NULL where a value is empty, and the
+columns that schema had (no ``sig`` before version 7)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, MetaData, Table, inspect, select
 
 from predscope.services.analysis.records import Records
-from predscope.store.analysis import load_state
+from predscope.store._util import dump_json
+from predscope.store.analysis import load_state, run_results
 from predscope.store.engine import Store, open_store
 from predscope.store.migrate import MIGRATIONS
 from predscope.store.object_columns import object_rows
@@ -60,6 +62,10 @@ def legacy_store(new: Store, url: str, version: int, *, analyses: bool = True) -
                     have = {c.name for c in src_md.tables[name].columns}
                     cols = [src_md.tables[name].c[c.name] for c in table.columns if c.name in have]
                     rows = [dict(r._mapping) for r in src.execute(select(*cols))]
+                if name == "analysis_runs" and version < 13:  # PR curves inline, not by digest
+                    for r in rows:
+                        if r.get("results"):
+                            r["results"] = dump_json(run_results(src, r["id"]))
                 if name == "analysis_sets" and "state" in table.c:  # before version 7
                     for r in rows:
                         r["state"] = states.get(r["id"])

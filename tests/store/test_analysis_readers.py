@@ -13,8 +13,9 @@ import pytest
 
 from predscope.store.analysis_buckets import bucket_counts, moment_sums
 from predscope.store.analysis_units import changed_ground_truth, unit_objects
+from predscope.store.column_writes import replace_objects
 from predscope.store.engine import Store, open_store
-from predscope.store.object_columns import THRESHOLDS, object_rows, replace_objects
+from predscope.store.object_columns import THRESHOLDS, object_rows
 from predscope.store.schema import data_units
 from predscope.store.types import utcnow
 from tests.store.column_fixtures import make_set, objects, union

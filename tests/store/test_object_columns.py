@@ -15,6 +15,7 @@ from predscope.exceptions import StoreError
 from predscope.store import object_columns as oc
 from predscope.store.analysis import get_or_create_set
 from predscope.store.analysis_objects import Nullable, Stacked
+from predscope.store.column_writes import replace_objects, write_columns
 from predscope.store.engine import Store
 from predscope.store.object_columns import (
     DTYPES,
@@ -23,8 +24,6 @@ from predscope.store.object_columns import (
     SPARSE,
     object_rows,
     open_columns,
-    replace_objects,
-    write_columns,
 )
 from predscope.store.projects import create_project
 from predscope.store.schema import analysis_column_sets, analysis_columns, projects

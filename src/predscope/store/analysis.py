@@ -10,15 +10,18 @@ with the error). A process killed in between leaves ``running`` with its pid and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import Connection, LargeBinary, RowMapping, delete, literal, select, update
 
 from predscope.store._util import chunks, dump_json, load_json, rewritten
 from predscope.store.schema import (
+    analysis_curves,
     analysis_rows,
     analysis_runs,
     analysis_sets,
@@ -229,11 +232,56 @@ def get_run(conn: Connection, run_id: int) -> RunRecord | None:
     return None if row is None else _run(row)
 
 
-def run_results(conn: Connection, run_id: int) -> dict[str, Any]:
-    value = conn.execute(
-        select(analysis_runs.c.results).where(analysis_runs.c.id == run_id)
-    ).scalar()
-    return load_json(value)
+@dataclass(frozen=True, slots=True)
+class Curve:
+    """One results ``pr_curves`` entry as stored (m0013): its JSON and that JSON's digest."""
+
+    digest: str
+    data: bytes
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> Curve:
+        data = orjson.dumps(entry)
+        return cls(hashlib.sha256(data).hexdigest()[:32], data)
+
+
+def keep_curves(conn: Connection, set_id: int, curves: Sequence[Curve]) -> None:
+    """Store those of ``curves`` the set does not hold yet: a run's ``results.pr_curves`` then
+    lists their digests, and a class whose curve did not change adds nothing."""
+    c = analysis_curves.c
+    wanted = {curve.digest: curve for curve in curves}
+    held: set[str] = set()
+    for chunk in chunks(sorted(wanted)):
+        held.update(
+            conn.execute(select(c.digest).where(c.set_id == set_id, c.digest.in_(chunk))).scalars()
+        )
+    rows = [
+        {"set_id": set_id, "digest": d, "data": curve.data}
+        for d, curve in wanted.items()
+        if d not in held
+    ]
+    if rows:
+        conn.execute(analysis_curves.insert(), rows)
+
+
+def run_results(conn: Connection, run_id: int, *, curves: bool = True) -> dict[str, Any]:
+    """A run's results document, its ``pr_curves`` digests replaced by the entries they name
+    (``curves=False``: left as stored, for a reader that does not look at them). Results stored
+    before m0013 hold the entries inline and come back as they are."""
+    r = analysis_runs.c
+    row = conn.execute(select(r.results, r.set_id).where(r.id == run_id)).first()
+    results = load_json(row[0] if row is not None else None)
+    listed = results.get("pr_curves") if curves else None
+    if row is None or not listed or not any(isinstance(entry, str) for entry in listed):
+        return results
+    c = analysis_curves.c
+    digests = sorted({entry for entry in listed if isinstance(entry, str)})
+    found: dict[str, bytes] = {}
+    for chunk in chunks(digests):
+        query = select(c.digest, c.data).where(c.set_id == row[1], c.digest.in_(chunk))
+        found.update((str(digest), bytes(data)) for digest, data in conn.execute(query))
+    results["pr_curves"] = [orjson.loads(found[e]) if isinstance(e, str) else e for e in listed]
+    return results
 
 
 def list_runs(

@@ -25,6 +25,7 @@ from predscope.store.migrations import (
     m0010_row_geometry,
     m0011_object_columns,
     m0012_state_blocks,
+    m0013_run_curves,
 )
 from predscope.store.schema import schema_version
 
@@ -49,6 +50,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "row_geometry", m0010_row_geometry.upgrade),
     Migration(11, "object_columns", m0011_object_columns.upgrade),
     Migration(12, "state_blocks", m0012_state_blocks.upgrade),
+    Migration(13, "run_curves", m0013_run_curves.upgrade),
 )
 
 # Any constant works; it only serialises concurrent upgrades of one PostgreSQL database.

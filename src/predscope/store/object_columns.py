@@ -7,9 +7,9 @@ kind on a range of data units (about ``BLOCK_ROWS`` objects, whole units). Rows 
 data unit, frame, seq) order, so a data unit's objects are one contiguous range and an
 object's position is its identity (the ``id`` ties are broken by). ``analysis_column_sets``
 holds the set's object count, the blocks' unit bounds and a fresh random ``token`` per write.
-SQLite and PostgreSQL store the same bytes. A full run writes every block; an incremental one
-rewrites only the blocks of the units it re-matched (a few hundred KB, not the whole set), in
-the run's transaction, so readers see the previous columns until it commits.
+SQLite and PostgreSQL store the same bytes. ``store.column_writes`` writes them: a full run
+every block, an incremental one only those blocks of the units it re-matched whose bytes
+changed (a confidence edited on one image: a dozen columns' blocks, not the whole set).
 
 Readers go through ``open_columns``: it reads the token (one indexed row) and returns
 ``ObjectColumns`` that assemble a column on first use. Assembled columns and anything derived
@@ -24,19 +24,17 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import threading
-import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, LargeBinary, Update, bindparam, delete, select, update
+from sqlalchemy import Connection, select
 
 from predscope.exceptions import StoreError
-from predscope.store._util import chunks, rewritten
+from predscope.store._util import chunks
 from predscope.store.schema import analysis_column_sets, analysis_columns
 
 THRESHOLDS = 10
@@ -75,8 +73,11 @@ SPARSE = frozenset(name for name in DTYPES if name[0] in "pi" and name[1:].isdig
 NO_PARTNER = -1
 # Objects per block, both kinds together; a block holds whole data units, so a unit with more
 # objects (a long video) makes its block larger. Its bytes stay far under SQLite's 1 GB value
-# limit and PostgreSQL's: 32,768 objects are 256 KB of a float64 column.
-BLOCK_ROWS = 32_768
+# limit and PostgreSQL's: 8,192 objects are 64 KB of a float64 column. An incremental run reads,
+# splices and rewrites its units' blocks of every column, so smaller blocks make it cheaper
+# (measured at 5,000 images: 65 ms at 32,768, 51 ms at 8,192, 48 ms at 4,096) and a full
+# run's write dearer (0.26, 0.30, 0.34 s: more rows); 8,192 is the balance.
+BLOCK_ROWS = 8192
 KIND_STRIDE = 1 << 24  # a block row's ``part``: kind * KIND_STRIDE + block, in storage order
 
 
@@ -141,134 +142,13 @@ def _block_ranges(parts: NDArray[Any]) -> list[tuple[int, int, int]]:
     return [(a, b, int(parts[a])) for a, b in zip(starts, ends, strict=True) if b > a]
 
 
-def _insert_blocks(
-    conn: Connection,
-    set_id: int,
-    token: str,
-    name: str,
-    array: NDArray[Any],
-    blocks: list[tuple[int, int, int]],
-    stored: set[tuple[str, int]] | None = None,
-) -> None:
-    """One row per block (``_block_ranges``) of ``array``.
-
-    A block already ``stored`` (its (name, part) is removed from the set) is rewritten in place
-    (``_rewrite``) instead of inserted.
-    """
-    rows, rewrites = [], []
-    for start, end, part in blocks:
-        data, tag = _encoded(name, array[start:end])
-        row = {"count": end - start, "token": token, "dtype": tag, "data": bytes(data)}
-        if stored is not None and (name, part) in stored:
-            stored.discard((name, part))
-            rewrites.append(
-                {"b_set": set_id, "b_name": name, "b_part": part, "b_data": row.pop("data"), **row}
-            )
-        else:
-            rows.append({"set_id": set_id, "name": name, "part": part, **row})
-    if rows:
-        conn.execute(analysis_columns.insert(), rows)
-    if rewrites:
-        conn.execute(_rewrite(conn.dialect.name), rewrites)
-
-
-@functools.cache
-def _rewrite(dialect: str) -> Update:
-    """Rewrite a stored block's row where it stands (``_util.rewritten``): a full run over
-    stored results whose blocks kept their bytes then writes little more than the tokens, where
-    deleting the old rows and inserting new ones freed and wrote every page again (55 MB at
-    5,000 images, copied once more by the checkpoint)."""
-    c = analysis_columns.c
-    data = rewritten(c.data, bindparam("b_data", type_=LargeBinary), dialect)
-    return (
-        update(analysis_columns)
-        .where(c.set_id == bindparam("b_set"), c.name == bindparam("b_name"))
-        .where(c.part == bindparam("b_part"))
-        .values(
-            count=bindparam("count"), token=bindparam("token"), dtype=bindparam("dtype"), data=data
-        )
-    )
-
-
-def _require(names: Iterable[str]) -> None:
-    """Every stored column is among ``names``."""
-    missing = [name for name in DTYPES if name not in set(names)]
-    if missing:
-        raise StoreError(f"object columns: missing {', '.join(missing)}")
-
-
-def _checked(name: str, values: Any, count: int, seen: set[str]) -> NDArray[Any]:
-    array = _typed(name, values)
-    if array.shape[0] != count or name in seen:
-        raise StoreError(
-            f"object columns: {name!r} has {array.shape[0]} rows for {count} objects"
-            + (" (given twice)" if name in seen else "")
-        )
-    seen.add(name)
-    return array
-
-
-def write_columns(
-    conn: Connection,
-    set_id: int,
-    count: int,
-    columns: Iterable[tuple[str, Any]],
-) -> str:
-    """Replace the set's stored columns, inside the caller's transaction; returns the token.
-
-    ``columns`` yields (name, values in storage order) once per name of ``DTYPES``, ``kind``
-    and ``data_unit_id`` first (they place the blocks): a generator lets the caller build one
-    column at a time, so a write holds one column's copy, not all. The set's stored blocks are
-    rewritten where they stand (``_rewrite``), new ones inserted and the rest deleted: the
-    same rows as deleting all and inserting anew, without freeing and rewriting every page.
-    """
-    c, s = analysis_columns.c, analysis_column_sets.c
-    listing = conn.execute(select(c.name, c.part).where(c.set_id == set_id))
-    stored = {(str(name), int(part)) for name, part in listing}
-    token = uuid.uuid4().hex
-    seen: set[str] = set()
-    pending: dict[str, NDArray[Any]] = {}
-    parts: list[tuple[int, int, int]] | None = None
-    bounds = np.zeros(0, dtype=np.int64)
-    for name, values in columns:
-        array = _checked(name, values, count, seen)
-        if parts is None:
-            pending[name] = array
-            if "kind" not in pending or "data_unit_id" not in pending:
-                continue
-            bounds = block_bounds(pending["data_unit_id"])
-            parts = _block_ranges(_part_ids(pending["kind"], pending["data_unit_id"], bounds))
-            for held, values_held in pending.items():
-                _insert_blocks(conn, set_id, token, held, values_held, parts, stored)
-            pending.clear()
-            continue
-        _insert_blocks(conn, set_id, token, name, array, parts, stored)
-        del array
-    _require(seen)
-    by_name: dict[str, list[int]] = {}
-    for name, part in sorted(stored):
-        by_name.setdefault(name, []).append(part)
-    for name, stale in by_name.items():
-        for chunk in chunks(stale):
-            conn.execute(
-                delete(analysis_columns).where(
-                    c.set_id == set_id, c.name == name, c.part.in_(chunk)
-                )
-            )
-    values = {"token": token, "count": count, "bounds": bounds.astype("<i8").tobytes()}
-    if not conn.execute(
-        update(analysis_column_sets).where(s.set_id == set_id).values(values)
-    ).rowcount:
-        conn.execute(analysis_column_sets.insert().values(set_id=set_id, **values))
-    return token
-
-
-def _stored_blocks(
+def _stored_raw(
     conn: Connection, set_id: int, parts: Iterable[int], names: Iterable[str] | None = None
-) -> dict[str, dict[int, NDArray[Any]]]:
-    """The decoded blocks ``parts`` of the set's columns (of ``names``, or all), by name."""
+) -> dict[tuple[str, int], tuple[str, int, bytes]]:
+    """The stored (dtype tag, count, bytes) of blocks ``parts`` of the set's columns (of
+    ``names``, or all), by (name, part)."""
     c = analysis_columns.c
-    out: dict[str, dict[int, NDArray[Any]]] = {}
+    out: dict[tuple[str, int], tuple[str, int, bytes]] = {}
     for chunk in chunks(sorted(set(parts))):
         query = select(c.name, c.part, c.dtype, c.count, c.data).where(
             c.set_id == set_id, c.part.in_(chunk)
@@ -276,9 +156,17 @@ def _stored_blocks(
         if names is not None:
             query = query.where(c.name.in_(list(names)))
         for name, part, tag, count, data in conn.execute(query):
-            out.setdefault(str(name), {})[int(part)] = _decoded(
-                str(name), bytes(data), str(tag), int(count)
-            )
+            out[(str(name), int(part))] = (str(tag), int(count), bytes(data))
+    return out
+
+
+def _stored_blocks(
+    conn: Connection, set_id: int, parts: Iterable[int], names: Iterable[str] | None = None
+) -> dict[str, dict[int, NDArray[Any]]]:
+    """The decoded blocks ``parts`` of the set's columns (of ``names``, or all), by name."""
+    out: dict[str, dict[int, NDArray[Any]]] = {}
+    for (name, part), (tag, count, data) in _stored_raw(conn, set_id, parts, names).items():
+        out.setdefault(name, {})[part] = _decoded(name, data, tag, count)
     return out
 
 
@@ -499,97 +387,3 @@ def object_rows(
     values = {name: null_where(cols[name][index], name) for name in DTYPES}
     ids = index.tolist()
     return [{"id": ids[i], **{name: values[name][i] for name in DTYPES}} for i in range(len(ids))]
-
-
-def _flat(values: Any) -> NDArray[Any]:
-    """One column as a plain array: a ``Stacked`` pair joined, a ``Nullable``'s NULLs as
-    ``NO_PARTNER`` (the only nullable integer columns are the partners)."""
-    from predscope.store.analysis_objects import Nullable, Stacked
-
-    if isinstance(values, Stacked):
-        head, tail = values.head, values.tail
-        if not isinstance(head, (np.ndarray, Nullable)):  # strings: one list, encoded once
-            return _utf8([*head, *tail])
-        return np.concatenate([_flat(head), _flat(tail)])
-    if isinstance(values, Nullable):
-        out: NDArray[Any] = np.where(values.mask, values.values, NO_PARTNER)
-        return out
-    if isinstance(values, np.ndarray):
-        return values
-    return np.asarray(list(values))
-
-
-def replace_objects(
-    conn: Connection,
-    set_id: int,
-    new: Mapping[str, Any],
-    unit_ids: Iterable[int] | None = None,
-) -> str:
-    """Store the set's objects after a run, inside its transaction; returns the new token.
-
-    A full run (``unit_ids`` None) stores ``new`` alone, in new blocks. An incremental one
-    reads the blocks that hold ``unit_ids``, drops those units' stored objects, splices
-    ``new`` in and rewrites those blocks only: the same rows in the same order as a full run's
-    (the order is the data's own key), with the blocks as they were. ``new``'s columns may be
-    numpy arrays, ``Stacked`` pairs or ``Nullable`` partners.
-    """
-    _require(new)
-    if unit_ids is None:
-        keys = {name: _typed(name, _flat(new[name])) for name in ("kind", "data_unit_id")}
-        keys.update({name: _typed(name, _flat(new[name])) for name in ("frame", "seq")})
-        order = storage_order(*keys.values())
-        count = int(keys["kind"].shape[0])
-
-        def ordered() -> Iterable[tuple[str, NDArray[Any]]]:
-            for name in DTYPES:
-                values = keys.pop(name) if name in keys else _typed(name, _flat(new[name]))
-                yield name, values if order is None else values[order]
-
-        return write_columns(conn, set_id, count, ordered())
-    s = analysis_column_sets.c
-    found = conn.execute(select(s.count, s.bounds).where(s.set_id == set_id)).first()
-    if found is None:
-        raise StoreError(f"analysis set {set_id}: no stored objects to update - re-run with --full")
-    bounds = np.frombuffer(bytes(found[1]), dtype="<i8")
-    changed = np.unique(np.fromiter(unit_ids, dtype=np.int64))
-    blocks = np.unique(np.searchsorted(bounds, changed, side="right"))
-    parts = [kind * KIND_STRIDE + int(b) for kind in (0, 1) for b in blocks.tolist()]
-    stored = _stored_blocks(conn, set_id, parts)
-
-    def old(name: str) -> NDArray[Any]:
-        held = stored.get(name, {})
-        pieces = [held[p] for p in sorted(held)]
-        return np.concatenate(pieces) if pieces else _nothing(name)
-
-    old_units = old("data_unit_id")
-    keep = ~np.isin(old_units, changed)
-    removed = int(old_units.size - np.count_nonzero(keep))
-
-    given = int(_flat(new["kind"]).shape[0])
-
-    def joined(name: str) -> NDArray[Any]:
-        kept = old(name)[keep]
-        added = _checked(name, _flat(new[name]), given, set())
-        return np.concatenate([kept, added]) if kept.size else added
-
-    keys = {name: joined(name) for name in ("kind", "data_unit_id", "frame", "seq")}
-    order = storage_order(*keys.values())
-    if order is not None:
-        keys = {name: values[order] for name, values in keys.items()}
-    block_parts = _block_ranges(_part_ids(keys["kind"], keys["data_unit_id"], bounds))
-    added = int(keys["kind"].shape[0]) - int(np.count_nonzero(keep))
-    token = uuid.uuid4().hex
-    c = analysis_columns.c
-    for chunk in chunks(parts):
-        conn.execute(delete(analysis_columns).where(c.set_id == set_id, c.part.in_(chunk)))
-    for name in DTYPES:
-        values = keys[name] if name in keys else joined(name)
-        if name not in keys and order is not None:
-            values = values[order]
-        _insert_blocks(conn, set_id, token, name, values, block_parts)
-    conn.execute(
-        update(analysis_column_sets)
-        .where(s.set_id == set_id)
-        .values(token=token, count=int(found[0]) - removed + added)
-    )
-    return token

@@ -286,6 +286,23 @@ analysis_runs = Table(
     Column("results", Text),
     Index("ix_analysis_runs_set", "set_id", "id"),
 )
+# Migration 13: the per-class PR-curve entries of run results, each stored once per set under
+# the digest of its JSON; a run's ``results.pr_curves`` lists digests. 80 classes' curves are
+# 2 MB of JSON that an incremental run changes for the classes it touched only, and a set keeps
+# every run it ever had.
+analysis_curves = Table(
+    "analysis_curves",
+    metadata,
+    Column(
+        "set_id",
+        Integer,
+        ForeignKey("analysis_sets.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("digest", String(32), primary_key=True),
+    Column("data", LargeBinary, nullable=False),  # the entry's JSON (UTF-8)
+)
 analysis_rows = Table(
     "analysis_rows",
     metadata,

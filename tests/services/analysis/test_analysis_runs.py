@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from predscope.evaluation.confusion import confusion_matrix
 from predscope.evaluation.errors import tide_errors
@@ -33,7 +33,7 @@ from predscope.services.analysis.runs import STAGES, analyse
 from predscope.services.progress import ProgressUpdate
 from predscope.store import analysis as repo
 from predscope.store.engine import Store, open_store
-from predscope.store.schema import label_rows
+from predscope.store.schema import analysis_curves, label_rows
 from tests.services.analysis.analysis_fixtures import bbox_project, edit_one_row, stored_objects
 from tests.services.analysis.test_evaluate_coco import BBOX, SEGM, coco_project, live
 
@@ -302,6 +302,41 @@ def test_incremental_run_equals_a_full_run(
     again = analyse(store, project.record, "model")
     assert (again.mode, again.changed_units) == ("incremental", 0)
     assert _comparable(get_metrics(store, project.record, "model")) == _comparable(full_doc)
+
+
+def _curves_held(store: Store, run_id: int) -> tuple[int, list[object]]:
+    """(PR-curve entries the run's set holds, the run's ``pr_curves`` as stored)."""
+    with store.read() as conn:
+        run = repo.get_run(conn, run_id)
+        assert run is not None
+        query = select(func.count()).where(analysis_curves.c.set_id == run.set_id)
+        held = int(conn.execute(query).scalar_one())
+        return held, repo.run_results(conn, run_id, curves=False)["pr_curves"]
+
+
+@pytest.mark.parametrize("in_memory", [True, False], ids=["carried", "from-store"])
+def test_a_run_stores_only_the_curves_it_changed(store: Store, in_memory: bool) -> None:
+    """Each class's PR-curve entry is stored once per set: an incremental run adds the entries
+    of the classes its changed image moved, a full run over the same data adds none, and every
+    run's document reads the whole curves back."""
+    project = bbox_project(store)
+    first = analyse(store, project.record, "model")
+    held, listed = _curves_held(store, first.run.id)
+    num_k = len(get_metrics(store, project.record, "model")["per_class"])
+    assert held == num_k == len(listed) and all(isinstance(e, str) for e in listed)
+    edit_one_row(project, "model", project.list_label_rows_v2(branch_name="model")[3].data_title)
+    if not in_memory:
+        carry.clear()
+    inc = analyse(store, project.record, "model")
+    after, inc_listed = _curves_held(store, inc.run.id)
+    moved = sum(a != b for a, b in zip(listed, inc_listed, strict=True))
+    assert 1 <= moved <= 2 and after == held + moved  # the edit's one or two classes
+    inc_doc = get_metrics(store, project.record, "model")
+    full = analyse(store, project.record, "model", full=True)
+    assert _curves_held(store, full.run.id) == (after, inc_listed)
+    full_doc = get_metrics(store, project.record, "model")
+    assert inc_doc["pr_curves"] == full_doc["pr_curves"]
+    assert all(set(e) == {"name", "iou", "points", "interpolated"} for e in full_doc["pr_curves"])
 
 
 def test_a_failed_run_keeps_the_last_good_results(store: Store) -> None:

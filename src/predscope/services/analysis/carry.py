@@ -18,7 +18,7 @@ from typing import Any
 
 from predscope.services.analysis.inputs import FrameTable
 from predscope.services.analysis.records import ClassFigures, Records
-from predscope.store.analysis import RowState, RunRecord
+from predscope.store.analysis import Curve, RowState, RunRecord
 from predscope.store.branch_rows import BranchListing
 
 CARRY_MAX = 4  # sets kept per process (about 60 MB each at 5,000 images / 312,500 predictions)
@@ -50,6 +50,7 @@ class Carry:
     results: dict[str, Any]  # the results document as built (per-class entries taken over)
     errors: dict[str, Any]  # its "errors" entry as a reader of the store sees it
     listing: KeptListing
+    curves: tuple[Curve, ...]  # the results' PR-curve entries as stored, by class
 
 
 def _key(store_url: str, set_id: int, run: RunRecord) -> tuple[Any, ...]:

@@ -23,7 +23,7 @@ from predscope.evaluation.results import Outcome
 from predscope.services.analysis.inputs import BranchColumns, FrameTable
 from predscope.services.analysis.records import FN_CODE, FrameMatch
 from predscope.store import analysis_objects as object_repo
-from predscope.store import object_columns as column_repo
+from predscope.store import column_writes as column_repo
 from predscope.store.analysis_objects import ERROR_FACTOR, Stacked
 from predscope.store.object_columns import NO_PARTNER
 from predscope.store.schema import analysis_attributes, analysis_frames

@@ -228,6 +228,19 @@ def analyse(
         raise
 
 
+def _curves(
+    entries: list[dict[str, Any]], carry: Carry | None, reuse: Reuse | None
+) -> tuple[repo.Curve, ...]:
+    """The results' PR-curve entries as stored: an untouched class's is the carried run's (its
+    entry is that run's too, ``Rebuild``), the others are encoded anew."""
+    if carry is None or reuse is None or len(carry.curves) != len(entries):
+        return tuple(repo.Curve.of(entry) for entry in entries)
+    touched = reuse.touched.tolist()
+    return tuple(
+        repo.Curve.of(entry) if touched[k] else carry.curves[k] for k, entry in enumerate(entries)
+    )
+
+
 def _now() -> Any:
     from predscope.store.types import utcnow
 
@@ -278,7 +291,8 @@ def _execute(
             if stored is not None:
                 old_records = Records.from_blocks(stored)
                 before = repo.load_row_states(conn, pset.id)
-                previous_errors = repo.run_results(conn, previous.id).get("errors") or {}
+                stored_results = repo.run_results(conn, previous.id, curves=False)
+                previous_errors = stored_results.get("errors") or {}
         if old_records is None:
             changed = {r.unit.id for r in gt_records}
         elif carry is not None and listed.moved is not None:
@@ -338,6 +352,7 @@ def _execute(
             ground_truth=int(all_records.g_cat.size),
             predictions=int(all_records.d_cat.size),
         )
+        curves = _curves(results["pr_curves"], carry, reuse)
     mode = "full" if old_records is None else "incremental"
     with reporter.stage(STAGES[4]):
         with store.begin() as conn:
@@ -348,6 +363,7 @@ def _execute(
             only = None if scope is None else state_blocks(image_map)
             blocks = all_records.to_blocks(len(frames.keys), only)
             repo.publish(conn, pset.id, run.id, blocks, replace_all=scope is None)
+            repo.keep_curves(conn, pset.id, curves)
             repo.update_run(
                 conn,
                 run.id,
@@ -361,9 +377,9 @@ def _execute(
                     "basis": basis,
                     "categories": [[c["feature_hash"], c["name"], c["metric"]] for c in categories],
                 },
-                results=results,
+                results={**results, "pr_curves": [curve.digest for curve in curves]},
                 finished_at=_now(),
-                # in this transaction: a later update of the row rewrites its results (2 MB)
+                # in this transaction: a later update of the row rewrites its results
                 timings=reporter.so_far(),
                 progress={"stage": "done", "done": len(STAGES), "total": len(STAGES)},
             )
@@ -374,6 +390,6 @@ def _execute(
         final_set = repo.find_set(conn, record.id, pset.branch_name, pset.against)
     assert done is not None and final_set is not None
     errors = orjson.loads(orjson.dumps(results["errors"]))  # as a reader of the store sees it
-    carried = Carry(all_records, states, figures, results, errors, listed.kept)
+    carried = Carry(all_records, states, figures, results, errors, listed.kept, curves)
     keep_carry(store.url, pset.id, done, carried)
     return RunOutcome(done, final_set, mode, len(changed), len(gt_records))
