@@ -233,6 +233,17 @@ history = Table(
 # Added by migration 4: stored analysis (see m0004_analysis for the layout).
 ANALYSIS_THRESHOLDS = 10
 
+def _set_key() -> Column[int]:
+    """The ``set_id`` that leads the primary key of a set's per-set tables (gone with the set)."""
+    return Column(
+        "set_id",
+        Integer,
+        ForeignKey("analysis_sets.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+
+
 analysis_sets = Table(
     "analysis_sets",
     metadata,
@@ -253,13 +264,7 @@ analysis_sets = Table(
 analysis_state_blocks = Table(
     "analysis_state_blocks",
     metadata,
-    Column(
-        "set_id",
-        Integer,
-        ForeignKey("analysis_sets.id", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    ),
+    _set_key(),
     Column("part", Integer, primary_key=True, autoincrement=False),
     Column("state", LargeBinary, nullable=False),
 )
@@ -293,13 +298,7 @@ analysis_runs = Table(
 analysis_curves = Table(
     "analysis_curves",
     metadata,
-    Column(
-        "set_id",
-        Integer,
-        ForeignKey("analysis_sets.id", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    ),
+    _set_key(),
     Column("digest", String(32), primary_key=True),
     Column("data", LargeBinary, nullable=False),  # the entry's JSON (UTF-8)
 )
@@ -321,13 +320,7 @@ analysis_rows = Table(
 analysis_column_sets = Table(
     "analysis_column_sets",
     metadata,
-    Column(
-        "set_id",
-        Integer,
-        ForeignKey("analysis_sets.id", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    ),
+    _set_key(),
     Column("token", String(32), nullable=False),
     Column("count", Integer, nullable=False),
     Column("bounds", LargeBinary, nullable=False),  # int64: the first unit id of blocks 1..
