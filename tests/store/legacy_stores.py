@@ -1,7 +1,8 @@
 """Stores at an old schema version, filled from a new store: each table's rows as that schema
-stored them (run results with their PR curves inline before version 13), and the objects (now
-typed columns) as rows of the old ``analysis_objects`` with NULL where a value is empty, and the
-columns that schema had (no ``sig`` before version 7)."""
+stored them (run results with their PR curves inline before version 13, rows' geometry copies in
+``label_rows`` from 10 to 13), and the objects (now typed columns) as rows of the old
+``analysis_objects`` with NULL where a value is empty, and the columns that schema had (no
+``sig`` before version 7)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from predscope.store.analysis import load_state, run_results
 from predscope.store.engine import Store, open_store
 from predscope.store.migrate import MIGRATIONS
 from predscope.store.object_columns import object_rows
-from predscope.store.schema import analysis_column_sets, analysis_sets
+from predscope.store.schema import analysis_column_sets, analysis_sets, label_row_geometry
 
 ORDER = ("projects", "data_units", "label_rows", "analysis_sets", "analysis_runs")
 
@@ -62,6 +63,10 @@ def legacy_store(new: Store, url: str, version: int, *, analyses: bool = True) -
                     have = {c.name for c in src_md.tables[name].columns}
                     cols = [src_md.tables[name].c[c.name] for c in table.columns if c.name in have]
                     rows = [dict(r._mapping) for r in src.execute(select(*cols))]
+                if name == "label_rows" and "geometry" in table.c:  # versions 10 to 13
+                    copies = {i: g for i, g in src.execute(select(*label_row_geometry.c))}
+                    for r in rows:
+                        r["geometry"] = copies.get(r["id"])
                 if name == "analysis_runs" and version < 13:  # PR curves inline, not by digest
                     for r in rows:
                         if r.get("results"):

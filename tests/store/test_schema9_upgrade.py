@@ -1,5 +1,6 @@
-"""m0010 adds ``label_rows.geometry`` and leaves rows written before it without a copy: they are
-evaluated from their JSON, and the next write of a row stores its copy."""
+"""m0010 adds a row's geometry copy (``label_rows.geometry``; ``label_row_geometry`` since m0014)
+and leaves rows written before it without one: they are evaluated from their JSON, and the next
+write of a row stores its copy."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from predscope.sdk.client import Client
 from predscope.services.analysis.evaluate import branch_inputs
 from predscope.services.projects import add_data, create_project, get_project
 from predscope.store.engine import open_store
-from predscope.store.label_rows import create_rows
+from predscope.store.label_rows import create_rows, load_geometry
 from predscope.store.migrate import MIGRATIONS
 from predscope.store.schema import label_rows
 
@@ -47,7 +48,8 @@ def test_a_version_9_row_is_read_from_its_json_until_written_again(store_url: st
     with open_store(store_url) as new:
         assert new.schema_version() == MIGRATIONS[-1].version
         with new.read() as conn:
-            assert conn.execute(select(label_rows.c.geometry)).scalar_one() is None
+            (label_hash,) = conn.execute(select(label_rows.c.label_hash)).one()
+            assert load_geometry(conn, [label_hash]) == {label_hash: None}
         gt = branch_inputs(new, get_project(new, "old"), "main")
         assert gt.bbox.tolist() == [[12.5, 3.125, 25.0, 25.0]]  # from the JSON
     with Client(store_url) as client:
@@ -55,5 +57,8 @@ def test_a_version_9_row_is_read_from_its_json_until_written_again(store_url: st
         sdk_row.initialise_labels()
         sdk_row.save()
     with open_store(store_url) as new, new.read() as conn:
-        stored, geometry = conn.execute(select(label_rows.c.document, label_rows.c.geometry)).one()
-        assert geometry == encode_document(orjson.loads(stored), "image")
+        label_hash, stored = conn.execute(
+            select(label_rows.c.label_hash, label_rows.c.document)
+        ).one()
+        geometry = load_geometry(conn, [label_hash])[label_hash]
+        assert geometry is not None and geometry == encode_document(orjson.loads(stored), "image")

@@ -7,6 +7,7 @@ statements in one transaction. Documents are serialised with orjson.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     Connection,
+    Insert,
+    LargeBinary,
     RowMapping,
     Select,
     and_,
@@ -23,6 +26,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from predscope.exceptions import (
@@ -35,7 +39,7 @@ from predscope.store._util import chunks, new_hash
 from predscope.store.branches import MAIN_BRANCH, validate_branch_name
 from predscope.store.data_units import images_for, unit_record
 from predscope.store.records import DEFAULT_LABEL_STATUS, DataUnitRecord, RowRecord
-from predscope.store.schema import data_units, label_rows
+from predscope.store.schema import data_units, label_row_geometry, label_rows
 from predscope.store.types import utcnow
 
 _ROW_COLUMNS = (
@@ -317,14 +321,41 @@ def load_geometry(conn: Connection, label_hashes: Sequence[str]) -> dict[str, by
     """The stored geometry copies by label hash (None: the row has none); hashes not found are
     left out (a reader of a snapshot gets every hash it listed)."""
     out: dict[str, bytes | None] = {}
+    r, g = label_rows.c, label_row_geometry.c
+    joined = label_rows.outerjoin(label_row_geometry, g.label_row_id == r.id)
     for part in chunks(list(dict.fromkeys(label_hashes))):
         rows = conn.execute(
-            select(label_rows.c.label_hash, label_rows.c.geometry).where(
-                label_rows.c.label_hash.in_(part)
-            )
+            select(r.label_hash, g.geometry).select_from(joined).where(r.label_hash.in_(part))
         )
-        out.update((h, None if g is None else bytes(g)) for h, g in rows)
+        out.update((h, None if data is None else bytes(data)) for h, data in rows)
     return out
+
+
+def _save_geometry(conn: Connection, copies: Mapping[str, bytes | None]) -> None:
+    """Replace the geometry copies of the rows ``copies`` names (None: the row keeps none): one
+    upsert for the copies given, a delete only where a row is left without one."""
+    g = label_row_geometry.c
+    for part in chunks([h for h, data in copies.items() if data is None]):
+        ids = select(label_rows.c.id).where(label_rows.c.label_hash.in_(part))
+        conn.execute(delete(label_row_geometry).where(g.label_row_id.in_(ids)))
+    rows = [{"b_hash": h, "b_geometry": data} for h, data in copies.items() if data is not None]
+    if rows:
+        conn.execute(_upsert_geometry(conn.dialect.name), rows)
+
+
+@functools.cache
+def _upsert_geometry(dialect: str) -> Insert:
+    """INSERT the copy of the row named ``b_hash`` or, where it has one, replace it (both
+    dialects' ON CONFLICT; the SELECT's WHERE also keeps SQLite's parse unambiguous)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    source = select(label_rows.c.id, bindparam("b_geometry", type_=LargeBinary)).where(
+        label_rows.c.label_hash == bindparam("b_hash")
+    )
+    statement = insert(label_row_geometry).from_select(["label_row_id", "geometry"], source)
+    return statement.on_conflict_do_update(
+        index_elements=[label_row_geometry.c.label_row_id],
+        set_={"geometry": statement.excluded.geometry},
+    )
 
 
 def _check_versions(conn: Connection, expected: Mapping[str, int]) -> None:
@@ -364,11 +395,12 @@ def save_documents(
     ``(label_hash, document, objects, classifications, geometry)``.
 
     ``geometry`` is the document's evaluated-geometry copy (``formats.row_geometry``) or None;
-    it is set in the same UPDATE as the document (this is the only writer of either), so a
-    stored copy always belongs to the stored document. ``label_status`` is taken from the
-    document when it carries one. One executemany for all rows. Every write adds one to the
-    row's version; a row listed in ``expected_versions`` must still be at that version, else
-    ``LabelRowConflictError`` (raised before anything is written).
+    it is replaced in ``label_row_geometry`` in the same transaction as the document (this is
+    the only writer of either), so a stored copy always belongs to the stored document.
+    ``label_status`` is taken from the document when it carries one. One executemany for all
+    rows. Every write adds one to the row's version; a row listed in ``expected_versions`` must
+    still be at that version, else ``LabelRowConflictError`` (raised before anything is
+    written).
     """
     if not items:
         return
@@ -376,13 +408,12 @@ def save_documents(
         _check_versions(conn, expected_versions)
     now = utcnow()
     params: list[dict[str, Any]] = []
-    for label_hash, document, object_count, classification_count, geometry in items:
+    for label_hash, document, object_count, classification_count, _ in items:
         status = document.get("label_status")
         params.append(
             {
                 "b_label_hash": label_hash,
                 "document": orjson.dumps(document),
-                "geometry": geometry,
                 "object_count": object_count,
                 "classification_count": classification_count,
                 "label_status": status if isinstance(status, str) else DEFAULT_LABEL_STATUS,
@@ -394,7 +425,6 @@ def save_documents(
         .where(label_rows.c.label_hash == bindparam("b_label_hash"))
         .values(
             document=bindparam("document"),
-            geometry=bindparam("geometry"),
             object_count=bindparam("object_count"),
             classification_count=bindparam("classification_count"),
             label_status=bindparam("label_status"),
@@ -403,10 +433,10 @@ def save_documents(
         )
     )
     result = conn.execute(statement, params)
-    if conn.dialect.supports_sane_multi_rowcount and result.rowcount == len(params):
-        return
-    # Rowcount missing or short: find which hashes do not exist, for a precise message.
-    _require_rows(conn, [p["b_label_hash"] for p in params])
+    if not (conn.dialect.supports_sane_multi_rowcount and result.rowcount == len(params)):
+        # Rowcount missing or short: find which hashes do not exist, for a precise message.
+        _require_rows(conn, [p["b_label_hash"] for p in params])
+    _save_geometry(conn, {item[0]: item[4] for item in items})
 
 
 def _require_rows(conn: Connection, label_hashes: Sequence[str]) -> None:

@@ -26,6 +26,7 @@ from predscope.store.migrations import (
     m0011_object_columns,
     m0012_state_blocks,
     m0013_run_curves,
+    m0014_geometry_table,
 )
 from predscope.store.schema import schema_version
 
@@ -51,6 +52,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "object_columns", m0011_object_columns.upgrade),
     Migration(12, "state_blocks", m0012_state_blocks.upgrade),
     Migration(13, "run_curves", m0013_run_curves.upgrade),
+    Migration(14, "geometry_table", m0014_geometry_table.upgrade),
 )
 
 # Any constant works; it only serialises concurrent upgrades of one PostgreSQL database.

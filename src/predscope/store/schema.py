@@ -106,9 +106,6 @@ label_rows = Table(
     Column("classification_count", Integer, nullable=False, default=0),
     # Added by migration 3: 1 when created, +1 on every write (lost-update check, change tracking).
     Column("version", Integer, nullable=False, default=1, server_default="1"),
-    # Added by migration 10: the evaluated geometry as columns (``formats.row_geometry``),
-    # written with the document (NULL: read the document).
-    Column("geometry", LargeBinary),
     UniqueConstraint("data_unit_id", "branch_name", name="uq_label_rows_unit_branch"),
     Index("ix_label_rows_project_branch", "project_id", "branch_name"),
     # Added by migration 2: edited-before/after filters and "recently changed" listings.
@@ -139,6 +136,23 @@ label_rows = Table(
         "classification_count",
         "version",
     ),
+)
+# Migration 14 (m0010's ``label_rows.geometry``, moved): a row's evaluated geometry as columns
+# (``formats.row_geometry``), written with the document (no row here: read the document). Out
+# of ``label_rows`` because SQLite stores a row's columns in order: a value after the document
+# (17 KB at 64 boxes, in overflow pages) is reached only by walking those pages, which made
+# reading 10,000 copies of 2 KB cost as much as reading the documents.
+label_row_geometry = Table(
+    "label_row_geometry",
+    metadata,
+    Column(
+        "label_row_id",
+        Integer,
+        ForeignKey("label_rows.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("geometry", LargeBinary, nullable=False),
 )
 
 imports = Table(
@@ -232,6 +246,7 @@ history = Table(
 
 # Added by migration 4: stored analysis (see m0004_analysis for the layout).
 ANALYSIS_THRESHOLDS = 10
+
 
 def _set_key() -> Column[int]:
     """The ``set_id`` that leads the primary key of a set's per-set tables (gone with the set)."""

@@ -18,7 +18,7 @@ from predscope.services.analysis.inputs import (
 )
 from predscope.store.engine import Store
 from predscope.store.records import ProjectRecord
-from predscope.store.schema import data_units, label_rows
+from predscope.store.schema import data_units, label_row_geometry, label_rows
 
 
 class _RollBack(Exception):
@@ -38,7 +38,7 @@ def read_both(
     slow: BranchColumns | None = None
     try:
         with store.begin() as conn:
-            conn.execute(label_rows.update().values(geometry=None))
+            conn.execute(label_row_geometry.delete())
             slow = read_branch(conn, project, records, frames, cats, ground_truth=gt)
             raise _RollBack
     except _RollBack:
@@ -72,8 +72,11 @@ def assert_same_columns(a: BranchColumns, b: BranchColumns) -> None:
 def assert_copies_current(store: Store) -> tuple[int, int]:
     """Every stored copy is the copy of its stored document; returns (rows with a usable copy,
     rows with a document)."""
-    query = select(label_rows.c.document, label_rows.c.geometry, data_units.c.data_type).join(
-        data_units, data_units.c.id == label_rows.c.data_unit_id
+    g = label_row_geometry.c
+    query = (
+        select(label_rows.c.document, g.geometry, data_units.c.data_type)
+        .join(data_units, data_units.c.id == label_rows.c.data_unit_id)
+        .outerjoin(label_row_geometry, g.label_row_id == label_rows.c.id)
     )
     usable = documents = 0
     with store.read() as conn:

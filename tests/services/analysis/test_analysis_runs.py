@@ -33,7 +33,7 @@ from predscope.services.analysis.runs import STAGES, analyse
 from predscope.services.progress import ProgressUpdate
 from predscope.store import analysis as repo
 from predscope.store.engine import Store, open_store
-from predscope.store.schema import analysis_curves, label_rows
+from predscope.store.schema import analysis_curves, label_row_geometry, label_rows
 from tests.services.analysis.analysis_fixtures import bbox_project, edit_one_row, stored_objects
 from tests.services.analysis.test_evaluate_coco import BBOX, SEGM, coco_project, live
 
@@ -354,8 +354,11 @@ def test_a_failed_run_keeps_the_last_good_results(store: Store) -> None:
             update(label_rows)
             .where(label_rows.c.label_hash == row.label_hash)
             # a document is only ever written with its geometry copy (or NULL)
-            .values(document=damaged, geometry=None, last_edited_at=label_rows.c.last_edited_at)
+            .values(document=damaged, last_edited_at=label_rows.c.last_edited_at)
         )
+        row_id = select(label_rows.c.id).where(label_rows.c.label_hash == row.label_hash)
+        g = label_row_geometry.c
+        conn.execute(label_row_geometry.delete().where(g.label_row_id.in_(row_id)))
     with pytest.raises(LabelRowError, match="has no bounding_box geometry"):
         analyse(store, project.record, "model", full=True)
     after = get_metrics(store, project.record, "model")

@@ -199,11 +199,14 @@ def test_rows_without_a_copy_are_read_from_their_json(store: Store, tmp_path: Pa
     with store.read() as conn:
         hashes = list(load_geometry(conn, []))  # nothing asked, nothing given
     assert hashes == []
-    from predscope.store.schema import label_rows
+    from predscope.store.schema import label_row_geometry, label_rows
 
+    g = label_row_geometry.c
     with store.begin() as conn:
-        conn.execute(label_rows.update().where(label_rows.c.id % 3 == 0).values(geometry=None))
-        conn.execute(label_rows.update().where(label_rows.c.id % 3 == 1).values(geometry=b"PG"))
+        conn.execute(label_row_geometry.delete().where(g.label_row_id % 3 == 0))
+        conn.execute(
+            label_row_geometry.update().where(g.label_row_id % 3 == 1).values(geometry=b"PG")
+        )
     with store.read() as conn:
         held = load_geometry(
             conn,
