@@ -234,7 +234,7 @@ def confidence_histogram(
     top = max(1, int(max(tp_n.max(initial=0), fp_n.max(initial=0))))
     f = _Frame(width, height, 44, 12, 26, 38, lo, hi, 0.0, float(top))
     out = _open("histogram", f, title, testid)
-    out += _axes(f, "confidence", "predictions", _nice(lo, hi), _int_ticks(top))
+    out += _axes(f, "confidence", "predictions", _round_ticks(lo, hi), _int_ticks(top))
     slot = (f.x(edges[1]) - f.x(edges[0])) if bins else 0.0
     for b in range(bins):
         for k, (name, counts, colour) in enumerate(
@@ -268,6 +268,19 @@ def _legend_pair(right: int, y: int) -> str:
 
 def _nice(lo: float, hi: float, n: int = 5) -> list[float]:
     return [float(v) for v in np.round(np.linspace(lo, hi, n + 1), 6)]
+
+
+def _round_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """The range's two ends and round ticks between them, about ``n`` steps apart: multiples of
+    1, 2, 2.5 or 5 times a power of ten (0, 0.2, ... 1 for confidences; 0.44, 2, 4, 6, 7.4477 for
+    a detector's scores), where ``_nice``'s even split of such a range reads 1.68138. A round
+    tick within half a step of an end gives way to the end."""
+    step = _nice_ceiling((hi - lo) / n) if hi > lo else 1.0
+    first = math.ceil(lo / step - 1e-9)
+    count = math.floor(hi / step + 1e-9) - first + 1
+    inner = [round((first + i) * step, 10) for i in range(max(count, 0))]
+    keep = [t for t in inner if t - lo > step / 2 and hi - t > step / 2]
+    return [lo, *keep, hi] if hi > lo else [lo]
 
 
 def _nice_ceiling(value: float) -> float:
